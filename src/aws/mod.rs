@@ -1,0 +1,155 @@
+//! The boundary to AWS IoT: a small trait in jobctl's own types, its SDK implementation, and the
+//! reads that assemble a job's full remote state from several calls.
+//!
+//! Only `aws::iot` names `aws_sdk_iot` types. Everything above this module (planning, applying,
+//! the daemon) talks to [`JobsApi`] and can be tested against [`fake::FakeJobs`].
+
+pub mod fake;
+pub mod iot;
+pub mod ratelimit;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::manifest::model::JobSpec;
+
+/// A job's status as AWS reports it; unknown values are kept, not guessed at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobStatus {
+    InProgress,
+    Scheduled,
+    Completed,
+    Canceled,
+    DeletionInProgress,
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl JobStatus {
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "IN_PROGRESS" => Self::InProgress,
+            "SCHEDULED" => Self::Scheduled,
+            "COMPLETED" => Self::Completed,
+            "CANCELED" => Self::Canceled,
+            "DELETION_IN_PROGRESS" => Self::DeletionInProgress,
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InProgress => "IN_PROGRESS",
+            Self::Scheduled => "SCHEDULED",
+            Self::Completed => "COMPLETED",
+            Self::Canceled => "CANCELED",
+            Self::DeletionInProgress => "DELETION_IN_PROGRESS",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What DescribeJob says about a job, in manifest terms. `spec.document` and `spec.tags` are
+/// empty here: they come from other calls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobDescription {
+    pub job_arn: String,
+    pub status: JobStatus,
+    pub spec: JobSpec,
+}
+
+/// A job as it exists in the account: description, document and tags together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteJob {
+    pub job_id: String,
+    pub job_arn: String,
+    pub status: JobStatus,
+    /// The job in manifest form; targets are ARNs and the document is parsed JSON when it is
+    /// JSON (AWS stores it as text).
+    pub spec: JobSpec,
+}
+
+/// How a failed call failed, as far as jobctl's decisions go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    NotFound,
+    AlreadyExists,
+    Throttled,
+    InvalidRequest,
+    /// 5xx, timeouts, connection failures: worth retrying later.
+    Transient,
+    Other,
+}
+
+/// A failed AWS call. Messages never contain credentials: they come from the service's error
+/// body or from the transport's description of a failure.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation} failed: {code}: {message}")]
+pub struct ApiError {
+    pub operation: &'static str,
+    pub kind: ErrorKind,
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, ErrorKind::Throttled | ErrorKind::Transient)
+    }
+}
+
+/// The AWS IoT operations jobctl uses, in jobctl's types. Implementations own retries and rate
+/// limits; callers see one result per call.
+#[async_trait]
+pub trait JobsApi: Send + Sync {
+    /// DescribeJob; `Ok(None)` when the job does not exist.
+    async fn describe_job(&self, job_id: &str) -> Result<Option<JobDescription>, ApiError>;
+    /// GetJobDocument: the document text as stored.
+    async fn get_job_document(&self, job_id: &str) -> Result<String, ApiError>;
+    /// ListTagsForResource, all pages.
+    async fn list_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ApiError>;
+    /// CreateJob with a resolved spec (targets are ARNs, the document is inline or a source).
+    /// Returns the job ARN.
+    async fn create_job(&self, job_id: &str, spec: &JobSpec) -> Result<String, ApiError>;
+    /// DescribeThing: the thing's ARN, `None` if it does not exist.
+    async fn describe_thing(&self, name: &str) -> Result<Option<String>, ApiError>;
+    /// DescribeThingGroup: the group's ARN, `None` if it does not exist.
+    async fn describe_thing_group(&self, name: &str) -> Result<Option<String>, ApiError>;
+}
+
+/// Reads everything jobctl compares for one job: DescribeJob, then GetJobDocument (for inline
+/// documents) and ListTagsForResource.
+pub async fn read_job(api: &dyn JobsApi, job_id: &str) -> Result<Option<RemoteJob>, ApiError> {
+    let Some(description) = api.describe_job(job_id).await? else {
+        return Ok(None);
+    };
+    let mut spec = description.spec;
+    if spec.document_source.is_none() && spec.job_template_arn.is_none() {
+        let text = api.get_job_document(job_id).await?;
+        spec.document =
+            Some(serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)));
+    }
+    spec.tags = api
+        .list_tags(&description.job_arn)
+        .await?
+        .into_iter()
+        .map(|(k, v)| (k, crate::manifest::model::TagValue(v)))
+        .collect();
+    Ok(Some(RemoteJob {
+        job_id: job_id.to_string(),
+        job_arn: description.job_arn,
+        status: description.status,
+        spec,
+    }))
+}

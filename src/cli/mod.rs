@@ -1,0 +1,226 @@
+//! The command line: argument parsing, global setup (colour, logging, signals) and the exit-code
+//! contract. Each subcommand lives in its own file with an `Args` and a `run`.
+
+mod apply;
+mod common;
+mod plan;
+mod schema;
+mod validate;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use common::{AwsArgs, ManifestArgs, OutputFormat};
+
+/// Exit codes, shared by every subcommand (see README "Exit codes").
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ERROR: u8 = 1;
+    /// `plan --detailed-exitcode`: the plan has changes.
+    pub const CHANGES: u8 = 2;
+    /// Bad flags or arguments (EX_USAGE); never 2, which means "changes" to CI scripts.
+    pub const USAGE: u8 = 64;
+    pub const SIGINT: u8 = 130;
+    pub const SIGTERM: u8 = 143;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jobctl",
+    version,
+    about = "Declarative GitOps reconciler for AWS IoT Jobs",
+    long_about = "jobctl validates YAML job manifests, diffs them against the AWS IoT jobs in an account, and creates what is missing.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// When to colour output; NO_COLOR in the environment means never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// More logging on stderr: -v info, -vv debug, -vvv trace.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests offline: schema, semantics, references. Exit 1 on any error.
+    Validate(validate::Args),
+    /// Show what apply would change in the account.
+    Plan(plan::Args),
+    /// Create the jobs the manifests declare and the account lacks.
+    Apply(apply::Args),
+    /// Print the JSON Schema of a Job manifest.
+    Schema(schema::Args),
+}
+
+/// Colour decisions, resolved once from the flag, NO_COLOR and whether the stream is a terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Colors {
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+impl Colors {
+    fn resolve(choice: ColorChoice) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        match choice {
+            ColorChoice::Always => Self {
+                stdout: true,
+                stderr: true,
+            },
+            ColorChoice::Never => Self {
+                stdout: false,
+                stderr: false,
+            },
+            ColorChoice::Auto if no_color => Self {
+                stdout: false,
+                stderr: false,
+            },
+            ColorChoice::Auto => Self {
+                stdout: std::io::stdout().is_terminal(),
+                stderr: std::io::stderr().is_terminal(),
+            },
+        }
+    }
+}
+
+/// The entry point behind `main`: parse, set up, run, and map the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = match err.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::OK,
+                _ => exit::USAGE,
+            };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    let colors = Colors::resolve(cli.global.color);
+    init_logging(cli.global.verbose, cli.global.log_format, colors.stderr);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("jobctl: failed to start the async runtime: {err}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let code = runtime.block_on(async move {
+        tokio::select! {
+            code = dispatch(cli.command, colors) => code,
+            code = shutdown_signal() => code,
+        }
+    });
+    // Calls still in flight after a signal are abandoned; a rerun converges because every
+    // action is idempotent against the account's state.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    ExitCode::from(code)
+}
+
+async fn dispatch(command: Command, colors: Colors) -> u8 {
+    match command {
+        Command::Validate(args) => validate::run(args, colors),
+        Command::Plan(args) => plan::run(args, colors).await,
+        Command::Apply(args) => apply::run(args, colors).await,
+        Command::Schema(args) => schema::run(&args),
+    }
+}
+
+async fn shutdown_signal() -> u8 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("jobctl: interrupted");
+                exit::SIGINT
+            }
+            _ = term.recv() => {
+                eprintln!("jobctl: terminated");
+                exit::SIGTERM
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        exit::SIGINT
+    }
+}
+
+/// Logging goes to stderr. The AWS SDK's own logs are capped at `warn`, and request signing is
+/// never logged: at debug level those crates print canonical requests and headers.
+fn init_logging(verbose: u8, format: LogFormat, color: bool) {
+    use tracing_subscriber::EnvFilter;
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::new(format!(
+        "warn,jobctl={level},aws_sigv4=off,aws_smithy_runtime=warn,aws_smithy_runtime_api=warn,aws_config=warn,aws_runtime=warn,hyper=warn,hyper_util=warn"
+    ));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.with_ansi(color).try_init(),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn unknown_flags_are_usage_errors_not_changes() {
+        let err = Cli::try_parse_from(["jobctl", "plan", "--nope"]).expect_err("unknown flag");
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
+    }
+}

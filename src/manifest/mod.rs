@@ -1,0 +1,494 @@
+//! Manifests: from `-f` paths to validated desired jobs plus every diagnostic found on the way.
+//!
+//! Parse, then validate, then hand over: nothing downstream sees a manifest that failed a check,
+//! and [`ManifestSet::complete`] tells downstream whether the set it got is the whole truth.
+
+pub mod diagnostic;
+pub mod load;
+pub mod model;
+pub mod schema_errors;
+pub mod semantic;
+pub mod yaml;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use diagnostic::{Diagnostic, SourceFile};
+use load::{FoundFile, ReferenceError};
+use model::{JobManifest, JobSpec};
+use yaml::{Location, Node};
+
+/// The configuration file that may sit at a manifest root; it is not a manifest.
+pub const CONFIG_FILE_NAME: &str = "jobctl.yaml";
+
+/// Where a job was declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+/// A job as the manifests declare it. The document is resolved: `documentFile` has been read into
+/// `spec.document`, so downstream code sees one inline document or a `documentSource`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredJob {
+    pub job_id: String,
+    pub spec: JobSpec,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Default)]
+pub struct ManifestSet {
+    pub jobs: Vec<DesiredJob>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub files_read: usize,
+    /// False when a file could not be read or any manifest was invalid: the set may then be
+    /// missing jobs, and nothing may be concluded from a job's absence (no prune).
+    pub complete: bool,
+}
+
+impl ManifestSet {
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics.len() - self.error_count()
+    }
+}
+
+/// Loads, parses and validates every manifest under `paths`.
+pub fn load(paths: &[PathBuf]) -> ManifestSet {
+    let (found, load_errors) = load::discover(paths);
+    let found: Vec<FoundFile> = found.into_iter().filter(|f| !is_root_config(f)).collect();
+    let mut set = ManifestSet {
+        complete: load_errors.is_empty(),
+        files_read: found.len(),
+        ..ManifestSet::default()
+    };
+    for error in load_errors {
+        set.diagnostics.push(load_diagnostic(&error));
+    }
+
+    let results = process_parallel(&found);
+    let mut first_seen: HashMap<String, (Arc<SourceFile>, Location)> = HashMap::new();
+    for result in results {
+        if result.diagnostics.iter().any(Diagnostic::is_error) {
+            set.complete = false;
+        }
+        set.diagnostics.extend(result.diagnostics);
+        for (job, file, location) in result.jobs {
+            match first_seen.get(&job.job_id) {
+                Some((first_file, first_location)) => {
+                    set.complete = false;
+                    set.diagnostics.push(
+                        Diagnostic::error(
+                            "semantic/duplicate-job",
+                            &file,
+                            Some(location),
+                            format!("job `{}` is declared twice", job.job_id),
+                        )
+                        .with_related("first declared", first_file, *first_location)
+                        .with_help(
+                            "a jobId names one job per account and region; rename one of them",
+                        ),
+                    );
+                }
+                None => {
+                    first_seen.insert(job.job_id.clone(), (file, location));
+                    set.jobs.push(job);
+                }
+            }
+        }
+    }
+    // A duplicate makes both declarations suspect; neither may be applied.
+    let duplicates: Vec<String> = set
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "semantic/duplicate-job")
+        .filter_map(|d| d.message.split('`').nth(1).map(String::from))
+        .collect();
+    set.jobs.retain(|j| !duplicates.contains(&j.job_id));
+    set
+}
+
+fn is_root_config(file: &FoundFile) -> bool {
+    file.path.file_name().and_then(|n| n.to_str()) == Some(CONFIG_FILE_NAME)
+        && std::fs::canonicalize(file.path.parent().unwrap_or(Path::new(".")))
+            .is_ok_and(|dir| dir == file.root)
+}
+
+fn load_diagnostic(error: &load::LoadError) -> Diagnostic {
+    let file = Arc::new(SourceFile {
+        display: error.path().display().to_string(),
+        text: String::new(),
+    });
+    let message = error.to_string();
+    let message = message
+        .strip_prefix(&format!("{}: ", file.display))
+        .unwrap_or(&message)
+        .to_string();
+    let code = match error {
+        load::LoadError::SymlinkEscape { .. } => "file/symlink-escape",
+        load::LoadError::TooLarge { .. } => "file/too-large",
+        load::LoadError::NotText { .. } => "file/not-text",
+        _ => "file/unreadable",
+    };
+    let diag = Diagnostic::error(code, &file, None, message);
+    match error.help() {
+        Some(help) => diag.with_help(help),
+        None => diag,
+    }
+}
+
+struct FileResult {
+    diagnostics: Vec<Diagnostic>,
+    jobs: Vec<(DesiredJob, Arc<SourceFile>, Location)>,
+}
+
+/// Files are independent until the duplicate check, so they are checked on every core.
+fn process_parallel(files: &[FoundFile]) -> Vec<FileResult> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(files.len().max(1));
+    if workers <= 1 {
+        return files.iter().map(process_file).collect();
+    }
+    let chunk = files.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(process_file).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+fn process_file(found: &FoundFile) -> FileResult {
+    let mut result = FileResult {
+        diagnostics: Vec::new(),
+        jobs: Vec::new(),
+    };
+    let text = match load::read_text(&found.path) {
+        Ok(t) => t,
+        Err(error) => {
+            result.diagnostics.push(load_diagnostic(&error));
+            return result;
+        }
+    };
+    let file = Arc::new(SourceFile {
+        display: found.path.display().to_string(),
+        text,
+    });
+    let documents = match yaml::parse_documents(&file.text) {
+        Ok(d) => d,
+        Err(error) => {
+            result.diagnostics.push(yaml_diagnostic(&file, &error));
+            return result;
+        }
+    };
+    let documents: Vec<_> = documents
+        .into_iter()
+        .filter(|d| {
+            !matches!(
+                d.root.kind,
+                yaml::NodeKind::Scalar {
+                    value: yaml::Scalar::Null,
+                    ..
+                }
+            )
+        })
+        .collect();
+    if documents.is_empty() {
+        result.diagnostics.push(
+            Diagnostic::error("manifest/empty", &file, None, "the file holds no manifest")
+                .with_help("add a Job manifest (see examples/), or delete the file"),
+        );
+        return result;
+    }
+    for document in &documents {
+        if let Some(job) = check_document(&document.root, &file, found, &mut result.diagnostics) {
+            let location = document
+                .root
+                .pointer("/metadata/name")
+                .map_or(document.root.location, |n| n.location);
+            result.jobs.push((job, Arc::clone(&file), location));
+        }
+    }
+    result
+}
+
+fn yaml_diagnostic(file: &Arc<SourceFile>, error: &yaml::YamlError) -> Diagnostic {
+    let mut diag = Diagnostic::error("yaml/syntax", file, Some(error.location), &error.message);
+    if error.message.starts_with("duplicate key") {
+        diag.code = "yaml/duplicate-key";
+    } else if error.message.contains("YAML nodes") {
+        diag.code = "yaml/alias-expansion";
+    } else if error.message.starts_with("nesting") {
+        diag.code = "yaml/depth";
+    } else if error.message.contains("tag") {
+        diag.code = "yaml/tag";
+    }
+    if let Some(help) = &error.help {
+        diag = diag.with_help(help.clone());
+    }
+    if let Some((message, location)) = &error.related {
+        diag = diag.with_related(message.clone(), file, *location);
+    }
+    diag
+}
+
+/// Validates one YAML document; returns the job when it has no errors.
+fn check_document(
+    root: &Node,
+    file: &Arc<SourceFile>,
+    found: &FoundFile,
+    out: &mut Vec<Diagnostic>,
+) -> Option<DesiredJob> {
+    let instance = root.to_json();
+    if !instance.is_object() {
+        out.push(
+            Diagnostic::error(
+                "manifest/not-a-map",
+                file,
+                Some(root.location),
+                "a manifest must be a YAML map",
+            )
+            .with_help("start with `apiVersion: jobctl/v1` and `kind: Job`"),
+        );
+        return None;
+    }
+    let schema_errors = schema_errors::check(root, &instance, file);
+    let wrong_kind = schema_errors
+        .iter()
+        .any(|d| d.code == "manifest/kind" || d.code == "manifest/api-version");
+    let has_errors = !schema_errors.is_empty();
+    if wrong_kind {
+        // Another kind of object: its field errors would only be noise.
+        out.extend(schema_errors.into_iter().filter(|d| {
+            d.code.starts_with("manifest/")
+                || d.code == "schema/missing-field" && d.location == Some(root.location)
+        }));
+        return None;
+    }
+    out.extend(schema_errors);
+    if has_errors {
+        // The document's own warnings do not depend on the rest of the manifest being valid.
+        if let Some(document) = root.pointer("/spec/document") {
+            semantic::faithfulness_warnings(document, file, out);
+        }
+        return None;
+    }
+    let manifest: JobManifest = match serde_json::from_value(instance) {
+        Ok(m) => m,
+        Err(err) => {
+            out.push(Diagnostic::error(
+                "manifest/invalid",
+                file,
+                Some(root.location),
+                format!("the manifest does not match the Job format: {err}"),
+            ));
+            return None;
+        }
+    };
+    let before = out.iter().filter(|d| d.is_error()).count();
+    let mut spec = manifest.spec;
+    let mut ctx = semantic::Context {
+        root,
+        file,
+        out: &mut *out,
+    };
+    semantic::check(&spec, &mut ctx);
+    if let Some(reference) = spec.document_file.clone() {
+        if let Some((document, doc_file, doc_node)) =
+            read_document_file(&reference, found, &mut ctx)
+        {
+            semantic::check_document(
+                &spec,
+                &document,
+                doc_node.as_ref(),
+                &doc_file,
+                "/spec/documentFile",
+                &mut ctx,
+            );
+            spec.document = Some(document);
+            spec.document_file = None;
+        }
+    } else if let Some(document) = &spec.document {
+        semantic::check_document(
+            &spec,
+            document,
+            root.pointer("/spec/document"),
+            file,
+            "/spec/document",
+            &mut ctx,
+        );
+    }
+    let after = out.iter().filter(|d| d.is_error()).count();
+    if after > before {
+        return None;
+    }
+    let name_location = root
+        .pointer("/metadata/name")
+        .map_or(root.location, |n| n.location);
+    Some(DesiredJob {
+        job_id: manifest.metadata.name,
+        spec,
+        origin: Origin {
+            file: file.display.clone(),
+            line: name_location.line,
+            col: name_location.col,
+        },
+    })
+}
+
+/// Reads and parses a `documentFile`. Returns the document, the file it came from (for
+/// diagnostics inside it) and, for YAML, its node tree (for the faithfulness warnings).
+fn read_document_file(
+    reference: &str,
+    found: &FoundFile,
+    ctx: &mut semantic::Context<'_>,
+) -> Option<(Value, Arc<SourceFile>, Option<Node>)> {
+    let pointer = "/spec/documentFile";
+    let location = ctx.root.pointer(pointer).map(|n| n.location);
+    let fail =
+        |ctx: &mut semantic::Context<'_>, code: &'static str, message: String, help: &str| {
+            ctx.out.push(
+                Diagnostic::error(code, ctx.file, location, message).with_help(help.to_string()),
+            );
+            None
+        };
+    let path = match load::resolve_reference(&found.path, &found.root, reference) {
+        Ok(p) => p,
+        Err(ReferenceError::Escapes) => {
+            return fail(
+                ctx,
+                "document-file/escapes-root",
+                format!("documentFile `{reference}` points outside the manifest root"),
+                "document files must live inside the directory given to -f; `..` and absolute paths may not leave it",
+            )
+        }
+        Err(ReferenceError::SymlinkEscapes) => {
+            return fail(
+                ctx,
+                "document-file/symlink-escape",
+                format!("documentFile `{reference}` is a symlink to a file outside the manifest root"),
+                "copy the document into the repository instead of linking to it",
+            )
+        }
+        Err(ReferenceError::Missing) => {
+            return fail(
+                ctx,
+                "document-file/missing",
+                format!("documentFile `{reference}` does not exist"),
+                "the path is relative to the manifest file",
+            )
+        }
+    };
+    let text = match load::read_text(&path) {
+        Ok(t) => t,
+        Err(err) => {
+            let message = format!("documentFile `{reference}` cannot be used: {err}");
+            return fail(
+                ctx,
+                "document-file/unreadable",
+                message,
+                err.help().unwrap_or("check the file"),
+            );
+        }
+    };
+    let display = Path::new(&ctx.file.display)
+        .parent()
+        .map_or_else(|| PathBuf::from(reference), |p| p.join(reference))
+        .display()
+        .to_string();
+    let doc_file = Arc::new(SourceFile { display, text });
+    let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
+    let (value, node) = if is_json {
+        match serde_json::from_str::<Value>(&doc_file.text) {
+            Ok(v) => (v, None),
+            Err(err) => {
+                let loc = line_col_location(&doc_file.text, err.line(), err.column());
+                ctx.out.push(
+                    Diagnostic::error(
+                        "document-file/invalid-json",
+                        &doc_file,
+                        Some(loc),
+                        format!("the job document is not valid JSON: {err}"),
+                    )
+                    .with_related(
+                        "referenced",
+                        ctx.file,
+                        location.unwrap_or_default(),
+                    ),
+                );
+                return None;
+            }
+        }
+    } else {
+        match yaml::parse_documents(&doc_file.text) {
+            Ok(mut docs) if docs.len() == 1 => {
+                let root = docs.remove(0).root;
+                (root.to_json(), Some(root))
+            }
+            Ok(docs) => {
+                return fail(
+                    ctx,
+                    "document-file/not-one-document",
+                    format!(
+                        "documentFile `{reference}` holds {} YAML documents; it must hold one",
+                        docs.len()
+                    ),
+                    "remove the extra `---` sections",
+                )
+            }
+            Err(error) => {
+                ctx.out
+                    .push(yaml_diagnostic(&doc_file, &error).with_related(
+                        "referenced",
+                        ctx.file,
+                        location.unwrap_or_default(),
+                    ));
+                return None;
+            }
+        }
+    };
+    if !value.is_object() {
+        return fail(
+            ctx,
+            "document-file/not-a-map",
+            format!("the job document in `{reference}` must be a JSON object"),
+            "devices expect a JSON object such as {\"operation\": \"update\"}",
+        );
+    }
+    Some((value, doc_file, node))
+}
+
+fn line_col_location(text: &str, line: usize, col: usize) -> Location {
+    let offset: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>()
+        + col.saturating_sub(1);
+    Location {
+        offset: offset.min(text.len()),
+        len: 1,
+        line: line.max(1),
+        col: col.max(1),
+    }
+}

@@ -1,0 +1,642 @@
+//! Turns JSON Schema validation errors into manifest diagnostics at the right YAML node.
+//!
+//! The validator reports JSON pointers and terse keyword names; users need a line and column,
+//! words they recognise, and a way out ("did you mean `targetSelection`?"). Each keyword gets a
+//! message here; pointers are mapped back through the YAML node tree.
+
+use std::sync::Arc;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::ValidationError;
+use serde_json::Value;
+
+use super::diagnostic::{Diagnostic, SourceFile};
+use super::yaml::{Location, Node};
+
+/// Validates one document's JSON against the manifest schema and returns every problem.
+pub fn check(root: &Node, instance: &Value, file: &Arc<SourceFile>) -> Vec<Diagnostic> {
+    let validator = crate::schema::validator();
+    let mut out = Vec::new();
+    for error in validator.iter_errors(instance) {
+        push_error(&error, root, file, &mut out);
+    }
+    // Reading order: a file's problems top to bottom. The validator may report a node both
+    // through a branch and directly; one report is enough.
+    out.sort_by_key(|d| d.location.map(|l| (l.offset, l.len)));
+    out.dedup_by(|a, b| a.location == b.location && a.message == b.message);
+    out
+}
+
+fn push_error(
+    error: &ValidationError<'_>,
+    root: &Node,
+    file: &Arc<SourceFile>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let pointer = error.instance_path().as_str().to_string();
+    let node = root.pointer(&pointer);
+    let location = node.map(|n| n.location).or(Some(root.location));
+    let field = describe_pointer(&pointer);
+    let instance = error.instance();
+    match error.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let allowed = allowed_properties(&pointer);
+            for name in unexpected {
+                let key_pointer =
+                    format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
+                let key_location = root.key_at(&key_pointer).map(|k| k.location).or(location);
+                let mut diag = Diagnostic::error(
+                    "schema/unknown-field",
+                    file,
+                    key_location,
+                    format!("unknown field `{name}` in {field}"),
+                )
+                .with_label("not a field here");
+                diag = match closest(name, &allowed) {
+                    Some(best) => diag.with_help(format!("did you mean `{best}`?")),
+                    None if !allowed.is_empty() => {
+                        diag.with_help(format!("expected one of: {}", allowed.join(", ")))
+                    }
+                    None => diag,
+                };
+                out.push(diag);
+            }
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            out.push(
+                Diagnostic::error(
+                    "schema/missing-field",
+                    file,
+                    location,
+                    format!("missing required field `{name}` in {field}"),
+                )
+                .with_help(required_help(&pointer, name)),
+            );
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(t) => article(&t.to_string()),
+                TypeKind::Multiple(set) => set
+                    .iter()
+                    .map(|t| article(&t.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            };
+            let help = if matches!(
+                instance.as_ref(),
+                Value::Number(_) | Value::Bool(_) | Value::Null
+            ) && expected.contains("string")
+            {
+                "quote the value so YAML reads it as text".to_string()
+            } else {
+                format!("{field} must be {expected}")
+            };
+            out.push(
+                Diagnostic::error(
+                    "schema/type",
+                    file,
+                    location,
+                    format!(
+                        "{field} must be {expected}, found {}",
+                        json_kind(instance.as_ref())
+                    ),
+                )
+                .with_help(help),
+            );
+        }
+        ValidationErrorKind::Enum { options } => {
+            let choices: Vec<String> = options
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let found = instance
+                .as_ref()
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| instance.to_string());
+            let mut diag = Diagnostic::error(
+                "schema/enum",
+                file,
+                location,
+                format!(
+                    "{field} must be one of {}, found `{found}`",
+                    choices.join(", ")
+                ),
+            );
+            if let Some(best) = closest(&found, &choices) {
+                diag = diag.with_help(format!("did you mean `{best}`?"));
+            }
+            out.push(diag);
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            let expected = expected_value.as_str().unwrap_or_default();
+            let (code, hint) = match pointer.as_str() {
+                "/apiVersion" => (
+                    "manifest/api-version",
+                    format!("set `apiVersion: {expected}`"),
+                ),
+                "/kind" => (
+                    "manifest/kind",
+                    format!("set `kind: {expected}`; jobctl manages Job objects only"),
+                ),
+                _ => ("schema/const", format!("set it to `{expected}`")),
+            };
+            out.push(
+                Diagnostic::error(
+                    code,
+                    file,
+                    location,
+                    format!(
+                        "{field} must be `{expected}`, found {}",
+                        short(instance.as_ref())
+                    ),
+                )
+                .with_help(hint),
+            );
+        }
+        // An empty string already has its min-length report; a pattern report would repeat it.
+        ValidationErrorKind::Pattern { .. } if instance.as_ref().as_str() == Some("") => {}
+        ValidationErrorKind::Pattern { pattern } => {
+            out.push(
+                Diagnostic::error(
+                    "schema/pattern",
+                    file,
+                    location,
+                    format!("{field} {} is not valid", short(instance.as_ref())),
+                )
+                .with_help(pattern_help(&pointer, pattern)),
+            );
+        }
+        ValidationErrorKind::MinLength { limit } => {
+            let msg = if *limit == 1 {
+                format!("{field} must not be empty")
+            } else {
+                format!("{field} must be at least {limit} characters long")
+            };
+            out.push(Diagnostic::error("schema/min-length", file, location, msg));
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            let len = instance.as_ref().as_str().map_or(0, |s| s.chars().count());
+            out.push(
+                Diagnostic::error(
+                    "schema/max-length",
+                    file,
+                    location,
+                    format!("{field} is {len} characters long; the limit is {limit}"),
+                )
+                .with_help("shorten it"),
+            );
+        }
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            out.push(
+                Diagnostic::error(
+                    "schema/range",
+                    file,
+                    location,
+                    format!(
+                        "{field} is {}; the minimum is {limit}",
+                        short(instance.as_ref())
+                    ),
+                )
+                .with_help(range_help(&pointer)),
+            );
+        }
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            out.push(
+                Diagnostic::error(
+                    "schema/range",
+                    file,
+                    location,
+                    format!(
+                        "{field} is {}; the maximum is {limit}",
+                        short(instance.as_ref())
+                    ),
+                )
+                .with_help(range_help(&pointer)),
+            );
+        }
+        ValidationErrorKind::MinItems { limit } => {
+            out.push(Diagnostic::error(
+                "schema/min-items",
+                file,
+                location,
+                format!(
+                    "{field} needs at least {limit} {}",
+                    plural(*limit, "entry", "entries")
+                ),
+            ));
+        }
+        ValidationErrorKind::MaxItems { limit } => {
+            let len = instance.as_ref().as_array().map_or(0, Vec::len);
+            out.push(
+                Diagnostic::error(
+                    "schema/max-items",
+                    file,
+                    location,
+                    format!("{field} has {len} entries; the limit is {limit}"),
+                )
+                .with_help(max_items_help(&pointer)),
+            );
+        }
+        ValidationErrorKind::MinProperties { limit } => {
+            out.push(
+                Diagnostic::error(
+                    "schema/min-properties",
+                    file,
+                    location,
+                    format!(
+                        "{field} needs at least {limit} {}",
+                        plural(*limit, "field", "fields")
+                    ),
+                )
+                .with_help(min_properties_help(&pointer)),
+            );
+        }
+        ValidationErrorKind::PropertyNames { error: inner } => {
+            // The offending name is the instance of the inner error; point at that key.
+            let name = inner
+                .instance()
+                .as_ref()
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let key_pointer = format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
+            let key_location = root.key_at(&key_pointer).map(|k| k.location).or(location);
+            let detail = match inner.kind() {
+                ValidationErrorKind::MinLength { .. } => "must not be empty".to_string(),
+                ValidationErrorKind::MaxLength { limit } => {
+                    format!("is longer than {limit} characters")
+                }
+                ValidationErrorKind::Pattern { .. } => {
+                    "contains characters that are not allowed".to_string()
+                }
+                other => format!("is not valid ({})", other.keyword()),
+            };
+            out.push(
+                Diagnostic::error(
+                    "schema/key",
+                    file,
+                    key_location,
+                    format!("key `{name}` in {field} {detail}"),
+                )
+                .with_help(key_help(&pointer)),
+            );
+        }
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            if let Some(choices) = const_choices(context) {
+                // schemars writes documented enums as `oneOf` of consts; report them as an enum.
+                let found = instance
+                    .as_ref()
+                    .as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| instance.to_string());
+                let mut diag = Diagnostic::error(
+                    "schema/enum",
+                    file,
+                    location,
+                    format!(
+                        "{field} must be one of {}, found `{found}`",
+                        choices.join(", ")
+                    ),
+                );
+                if let Some(best) = closest(&found, &choices) {
+                    diag = diag.with_help(format!("did you mean `{best}`?"));
+                }
+                out.push(diag);
+            } else if pointer.starts_with("/spec/targets/") {
+                push_target_error(instance.as_ref(), context, root, file, location, out);
+            } else {
+                // Report the branch that got furthest: the one whose type matched.
+                let best = context
+                    .iter()
+                    .filter(|branch| {
+                        !branch.iter().any(|e| {
+                            matches!(e.kind(), ValidationErrorKind::Type { .. })
+                                && e.instance_path() == error.instance_path()
+                        })
+                    })
+                    .min_by_key(|branch| branch.len());
+                match best {
+                    Some(branch) => {
+                        for inner in branch {
+                            push_error(inner, root, file, out);
+                        }
+                    }
+                    None => out.push(Diagnostic::error(
+                        "schema/invalid",
+                        file,
+                        location,
+                        format!("{field} is not valid"),
+                    )),
+                }
+            }
+        }
+        other => {
+            out.push(Diagnostic::error(
+                "schema/invalid",
+                file,
+                location,
+                format!("{field} is not valid: {} ({})", error, other.keyword()),
+            ));
+        }
+    }
+}
+
+/// The allowed values when every branch failed only on a `const`.
+fn const_choices(context: &[Vec<ValidationError<'static>>]) -> Option<Vec<String>> {
+    context
+        .iter()
+        .map(|branch| match branch.as_slice() {
+            [only] => match only.kind() {
+                ValidationErrorKind::Constant { expected_value } => {
+                    expected_value.as_str().map(String::from)
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+fn push_target_error(
+    instance: &Value,
+    context: &[Vec<ValidationError<'static>>],
+    root: &Node,
+    file: &Arc<SourceFile>,
+    location: Option<Location>,
+    out: &mut Vec<Diagnostic>,
+) {
+    const SHAPES: &str = "a target is a thing or thing group ARN (`arn:aws:iot:REGION:ACCOUNT:thing/NAME`, `…:thinggroup/NAME`), `{thing: NAME}` or `{thingGroup: NAME}`";
+    match instance {
+        Value::String(s) => {
+            let mut diag = Diagnostic::error(
+                "schema/target",
+                file,
+                location,
+                format!("target `{s}` is not a thing or thing group ARN"),
+            );
+            diag = if s.starts_with("arn:") {
+                diag.with_help(
+                    "IoT target ARNs look like arn:aws:iot:us-west-2:123456789012:thinggroup/NAME",
+                )
+            } else {
+                diag.with_help(format!(
+                    "to target by name write `thing: {s}` or `thingGroup: {s}`"
+                ))
+            };
+            if s.chars().count() > 2048 {
+                diag.message = "target ARN is longer than 2048 characters".into();
+            }
+            out.push(diag);
+        }
+        Value::Object(map)
+            if map.len() == 1 && (map.contains_key("thing") || map.contains_key("thingGroup")) =>
+        {
+            // The object branch matched in shape; its own errors (pattern, length) are precise.
+            let key = if map.contains_key("thing") {
+                "thing"
+            } else {
+                "thingGroup"
+            };
+            for branch in context {
+                let relevant = branch
+                    .iter()
+                    .all(|e| e.instance_path().as_str().ends_with(key));
+                if relevant && !branch.is_empty() {
+                    for inner in branch {
+                        push_error(inner, root, file, out);
+                    }
+                    return;
+                }
+            }
+            out.push(
+                Diagnostic::error("schema/target", file, location, "target is not valid")
+                    .with_help(SHAPES),
+            );
+        }
+        Value::Object(map) => {
+            let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+            let mut diag = Diagnostic::error(
+                "schema/target",
+                file,
+                location,
+                format!(
+                    "target has fields {}; expected exactly one of `thing` or `thingGroup`",
+                    keys.iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            diag = match keys
+                .iter()
+                .find_map(|k| closest(k, &["thing".into(), "thingGroup".into()]))
+            {
+                Some(best) => diag.with_help(format!("did you mean `{best}`?")),
+                None => diag.with_help(SHAPES),
+            };
+            out.push(diag);
+        }
+        other => out.push(
+            Diagnostic::error(
+                "schema/target",
+                file,
+                location,
+                format!(
+                    "target must be a string or a map, found {}",
+                    json_kind(other)
+                ),
+            )
+            .with_help(SHAPES),
+        ),
+    }
+}
+
+/// The property names the schema allows on the object at `pointer`.
+fn allowed_properties(pointer: &str) -> Vec<String> {
+    crate::schema::subschema_at(pointer)
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The closest candidate by edit distance, if it is close enough to be a plausible typo.
+pub fn closest(word: &str, candidates: &[String]) -> Option<String> {
+    candidates
+        .iter()
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase()),
+                c,
+            )
+        })
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.clone())
+}
+
+/// A human name for a pointer: `spec.abortConfig.criteriaList[0].action`.
+pub fn describe_pointer(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return "the manifest".to_string();
+    }
+    let mut out = String::new();
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        if token.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{token}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&token);
+        }
+    }
+    format!("`{out}`")
+}
+
+fn article(kind: &str) -> String {
+    match kind {
+        "object" => "a map".to_string(),
+        "array" => "a list".to_string(),
+        "integer" => "a whole number".to_string(),
+        "number" => "a number".to_string(),
+        "string" => "a string".to_string(),
+        "boolean" => "true or false".to_string(),
+        other => format!("a {other}"),
+    }
+}
+
+fn json_kind(value: &Value) -> String {
+    match value {
+        Value::Null => "nothing (null)".into(),
+        Value::Bool(b) => format!("boolean `{b}`"),
+        Value::Number(n) if n.is_f64() => format!("number `{n}`"),
+        Value::Number(n) => format!("whole number `{n}`"),
+        Value::String(_) => "a string".into(),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a map".into(),
+    }
+}
+
+fn short(value: &Value) -> String {
+    let text = match value {
+        Value::String(s) if s.chars().any(char::is_control) => format!("`{}`", s.escape_debug()),
+        Value::String(s) => format!("`{s}`"),
+        other => format!("`{other}`"),
+    };
+    if text.chars().count() > 80 {
+        format!("{}…`", text.chars().take(77).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+fn last_token(pointer: &str) -> &str {
+    pointer.rsplit('/').next().unwrap_or("")
+}
+
+fn required_help(pointer: &str, name: &str) -> String {
+    match (pointer, name) {
+        ("", "apiVersion") => "every manifest starts with `apiVersion: jobctl/v1`".into(),
+        ("", "kind") => "add `kind: Job`".into(),
+        ("", "metadata") => "add `metadata:` with `name:`, the jobId".into(),
+        ("", "spec") => "add `spec:` with at least `targets` and a document".into(),
+        ("/spec", "targets") => "list the things or thing groups that should run the job".into(),
+        (_, "rateIncreaseCriteria") => {
+            "give `rateIncreaseCriteria` with numberOfNotifiedThings or numberOfSucceededThings"
+                .into()
+        }
+        _ => format!("add `{name}`"),
+    }
+}
+
+fn pattern_help(pointer: &str, pattern: &str) -> String {
+    match last_token(pointer) {
+        "name" => "a jobId is 1-64 characters of letters, digits, `-` and `_`".into(),
+        "description" | "comment" => {
+            "remove newlines, tabs and other control characters; use a single line".into()
+        }
+        "documentSource" => {
+            "use an https:// S3 object URL, e.g. https://s3.us-west-2.amazonaws.com/bucket/job.json"
+                .into()
+        }
+        "documentFile" => "documentFile must name a .json, .yaml or .yml file".into(),
+        "namespaceId" => "a namespaceId is letters, digits, `-` and `_`".into(),
+        "thing" | "thingGroup" => {
+            "names are 1-128 characters of letters, digits, `:`, `-` and `_`".into()
+        }
+        "startTime" | "endTime"
+            if pointer.contains("schedulingConfig") && !pointer.contains("maintenanceWindows") =>
+        {
+            "write UTC time as YYYY-MM-DDTHH:MM, e.g. 2027-01-10T02:00".into()
+        }
+        "roleArn" | "jobTemplateArn" => "give a full ARN starting with `arn:`".into(),
+        _ if pointer.contains("destinationPackageVersions") => {
+            "give a full package version ARN starting with `arn:`".into()
+        }
+        _ => format!("it must match the pattern {pattern}"),
+    }
+}
+
+fn range_help(pointer: &str) -> String {
+    match last_token(pointer) {
+        "expiresInSec" => "presigned URLs live 60-3600 seconds".into(),
+        "maximumPerMinute" | "baseRatePerMinute" => {
+            "rollout rates are 1-1000 things per minute".into()
+        }
+        "incrementFactor" => "the increment factor is 1.1-5".into(),
+        "thresholdPercentage" => "a percentage is 0-100".into(),
+        "inProgressTimeoutInMinutes" => "the timeout is 1-10080 minutes (7 days)".into(),
+        "numberOfRetries" => "retries are 0-10".into(),
+        "durationInMinutes" => "a maintenance window lasts 1-1430 minutes".into(),
+        _ => "see docs/manifest.md for the allowed range".into(),
+    }
+}
+
+fn max_items_help(pointer: &str) -> String {
+    match last_token(pointer) {
+        "targets" => {
+            "a job has at most 100 targets; target a thing group instead of many things".into()
+        }
+        "criteriaList" => "give at most one retry criterion per failure type (two in all)".into(),
+        "destinationPackageVersions" => "a job installs at most 25 package versions".into(),
+        _ => "remove entries".into(),
+    }
+}
+
+fn min_properties_help(pointer: &str) -> String {
+    if last_token(pointer) == "rateIncreaseCriteria" {
+        "give numberOfNotifiedThings or numberOfSucceededThings".into()
+    } else {
+        "add the missing fields".into()
+    }
+}
+
+fn key_help(pointer: &str) -> String {
+    match last_token(pointer) {
+        "tags" => {
+            "tag keys are 1-128 characters of letters, digits, spaces and _ . : / = + - @".into()
+        }
+        "documentParameters" => {
+            "parameter names are 1-128 characters of letters, digits, `-` and `_`".into()
+        }
+        _ => "rename the key".into(),
+    }
+}
