@@ -141,6 +141,7 @@ fn change_text(change: &Change, style: Style) -> String {
 }
 
 fn field_lines(name: &str, value: &Value, width: usize, mark: &str) -> String {
+    let width = width.max(name.len());
     let pretty = pretty(value);
     let mut lines = pretty.lines();
     let first = lines.next().unwrap_or_default();
@@ -180,7 +181,23 @@ fn field_diff(field: &FieldChange, style: Style) -> String {
     };
     let before = pretty(&field.before);
     let after = pretty(&field.after);
-    if !before.contains('\n') && !after.contains('\n') {
+    let one_line = !before.contains('\n') && !after.contains('\n');
+    // A structured value that appears or disappears is shown whole, not as a diff against null.
+    if !one_line && field.before.is_null() {
+        return field_lines(field.field, &field.after, 0, &style.green("+")).replacen(
+            '\n',
+            &format!("{note}\n"),
+            1,
+        );
+    }
+    if !one_line && field.after.is_null() {
+        return field_lines(field.field, &field.before, 0, &style.red_bold("-")).replacen(
+            '\n',
+            &format!("{note}\n"),
+            1,
+        );
+    }
+    if one_line {
         return format!(
             "      {mark} {}: {} → {}{note}\n",
             field.field,

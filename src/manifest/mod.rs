@@ -229,6 +229,13 @@ fn process_file(found: &FoundFile) -> FileResult {
             result.jobs.push((job, Arc::clone(&file), location));
         }
     }
+    // Top to bottom within the file; diagnostics in referenced document files follow.
+    result.diagnostics.sort_by_key(|d| {
+        (
+            !Arc::ptr_eq(&d.file, &file),
+            d.location.map_or(0, |l| l.offset),
+        )
+    });
     result
 }
 

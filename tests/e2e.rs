@@ -1,0 +1,319 @@
+//! End to end: the real `jobctl` binary against the real `jobctl-emulator` on loopback.
+
+mod common;
+
+use common::{job_ids, jobctl_command, write_jobs, Endpoint};
+
+fn fleet() -> Endpoint {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_group("Fleet");
+    endpoint
+}
+
+#[test]
+fn apply_creates_then_converges() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_jobs(dir.path(), "fw", 5);
+
+    let plan = endpoint.jobctl(&["plan", "-f", ".", "--detailed-exitcode"], dir.path());
+    assert_eq!(plan.code, 2, "pending changes exit 2: {plan:?}");
+    assert!(plan.stdout.contains("Plan: 5 to create."), "{plan:?}");
+
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert!(
+        apply.stdout.contains("Apply: 5 created, 0 failed."),
+        "{apply:?}"
+    );
+    assert_eq!(job_ids(&endpoint.state()).len(), 5);
+
+    let again = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stdout.contains("Plan: 5 unchanged."), "{again:?}");
+    assert!(
+        again.stdout.contains("Apply: 0 created, 0 failed."),
+        "{again:?}"
+    );
+
+    let plan = endpoint.jobctl(&["plan", "-f", ".", "--detailed-exitcode"], dir.path());
+    assert_eq!(plan.code, 0, "no changes exit 0: {plan:?}");
+}
+
+#[test]
+fn created_jobs_carry_every_field() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_group("Bulbs");
+    endpoint.seed_group("Lamps");
+    endpoint.seed_thing("BenchPi");
+    let jobs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs");
+    let apply = endpoint.jobctl(&["apply", "-f", jobs.to_str().expect("utf-8")], &jobs);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let state = endpoint.state();
+    let job = &state["scopes"]["123456789012:us-east-1"]["jobs"]["bulb-fw-4-2-0"];
+    assert_eq!(
+        job["targets"][0],
+        "arn:aws:iot:us-east-1:123456789012:thinggroup/Bulbs"
+    );
+    assert_eq!(job["presignedUrlConfig"]["expiresInSec"], 600);
+    assert_eq!(
+        job["jobExecutionsRolloutConfig"]["exponentialRate"]["incrementFactor"],
+        1.5
+    );
+    assert_eq!(
+        job["abortConfig"]["criteriaList"][0]["failureType"],
+        "FAILED"
+    );
+    assert_eq!(
+        job["jobExecutionsRetryConfig"]["criteriaList"][0]["numberOfRetries"],
+        2
+    );
+    let document: serde_json::Value =
+        serde_json::from_str(job["document"].as_str().expect("document text"))
+            .expect("JSON document");
+    assert_eq!(document["version"], "4.2.0");
+    assert!(document["url"]
+        .as_str()
+        .expect("url")
+        .starts_with("${aws:iot:s3-presigned-url-v2:"));
+    let (_, tags) = endpoint.call(
+        "GET",
+        "/tags?resourceArn=arn%3Aaws%3Aiot%3Aus-east-1%3A123456789012%3Ajob%2Fbulb-fw-4-2-0",
+        "",
+    );
+    assert!(
+        tags.contains("\"team\"") && tags.contains("lighting"),
+        "{tags}"
+    );
+    let lamp = &state["scopes"]["123456789012:us-east-1"]["jobs"]["lamp-config-2026-11"];
+    assert_eq!(lamp["targetSelection"], "CONTINUOUS");
+}
+
+#[test]
+fn plan_json_is_one_object_with_the_contract() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_jobs(dir.path(), "j", 2);
+    let run = endpoint.jobctl(&["plan", "-f", ".", "--output", "json"], dir.path());
+    assert_eq!(run.code, 0, "{run:?}");
+    let plan = run.json();
+    assert_eq!(plan["version"], 1);
+    assert_eq!(plan["summary"]["create"], 2);
+    for key in ["update", "replace", "cancel", "delete", "unchanged"] {
+        assert_eq!(plan["summary"][key], 0, "{key}");
+    }
+    assert_eq!(plan["changes"][0]["jobId"], "j-000");
+    assert_eq!(plan["changes"][0]["action"], "create");
+}
+
+#[test]
+fn drift_shows_as_update_and_replace() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_jobs(dir.path(), "d", 2);
+    assert_eq!(endpoint.jobctl(&["apply", "-f", "."], dir.path()).code, 0);
+    // Edit one manifest's description (updatable) and the other's document (immutable).
+    let first = dir.path().join("d-000.yaml");
+    let text = std::fs::read_to_string(&first).expect("read");
+    std::fs::write(
+        &first,
+        text.replace("description: job 0", "description: job zero"),
+    )
+    .expect("write");
+    let second = dir.path().join("d-001.yaml");
+    let text = std::fs::read_to_string(&second).expect("read");
+    std::fs::write(&second, text.replace("build: 1", "build: 2")).expect("write");
+    let run = endpoint.jobctl(
+        &["plan", "-f", ".", "--output", "json", "--detailed-exitcode"],
+        dir.path(),
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    let plan = run.json();
+    assert_eq!(plan["changes"][0]["action"], "update");
+    assert_eq!(plan["changes"][0]["fields"][0]["field"], "description");
+    assert_eq!(plan["changes"][1]["action"], "replace");
+    assert_eq!(plan["changes"][1]["forcedBy"][0], "document");
+}
+
+#[test]
+fn one_failing_job_does_not_stop_the_others() {
+    let endpoint = Endpoint::emulator(&["--fail", "CreateJob=InvalidRequestException:1"]);
+    endpoint.seed_group("Fleet");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_jobs(dir.path(), "f", 4);
+    let run = endpoint.jobctl(&["apply", "-f", ".", "--parallelism", "1"], dir.path());
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("Apply: 3 created, 1 failed."),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains(": CreateJob failed: InvalidRequestException:"),
+        "the report names the job, the operation and the AWS error: {run:?}"
+    );
+    assert_eq!(job_ids(&endpoint.state()).len(), 3);
+}
+
+#[test]
+fn faults_and_throttling_are_retried_until_converged() {
+    let endpoint =
+        Endpoint::emulator(&["--fault-rate", "0.2", "--seed", "7", "--tps", "CreateJob=5"]);
+    endpoint.seed_group("Fleet");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_jobs(dir.path(), "r", 30);
+    let run = endpoint.jobctl(
+        &[
+            "apply",
+            "-f",
+            ".",
+            "--rate-limit",
+            "0",
+            "--max-attempts",
+            "10",
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(job_ids(&endpoint.state()).len(), 30);
+}
+
+#[test]
+fn concurrent_applies_create_each_job_once() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_jobs(dir.path(), "c", 20);
+    let env = [("AWS_ENDPOINT_URL_IOT", endpoint.url.as_str())];
+    let spawn = || {
+        jobctl_command(&["apply", "-f", ".", "--rate-limit", "0"], dir.path(), &env)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let ids = job_ids(&endpoint.state());
+    assert_eq!(ids.len(), 20, "{ids:?}");
+}
+
+#[test]
+fn missing_target_group_fails_that_job_only() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_jobs(dir.path(), "ok", 1);
+    std::fs::write(
+        dir.path().join("lost.yaml"),
+        "apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: lost\nspec:\n  targets: [{thingGroup: Nowhere}]\n  document: {op: x}\n",
+    )
+    .expect("write");
+    let run = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("target thing group `Nowhere` does not exist"),
+        "{run:?}"
+    );
+    assert_eq!(job_ids(&endpoint.state()), vec!["ok-000".to_string()]);
+}
+
+#[test]
+fn invalid_manifests_block_nothing_else_and_exit_1() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_jobs(dir.path(), "v", 2);
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "apiVersion: jobctl/v1\nkind: Job\nmetadata: {name: broken}\nspec: {targets: []}\n",
+    )
+    .expect("write");
+    let run = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("broken.yaml:4:"),
+        "diagnostics go to stderr: {run:?}"
+    );
+    assert_eq!(job_ids(&endpoint.state()).len(), 2);
+}
+
+#[test]
+fn verbose_logs_never_show_credentials() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_jobs(dir.path(), "s", 1);
+    for format in ["text", "json"] {
+        let run = endpoint.jobctl(
+            &["apply", "-f", ".", "-vvv", "--log-format", format],
+            dir.path(),
+        );
+        // `run_jobctl` asserts the secret key is in neither stream; the access key id and the
+        // signature header must not be either.
+        assert!(!run.stderr.contains("Signature="), "{run:?}");
+        assert!(
+            !run.stderr.to_lowercase().contains("authorization"),
+            "{run:?}"
+        );
+    }
+}
+
+#[test]
+fn unreachable_endpoint_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_jobs(dir.path(), "u", 1);
+    let run = common::run_jobctl(
+        &[
+            "plan",
+            "-f",
+            ".",
+            "--max-attempts",
+            "1",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("job `u-000`") || run.stdout.contains("u-000"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("DescribeThingGroup failed"), "{run:?}");
+}
+
+#[test]
+fn sigterm_during_apply_exits_143() {
+    let endpoint = Endpoint::emulator(&["--latency", "3000"]);
+    endpoint.seed_group("Fleet");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_jobs(dir.path(), "t", 1);
+    let env = [("AWS_ENDPOINT_URL_IOT", endpoint.url.as_str())];
+    let child = jobctl_command(&["apply", "-f", "."], dir.path(), &env)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let pid = child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
