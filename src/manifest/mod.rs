@@ -81,7 +81,15 @@ pub fn load(paths: &[PathBuf]) -> ManifestSet {
         set.diagnostics.push(load_diagnostic(&error));
     }
 
-    let results = process_parallel(&found);
+    let mut results = process_parallel(&found);
+    // A YAML file that a manifest names as its `documentFile` is a job document, not a manifest,
+    // even though the directory walk found it too.
+    let referenced: std::collections::HashSet<PathBuf> = results
+        .iter()
+        .flat_map(|r| r.references.iter().cloned())
+        .collect();
+    results.retain(|r| r.canonical.as_ref().is_none_or(|p| !referenced.contains(p)));
+    set.files_read = results.len();
     let mut first_seen: HashMap<String, (Arc<SourceFile>, Location)> = HashMap::new();
     for result in results {
         if result.diagnostics.iter().any(Diagnostic::is_error) {
@@ -153,6 +161,9 @@ fn load_diagnostic(error: &load::LoadError) -> Diagnostic {
 }
 
 struct FileResult {
+    canonical: Option<PathBuf>,
+    /// Canonical paths of the document files this file's manifests reference.
+    references: Vec<PathBuf>,
     diagnostics: Vec<Diagnostic>,
     jobs: Vec<(DesiredJob, Arc<SourceFile>, Location)>,
 }
@@ -180,6 +191,8 @@ fn process_parallel(files: &[FoundFile]) -> Vec<FileResult> {
 
 fn process_file(found: &FoundFile) -> FileResult {
     let mut result = FileResult {
+        canonical: std::fs::canonicalize(&found.path).ok(),
+        references: Vec::new(),
         diagnostics: Vec::new(),
         jobs: Vec::new(),
     };
@@ -221,6 +234,15 @@ fn process_file(found: &FoundFile) -> FileResult {
         return result;
     }
     for document in &documents {
+        if let Some(reference) = document
+            .root
+            .pointer("/spec/documentFile")
+            .and_then(|n| n.to_json().as_str().map(String::from))
+        {
+            if let Ok(path) = load::resolve_reference(&found.path, &found.root, &reference) {
+                result.references.push(path);
+            }
+        }
         if let Some(job) = check_document(&document.root, &file, found, &mut result.diagnostics) {
             let location = document
                 .root

@@ -1,0 +1,42 @@
+//! The shipped manifests are part of the documentation: examples/ (one per feature) and jobs/
+//! (the quickstart) must validate cleanly, and together the examples must use every spec field.
+
+use std::path::PathBuf;
+
+fn root(dir: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(dir)
+}
+
+#[test]
+fn examples_and_jobs_validate_without_warnings() {
+    for dir in ["examples", "jobs"] {
+        let set = jobctl::manifest::load(&[root(dir)]);
+        let problems: Vec<String> = set.diagnostics.iter().map(ToString::to_string).collect();
+        assert!(problems.is_empty(), "{dir}: {problems:#?}");
+        assert!(set.complete);
+        assert!(!set.jobs.is_empty());
+    }
+}
+
+#[test]
+fn examples_cover_every_spec_field() {
+    let schema = jobctl::schema::schema();
+    let fields: Vec<String> = schema["definitions"]["JobSpec"]["properties"]
+        .as_object()
+        .expect("JobSpec properties")
+        .keys()
+        .cloned()
+        .collect();
+    let mut text = String::new();
+    for entry in std::fs::read_dir(root("examples")).expect("examples/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            text.push_str(&std::fs::read_to_string(path).expect("read"));
+        }
+    }
+    let missing: Vec<&String> = fields
+        .iter()
+        .filter(|f| !text.contains(&format!("  {f}:")))
+        .collect();
+    assert!(missing.is_empty(), "no example uses: {missing:?}");
+}
