@@ -1,32 +1,35 @@
 //! Executing a [`Plan`] through [`JobsApi`]: concurrent, isolated per job, and honest about what
 //! happened to each one.
 //!
-//! Apply makes no decisions of its own beyond the one the API forces on it: when CreateJob says
-//! the job already exists (another apply won the race), the existing job is read back and
-//! compared, and it counts as done only if it matches the manifest.
+//! Apply makes no decisions of its own: it runs each change's steps in order and skips blocked
+//! changes. The one judgement the API forces on it is a lost create race: when CreateJob says the
+//! job already exists, the existing job is read back, and the create counts as done only if that
+//! job matches the manifest and belongs to this instance.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
+use tokio::sync::Semaphore;
 
 use crate::aws::{self, ApiError, ErrorKind, JobsApi};
-use crate::manifest::model::JobSpec;
 use crate::manifest::{DesiredJob, Origin};
-use crate::plan::{self, Action, Change, Plan};
+use crate::plan::{self, Action, Change, Plan, Step};
+
+/// AWS allows at most 10 jobs in DELETION_IN_PROGRESS per account.
+pub const MAX_DELETIONS_IN_FLIGHT: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
-    Created {
-        arn: String,
-    },
-    /// CreateJob lost a race to an identical job; nothing left to do.
+    /// Every step succeeded.
+    Done,
+    /// CreateJob lost a race to an identical job of this instance; nothing left to do.
     AlreadyExists,
-    /// The plan asked for something this version of apply does not do to existing jobs.
-    Skipped {
-        reason: String,
-    },
+    /// The change was blocked by the plan and not attempted.
+    Skipped { reason: String },
+    /// A step failed; the steps before it took effect, the ones after did not run.
     Failed {
         operation: String,
         code: String,
@@ -60,54 +63,169 @@ impl ApplyReport {
     }
 }
 
-/// Applies the plan's changes. `on_result` sees each job as it finishes (progress output).
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub parallelism: usize,
+    pub instance: String,
+    /// How often to poll a deletion, and for how long at most.
+    pub deletion_poll: Duration,
+    pub deletion_timeout: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self {
+            parallelism: 8,
+            instance: String::new(),
+            deletion_poll: Duration::from_secs(2),
+            deletion_timeout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Applies the plan's unblocked changes. `on_result` sees each job as it finishes (progress).
 pub async fn apply(
     api: &dyn JobsApi,
     plan: &Plan,
-    parallelism: usize,
+    options: &ApplyOptions,
     on_result: &(dyn Fn(&JobResult) + Sync),
 ) -> ApplyReport {
+    let deletions = Semaphore::new(MAX_DELETIONS_IN_FLIGHT);
     let work: Vec<&Change> = plan
         .changes
         .iter()
-        .filter(|c| c.action != Action::Unchanged)
+        .filter(|c| c.action != Action::Unchanged || !c.steps.is_empty())
         .collect();
+    let deletions = &deletions;
     let mut results: Vec<JobResult> = stream::iter(work)
         .map(|change| async move {
-            let result = apply_one(api, change).await;
+            let outcome = match &change.blocked {
+                Some(reason) => Outcome::Skipped {
+                    reason: reason.clone(),
+                },
+                None => run_steps(api, change, options, deletions).await,
+            };
+            let result = JobResult {
+                job_id: change.job_id.clone(),
+                action: change.action,
+                outcome,
+            };
             on_result(&result);
             result
         })
-        .buffer_unordered(parallelism.max(1))
+        .buffer_unordered(options.parallelism.max(1))
         .collect()
         .await;
     results.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     ApplyReport { results }
 }
 
-async fn apply_one(api: &dyn JobsApi, change: &Change) -> JobResult {
-    let outcome = match (change.action, &change.desired) {
-        (Action::Create, Some(spec)) => create(api, &change.job_id, spec).await,
-        (Action::Create, None) => Outcome::Skipped {
-            reason: "the plan carries no spec for this job".into(),
-        },
-        (action, _) => Outcome::Skipped {
-            reason: format!(
-                "jobctl does not {} existing jobs yet; the job was left as it is",
-                action.as_str()
-            ),
-        },
-    };
-    JobResult {
-        job_id: change.job_id.clone(),
-        action: change.action,
-        outcome,
+async fn run_steps(
+    api: &dyn JobsApi,
+    change: &Change,
+    options: &ApplyOptions,
+    deletions: &Semaphore,
+) -> Outcome {
+    let arn = change.arn.clone().unwrap_or_default();
+    let mut deletion_permit = None;
+    for step in &change.steps {
+        let result = match step {
+            Step::Adopt => {
+                let _span = tracing::info_span!("adopt", job.id = %change.job_id).entered();
+                api.tag_resource(&arn, &plan::ownership_tags(&options.instance))
+                    .await
+            }
+            Step::UpdateJob { update, .. } => api.update_job(&change.job_id, update).await,
+            Step::TagResource { tags } => api.tag_resource(&arn, tags).await,
+            Step::UntagResource { keys } => api.untag_resource(&arn, keys).await,
+            Step::AssociateTargetsWithJob { targets } => {
+                api.associate_targets(&change.job_id, targets).await
+            }
+            Step::CancelJob { force } => {
+                let comment = match change.action {
+                    Action::Replace => "replaced by jobctl: the manifest changed",
+                    _ => "pruned by jobctl: no manifest declares this job",
+                };
+                api.cancel_job(&change.job_id, *force, comment).await
+            }
+            Step::DeleteJob { force } => {
+                // The permit is held until the deletion has completed (WaitForDeletion), so no
+                // more than 10 jobs are ever in DELETION_IN_PROGRESS because of this run.
+                deletion_permit = deletions.acquire().await.ok();
+                api.delete_job(&change.job_id, *force).await
+            }
+            Step::WaitForDeletion => {
+                let _permit = match deletion_permit.take() {
+                    Some(permit) => Some(permit),
+                    None => deletions.acquire().await.ok(),
+                };
+                wait_for_deletion(api, &change.job_id, options).await
+            }
+            Step::CreateJob => {
+                return match &change.desired {
+                    Some(spec) => create(api, &change.job_id, spec, &options.instance).await,
+                    None => Outcome::Skipped {
+                        reason: "the plan carries no spec for this job".into(),
+                    },
+                };
+            }
+        };
+        tracing::info!(job.id = %change.job_id, action = change.action.as_str(), step = ?step_name(step), ok = result.is_ok(), "step");
+        if let Err(err) = result {
+            return failed(&err);
+        }
+    }
+    drop(deletion_permit);
+    Outcome::Done
+}
+
+fn step_name(step: &Step) -> &'static str {
+    match step {
+        Step::Adopt => "Adopt",
+        Step::UpdateJob { .. } => "UpdateJob",
+        Step::TagResource { .. } => "TagResource",
+        Step::UntagResource { .. } => "UntagResource",
+        Step::AssociateTargetsWithJob { .. } => "AssociateTargetsWithJob",
+        Step::CancelJob { .. } => "CancelJob",
+        Step::DeleteJob { .. } => "DeleteJob",
+        Step::WaitForDeletion => "WaitForDeletion",
+        Step::CreateJob => "CreateJob",
     }
 }
 
-async fn create(api: &dyn JobsApi, job_id: &str, spec: &JobSpec) -> Outcome {
+async fn wait_for_deletion(
+    api: &dyn JobsApi,
+    job_id: &str,
+    options: &ApplyOptions,
+) -> Result<(), ApiError> {
+    let deadline = tokio::time::Instant::now() + options.deletion_timeout;
+    loop {
+        if api.describe_job(job_id).await?.is_none() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError {
+                operation: "DescribeJob",
+                kind: ErrorKind::Other,
+                code: "DeletionTimeout".into(),
+                message: format!(
+                    "the job was still being deleted after {}s",
+                    options.deletion_timeout.as_secs()
+                ),
+            });
+        }
+        tokio::time::sleep(options.deletion_poll).await;
+    }
+}
+
+async fn create(
+    api: &dyn JobsApi,
+    job_id: &str,
+    spec: &crate::manifest::model::JobSpec,
+    instance: &str,
+) -> Outcome {
     match api.create_job(job_id, spec).await {
-        Ok(arn) => Outcome::Created { arn },
+        Ok(_) => Outcome::Done,
         Err(err) if err.kind == ErrorKind::AlreadyExists => {
             match aws::read_job(api, job_id).await {
                 Ok(Some(remote)) => {
@@ -120,20 +238,44 @@ async fn create(api: &dyn JobsApi, job_id: &str, spec: &JobSpec) -> Outcome {
                             col: 0,
                         },
                     };
-                    let actual = HashMap::from([(job_id.to_string(), remote)]);
-                    let again = plan::plan(&[desired], &actual);
+                    let observed = plan::Observed {
+                        listed: HashMap::from([(
+                            job_id.to_string(),
+                            aws::JobSummary {
+                                job_id: job_id.to_string(),
+                                job_arn: remote.job_arn.clone(),
+                                status: remote.status.clone(),
+                            },
+                        )]),
+                        remote: HashMap::from([(job_id.to_string(), remote)]),
+                        undeclared_tags: HashMap::new(),
+                    };
+                    let options = plan::Options {
+                        instance: instance.to_string(),
+                        ..plan::Options::default()
+                    };
+                    let again = plan::plan(&[desired], &observed, &options);
                     match again.changes.first() {
-                    Some(c) if c.action == Action::Unchanged => Outcome::AlreadyExists,
-                    Some(c) => Outcome::Failed {
-                        operation: "CreateJob".into(),
-                        code: err.code.clone(),
-                        message: format!(
-                            "a job with this id was created concurrently and differs from the manifest in: {}",
-                            c.fields.iter().map(|f| f.field).collect::<Vec<_>>().join(", ")
-                        ),
-                    },
-                    None => failed(&err),
-                }
+                        Some(c) if c.action == Action::Unchanged && c.blocked.is_none() => {
+                            Outcome::AlreadyExists
+                        }
+                        Some(c) => Outcome::Failed {
+                            operation: "CreateJob".into(),
+                            code: err.code.clone(),
+                            message: if c.fields.is_empty() {
+                                format!(
+                                    "a job with this id already exists: {}",
+                                    c.blocked.as_deref().unwrap_or("it is not this instance's")
+                                )
+                            } else {
+                                format!(
+                                    "a job with this id was created concurrently and differs from the manifest in: {}",
+                                    c.fields.iter().map(|f| f.field).collect::<Vec<_>>().join(", ")
+                                )
+                            },
+                        },
+                        None => failed(&err),
+                    }
                 }
                 Ok(None) => failed(&err),
                 Err(read_err) => failed(&read_err),
@@ -156,6 +298,7 @@ mod tests {
     use super::*;
     use crate::aws::fake::FakeJobs;
     use crate::aws::JobStatus;
+    use crate::manifest::model::{JobSpec, TagValue};
     use serde_json::json;
 
     fn spec(version: &str) -> JobSpec {
@@ -166,7 +309,24 @@ mod tests {
         .expect("spec")
     }
 
-    fn create_plan(ids: &[&str], version: &str) -> Plan {
+    fn owned(version: &str) -> JobSpec {
+        let mut s = spec(version);
+        for (k, v) in plan::ownership_tags("prod") {
+            s.tags.insert(k, TagValue(v));
+        }
+        s
+    }
+
+    fn options() -> ApplyOptions {
+        ApplyOptions {
+            parallelism: 2,
+            instance: "prod".into(),
+            deletion_poll: Duration::from_millis(1),
+            deletion_timeout: Duration::from_secs(1),
+        }
+    }
+
+    async fn planned(api: &FakeJobs, ids: &[&str], version: &str, opts: plan::Options) -> Plan {
         let desired: Vec<DesiredJob> = ids
             .iter()
             .map(|id| DesiredJob {
@@ -179,36 +339,108 @@ mod tests {
                 },
             })
             .collect();
-        plan::plan(&desired, &HashMap::new())
+        let scope = crate::refresh::Scope {
+            parallelism: 2,
+            ..Default::default()
+        };
+        let refreshed = crate::refresh::refresh(api, desired, &scope).await;
+        assert!(refreshed.errors.is_empty(), "{:?}", refreshed.errors);
+        plan::plan(&refreshed.desired, &refreshed.observed, &opts)
+    }
+
+    fn prod() -> plan::Options {
+        plan::Options {
+            instance: "prod".into(),
+            ..Default::default()
+        }
     }
 
     #[tokio::test]
     async fn one_failure_does_not_stop_the_others() {
         let api = FakeJobs::new();
         api.fail_once("CreateJob", "b", "InvalidRequestException");
-        let report = apply(&api, &create_plan(&["a", "b", "c"], "1"), 2, &|_| {}).await;
+        let plan = planned(&api, &["a", "b", "c"], "1", prod()).await;
+        let report = apply(&api, &plan, &options(), &|_| {}).await;
         let failed: Vec<_> = report.failures().map(|r| r.job_id.as_str()).collect();
         assert_eq!(failed, vec!["b"]);
-        assert!(api.job("a").is_some() && api.job("c").is_some());
-        assert!(api.job("b").is_none());
+        assert!(api.job("a").is_some() && api.job("c").is_some() && api.job("b").is_none());
+        let tags = api.job("a").expect("created").tags;
+        assert_eq!(tags.get(plan::INSTANCE_TAG), Some(&TagValue("prod".into())));
     }
 
     #[tokio::test]
     async fn losing_a_race_to_an_identical_job_is_success() {
         let api = FakeJobs::new();
-        api.insert_job("a", JobStatus::InProgress, spec("1"));
-        let report = apply(&api, &create_plan(&["a"], "1"), 1, &|_| {}).await;
+        let plan = planned(&api, &["a"], "1", prod()).await;
+        api.insert_job("a", JobStatus::InProgress, owned("1"));
+        let report = apply(&api, &plan, &options(), &|_| {}).await;
         assert_eq!(report.results[0].outcome, Outcome::AlreadyExists);
     }
 
     #[tokio::test]
     async fn losing_a_race_to_a_different_job_is_a_failure() {
         let api = FakeJobs::new();
-        api.insert_job("a", JobStatus::InProgress, spec("2"));
-        let report = apply(&api, &create_plan(&["a"], "1"), 1, &|_| {}).await;
+        let plan = planned(&api, &["a"], "1", prod()).await;
+        api.insert_job("a", JobStatus::InProgress, owned("2"));
+        let report = apply(&api, &plan, &options(), &|_| {}).await;
         match &report.results[0].outcome {
             Outcome::Failed { message, .. } => assert!(message.contains("document"), "{message}"),
             other => panic!("expected a failure, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn replacement_cancels_deletes_waits_then_creates() {
+        let api = FakeJobs::new();
+        api.insert_job("a", JobStatus::InProgress, owned("1"));
+        let opts = plan::Options {
+            allow_replace: true,
+            ..prod()
+        };
+        let plan = planned(&api, &["a"], "2", opts).await;
+        let report = apply(&api, &plan, &options(), &|_| {}).await;
+        assert_eq!(report.results[0].outcome, Outcome::Done);
+        assert_eq!(
+            api.writes(),
+            vec!["CancelJob a", "DeleteJob a", "CreateJob a"]
+        );
+        assert_eq!(
+            api.job("a").expect("recreated").document,
+            Some(json!({"version": "2"}))
+        );
+    }
+
+    #[tokio::test]
+    async fn blocked_changes_are_not_attempted() {
+        let api = FakeJobs::new();
+        api.insert_job("a", JobStatus::InProgress, owned("1"));
+        let plan = planned(&api, &["a"], "2", prod()).await;
+        let report = apply(&api, &plan, &options(), &|_| {}).await;
+        assert!(matches!(report.results[0].outcome, Outcome::Skipped { .. }));
+        assert!(api.writes().is_empty(), "{:?}", api.writes());
+    }
+
+    #[tokio::test]
+    async fn prune_cancels_only_orphans_of_this_instance() {
+        let api = FakeJobs::new();
+        api.insert_job("mine", JobStatus::InProgress, owned("1"));
+        api.insert_job("hand-made", JobStatus::InProgress, spec("1"));
+        let mut theirs = spec("1");
+        for (k, v) in plan::ownership_tags("staging") {
+            theirs.tags.insert(k, TagValue(v));
+        }
+        api.insert_job("theirs", JobStatus::InProgress, theirs);
+        let opts = plan::Options {
+            prune: true,
+            prune_force: true,
+            ..prod()
+        };
+        let plan = planned(&api, &[], "1", opts).await;
+        let report = apply(&api, &plan, &options(), &|_| {}).await;
+        assert_eq!(report.results.len(), 1);
+        assert_eq!(api.writes(), vec!["CancelJob mine"]);
+        assert_eq!(api.status("mine"), Some(JobStatus::Canceled));
+        assert_eq!(api.status("hand-made"), Some(JobStatus::InProgress));
+        assert_eq!(api.status("theirs"), Some(JobStatus::InProgress));
     }
 }

@@ -59,15 +59,68 @@ pub fn plan_text(plan: &Plan, errors: &[JobError], style: Style) -> String {
             error.message
         ));
     }
+    if !plan.orphans.is_empty() {
+        out.push_str(&format!(
+            "\n  {} job(s) of this instance have no manifest (pass --prune to cancel them, --prune-delete for finished ones):\n",
+            plan.orphans.len()
+        ));
+        for orphan in &plan.orphans {
+            out.push_str(&format!(
+                "  {} {}  {}\n",
+                style.yellow("?"),
+                orphan.job_id,
+                style.dim(&format!("[{}]", orphan.status))
+            ));
+        }
+    }
+    if !plan.not_compared.is_empty() {
+        let mut by_status: std::collections::BTreeMap<&str, usize> =
+            std::collections::BTreeMap::new();
+        for job in &plan.not_compared {
+            *by_status.entry(job.status.as_str()).or_default() += 1;
+        }
+        let counts: Vec<String> = by_status.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        out.push_str(&format!(
+            "\n  {} finished job(s) were not compared ({}); --compare-finished compares them.\n",
+            plan.not_compared.len(),
+            counts.join(", ")
+        ));
+    }
+    for note in &plan.notes {
+        out.push_str(&format!("\n  {} {note}\n", style.yellow("!")));
+    }
     if !out.is_empty() {
         out.push('\n');
     }
+    let blocked = plan.blocked().count();
     out.push_str(&summary_line(&plan.summary(), errors.len(), style));
+    if blocked > 0 {
+        out.push_str(&format!(
+            " {}",
+            style.red_bold(&format!(
+                "{blocked} change(s) blocked: apply will refuse to run."
+            ))
+        ));
+    }
     out.push('\n');
     out
 }
 
 fn change_text(change: &Change, style: Style) -> String {
+    let mut out = change_body(change, style);
+    if let Some(note) = &change.note {
+        out.push_str(&format!("      {}\n", style.dim(&format!("# {note}"))));
+    }
+    if let Some(reason) = &change.blocked {
+        out.push_str(&format!(
+            "      {} {reason}\n",
+            style.red_bold("✗ blocked:")
+        ));
+    }
+    out
+}
+
+fn change_body(change: &Change, style: Style) -> String {
     let source = change
         .source
         .as_ref()
@@ -79,8 +132,14 @@ fn change_text(change: &Change, style: Style) -> String {
         .map(|s| style.dim(&format!("  [{s}]")))
         .unwrap_or_default();
     match change.action {
+        Action::Unchanged if change.blocked.is_some() => format!(
+            "  {} {} {}{source}{status}\n",
+            style.red_bold("!"),
+            style.bold(&change.job_id),
+            style.red_bold("conflict")
+        ),
         Action::Unchanged => format!(
-            "  {} {}{}\n",
+            "  {} {}{}{status}\n",
             style.dim("="),
             change.job_id,
             style.dim("  unchanged")
@@ -264,6 +323,10 @@ pub fn plan_json(plan: &Plan, errors: &[JobError]) -> Value {
         "version": 1,
         "summary": summary,
         "changes": changes,
+        "blocked": plan.blocked().count(),
+        "notCompared": plan.not_compared,
+        "orphans": plan.orphans,
+        "notes": plan.notes,
     });
     if !errors.is_empty() {
         object["errors"] = errors
@@ -285,18 +348,26 @@ pub fn plan_json(plan: &Plan, errors: &[JobError]) -> Value {
 /// The apply report as text: failures spelled out with job, operation and AWS error.
 pub fn apply_text(report: &ApplyReport, style: Style) -> String {
     let mut out = String::new();
-    let mut created = 0;
-    let mut existed = 0;
-    let mut skipped = 0;
+    let mut done: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     let mut failed = 0;
     for result in &report.results {
         match &result.outcome {
-            Outcome::Created { .. } => created += 1,
-            Outcome::AlreadyExists => existed += 1,
+            Outcome::Done => {
+                let verb = match result.action {
+                    Action::Create => "created",
+                    Action::Update => "updated",
+                    Action::Replace => "replaced",
+                    Action::Cancel => "cancelled",
+                    Action::Delete => "deleted",
+                    Action::Unchanged => "unchanged",
+                };
+                *done.entry(verb).or_default() += 1;
+            }
+            Outcome::AlreadyExists => *done.entry("already existed").or_default() += 1,
             Outcome::Skipped { reason } => {
-                skipped += 1;
+                *done.entry("skipped").or_default() += 1;
                 out.push_str(&format!(
-                    "  {} {}: {reason}\n",
+                    "  {} {}: skipped: {reason}\n",
                     style.yellow("!"),
                     result.job_id
                 ));
@@ -315,12 +386,10 @@ pub fn apply_text(report: &ApplyReport, style: Style) -> String {
             }
         }
     }
+    let created = done.remove("created").unwrap_or(0);
     let mut parts = vec![format!("{created} created")];
-    if existed > 0 {
-        parts.push(format!("{existed} already existed"));
-    }
-    if skipped > 0 {
-        parts.push(format!("{skipped} skipped"));
+    for (verb, n) in done {
+        parts.push(format!("{n} {verb}"));
     }
     parts.push(format!("{failed} failed"));
     out.push_str(&format!("{} {}.\n", style.bold("Apply:"), parts.join(", ")));

@@ -287,7 +287,12 @@ fn unreachable_endpoint_is_a_clear_error() {
         run.stdout.contains("job `u-000`") || run.stdout.contains("u-000"),
         "{run:?}"
     );
-    assert!(run.stdout.contains("DescribeThingGroup failed"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("ListJobs failed: ConnectionError: could not reach the endpoint"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("Connection refused"), "{run:?}");
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! Snapshots of what people read: rendered diagnostics and plans. A change to any of them is a
 //! change to jobctl's user interface and must be reviewed as one (`cargo insta review`).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use jobctl::aws::fake::FakeJobs;
@@ -41,11 +40,23 @@ async fn planned() -> (jobctl::plan::Plan, Vec<jobctl::refresh::JobError>) {
         "presignedUrlConfig": {"roleArn": "arn:aws:iam::123456789012:role/JobsS3", "expiresInSec": 600},
         "timeoutConfig": {"inProgressTimeoutInMinutes": 60}
     });
-    let mut tagged = spec(base.clone());
-    tagged.tags = BTreeMap::from([("team".to_string(), TagValue("lighting".into()))]);
-    api.insert_job("same", JobStatus::Completed, spec(base.clone()));
+    let owned = |value: serde_json::Value| {
+        let mut s = spec(value);
+        for (k, v) in jobctl::plan::ownership_tags("prod") {
+            s.tags.insert(k, TagValue(v));
+        }
+        s
+    };
+    let mut tagged = owned(base.clone());
+    tagged
+        .tags
+        .insert("team".to_string(), TagValue("lighting".into()));
+    api.insert_job("finished", JobStatus::Completed, owned(base.clone()));
+    api.insert_job("stable", JobStatus::InProgress, owned(base.clone()));
     api.insert_job("described", JobStatus::InProgress, tagged);
-    api.insert_job("redocumented", JobStatus::InProgress, spec(base.clone()));
+    api.insert_job("redocumented", JobStatus::InProgress, owned(base.clone()));
+    api.insert_job("hand-made", JobStatus::InProgress, spec(base.clone()));
+    api.insert_job("retired", JobStatus::InProgress, owned(base.clone()));
 
     let mut changed_description = base.clone();
     changed_description["description"] = "Bulb firmware 4.2.0 (staged)".into();
@@ -55,7 +66,9 @@ async fn planned() -> (jobctl::plan::Plan, Vec<jobctl::refresh::JobError>) {
 
     let mut manifests = String::new();
     for (name, body) in [
-        ("same", base.clone()),
+        ("finished", base.clone()),
+        ("stable", base.clone()),
+        ("hand-made", base.clone()),
         ("described", changed_description),
         ("redocumented", changed_document),
         ("brand-new", base.clone()),
@@ -74,9 +87,18 @@ async fn planned() -> (jobctl::plan::Plan, Vec<jobctl::refresh::JobError>) {
     for job in &mut set.jobs {
         job.origin.file = "jobs.yaml".into();
     }
-    let refreshed = jobctl::refresh::refresh(&api, set.jobs, 4).await;
+    let scope = jobctl::refresh::Scope {
+        parallelism: 4,
+        ..Default::default()
+    };
+    let refreshed = jobctl::refresh::refresh(&api, set.jobs, &scope).await;
+    let options = jobctl::plan::Options {
+        instance: "prod".into(),
+        prune: true,
+        ..Default::default()
+    };
     (
-        jobctl::plan::plan(&refreshed.desired, &refreshed.actual),
+        jobctl::plan::plan(&refreshed.desired, &refreshed.observed, &options),
         refreshed.errors,
     )
 }

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{ApiError, ErrorKind, JobDescription, JobStatus, JobsApi};
-use crate::manifest::model::JobSpec;
+use super::{ApiError, ErrorKind, JobDescription, JobStatus, JobSummary, JobUpdate, JobsApi};
+use crate::manifest::model::{JobSpec, TagValue, Target};
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
@@ -64,6 +64,20 @@ impl FakeJobs {
 
     pub fn job(&self, job_id: &str) -> Option<JobSpec> {
         self.lock().jobs.get(job_id).map(|(_, s)| s.clone())
+    }
+
+    pub fn status(&self, job_id: &str) -> Option<JobStatus> {
+        self.lock().jobs.get(job_id).map(|(s, _)| s.clone())
+    }
+
+    /// Calls that change something, in order (reads left out).
+    pub fn writes(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(|c| {
+                !(c.starts_with("Describe") || c.starts_with("Get") || c.starts_with("List"))
+            })
+            .collect()
     }
 
     pub fn calls(&self) -> Vec<String> {
@@ -162,6 +176,133 @@ impl JobsApi for FakeJobs {
         Ok(job_arn(job_id))
     }
 
+    async fn list_jobs(&self) -> Result<Vec<JobSummary>, ApiError> {
+        self.enter("ListJobs", "")?;
+        Ok(self
+            .lock()
+            .jobs
+            .iter()
+            .map(|(id, (status, _))| JobSummary {
+                job_id: id.clone(),
+                job_arn: job_arn(id),
+                status: status.clone(),
+            })
+            .collect())
+    }
+
+    async fn update_job(&self, job_id: &str, update: &JobUpdate) -> Result<(), ApiError> {
+        self.enter("UpdateJob", job_id)?;
+        let mut state = self.lock();
+        let (status, spec) = state
+            .jobs
+            .get_mut(job_id)
+            .ok_or_else(|| not_found("UpdateJob", job_id))?;
+        if !matches!(status, JobStatus::InProgress | JobStatus::Scheduled) {
+            return Err(invalid(
+                "UpdateJob",
+                "only IN_PROGRESS or SCHEDULED jobs can be updated",
+            ));
+        }
+        if let Some(v) = &update.description {
+            spec.description = Some(v.clone());
+        }
+        if let Some(v) = &update.presigned_url_config {
+            spec.presigned_url_config = Some(v.clone());
+        }
+        if let Some(v) = &update.job_executions_rollout_config {
+            spec.job_executions_rollout_config = Some(v.clone());
+        }
+        if let Some(v) = &update.abort_config {
+            spec.abort_config = Some(v.clone());
+        }
+        if let Some(v) = &update.timeout_config {
+            spec.timeout_config = Some(v.clone());
+        }
+        if let Some(v) = &update.job_executions_retry_config {
+            spec.job_executions_retry_config = Some(v.clone());
+        }
+        Ok(())
+    }
+
+    async fn cancel_job(&self, job_id: &str, _force: bool, _comment: &str) -> Result<(), ApiError> {
+        self.enter("CancelJob", job_id)?;
+        let mut state = self.lock();
+        let (status, _) = state
+            .jobs
+            .get_mut(job_id)
+            .ok_or_else(|| not_found("CancelJob", job_id))?;
+        if matches!(
+            status,
+            JobStatus::Completed | JobStatus::Canceled | JobStatus::DeletionInProgress
+        ) {
+            return Err(invalid("CancelJob", "the job is not active"));
+        }
+        *status = JobStatus::Canceled;
+        Ok(())
+    }
+
+    async fn delete_job(&self, job_id: &str, force: bool) -> Result<(), ApiError> {
+        self.enter("DeleteJob", job_id)?;
+        let mut state = self.lock();
+        let (status, _) = state
+            .jobs
+            .get(job_id)
+            .ok_or_else(|| not_found("DeleteJob", job_id))?;
+        if !force && !matches!(status, JobStatus::Completed | JobStatus::Canceled) {
+            return Err(invalid(
+                "DeleteJob",
+                "force is needed to delete an active job",
+            ));
+        }
+        // The fake completes deletions at once; the emulator tests the asynchronous phase.
+        state.jobs.remove(job_id);
+        Ok(())
+    }
+
+    async fn associate_targets(&self, job_id: &str, targets: &[String]) -> Result<(), ApiError> {
+        self.enter("AssociateTargetsWithJob", job_id)?;
+        let mut state = self.lock();
+        let (_, spec) = state
+            .jobs
+            .get_mut(job_id)
+            .ok_or_else(|| not_found("AssociateTargetsWithJob", job_id))?;
+        spec.targets
+            .extend(targets.iter().map(|t| Target::Arn(t.clone())));
+        Ok(())
+    }
+
+    async fn tag_resource(
+        &self,
+        arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), ApiError> {
+        let job_id = arn.rsplit('/').next().unwrap_or_default().to_string();
+        self.enter("TagResource", &job_id)?;
+        let mut state = self.lock();
+        let (_, spec) = state
+            .jobs
+            .get_mut(&job_id)
+            .ok_or_else(|| not_found("TagResource", &job_id))?;
+        for (k, v) in tags {
+            spec.tags.insert(k.clone(), TagValue(v.clone()));
+        }
+        Ok(())
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), ApiError> {
+        let job_id = arn.rsplit('/').next().unwrap_or_default().to_string();
+        self.enter("UntagResource", &job_id)?;
+        let mut state = self.lock();
+        let (_, spec) = state
+            .jobs
+            .get_mut(&job_id)
+            .ok_or_else(|| not_found("UntagResource", &job_id))?;
+        for k in keys {
+            spec.tags.remove(k);
+        }
+        Ok(())
+    }
+
     async fn describe_thing(&self, name: &str) -> Result<Option<String>, ApiError> {
         self.enter("DescribeThing", name)?;
         let state = self.lock();
@@ -180,6 +321,15 @@ impl JobsApi for FakeJobs {
             .iter()
             .any(|t| t == name)
             .then(|| format!("arn:aws:iot:{REGION}:{ACCOUNT}:thinggroup/{name}")))
+    }
+}
+
+fn invalid(operation: &'static str, message: &str) -> ApiError {
+    ApiError {
+        operation,
+        kind: ErrorKind::InvalidRequest,
+        code: "InvalidRequestException".into(),
+        message: message.into(),
     }
 }
 

@@ -15,7 +15,7 @@ use aws_sdk_iot::types as sdk;
 use aws_sdk_iot::Client;
 
 use super::ratelimit::RateLimiter;
-use super::{ApiError, ErrorKind, JobDescription, JobStatus, JobsApi};
+use super::{ApiError, ErrorKind, JobDescription, JobStatus, JobSummary, JobUpdate, JobsApi};
 use crate::manifest::model::{self as m, JobSpec, Target};
 
 /// How to reach AWS, resolved from flags and the environment.
@@ -139,9 +139,7 @@ where
         Some(m) => m.to_string(),
         None => match err {
             SdkError::DispatchFailure(d) => {
-                let detail = std::error::Error::source(err)
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
+                let detail = source_chain(err);
                 if d.is_io() {
                     format!("could not reach the endpoint: {detail}")
                 } else if d.is_timeout() {
@@ -152,9 +150,7 @@ where
             }
             SdkError::TimeoutError(_) => "timed out".into(),
             SdkError::ConstructionFailure(_) => {
-                let detail = std::error::Error::source(err)
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
+                let detail = source_chain(err);
                 format!("could not build the request: {detail}")
             }
             other => match status {
@@ -178,6 +174,21 @@ where
         code,
         message,
     }
+}
+
+/// The causes below an error, innermost last ("io error: Connection refused (os error 111)"):
+/// the SDK's own top-level texts are too generic to act on.
+fn source_chain(err: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        next = cause.source();
+    }
+    parts.join(": ")
 }
 
 fn to_i32(value: i64) -> i32 {
@@ -337,6 +348,149 @@ impl JobsApi for IotJobs {
         self.begin(OP).await;
         let output = request.send().await.map_err(|e| api_error(OP, &e))?;
         Ok(output.job_arn().unwrap_or_default().to_string())
+    }
+
+    async fn list_jobs(&self) -> Result<Vec<JobSummary>, ApiError> {
+        const OP: &str = "ListJobs";
+        let mut jobs = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            self.begin(OP).await;
+            let output = self
+                .client
+                .list_jobs()
+                .max_results(250)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| api_error(OP, &e))?;
+            for job in output.jobs() {
+                jobs.push(JobSummary {
+                    job_id: job.job_id().unwrap_or_default().to_string(),
+                    job_arn: job.job_arn().unwrap_or_default().to_string(),
+                    status: JobStatus::parse(job.status().map_or("", |s| s.as_str())),
+                });
+            }
+            match output.next_token() {
+                // moto's tokens repeat; following one would loop, so stop loudly instead.
+                Some(next) if Some(next) == token.as_deref() => {
+                    return Err(ApiError {
+                        operation: OP,
+                        kind: ErrorKind::Other,
+                        code: "RepeatedToken".into(),
+                        message: "the service returned the same pagination token twice".into(),
+                    })
+                }
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(jobs),
+            }
+        }
+    }
+
+    async fn update_job(&self, job_id: &str, update: &JobUpdate) -> Result<(), ApiError> {
+        const OP: &str = "UpdateJob";
+        let mut request = self
+            .client
+            .update_job()
+            .job_id(job_id)
+            .set_description(update.description.clone());
+        if let Some(c) = &update.presigned_url_config {
+            request = request.presigned_url_config(presigned_to_sdk(c));
+        }
+        if let Some(c) = &update.job_executions_rollout_config {
+            request = request
+                .job_executions_rollout_config(rollout_to_sdk(c).map_err(|e| build_error(OP, &e))?);
+        }
+        if let Some(c) = &update.abort_config {
+            request = request.abort_config(abort_to_sdk(c).map_err(|e| build_error(OP, &e))?);
+        }
+        if let Some(c) = &update.timeout_config {
+            request = request.timeout_config(timeout_to_sdk(c));
+        }
+        if let Some(c) = &update.job_executions_retry_config {
+            request = request
+                .job_executions_retry_config(retry_to_sdk(c).map_err(|e| build_error(OP, &e))?);
+        }
+        self.begin(OP).await;
+        request.send().await.map_err(|e| api_error(OP, &e))?;
+        Ok(())
+    }
+
+    async fn cancel_job(&self, job_id: &str, force: bool, comment: &str) -> Result<(), ApiError> {
+        const OP: &str = "CancelJob";
+        self.begin(OP).await;
+        self.client
+            .cancel_job()
+            .job_id(job_id)
+            .force(force)
+            .reason_code("JOBCTL")
+            .comment(comment)
+            .send()
+            .await
+            .map_err(|e| api_error(OP, &e))?;
+        Ok(())
+    }
+
+    async fn delete_job(&self, job_id: &str, force: bool) -> Result<(), ApiError> {
+        const OP: &str = "DeleteJob";
+        self.begin(OP).await;
+        self.client
+            .delete_job()
+            .job_id(job_id)
+            .force(force)
+            .send()
+            .await
+            .map_err(|e| api_error(OP, &e))?;
+        Ok(())
+    }
+
+    async fn associate_targets(&self, job_id: &str, targets: &[String]) -> Result<(), ApiError> {
+        const OP: &str = "AssociateTargetsWithJob";
+        self.begin(OP).await;
+        self.client
+            .associate_targets_with_job()
+            .job_id(job_id)
+            .set_targets(Some(targets.to_vec()))
+            .comment("added by jobctl")
+            .send()
+            .await
+            .map_err(|e| api_error(OP, &e))?;
+        Ok(())
+    }
+
+    async fn tag_resource(
+        &self,
+        arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), ApiError> {
+        const OP: &str = "TagResource";
+        let tags = tags
+            .iter()
+            .map(|(k, v)| sdk::Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| build_error(OP, &e))?;
+        self.begin(OP).await;
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| api_error(OP, &e))?;
+        Ok(())
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), ApiError> {
+        const OP: &str = "UntagResource";
+        self.begin(OP).await;
+        self.client
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(|e| api_error(OP, &e))?;
+        Ok(())
     }
 
     async fn describe_thing(&self, name: &str) -> Result<Option<String>, ApiError> {

@@ -79,6 +79,25 @@ pub struct RemoteJob {
     pub spec: JobSpec,
 }
 
+/// One row of ListJobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSummary {
+    pub job_id: String,
+    pub job_arn: String,
+    pub status: JobStatus,
+}
+
+/// The fields UpdateJob can change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobUpdate {
+    pub description: Option<String>,
+    pub presigned_url_config: Option<crate::manifest::model::PresignedUrlConfig>,
+    pub job_executions_rollout_config: Option<crate::manifest::model::JobExecutionsRolloutConfig>,
+    pub abort_config: Option<crate::manifest::model::AbortConfig>,
+    pub timeout_config: Option<crate::manifest::model::TimeoutConfig>,
+    pub job_executions_retry_config: Option<crate::manifest::model::JobExecutionsRetryConfig>,
+}
+
 /// How a failed call failed, as far as jobctl's decisions go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -122,6 +141,24 @@ pub trait JobsApi: Send + Sync {
     /// CreateJob with a resolved spec (targets are ARNs, the document is inline or a source).
     /// Returns the job ARN.
     async fn create_job(&self, job_id: &str, spec: &JobSpec) -> Result<String, ApiError>;
+    /// ListJobs, every page, no filter: one call per 250 jobs.
+    async fn list_jobs(&self) -> Result<Vec<JobSummary>, ApiError>;
+    /// UpdateJob with only the fields set in `update`.
+    async fn update_job(&self, job_id: &str, update: &JobUpdate) -> Result<(), ApiError>;
+    /// CancelJob; `force` also cancels executions that are IN_PROGRESS on devices.
+    async fn cancel_job(&self, job_id: &str, force: bool, comment: &str) -> Result<(), ApiError>;
+    /// DeleteJob; `force` allows deleting a job that is not finished.
+    async fn delete_job(&self, job_id: &str, force: bool) -> Result<(), ApiError>;
+    /// AssociateTargetsWithJob (CONTINUOUS jobs that are IN_PROGRESS).
+    async fn associate_targets(&self, job_id: &str, targets: &[String]) -> Result<(), ApiError>;
+    /// TagResource.
+    async fn tag_resource(
+        &self,
+        arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), ApiError>;
+    /// UntagResource.
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), ApiError>;
     /// DescribeThing: the thing's ARN, `None` if it does not exist.
     async fn describe_thing(&self, name: &str) -> Result<Option<String>, ApiError>;
     /// DescribeThingGroup: the group's ARN, `None` if it does not exist.

@@ -1,12 +1,12 @@
-//! `jobctl apply`: plan, then create the jobs the account lacks.
+//! `jobctl apply`: plan, then carry the plan out, all or nothing when anything is blocked.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::common::{load_and_report, AwsArgs, ManifestArgs, OutputFormat};
-use super::plan::{compute, print_plan};
+use super::common::{AwsArgs, ManifestArgs, OutputFormat, ReconcileArgs};
+use super::plan::{prepare, print_plan};
 use super::{exit, Colors};
-use crate::apply::{self, Outcome};
+use crate::apply::{self, ApplyOptions, Outcome};
 use crate::output::{self, Style};
 use crate::plan::Action;
 
@@ -16,6 +16,8 @@ pub struct Args {
     pub manifests: ManifestArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub reconcile: ReconcileArgs,
     /// Output format; `json` prints exactly one JSON object on stdout.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -25,34 +27,60 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, colors: Colors) -> u8 {
-    let set = load_and_report(&args.manifests, args.output, colors);
-    let api = match args.aws.connect().await {
-        Ok(api) => api,
-        Err(message) => {
-            eprintln!("jobctl: {message}");
-            return exit::ERROR;
-        }
+    let (api, planned) = match prepare(
+        &args.manifests,
+        &args.aws,
+        &args.reconcile,
+        args.output,
+        colors,
+    )
+    .await
+    {
+        Ok(pair) => pair,
+        Err(code) => return code,
     };
-    let parallelism = usize::from(args.aws.parallelism);
-    let planned = compute(&api, set, parallelism).await;
-    let manifest_errors = planned.set.error_count();
+    let had_errors = planned.set.error_count() > 0 || !planned.errors.is_empty();
     if args.dry_run {
         print_plan(&planned, args.output, colors);
-        return if manifest_errors > 0 || !planned.errors.is_empty() {
-            exit::ERROR
-        } else {
-            exit::OK
-        };
+        return if had_errors { exit::ERROR } else { exit::OK };
     }
     if args.output == OutputFormat::Text {
         print_plan(&planned, args.output, colors);
+    }
+
+    // A plan with a blocked change is refused as a whole: applying the rest would leave the
+    // account in a state nobody reviewed.
+    let blocked: Vec<_> = planned.plan.blocked().collect();
+    if !blocked.is_empty() {
+        match args.output {
+            OutputFormat::Json => {
+                let mut object = output::plan_json(&planned.plan, &planned.errors);
+                object["results"] = serde_json::Value::Array(Vec::new());
+                object["refused"] = true.into();
+                println!("{object}");
+            }
+            OutputFormat::Text => {
+                eprintln!(
+                    "jobctl: apply refused: {} change(s) are blocked; nothing was changed:",
+                    blocked.len()
+                );
+                for change in blocked {
+                    eprintln!(
+                        "  {}: {}",
+                        change.job_id,
+                        change.blocked.as_deref().unwrap_or_default()
+                    );
+                }
+            }
+        }
+        return exit::ERROR;
     }
 
     let total = planned
         .plan
         .changes
         .iter()
-        .filter(|c| c.action != Action::Unchanged)
+        .filter(|c| c.action != Action::Unchanged || !c.steps.is_empty())
         .count();
     let done = AtomicUsize::new(0);
     let show_progress =
@@ -61,7 +89,7 @@ pub async fn run(args: Args, colors: Colors) -> u8 {
         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
         if show_progress {
             let what = match &result.outcome {
-                Outcome::Created { .. } => "created",
+                Outcome::Done => result.action.as_str(),
                 Outcome::AlreadyExists => "already exists",
                 Outcome::Skipped { .. } => "skipped",
                 Outcome::Failed { .. } => "failed",
@@ -69,13 +97,19 @@ pub async fn run(args: Args, colors: Colors) -> u8 {
             eprintln!("[{n}/{total}] {} {what}", result.job_id);
         }
     };
-    let report = apply::apply(&api, &planned.plan, parallelism, &progress).await;
+    let options = ApplyOptions {
+        parallelism: usize::from(args.aws.parallelism),
+        instance: planned.instance.clone(),
+        ..ApplyOptions::default()
+    };
+    let report = apply::apply(&api, &planned.plan, &options, &progress).await;
     tracing::info!(calls = ?api.calls().snapshot(), "AWS calls");
 
     match args.output {
         OutputFormat::Json => {
             let mut object = output::plan_json(&planned.plan, &planned.errors);
             object["results"] = serde_json::to_value(&report.results).unwrap_or_default();
+            object["calls"] = serde_json::to_value(api.calls().snapshot()).unwrap_or_default();
             println!("{object}");
         }
         OutputFormat::Text => {
@@ -91,7 +125,7 @@ pub async fn run(args: Args, colors: Colors) -> u8 {
             );
         }
     }
-    if report.failures().next().is_some() || manifest_errors > 0 || !planned.errors.is_empty() {
+    if report.failures().next().is_some() || had_errors {
         exit::ERROR
     } else {
         exit::OK

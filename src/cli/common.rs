@@ -100,3 +100,113 @@ pub fn load_and_report(args: &ManifestArgs, format: OutputFormat, colors: Colors
     }
     set
 }
+
+/// Flags that shape what reconciling means, shared by plan and apply so a plan shows exactly
+/// what the same apply would do.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReconcileArgs {
+    /// This jobctl instance's name, stored in the `jobctl:instance` tag of the jobs it creates.
+    /// Default: `instance:` from jobctl.yaml at the manifest root, else `default`.
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
+    /// Take over existing jobs that manifests name but jobctl does not manage (adds ownership tags).
+    #[arg(long)]
+    pub adopt: bool,
+    /// Allow replacing jobs whose immutable fields changed: cancel (force), delete, re-create.
+    /// This re-runs the job on its devices.
+    #[arg(long)]
+    pub allow_replace: bool,
+    /// Cancel this instance's IN_PROGRESS/SCHEDULED jobs that no manifest declares.
+    #[arg(long)]
+    pub prune: bool,
+    /// Like --prune, and also cancel executions already in progress on devices (force).
+    #[arg(long)]
+    pub prune_force: bool,
+    /// Delete this instance's finished (COMPLETED/CANCELED) jobs that no manifest declares.
+    #[arg(long)]
+    pub prune_delete: bool,
+    /// Limit the run to this job id. Repeatable.
+    #[arg(long = "target", value_name = "JOB_ID")]
+    pub targets: Vec<String>,
+    /// Also compare declared jobs that have finished (one DescribeJob, GetJobDocument and
+    /// ListTagsForResource per job, each run).
+    #[arg(long)]
+    pub compare_finished: bool,
+}
+
+/// jobctl.yaml at a manifest root.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RootConfig {
+    instance: Option<String>,
+}
+
+fn valid_instance(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+impl ReconcileArgs {
+    /// Resolves the instance name: the flag, else the roots' jobctl.yaml (which must agree),
+    /// else `default`.
+    pub fn instance(&self, paths: &[PathBuf]) -> Result<String, String> {
+        let mut from_files: Vec<(PathBuf, String)> = Vec::new();
+        for path in paths {
+            let dir = if path.is_dir() {
+                path.clone()
+            } else {
+                path.parent().map(PathBuf::from).unwrap_or_default()
+            };
+            let file = dir.join(manifest::CONFIG_FILE_NAME);
+            if !file.exists() {
+                continue;
+            }
+            let text = manifest::load::read_text(&file).map_err(|e| e.to_string())?;
+            let docs = manifest::yaml::parse_documents(&text).map_err(|e| {
+                format!(
+                    "{}:{}:{}: {}",
+                    file.display(),
+                    e.location.line,
+                    e.location.col,
+                    e.message
+                )
+            })?;
+            let value = docs.first().map(|d| d.root.to_json()).unwrap_or_default();
+            let config: RootConfig = serde_json::from_value(value).map_err(|e| {
+                format!(
+                    "{}: {e} (jobctl.yaml holds `instance: NAME`)",
+                    file.display()
+                )
+            })?;
+            if let Some(name) = config.instance {
+                from_files.push((file, name));
+            }
+        }
+        let name = match (&self.instance, from_files.first()) {
+            (Some(flag), _) => flag.clone(),
+            (None, Some((first_file, first))) => {
+                if let Some((other_file, other)) = from_files.iter().find(|(_, n)| n != first) {
+                    return Err(format!(
+                        "{} says instance `{first}` but {} says `{other}`; pass --instance",
+                        first_file.display(),
+                        other_file.display()
+                    ));
+                }
+                first.clone()
+            }
+            (None, None) => "default".to_string(),
+        };
+        if !valid_instance(&name) {
+            return Err(format!(
+                "instance name `{name}` must be 1-63 characters of letters, digits, `-`, `_` and `.`"
+            ));
+        }
+        Ok(name)
+    }
+
+    pub fn only(&self) -> Option<std::collections::BTreeSet<String>> {
+        (!self.targets.is_empty()).then(|| self.targets.iter().cloned().collect())
+    }
+}

@@ -1,0 +1,463 @@
+//! Unit tests of the planning rules: one test per rule, plain data in and out.
+
+use super::*;
+use crate::manifest::model::TagValue;
+use crate::manifest::Origin;
+use serde_json::json;
+
+const GROUP: &str = "arn:aws:iot:us-east-1:123456789012:thinggroup/Bulbs";
+const LAMPS: &str = "arn:aws:iot:us-east-1:123456789012:thinggroup/Lamps";
+
+fn spec() -> JobSpec {
+    serde_json::from_value(json!({
+        "description": "Bulb firmware",
+        "targets": [GROUP],
+        "document": {"operation": "update", "version": "4.2.0"},
+        "timeoutConfig": {"inProgressTimeoutInMinutes": 60},
+        "tags": {"team": "lighting"}
+    }))
+    .expect("valid spec")
+}
+
+fn desired(id: &str, spec: JobSpec) -> DesiredJob {
+    DesiredJob {
+        job_id: id.into(),
+        spec,
+        origin: Origin {
+            file: "jobs/a.yaml".into(),
+            line: 4,
+            col: 9,
+        },
+    }
+}
+
+fn options() -> Options {
+    Options {
+        instance: "prod".into(),
+        ..Options::default()
+    }
+}
+
+fn managed(mut spec: JobSpec, instance: &str) -> JobSpec {
+    spec.tags
+        .insert(MANAGED_BY_TAG.into(), TagValue(MANAGED_BY_VALUE.into()));
+    spec.tags
+        .insert(INSTANCE_TAG.into(), TagValue(instance.into()));
+    spec
+}
+
+/// An account holding `jobs` (id, status, spec), all compared.
+fn observed(jobs: Vec<(&str, JobStatus, JobSpec)>) -> Observed {
+    let mut observed = Observed::default();
+    for (id, status, spec) in jobs {
+        let arn = format!("arn:aws:iot:us-east-1:123456789012:job/{id}");
+        observed.listed.insert(
+            id.into(),
+            JobSummary {
+                job_id: id.into(),
+                job_arn: arn.clone(),
+                status: status.clone(),
+            },
+        );
+        observed.remote.insert(
+            id.into(),
+            RemoteJob {
+                job_id: id.into(),
+                job_arn: arn,
+                status,
+                spec,
+            },
+        );
+    }
+    observed
+}
+
+fn only(plan: &Plan) -> &Change {
+    assert_eq!(plan.changes.len(), 1, "{:#?}", plan.changes);
+    &plan.changes[0]
+}
+
+#[test]
+fn missing_job_is_created_with_ownership_tags() {
+    let plan = plan(&[desired("a", spec())], &Observed::default(), &options());
+    let change = only(&plan);
+    assert_eq!(change.action, Action::Create);
+    assert_eq!(change.steps, vec![Step::CreateJob]);
+    let tags = &change.desired.as_ref().expect("spec").tags;
+    assert_eq!(tags.get(INSTANCE_TAG), Some(&TagValue("prod".into())));
+    assert_eq!(tags.get("team"), Some(&TagValue("lighting".into())));
+}
+
+#[test]
+fn identical_job_is_unchanged_despite_defaults_and_order() {
+    let mut want = spec();
+    want.targets.push(Target::Arn(LAMPS.into()));
+    let mut have = managed(want.clone(), "prod");
+    have.targets.reverse();
+    have.target_selection = Some(TargetSelection::Snapshot);
+    let plan = plan(
+        &[desired("a", want)],
+        &observed(vec![("a", JobStatus::InProgress, have)]),
+        &options(),
+    );
+    let change = only(&plan);
+    assert_eq!(change.action, Action::Unchanged, "{:?}", change.fields);
+    assert!(!plan.has_changes());
+}
+
+#[test]
+fn mutable_fields_become_one_update_with_only_those_fields() {
+    let mut want = spec();
+    want.description = Some("new".into());
+    want.timeout_config = Some(crate::manifest::model::TimeoutConfig {
+        in_progress_timeout_in_minutes: Some(30),
+    });
+    let plan = plan(
+        &[desired("a", want)],
+        &observed(vec![("a", JobStatus::InProgress, managed(spec(), "prod"))]),
+        &options(),
+    );
+    let change = only(&plan);
+    assert_eq!(change.action, Action::Update);
+    assert!(change.blocked.is_none());
+    match &change.steps[..] {
+        [Step::UpdateJob { fields, update }] => {
+            assert_eq!(fields, &vec!["description", "timeoutConfig"]);
+            assert_eq!(update.description.as_deref(), Some("new"));
+            assert!(update.abort_config.is_none());
+        }
+        other => panic!("unexpected steps {other:?}"),
+    }
+}
+
+#[test]
+fn tag_changes_use_the_tag_apis_and_leave_jobctl_tags_alone() {
+    let mut want = spec();
+    want.tags = BTreeMap::from([("owner".to_string(), TagValue("ops".into()))]);
+    let plan = plan(
+        &[desired("a", want)],
+        &observed(vec![("a", JobStatus::InProgress, managed(spec(), "prod"))]),
+        &options(),
+    );
+    let change = only(&plan);
+    assert_eq!(change.action, Action::Update);
+    assert_eq!(
+        change.steps,
+        vec![
+            Step::TagResource {
+                tags: BTreeMap::from([("owner".into(), "ops".into())])
+            },
+            Step::UntagResource {
+                keys: vec!["team".into()]
+            },
+        ]
+    );
+}
+
+#[test]
+fn removing_a_mutable_config_forces_replacement() {
+    let mut want = spec();
+    want.timeout_config = None;
+    let plan = plan(
+        &[desired("a", want)],
+        &observed(vec![("a", JobStatus::InProgress, managed(spec(), "prod"))]),
+        &options(),
+    );
+    let change = only(&plan);
+    assert_eq!(change.action, Action::Replace);
+    assert_eq!(change.forced_by, vec!["timeoutConfig"]);
+}
+
+#[test]
+fn immutable_change_is_a_blocked_replacement_without_allow_replace() {
+    let mut want = spec();
+    want.document = Some(json!({"operation": "update", "version": "4.2.1"}));
+    let account = observed(vec![("a", JobStatus::InProgress, managed(spec(), "prod"))]);
+    let plan1 = plan(&[desired("a", want.clone())], &account, &options());
+    let change = only(&plan1);
+    assert_eq!(change.action, Action::Replace);
+    assert_eq!(change.forced_by, vec!["document"]);
+    assert!(change
+        .blocked
+        .as_deref()
+        .is_some_and(|b| b.contains("--allow-replace")));
+
+    let allowed = Options {
+        allow_replace: true,
+        ..options()
+    };
+    let plan2 = plan(&[desired("a", want)], &account, &allowed);
+    let change = only(&plan2);
+    assert!(change.blocked.is_none());
+    assert_eq!(
+        change.steps,
+        vec![
+            Step::CancelJob { force: true },
+            Step::DeleteJob { force: true },
+            Step::WaitForDeletion,
+            Step::CreateJob
+        ]
+    );
+}
+
+#[test]
+fn finished_job_is_never_rerun_implicitly() {
+    let mut want = spec();
+    want.document = Some(json!({"operation": "update", "version": "4.2.1"}));
+    let account = observed(vec![("a", JobStatus::Completed, managed(spec(), "prod"))]);
+    let plan1 = plan(&[desired("a", want.clone())], &account, &options());
+    assert_eq!(only(&plan1).blocked.as_deref(), Some(FINISHED_MESSAGE));
+
+    let mut described = spec();
+    described.description = Some("typo fixed".into());
+    let plan2 = plan(&[desired("a", described)], &account, &options());
+    assert_eq!(only(&plan2).action, Action::Update);
+    assert_eq!(only(&plan2).blocked.as_deref(), Some(FINISHED_MESSAGE));
+
+    let allowed = Options {
+        allow_replace: true,
+        ..options()
+    };
+    let plan3 = plan(&[desired("a", want)], &account, &allowed);
+    assert_eq!(
+        only(&plan3).steps,
+        vec![
+            Step::DeleteJob { force: false },
+            Step::WaitForDeletion,
+            Step::CreateJob
+        ]
+    );
+}
+
+#[test]
+fn continuous_running_job_gains_targets_in_place() {
+    let mut have = spec();
+    have.target_selection = Some(TargetSelection::Continuous);
+    let mut want = have.clone();
+    want.targets.push(Target::Arn(LAMPS.into()));
+    let plan = plan(
+        &[desired("a", want)],
+        &observed(vec![("a", JobStatus::InProgress, managed(have, "prod"))]),
+        &options(),
+    );
+    let change = only(&plan);
+    assert_eq!(change.action, Action::Update);
+    assert_eq!(
+        change.steps,
+        vec![Step::AssociateTargetsWithJob {
+            targets: vec![LAMPS.into()]
+        }]
+    );
+}
+
+#[test]
+fn removing_a_target_or_changing_snapshot_targets_replaces() {
+    let mut have = spec();
+    have.target_selection = Some(TargetSelection::Continuous);
+    have.targets.push(Target::Arn(LAMPS.into()));
+    let mut want = have.clone();
+    want.targets.pop();
+    let account = observed(vec![("a", JobStatus::InProgress, managed(have, "prod"))]);
+    assert_eq!(
+        only(&plan(&[desired("a", want)], &account, &options())).forced_by,
+        vec!["targets"]
+    );
+
+    let mut snapshot = spec();
+    snapshot.targets.push(Target::Arn(LAMPS.into()));
+    let account = observed(vec![("a", JobStatus::InProgress, managed(spec(), "prod"))]);
+    assert_eq!(
+        only(&plan(&[desired("a", snapshot)], &account, &options())).forced_by,
+        vec!["targets"]
+    );
+}
+
+#[test]
+fn unmanaged_job_is_a_conflict_unless_adopted() {
+    let account = observed(vec![("a", JobStatus::InProgress, spec())]);
+    let plan1 = plan(&[desired("a", spec())], &account, &options());
+    let change = only(&plan1);
+    assert_eq!(change.ownership, Some(Ownership::Unmanaged));
+    assert!(change
+        .blocked
+        .as_deref()
+        .is_some_and(|b| b.contains("--adopt")));
+    assert!(plan1.has_changes(), "a conflict is not a clean plan");
+
+    let adopting = Options {
+        adopt: true,
+        ..options()
+    };
+    let plan2 = plan(&[desired("a", spec())], &account, &adopting);
+    let change = only(&plan2);
+    assert!(change.blocked.is_none());
+    assert_eq!(change.action, Action::Update);
+    assert_eq!(change.steps, vec![Step::Adopt]);
+}
+
+#[test]
+fn another_instances_job_is_never_touched_even_with_adopt() {
+    let account = observed(vec![(
+        "a",
+        JobStatus::InProgress,
+        managed(spec(), "staging"),
+    )]);
+    let adopting = Options {
+        adopt: true,
+        allow_replace: true,
+        ..options()
+    };
+    let change = plan(&[desired("a", spec())], &account, &adopting)
+        .changes
+        .remove(0);
+    assert!(change
+        .blocked
+        .as_deref()
+        .is_some_and(|b| b.contains("`staging`")));
+}
+
+fn with_orphan(status: JobStatus, instance: Option<&str>) -> Observed {
+    let mut account = Observed::default();
+    account.listed.insert(
+        "old".into(),
+        JobSummary {
+            job_id: "old".into(),
+            job_arn: "arn:aws:iot:us-east-1:123456789012:job/old".into(),
+            status,
+        },
+    );
+    let tags = match instance {
+        Some(i) => ownership_tags(i),
+        None => BTreeMap::new(),
+    };
+    account.undeclared_tags.insert("old".into(), tags);
+    account
+}
+
+#[test]
+fn orphans_are_reported_and_only_pruned_on_request() {
+    let account = with_orphan(JobStatus::InProgress, Some("prod"));
+    let listed = plan(&[], &account, &options());
+    assert!(listed.changes.is_empty());
+    assert_eq!(listed.orphans[0].job_id, "old");
+
+    let pruning = Options {
+        prune: true,
+        ..options()
+    };
+    let pruned = plan(&[], &account, &pruning);
+    assert_eq!(only(&pruned).action, Action::Cancel);
+    assert_eq!(only(&pruned).steps, vec![Step::CancelJob { force: false }]);
+
+    let forcing = Options {
+        prune: true,
+        prune_force: true,
+        ..options()
+    };
+    assert_eq!(
+        only(&plan(&[], &account, &forcing)).steps,
+        vec![Step::CancelJob { force: true }]
+    );
+}
+
+#[test]
+fn finished_orphans_are_deleted_only_with_prune_delete() {
+    let account = with_orphan(JobStatus::Completed, Some("prod"));
+    let pruning = Options {
+        prune: true,
+        ..options()
+    };
+    assert!(plan(&[], &account, &pruning).changes.is_empty());
+    let deleting = Options {
+        prune_delete: true,
+        ..options()
+    };
+    assert_eq!(only(&plan(&[], &account, &deleting)).action, Action::Delete);
+}
+
+#[test]
+fn prune_never_touches_jobs_of_others() {
+    let pruning = Options {
+        prune: true,
+        prune_force: true,
+        prune_delete: true,
+        ..options()
+    };
+    for instance in [None, Some("staging")] {
+        let account = with_orphan(JobStatus::InProgress, instance);
+        let plan = plan(&[], &account, &pruning);
+        assert!(plan.changes.is_empty(), "{instance:?}: {:?}", plan.changes);
+        assert!(plan.orphans.is_empty());
+    }
+}
+
+#[test]
+fn prune_is_off_when_manifests_are_incomplete() {
+    let account = with_orphan(JobStatus::InProgress, Some("prod"));
+    let pruning = Options {
+        prune: true,
+        prune_disabled: Some("1 manifest failed to validate".into()),
+        ..options()
+    };
+    let plan = plan(&[], &account, &pruning);
+    assert!(plan.changes.is_empty());
+    assert_eq!(plan.orphans.len(), 1);
+    assert!(plan.notes[0].contains("prune is off"));
+}
+
+#[test]
+fn finished_jobs_not_read_are_listed_as_not_compared() {
+    let mut account = Observed::default();
+    account.listed.insert(
+        "a".into(),
+        JobSummary {
+            job_id: "a".into(),
+            job_arn: "arn:aws:iot:us-east-1:123456789012:job/a".into(),
+            status: JobStatus::Completed,
+        },
+    );
+    let plan = plan(&[desired("a", spec())], &account, &options());
+    assert!(plan.changes.is_empty());
+    assert_eq!(
+        plan.not_compared,
+        vec![NotCompared {
+            job_id: "a".into(),
+            status: "COMPLETED".into()
+        }]
+    );
+}
+
+#[test]
+fn job_being_deleted_is_created_after_the_deletion() {
+    let mut account = Observed::default();
+    account.listed.insert(
+        "a".into(),
+        JobSummary {
+            job_id: "a".into(),
+            job_arn: String::new(),
+            status: JobStatus::DeletionInProgress,
+        },
+    );
+    let plan = plan(&[desired("a", spec())], &account, &options());
+    assert_eq!(
+        only(&plan).steps,
+        vec![Step::WaitForDeletion, Step::CreateJob]
+    );
+}
+
+#[test]
+fn target_filter_limits_jobs_and_orphans() {
+    let account = with_orphan(JobStatus::InProgress, Some("prod"));
+    let limited = Options {
+        prune: true,
+        only: Some(BTreeSet::from(["b".to_string()])),
+        ..options()
+    };
+    let plan = plan(
+        &[desired("a", spec()), desired("b", spec())],
+        &account,
+        &limited,
+    );
+    let ids: Vec<_> = plan.changes.iter().map(|c| c.job_id.as_str()).collect();
+    assert_eq!(ids, vec!["b"]);
+}
