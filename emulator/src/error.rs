@@ -1,0 +1,173 @@
+//! The modeled AWS IoT error codes and the `ApiError` every handler returns; owns the
+//! mapping from error code to HTTP status so no handler picks a status by hand.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Error codes the IoT service model declares for the job, thing and tag operations.
+///
+/// The HTTP statuses come from the model's `error.httpStatusCode`, which is why
+/// ThrottlingException is a 400 and LimitExceededException a 410.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    InvalidRequest,
+    Throttling,
+    ResourceNotFound,
+    ResourceAlreadyExists,
+    InvalidStateTransition,
+    Conflict,
+    LimitExceeded,
+    InternalFailure,
+    ServiceUnavailable,
+    /// Not an IoT error: what AWS front-ends answer for a path no operation owns.
+    UnknownOperation,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 9] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::Throttling,
+        ErrorCode::ResourceNotFound,
+        ErrorCode::ResourceAlreadyExists,
+        ErrorCode::InvalidStateTransition,
+        ErrorCode::Conflict,
+        ErrorCode::LimitExceeded,
+        ErrorCode::InternalFailure,
+        ErrorCode::ServiceUnavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "InvalidRequestException",
+            ErrorCode::Throttling => "ThrottlingException",
+            ErrorCode::ResourceNotFound => "ResourceNotFoundException",
+            ErrorCode::ResourceAlreadyExists => "ResourceAlreadyExistsException",
+            ErrorCode::InvalidStateTransition => "InvalidStateTransitionException",
+            ErrorCode::Conflict => "ConflictException",
+            ErrorCode::LimitExceeded => "LimitExceededException",
+            ErrorCode::InternalFailure => "InternalFailureException",
+            ErrorCode::ServiceUnavailable => "ServiceUnavailableException",
+            ErrorCode::UnknownOperation => "UnknownOperationException",
+        }
+    }
+
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidRequest | ErrorCode::Throttling => 400,
+            ErrorCode::ResourceNotFound | ErrorCode::UnknownOperation => 404,
+            ErrorCode::ResourceAlreadyExists
+            | ErrorCode::InvalidStateTransition
+            | ErrorCode::Conflict => 409,
+            ErrorCode::LimitExceeded => 410,
+            ErrorCode::InternalFailure => 500,
+            ErrorCode::ServiceUnavailable => 503,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ErrorCode {
+    type Err = String;
+
+    /// Accepts the full code (`ThrottlingException`) or the short form (`Throttling`),
+    /// because `--fail` is typed by hand.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ErrorCode::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s || c.as_str().trim_end_matches("Exception") == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+                format!("unknown error code `{s}` (known: {})", known.join(", "))
+            })
+    }
+}
+
+/// An error answered to an AWS API client.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Only ResourceAlreadyExistsException carries these two members.
+    pub resource_id: Option<String>,
+    pub resource_arn: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            resource_id: None,
+            resource_arn: None,
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ResourceNotFound, message)
+    }
+
+    pub fn state(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidStateTransition, message)
+    }
+
+    pub fn limit(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::LimitExceeded, message)
+    }
+
+    pub fn already_exists(message: impl Into<String>, id: &str, arn: &str) -> Self {
+        ApiError {
+            code: ErrorCode::ResourceAlreadyExists,
+            message: message.into(),
+            resource_id: Some(id.to_owned()),
+            resource_arn: Some(arn.to_owned()),
+        }
+    }
+
+    /// The JSON body: `message` is what botocore and the Rust SDK read, `__type` is the
+    /// fallback some parsers use when the `x-amzn-ErrorType` header is stripped by a proxy.
+    pub fn body(&self) -> Vec<u8> {
+        let mut body = serde_json::Map::new();
+        body.insert("__type".into(), self.code.as_str().into());
+        body.insert("message".into(), self.message.clone().into());
+        if let Some(id) = &self.resource_id {
+            body.insert("resourceId".into(), id.clone().into());
+        }
+        if let Some(arn) = &self.resource_arn {
+            body.insert("resourceArn".into(), arn.clone().into());
+        }
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_model() {
+        assert_eq!(ErrorCode::Throttling.status(), 400);
+        assert_eq!(ErrorCode::LimitExceeded.status(), 410);
+        assert_eq!(ErrorCode::ResourceAlreadyExists.status(), 409);
+        assert_eq!(ErrorCode::ServiceUnavailable.status(), 503);
+    }
+
+    #[test]
+    fn codes_parse_long_and_short() {
+        assert_eq!(
+            "ThrottlingException".parse::<ErrorCode>(),
+            Ok(ErrorCode::Throttling)
+        );
+        assert_eq!("Throttling".parse::<ErrorCode>(), Ok(ErrorCode::Throttling));
+        assert!("Nope".parse::<ErrorCode>().is_err());
+    }
+}

@@ -1,0 +1,647 @@
+//! Job operations: CreateJob, DescribeJob, GetJobDocument, ListJobs, UpdateJob, CancelJob,
+//! DeleteJob, AssociateTargetsWithJob and the job-execution listings. Owns the wire shape
+//! of `Job`, `JobSummary` and execution summaries, and the state rules of each call.
+
+use serde_json::{json, Map, Value};
+
+use crate::error::ApiError;
+use crate::model::{epoch_secs, ExecStatus, Execution, Job, JobStatus, Scope, TargetSelection};
+use crate::ops::{decode_token, encode_token, Req};
+use crate::validate::{self, check_str, Obj, Target};
+
+/// AWS's ceiling on jobs in DELETION_IN_PROGRESS at once (DeleteJob API reference).
+pub const MAX_DELETIONS_IN_PROGRESS: usize = 10;
+const DEFAULT_PAGE: i64 = 50;
+
+fn job_id<'a>(req: &'a Req<'_>) -> Result<&'a str, ApiError> {
+    let id = req.label(0);
+    check_str("jobId", id, &validate::JOB_ID)?;
+    Ok(id)
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("Job {id} cannot be found."))
+}
+
+fn find<'a>(scope: &'a Scope, id: &str) -> Result<&'a Job, ApiError> {
+    scope.jobs.get(id).ok_or_else(|| not_found(id))
+}
+
+fn find_mut<'a>(scope: &'a mut Scope, id: &str) -> Result<&'a mut Job, ApiError> {
+    scope.jobs.get_mut(id).ok_or_else(|| not_found(id))
+}
+
+/// Validates target ARNs against this scope and checks each thing or group exists.
+/// A well-formed ARN of a missing resource is ResourceNotFoundException (CreateJob
+/// models it); a malformed one, or one of another account or region, is InvalidRequest.
+fn resolve_targets(scope: &Scope, targets: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut out: Vec<String> = Vec::with_capacity(targets.len());
+    for (i, arn) in targets.iter().enumerate() {
+        let path = format!("targets.{}", i + 1);
+        match validate::target(&path, arn, &scope.account, &scope.region)? {
+            Target::Thing(name) if !scope.things.contains_key(&name) => {
+                return Err(ApiError::not_found(format!(
+                    "Thing {name} cannot be found."
+                )))
+            }
+            Target::Group(name) if !scope.groups.contains_key(&name) => {
+                return Err(ApiError::not_found(format!(
+                    "Thing group {name} cannot be found."
+                )))
+            }
+            _ => {}
+        }
+        if !out.contains(arn) {
+            out.push(arn.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn job_reply(job: &Job) -> Value {
+    let mut m = Map::new();
+    m.insert("jobArn".into(), job.job_arn.clone().into());
+    m.insert("jobId".into(), job.job_id.clone().into());
+    if let Some(d) = &job.description {
+        m.insert("description".into(), d.clone().into());
+    }
+    Value::Object(m)
+}
+
+pub fn create(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
+    let id = job_id(req)?;
+    let input = validate::create_job(&req.json()?, req.now)?;
+    if let Some(existing) = scope.jobs.get(id) {
+        // Also while DELETION_IN_PROGRESS: a jobId is free only once deletion completes.
+        return Err(ApiError::already_exists(
+            format!("Job with id {id} already exists."),
+            id,
+            &existing.job_arn,
+        ));
+    }
+    let targets = resolve_targets(scope, &input.targets)?;
+    if let Some(max) = req.max_active_jobs {
+        let active = scope.jobs.values().filter(|j| j.status.is_active()).count();
+        if active >= max {
+            return Err(ApiError::limit(format!(
+                "The limit of {max} active jobs has been reached."
+            )));
+        }
+    }
+    let now = req.now;
+    let arn = scope.job_arn(id);
+    let (scheduling_config, start_at_ms, end_at_ms) = match input.schedule {
+        Some(s) => (Some(s.config), s.start_ms, s.end_ms),
+        None => (None, None, None),
+    };
+    let status = if start_at_ms.is_some_and(|t| t > now) {
+        JobStatus::Scheduled
+    } else {
+        JobStatus::InProgress
+    };
+    scope.next_seq += 1;
+    let job = Job {
+        job_id: id.to_owned(),
+        job_arn: arn.clone(),
+        seq: scope.next_seq,
+        status,
+        target_selection: input.target_selection,
+        targets,
+        document: input.document,
+        document_source: input.document_source,
+        description: input.description,
+        presigned_url_config: input.presigned_url_config,
+        job_executions_rollout_config: input.rollout,
+        abort_config: input.abort,
+        timeout_config: input.timeout,
+        job_executions_retry_config: input.retry,
+        scheduling_config,
+        namespace_id: input.namespace_id,
+        job_template_arn: input.job_template_arn,
+        document_parameters: input.document_parameters,
+        destination_package_versions: input.destination_package_versions,
+        force_canceled: None,
+        reason_code: None,
+        comment: None,
+        created_at_ms: now,
+        last_updated_at_ms: now,
+        completed_at_ms: None,
+        start_at_ms,
+        end_at_ms,
+        end_handled: false,
+        delete_at_ms: None,
+        executions: Default::default(),
+    };
+    let reply = job_reply(&job);
+    scope.jobs.insert(id.to_owned(), job);
+    if !input.tags.is_empty() {
+        scope.tags.insert(arn, input.tags);
+    }
+    if status == JobStatus::InProgress {
+        scope.roll_out(id, now);
+    }
+    for t in [start_at_ms, end_at_ms].into_iter().flatten() {
+        scope.note_due(t);
+    }
+    Ok(reply)
+}
+
+fn opt<T: serde::Serialize>(m: &mut Map<String, Value>, key: &str, v: &Option<T>) {
+    if let Some(v) = v {
+        if let Ok(v) = serde_json::to_value(v) {
+            m.insert(key.into(), v);
+        }
+    }
+}
+
+/// The model's `Job` structure.
+pub fn job_json(job: &Job) -> Value {
+    let mut m = Map::new();
+    m.insert("jobArn".into(), job.job_arn.clone().into());
+    m.insert("jobId".into(), job.job_id.clone().into());
+    m.insert(
+        "targetSelection".into(),
+        job.target_selection.as_str().into(),
+    );
+    m.insert("status".into(), job.status.as_str().into());
+    opt(&mut m, "forceCanceled", &job.force_canceled);
+    opt(&mut m, "reasonCode", &job.reason_code);
+    opt(&mut m, "comment", &job.comment);
+    m.insert("targets".into(), json!(job.targets));
+    opt(&mut m, "description", &job.description);
+    opt(&mut m, "presignedUrlConfig", &job.presigned_url_config);
+    opt(
+        &mut m,
+        "jobExecutionsRolloutConfig",
+        &job.job_executions_rollout_config,
+    );
+    opt(&mut m, "abortConfig", &job.abort_config);
+    m.insert("createdAt".into(), epoch_secs(job.created_at_ms).into());
+    m.insert(
+        "lastUpdatedAt".into(),
+        epoch_secs(job.last_updated_at_ms).into(),
+    );
+    if let Some(t) = job.completed_at_ms {
+        m.insert("completedAt".into(), epoch_secs(t).into());
+    }
+    // Rollout is instant here, so `processingTargets` is never set and `isConcurrent`
+    // is always false.
+    m.insert(
+        "jobProcessDetails".into(),
+        json!({
+            "numberOfCanceledThings": job.count(ExecStatus::Canceled),
+            "numberOfSucceededThings": job.count(ExecStatus::Succeeded),
+            "numberOfFailedThings": job.count(ExecStatus::Failed),
+            "numberOfRejectedThings": job.count(ExecStatus::Rejected),
+            "numberOfQueuedThings": job.count(ExecStatus::Queued),
+            "numberOfInProgressThings": job.count(ExecStatus::InProgress),
+            "numberOfRemovedThings": job.count(ExecStatus::Removed),
+            "numberOfTimedOutThings": job.count(ExecStatus::TimedOut),
+        }),
+    );
+    opt(&mut m, "timeoutConfig", &job.timeout_config);
+    opt(&mut m, "namespaceId", &job.namespace_id);
+    opt(&mut m, "jobTemplateArn", &job.job_template_arn);
+    opt(
+        &mut m,
+        "jobExecutionsRetryConfig",
+        &job.job_executions_retry_config,
+    );
+    opt(&mut m, "documentParameters", &job.document_parameters);
+    m.insert("isConcurrent".into(), false.into());
+    opt(&mut m, "schedulingConfig", &job.scheduling_config);
+    opt(
+        &mut m,
+        "destinationPackageVersions",
+        &job.destination_package_versions,
+    );
+    Value::Object(m)
+}
+
+pub fn describe(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
+    let id = job_id(req)?;
+    req.query.bool("beforeSubstitution")?;
+    let job = find(scope, id)?;
+    let mut m = Map::new();
+    if let Some(src) = &job.document_source {
+        m.insert("documentSource".into(), src.clone().into());
+    }
+    m.insert("job".into(), job_json(job));
+    Ok(Value::Object(m))
+}
+
+pub fn get_document(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
+    let id = job_id(req)?;
+    req.query.bool("beforeSubstitution")?;
+    let job = find(scope, id)?;
+    // documentSource jobs would need an S3 fetch; the emulator has no S3, so they answer
+    // an empty document (as moto does).
+    Ok(json!({ "document": job.document.clone().unwrap_or_default() }))
+}
+
+fn summary_json(scope: &Scope, job: &Job) -> Value {
+    let mut m = Map::new();
+    m.insert("jobArn".into(), job.job_arn.clone().into());
+    m.insert("jobId".into(), job.job_id.clone().into());
+    let group_id = job
+        .targets
+        .iter()
+        .filter_map(|t| t.rsplit_once(":thinggroup/").map(|(_, n)| n))
+        .find_map(|n| scope.groups.get(n))
+        .map(|g| g.thing_group_id.clone());
+    if let Some(g) = group_id {
+        m.insert("thingGroupId".into(), g.into());
+    }
+    m.insert(
+        "targetSelection".into(),
+        job.target_selection.as_str().into(),
+    );
+    m.insert("status".into(), job.status.as_str().into());
+    m.insert("createdAt".into(), epoch_secs(job.created_at_ms).into());
+    m.insert(
+        "lastUpdatedAt".into(),
+        epoch_secs(job.last_updated_at_ms).into(),
+    );
+    if let Some(t) = job.completed_at_ms {
+        m.insert("completedAt".into(), epoch_secs(t).into());
+    }
+    m.insert("isConcurrent".into(), false.into());
+    Value::Object(m)
+}
+
+pub fn list(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
+    let q = req.query;
+    let status = q.str("status", &validate::JOB_STATUS)?;
+    let selection = q.str("targetSelection", &validate::TARGET_SELECTION)?;
+    let max = q.int("maxResults", 1, 250)?.unwrap_or(DEFAULT_PAGE) as usize;
+    let group_name = q.str("thingGroupName", &validate::THING_GROUP_NAME)?;
+    let group_id = q.str("thingGroupId", &validate::THING_GROUP_ID)?;
+    let namespace = q.str("namespaceId", &validate::NAMESPACE_ID)?;
+    let listing = format!(
+        "jobs;{};{};{};{};{}",
+        status.as_deref().unwrap_or(""),
+        selection.as_deref().unwrap_or(""),
+        group_name.as_deref().unwrap_or(""),
+        group_id.as_deref().unwrap_or(""),
+        namespace.as_deref().unwrap_or("")
+    );
+    let after: u64 = match q.get("nextToken") {
+        Some(t) => decode_token(&listing, t)?
+            .parse()
+            .map_err(|_| ApiError::invalid("The nextToken is not valid for this request"))?,
+        None => 0,
+    };
+    let mut group_arns: Vec<String> = Vec::new();
+    if let Some(name) = &group_name {
+        let g = scope
+            .groups
+            .get(name)
+            .ok_or_else(|| ApiError::not_found(format!("Thing group {name} cannot be found.")))?;
+        group_arns.push(g.thing_group_arn.clone());
+    }
+    if let Some(gid) = &group_id {
+        let g = scope
+            .groups
+            .values()
+            .find(|g| &g.thing_group_id == gid)
+            .ok_or_else(|| ApiError::not_found(format!("Thing group id {gid} cannot be found.")))?;
+        group_arns.push(g.thing_group_arn.clone());
+    }
+    let mut jobs: Vec<&Job> = scope
+        .jobs
+        .values()
+        .filter(|j| j.seq > after)
+        .filter(|j| status.as_deref().is_none_or(|s| j.status.as_str() == s))
+        .filter(|j| {
+            selection
+                .as_deref()
+                .is_none_or(|s| j.target_selection.as_str() == s)
+        })
+        .filter(|j| group_arns.iter().all(|a| j.targets.contains(a)))
+        .filter(|j| {
+            namespace
+                .as_deref()
+                .is_none_or(|n| j.namespace_id.as_deref() == Some(n))
+        })
+        .collect();
+    jobs.sort_by_key(|j| j.seq);
+    let more = jobs.len() > max;
+    jobs.truncate(max);
+    let mut m = Map::new();
+    m.insert(
+        "jobs".into(),
+        Value::Array(jobs.iter().map(|j| summary_json(scope, j)).collect()),
+    );
+    if more {
+        if let Some(last) = jobs.last() {
+            m.insert(
+                "nextToken".into(),
+                encode_token(&listing, &last.seq.to_string()).into(),
+            );
+        }
+    }
+    Ok(Value::Object(m))
+}
+
+pub fn update(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
+    let id = job_id(req)?;
+    req.query.str("namespaceId", &validate::NAMESPACE_ID)?;
+    let input = validate::update_job(&req.json()?)?;
+    let now = req.now;
+    let job = find_mut(scope, id)?;
+    // UpdateJob does not model InvalidStateTransitionException, so a job that is no longer
+    // running answers InvalidRequestException.
+    if !job.status.is_active() {
+        return Err(ApiError::invalid(format!(
+            "Job {id} is in status {} and can no longer be updated.",
+            job.status.as_str()
+        )));
+    }
+    let timeout_changed = input.timeout.is_some();
+    if input.description.is_some() {
+        job.description = input.description;
+    }
+    if input.presigned_url_config.is_some() {
+        job.presigned_url_config = input.presigned_url_config;
+    }
+    if input.rollout.is_some() {
+        job.job_executions_rollout_config = input.rollout;
+    }
+    if input.abort.is_some() {
+        job.abort_config = input.abort;
+    }
+    if input.timeout.is_some() {
+        job.timeout_config = input.timeout;
+    }
+    if input.retry.is_some() {
+        job.job_executions_retry_config = input.retry;
+    }
+    job.last_updated_at_ms = now;
+    if timeout_changed {
+        scope.recompute_due();
+    }
+    Ok(())
+}
+
+pub fn cancel(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
+    let id = job_id(req)?;
+    let force = req.query.bool("force")?;
+    let body = req.json()?;
+    let o = Obj::root(&body)?;
+    let reason_code = o.str("reasonCode", &validate::REASON_CODE)?;
+    let comment = o.str("comment", &validate::COMMENT)?;
+    let now = req.now;
+    let job = find_mut(scope, id)?;
+    match job.status {
+        JobStatus::InProgress | JobStatus::Scheduled => {}
+        // A job canceled without force may be canceled again with force, to also cancel
+        // executions that were IN_PROGRESS; anything else on a canceled job is an error.
+        JobStatus::Canceled if force && job.force_canceled != Some(true) => {}
+        other => {
+            return Err(ApiError::state(format!(
+                "Job {id} is in status {} and cannot be canceled.",
+                other.as_str()
+            )))
+        }
+    }
+    job.status = JobStatus::Canceled;
+    job.force_canceled = Some(force);
+    if reason_code.is_some() {
+        job.reason_code = reason_code;
+    }
+    if comment.is_some() {
+        job.comment = comment;
+    }
+    job.last_updated_at_ms = now;
+    job.cancel_executions(force, now);
+    Ok(job_reply(job))
+}
+
+pub fn delete(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
+    let id = job_id(req)?;
+    let force = req.query.bool("force")?;
+    req.query.str("namespaceId", &validate::NAMESPACE_ID)?;
+    let in_flight = scope.deletions_in_progress();
+    let job = find(scope, id)?;
+    match job.status {
+        JobStatus::DeletionInProgress => {
+            return Err(ApiError::state(format!(
+                "Job {id} is already being deleted."
+            )))
+        }
+        JobStatus::InProgress | JobStatus::Scheduled if !force => {
+            return Err(ApiError::state(format!(
+                "Job {id} is in status {}; set force=true to delete it.",
+                job.status.as_str()
+            )))
+        }
+        _ => {}
+    }
+    if in_flight >= MAX_DELETIONS_IN_PROGRESS {
+        return Err(ApiError::limit(format!(
+            "Cannot delete job {id}: {MAX_DELETIONS_IN_PROGRESS} jobs are already being deleted."
+        )));
+    }
+    let now = req.now;
+    if req.deletion_delay_ms <= 0 {
+        if let Some(job) = scope.jobs.remove(id) {
+            scope.tags.remove(&job.job_arn);
+        }
+        return Ok(());
+    }
+    let at = now + req.deletion_delay_ms;
+    let job = find_mut(scope, id)?;
+    job.status = JobStatus::DeletionInProgress;
+    job.delete_at_ms = Some(at);
+    job.last_updated_at_ms = now;
+    scope.note_due(at);
+    Ok(())
+}
+
+pub fn associate_targets(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
+    let id = job_id(req)?;
+    req.query.str("namespaceId", &validate::NAMESPACE_ID)?;
+    let body = req.json()?;
+    let o = Obj::root(&body)?;
+    let targets = o
+        .str_list("targets", 1, usize::MAX, &validate::TARGET_ARN)?
+        .ok_or_else(|| ApiError::invalid("targets is required"))?;
+    o.str("comment", &validate::COMMENT)?;
+    let job = find(scope, id)?;
+    // The operation does not model InvalidStateTransitionException; these preconditions
+    // are request errors.
+    if job.target_selection != TargetSelection::Continuous {
+        return Err(ApiError::invalid(format!(
+            "Job {id} is a SNAPSHOT job; targets can only be added to CONTINUOUS jobs."
+        )));
+    }
+    if job.status != JobStatus::InProgress {
+        return Err(ApiError::invalid(format!(
+            "Job {id} is in status {}; targets can only be added to IN_PROGRESS jobs.",
+            job.status.as_str()
+        )));
+    }
+    let resolved = resolve_targets(scope, &targets)?;
+    let job = find(scope, id)?;
+    let mut all = job.targets.clone();
+    for t in resolved {
+        if !all.contains(&t) {
+            all.push(t);
+        }
+    }
+    if all.len() > validate::MAX_TARGETS {
+        return Err(ApiError::limit(format!(
+            "A job can have at most {} targets; this call would make {}.",
+            validate::MAX_TARGETS,
+            all.len()
+        )));
+    }
+    let now = req.now;
+    let job = find_mut(scope, id)?;
+    job.targets = all;
+    job.last_updated_at_ms = now;
+    let reply = job_reply(job);
+    scope.roll_out(id, now);
+    Ok(reply)
+}
+
+fn exec_summary(e: &Execution) -> Value {
+    let mut m = Map::new();
+    m.insert("status".into(), e.status.as_str().into());
+    m.insert("queuedAt".into(), epoch_secs(e.queued_at_ms).into());
+    if let Some(t) = e.started_at_ms {
+        m.insert("startedAt".into(), epoch_secs(t).into());
+    }
+    m.insert(
+        "lastUpdatedAt".into(),
+        epoch_secs(e.last_updated_at_ms).into(),
+    );
+    m.insert("executionNumber".into(), e.execution_number.into());
+    m.insert("retryAttempt".into(), e.retry_attempt.into());
+    Value::Object(m)
+}
+
+pub fn list_executions_for_job(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
+    let id = job_id(req)?;
+    let q = req.query;
+    let status = q.str("status", &validate::EXEC_STATUS)?;
+    let max = q.int("maxResults", 1, 250)?.unwrap_or(DEFAULT_PAGE) as usize;
+    let listing = format!("execs;{id};{}", status.as_deref().unwrap_or(""));
+    let after = q
+        .get("nextToken")
+        .map(|t| decode_token(&listing, t))
+        .transpose()?;
+    let job = find(scope, id)?;
+    let mut page: Vec<(&String, &Execution)> = job
+        .executions
+        .iter()
+        .filter(|(name, _)| after.as_ref().is_none_or(|a| *name > a))
+        .filter(|(_, e)| status.as_deref().is_none_or(|s| e.status.as_str() == s))
+        .take(max + 1)
+        .collect();
+    let more = page.len() > max;
+    page.truncate(max);
+    let mut m = Map::new();
+    m.insert(
+        "executionSummaries".into(),
+        page.iter()
+            .map(|(_, e)| json!({"thingArn": e.thing_arn, "jobExecutionSummary": exec_summary(e)}))
+            .collect(),
+    );
+    if more {
+        if let Some((name, _)) = page.last() {
+            m.insert("nextToken".into(), encode_token(&listing, name).into());
+        }
+    }
+    Ok(Value::Object(m))
+}
+
+fn thing_name<'a>(req: &'a Req<'_>) -> Result<&'a str, ApiError> {
+    let name = req.label(0);
+    check_str("thingName", name, &validate::THING_NAME)?;
+    Ok(name)
+}
+
+pub fn list_executions_for_thing(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
+    let thing = thing_name(req)?;
+    let q = req.query;
+    let status = q.str("status", &validate::EXEC_STATUS)?;
+    q.str("namespaceId", &validate::NAMESPACE_ID)?;
+    let only_job = q.str("jobId", &validate::JOB_ID)?;
+    let max = q.int("maxResults", 1, 250)?.unwrap_or(DEFAULT_PAGE) as usize;
+    let listing = format!(
+        "thingexecs;{thing};{};{}",
+        status.as_deref().unwrap_or(""),
+        only_job.as_deref().unwrap_or("")
+    );
+    let after: u64 = match q.get("nextToken") {
+        Some(t) => decode_token(&listing, t)?
+            .parse()
+            .map_err(|_| ApiError::invalid("The nextToken is not valid for this request"))?,
+        None => 0,
+    };
+    if !scope.things.contains_key(thing) {
+        return Err(ApiError::not_found(format!(
+            "Thing {thing} cannot be found."
+        )));
+    }
+    let mut rows: Vec<(u64, &Job, &Execution)> = scope
+        .jobs
+        .values()
+        .filter(|j| j.seq > after)
+        .filter(|j| only_job.as_deref().is_none_or(|o| j.job_id == o))
+        .filter_map(|j| j.executions.get(thing).map(|e| (j.seq, j, e)))
+        .filter(|(_, _, e)| status.as_deref().is_none_or(|s| e.status.as_str() == s))
+        .collect();
+    rows.sort_by_key(|r| r.0);
+    let more = rows.len() > max;
+    rows.truncate(max);
+    let mut m = Map::new();
+    m.insert(
+        "executionSummaries".into(),
+        rows.iter()
+            .map(|(_, j, e)| json!({"jobId": j.job_id, "jobExecutionSummary": exec_summary(e)}))
+            .collect(),
+    );
+    if more {
+        if let Some((seq, _, _)) = rows.last() {
+            m.insert(
+                "nextToken".into(),
+                encode_token(&listing, &seq.to_string()).into(),
+            );
+        }
+    }
+    Ok(Value::Object(m))
+}
+
+pub fn describe_execution(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
+    let thing = thing_name(req)?;
+    let id = req.label(1);
+    check_str("jobId", id, &validate::JOB_ID)?;
+    let number = req.query.int("executionNumber", 0, i64::MAX)?;
+    let job = find(scope, id)?;
+    let e = job
+        .executions
+        .get(thing)
+        .filter(|e| number.is_none_or(|n| n == e.execution_number))
+        .ok_or_else(|| {
+            ApiError::not_found(format!("Job execution of {id} on {thing} cannot be found."))
+        })?;
+    let mut m = Map::new();
+    m.insert("jobId".into(), id.into());
+    m.insert("status".into(), e.status.as_str().into());
+    m.insert("forceCanceled".into(), e.force_canceled.into());
+    m.insert("statusDetails".into(), json!({"detailsMap": {}}));
+    m.insert("thingArn".into(), e.thing_arn.clone().into());
+    m.insert("queuedAt".into(), epoch_secs(e.queued_at_ms).into());
+    if let Some(t) = e.started_at_ms {
+        m.insert("startedAt".into(), epoch_secs(t).into());
+    }
+    m.insert(
+        "lastUpdatedAt".into(),
+        epoch_secs(e.last_updated_at_ms).into(),
+    );
+    m.insert("executionNumber".into(), e.execution_number.into());
+    m.insert("versionNumber".into(), 1.into());
+    Ok(json!({ "execution": Value::Object(m) }))
+}

@@ -1,0 +1,257 @@
+//! Thing and thing-group operations: CreateThing, DescribeThing, CreateThingGroup,
+//! DescribeThingGroup and AddThingToThingGroup. Only what job targeting needs: no thing
+//! types, billing groups, dynamic groups or indexing.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::error::ApiError;
+use crate::model::{epoch_secs, Scope, Thing, ThingGroup};
+use crate::ops::Req;
+use crate::validate::{self, check_str, Obj};
+
+/// AWS lets a thing belong to at most 10 thing groups.
+const MAX_GROUPS_PER_THING: usize = 10;
+
+fn name_label<'a>(req: &'a Req<'_>, member: &str) -> Result<&'a str, ApiError> {
+    let name = req.label(0);
+    check_str(member, name, &validate::THING_NAME)?;
+    Ok(name)
+}
+
+fn attributes(o: &Obj<'_>) -> Result<Option<BTreeMap<String, String>>, ApiError> {
+    match o.obj("attributePayload")? {
+        None => Ok(None),
+        Some(p) => {
+            p.bool("merge")?;
+            p.str_map("attributes", &validate::ATTR_NAME, &validate::ATTR_VALUE)
+        }
+    }
+}
+
+pub fn create_thing(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
+    let name = name_label(req, "thingName")?;
+    let body = req.json()?;
+    let o = Obj::root(&body)?;
+    let thing_type_name = o.str("thingTypeName", &validate::THING_NAME)?;
+    let billing_group_name = o.str("billingGroupName", &validate::THING_NAME)?;
+    let attrs = attributes(&o)?.unwrap_or_default();
+    if let Some(t) = scope.things.get(name) {
+        // CreateThing is idempotent for an identical request, a conflict otherwise.
+        if t.thing_type_name == thing_type_name
+            && t.billing_group_name == billing_group_name
+            && t.attributes == attrs
+        {
+            return Ok(
+                json!({"thingName": t.thing_name, "thingArn": t.thing_arn, "thingId": t.thing_id}),
+            );
+        }
+        return Err(ApiError::already_exists(
+            format!("Thing {name} already exists in account with different attributes"),
+            &t.thing_id,
+            &t.thing_arn,
+        ));
+    }
+    let thing = Thing {
+        thing_name: name.to_owned(),
+        thing_arn: scope.arn(&format!("thing/{name}")),
+        thing_id: scope.new_uuid(),
+        thing_type_name,
+        billing_group_name,
+        attributes: attrs,
+        version: 1,
+    };
+    let reply = json!({"thingName": thing.thing_name, "thingArn": thing.thing_arn, "thingId": thing.thing_id});
+    scope.things.insert(name.to_owned(), thing);
+    Ok(reply)
+}
+
+pub fn describe_thing(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
+    let name = name_label(req, "thingName")?;
+    let t = scope
+        .things
+        .get(name)
+        .ok_or_else(|| ApiError::not_found(format!("Thing {name} cannot be found.")))?;
+    let mut m = Map::new();
+    m.insert("defaultClientId".into(), t.thing_name.clone().into());
+    m.insert("thingName".into(), t.thing_name.clone().into());
+    m.insert("thingId".into(), t.thing_id.clone().into());
+    m.insert("thingArn".into(), t.thing_arn.clone().into());
+    if let Some(tt) = &t.thing_type_name {
+        m.insert("thingTypeName".into(), tt.clone().into());
+    }
+    m.insert("attributes".into(), json!(t.attributes));
+    m.insert("version".into(), t.version.into());
+    if let Some(b) = &t.billing_group_name {
+        m.insert("billingGroupName".into(), b.clone().into());
+    }
+    Ok(Value::Object(m))
+}
+
+pub fn create_group(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
+    let name = name_label(req, "thingGroupName")?;
+    let body = req.json()?;
+    let o = Obj::root(&body)?;
+    let parent = o.str("parentGroupName", &validate::THING_GROUP_NAME)?;
+    let (description, attrs) = match o.obj("thingGroupProperties")? {
+        None => (None, BTreeMap::new()),
+        Some(p) => (
+            p.str("thingGroupDescription", &validate::GROUP_DESCRIPTION)?,
+            attributes(&p)?.unwrap_or_default(),
+        ),
+    };
+    let tags = match o.list("tags", 0, usize::MAX)? {
+        Some(items) => validate::tags(items)?,
+        None => Vec::new(),
+    };
+    if let Some(g) = scope.groups.get(name) {
+        if g.parent_group_name == parent && g.description == description && g.attributes == attrs {
+            return Ok(
+                json!({"thingGroupName": g.thing_group_name, "thingGroupArn": g.thing_group_arn, "thingGroupId": g.thing_group_id}),
+            );
+        }
+        return Err(ApiError::already_exists(
+            format!("Thing group {name} already exists with different properties"),
+            &g.thing_group_id,
+            &g.thing_group_arn,
+        ));
+    }
+    if let Some(p) = &parent {
+        if !scope.groups.contains_key(p) {
+            // CreateThingGroup does not model ResourceNotFoundException.
+            return Err(ApiError::invalid(format!(
+                "Parent thing group {p} does not exist."
+            )));
+        }
+    }
+    let group = ThingGroup {
+        thing_group_name: name.to_owned(),
+        thing_group_arn: scope.arn(&format!("thinggroup/{name}")),
+        thing_group_id: scope.new_uuid(),
+        parent_group_name: parent,
+        description,
+        attributes: attrs,
+        created_at_ms: req.now,
+        version: 1,
+        members: Default::default(),
+    };
+    let reply = json!({"thingGroupName": group.thing_group_name, "thingGroupArn": group.thing_group_arn, "thingGroupId": group.thing_group_id});
+    if !tags.is_empty() {
+        scope.tags.insert(group.thing_group_arn.clone(), tags);
+    }
+    scope.groups.insert(name.to_owned(), group);
+    Ok(reply)
+}
+
+pub fn describe_group(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
+    let name = name_label(req, "thingGroupName")?;
+    let g = scope
+        .groups
+        .get(name)
+        .ok_or_else(|| ApiError::not_found(format!("Thing group {name} cannot be found.")))?;
+    // Ancestors from the root down, as rootToParentThingGroups lists them.
+    let mut chain = Vec::new();
+    let mut cur = g.parent_group_name.clone();
+    while let Some(p) = cur {
+        let Some(pg) = scope.groups.get(&p) else {
+            break;
+        };
+        if chain.iter().any(|(n, _): &(String, String)| n == &p) {
+            break;
+        }
+        chain.push((p.clone(), pg.thing_group_arn.clone()));
+        cur = pg.parent_group_name.clone();
+    }
+    chain.reverse();
+    let mut props = Map::new();
+    if let Some(d) = &g.description {
+        props.insert("thingGroupDescription".into(), d.clone().into());
+    }
+    props.insert(
+        "attributePayload".into(),
+        json!({"attributes": g.attributes}),
+    );
+    let mut meta = Map::new();
+    if let Some(p) = &g.parent_group_name {
+        meta.insert("parentGroupName".into(), p.clone().into());
+    }
+    meta.insert(
+        "rootToParentThingGroups".into(),
+        chain
+            .into_iter()
+            .map(|(n, a)| json!({"groupName": n, "groupArn": a}))
+            .collect(),
+    );
+    meta.insert("creationDate".into(), epoch_secs(g.created_at_ms).into());
+    Ok(json!({
+        "thingGroupName": g.thing_group_name,
+        "thingGroupId": g.thing_group_id,
+        "thingGroupArn": g.thing_group_arn,
+        "version": g.version,
+        "thingGroupProperties": Value::Object(props),
+        "thingGroupMetadata": Value::Object(meta),
+    }))
+}
+
+/// Resolves a resource given by name or ARN (either member may be used, as in the model).
+fn by_name_or_arn(
+    o: &Obj<'_>,
+    name_key: &str,
+    arn_key: &str,
+    kind: &str,
+) -> Result<String, ApiError> {
+    if let Some(n) = o.str(name_key, &validate::THING_NAME)? {
+        return Ok(n);
+    }
+    if let Some(arn) = o.str(arn_key, &validate::ANY)? {
+        let marker = format!(":{kind}/");
+        return arn
+            .rsplit_once(&marker)
+            .map(|(_, n)| n.to_owned())
+            .ok_or_else(|| ApiError::invalid(format!("{arn_key} is not a {kind} ARN")));
+    }
+    Err(ApiError::invalid(format!(
+        "One of {name_key} or {arn_key} is required"
+    )))
+}
+
+pub fn add_thing_to_group(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
+    let body = req.json()?;
+    let o = Obj::root(&body)?;
+    let group = by_name_or_arn(&o, "thingGroupName", "thingGroupArn", "thinggroup")?;
+    let thing = by_name_or_arn(&o, "thingName", "thingArn", "thing")?;
+    o.bool("overrideDynamicGroups")?;
+    if !scope.things.contains_key(&thing) {
+        return Err(ApiError::not_found(format!(
+            "Thing {thing} cannot be found."
+        )));
+    }
+    if !scope.groups.contains_key(&group) {
+        return Err(ApiError::not_found(format!(
+            "Thing group {group} cannot be found."
+        )));
+    }
+    let already = scope
+        .groups
+        .get(&group)
+        .is_some_and(|g| g.members.contains(&thing));
+    if already {
+        return Ok(());
+    }
+    let count = scope
+        .groups
+        .values()
+        .filter(|g| g.members.contains(&thing))
+        .count();
+    if count >= MAX_GROUPS_PER_THING {
+        return Err(ApiError::invalid(format!(
+            "Thing {thing} already belongs to {MAX_GROUPS_PER_THING} thing groups."
+        )));
+    }
+    if let Some(g) = scope.groups.get_mut(&group) {
+        g.members.insert(thing.clone());
+    }
+    scope.thing_joined(&thing, req.now);
+    Ok(())
+}
