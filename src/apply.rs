@@ -7,6 +7,8 @@
 //! job matches the manifest and belongs to this instance.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
@@ -70,6 +72,8 @@ pub struct ApplyOptions {
     /// How often to poll a deletion, and for how long at most.
     pub deletion_poll: Duration,
     pub deletion_timeout: Duration,
+    /// Set on shutdown: changes not yet started are skipped; changes under way finish.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for ApplyOptions {
@@ -79,6 +83,7 @@ impl Default for ApplyOptions {
             instance: String::new(),
             deletion_poll: Duration::from_secs(2),
             deletion_timeout: Duration::from_secs(15 * 60),
+            stop: None,
         }
     }
 }
@@ -99,12 +104,34 @@ pub async fn apply(
     let deletions = &deletions;
     let mut results: Vec<JobResult> = stream::iter(work)
         .map(|change| async move {
+            let stopping = options
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::SeqCst));
+            let started = std::time::Instant::now();
             let outcome = match &change.blocked {
                 Some(reason) => Outcome::Skipped {
                     reason: reason.clone(),
                 },
+                None if stopping => Outcome::Skipped {
+                    reason: "jobctl is shutting down".into(),
+                },
                 None => run_steps(api, change, options, deletions).await,
             };
+            let (outcome_name, operation) = match &outcome {
+                Outcome::Done => ("done", ""),
+                Outcome::AlreadyExists => ("already_exists", "CreateJob"),
+                Outcome::Skipped { .. } => ("skipped", ""),
+                Outcome::Failed { operation, .. } => ("failed", operation.as_str()),
+            };
+            tracing::info!(
+                job_id = %change.job_id,
+                action = change.action.as_str(),
+                operation,
+                duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                outcome = outcome_name,
+                "job applied"
+            );
             let result = JobResult {
                 job_id: change.job_id.clone(),
                 action: change.action,
@@ -170,7 +197,7 @@ async fn run_steps(
                 };
             }
         };
-        tracing::info!(job.id = %change.job_id, action = change.action.as_str(), step = ?step_name(step), ok = result.is_ok(), "step");
+        tracing::debug!(job_id = %change.job_id, action = change.action.as_str(), operation = step_name(step), ok = result.is_ok(), "step");
         if let Err(err) = result {
             return failed(&err);
         }
@@ -323,6 +350,7 @@ mod tests {
             instance: "prod".into(),
             deletion_poll: Duration::from_millis(1),
             deletion_timeout: Duration::from_secs(1),
+            stop: None,
         }
     }
 

@@ -10,5 +10,7 @@ pub mod cli;
 pub mod manifest;
 pub mod output;
 pub mod plan;
+pub mod reconcile;
 pub mod refresh;
 pub mod schema;
+pub mod watch;

@@ -1,5 +1,6 @@
 //! Everything jobctl shows a person or a program: plans, apply reports and diagnostics, as text
-//! (Terraform-like) or JSON (a stable contract). Renderers return strings; the CLI writes them.
+//! (Terraform-like), JSON (a stable contract), GitHub workflow commands ([`github`]) or Markdown
+//! ([`markdown`]). Renderers return strings; the CLI writes them.
 
 use serde_json::{json, Value};
 use similar::{ChangeTag, TextDiff};
@@ -8,6 +9,9 @@ use crate::apply::{ApplyReport, Outcome};
 use crate::manifest::diagnostic::Diagnostic;
 use crate::plan::{Action, Change, FieldChange, Plan, Summary};
 use crate::refresh::JobError;
+
+pub mod github;
+pub mod markdown;
 
 /// ANSI styling, off unless the CLI decided colour is wanted.
 #[derive(Debug, Clone, Copy)]
@@ -212,7 +216,7 @@ fn field_lines(name: &str, value: &Value, width: usize, mark: &str) -> String {
     out
 }
 
-fn pretty(value: &Value) -> String {
+pub(crate) fn pretty(value: &Value) -> String {
     match value {
         Value::String(s) => format!("{s:?}"),
         Value::Object(_) | Value::Array(_) => {

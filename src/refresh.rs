@@ -18,7 +18,7 @@ pub struct JobError {
     pub job_id: String,
     pub source: Option<String>,
     pub message: String,
-    pub api: Option<ApiError>,
+    pub api: Option<Box<ApiError>>,
 }
 
 impl std::fmt::Display for JobError {
@@ -48,6 +48,8 @@ pub struct Refreshed {
     pub errors: Vec<JobError>,
 }
 
+type TagsResult = Result<BTreeMap<String, String>, ApiError>;
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum NameRef {
     Thing(String),
@@ -74,7 +76,7 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, scope: &Scope) ->
                     job_id: job.job_id.clone(),
                     source: Some(job.origin.to_string()),
                     message: err.to_string(),
-                    api: Some(err.clone()),
+                    api: Some(Box::new(err.clone())),
                 });
             }
             return out;
@@ -155,7 +157,7 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, scope: &Scope) ->
                     job_id,
                     source,
                     message: err.to_string(),
-                    api: Some(err),
+                    api: Some(Box::new(err)),
                 });
             }
         }
@@ -183,7 +185,7 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, scope: &Scope) ->
         })
         .map(|s| (s.job_id.clone(), s.job_arn.clone()))
         .collect();
-    let tags: Vec<(String, Result<BTreeMap<String, String>, ApiError>)> = stream::iter(candidates)
+    let tags: Vec<(String, TagsResult)> = stream::iter(candidates)
         .map(|(job_id, arn)| async move { (job_id, api.list_tags(&arn).await) })
         .buffer_unordered(parallelism)
         .collect()
@@ -197,7 +199,7 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, scope: &Scope) ->
                 job_id,
                 source: None,
                 message: format!("could not read its tags to check ownership: {err}"),
-                api: Some(err),
+                api: Some(Box::new(err)),
             }),
         }
     }
@@ -227,7 +229,7 @@ fn resolve_targets(
             Some(Ok(None)) => problems.push(format!("target {what} `{text}` does not exist")),
             Some(Err(err)) => {
                 problems.push(format!("could not resolve target {what} `{text}`: {err}"));
-                api_error = Some(err.clone());
+                api_error = Some(Box::new(err.clone()));
             }
             None => problems.push(format!("target {what} `{text}` was not resolved")),
         }

@@ -120,3 +120,200 @@ fn empty_plan_summary() {
     let plan = jobctl::plan::Plan::default();
     insta::assert_snapshot!(output::plan_text(&plan, &[], Style { color: false }), @"Plan: no jobs declared.");
 }
+
+// --- GitHub Actions (`--output github`) and Markdown (`--output markdown`) ---
+
+use jobctl::output::github::{self, Workspace};
+use jobctl::output::markdown::{self, MarkdownOptions};
+
+fn options(title: &str) -> MarkdownOptions {
+    MarkdownOptions {
+        title: title.to_string(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn plan_markdown_covers_each_action() {
+    let (plan, errors) = planned().await;
+    insta::assert_snapshot!(markdown::plan_markdown(
+        &plan,
+        &errors,
+        &[],
+        &options("jobctl plan · instance `prod`")
+    ));
+}
+
+#[tokio::test]
+async fn apply_markdown_when_refused() {
+    let (plan, errors) = planned().await;
+    let text = markdown::apply_markdown(
+        &plan,
+        &errors,
+        &[],
+        None,
+        &options("jobctl apply · instance `prod`"),
+    );
+    insta::assert_snapshot!(text.lines().take(12).collect::<Vec<_>>().join("\n"));
+}
+
+#[tokio::test]
+async fn apply_markdown_with_results() {
+    use jobctl::apply::{ApplyReport, JobResult, Outcome};
+    use jobctl::plan::Action;
+    let (plan, errors) = planned().await;
+    let report = ApplyReport {
+        results: vec![
+            JobResult {
+                job_id: "brand-new".into(),
+                action: Action::Create,
+                outcome: Outcome::Done,
+            },
+            JobResult {
+                job_id: "described".into(),
+                action: Action::Update,
+                outcome: Outcome::Failed {
+                    operation: "UpdateJob".into(),
+                    code: "ThrottlingException".into(),
+                    message: "Rate exceeded | <b>".into(),
+                },
+            },
+        ],
+    };
+    let text = markdown::apply_markdown(
+        &plan,
+        &errors,
+        &[],
+        Some(&report),
+        &options("jobctl apply · instance `prod`"),
+    );
+    insta::assert_snapshot!(text.lines().take(10).collect::<Vec<_>>().join("\n"));
+}
+
+#[tokio::test]
+async fn plan_markdown_capped_for_a_comment() {
+    let (plan, errors) = planned().await;
+    let full = markdown::plan_markdown(&plan, &errors, &[], &options("t"));
+    let capped = markdown::plan_markdown(
+        &plan,
+        &errors,
+        &[],
+        &MarkdownOptions {
+            title: "t".into(),
+            marker: Some("<!-- jobctl:plan instance=prod -->".into()),
+            max_bytes: Some(full.len() - 400),
+            full_report: Some("[run 7](https://github.example/o/r/actions/runs/7).".into()),
+        },
+    );
+    assert!(capped.len() <= full.len() - 400, "{}", capped.len());
+    assert!(capped.contains("<code>brand-new</code>"), "{capped}");
+    assert!(capped.starts_with("<!-- jobctl:plan instance=prod -->\n### t\n"));
+    // Whole blocks are left out, so every <details> that opens also closes.
+    assert_eq!(
+        capped.matches("<details>").count(),
+        capped.matches("</details>").count()
+    );
+    insta::assert_snapshot!(capped.lines().rev().take(3).collect::<Vec<_>>().join("\n"));
+}
+
+#[test]
+fn validate_markdown_lists_problems() {
+    let set = jobctl::manifest::load(&[fixture("broken.yaml")]);
+    insta::assert_snapshot!(markdown::diagnostics_markdown(
+        &set.diagnostics,
+        set.files_read,
+        set.jobs.len(),
+        &options("jobctl validate")
+    ));
+}
+
+#[test]
+fn diagnostics_as_github_annotations() {
+    let set = jobctl::manifest::load(&[fixture("broken.yaml")]);
+    let annotations = github::diagnostics_annotations(&set.diagnostics, &Workspace::default());
+    insta::assert_snapshot!(github::annotations_text(&annotations));
+}
+
+#[tokio::test]
+async fn plan_as_github_annotations() {
+    let (plan, errors) = planned().await;
+    let annotations = github::plan_annotations(&plan, &errors, &Workspace::default());
+    insta::assert_snapshot!(github::annotations_text(&annotations));
+}
+
+/// Lines a runner would execute as workflow commands: those starting with `::` outside a
+/// `::stop-commands::TOKEN` … `::TOKEN::` block.
+fn live_commands(log: &str) -> Vec<String> {
+    let mut live = Vec::new();
+    let mut stopped: Option<String> = None;
+    for line in log.lines() {
+        match &stopped {
+            Some(token) if line == format!("::{token}::") => stopped = None,
+            Some(_) => {}
+            None => {
+                if let Some(token) = line.strip_prefix("::stop-commands::") {
+                    stopped = Some(token.to_string());
+                } else if line.starts_with("::") {
+                    live.push(line.to_string());
+                }
+            }
+        }
+    }
+    live
+}
+
+#[tokio::test]
+async fn hostile_account_text_cannot_run_workflow_commands() {
+    let api = FakeJobs::new().with_group("Bulbs");
+    let mut theirs = spec(serde_json::json!({
+        "targets": [GROUP],
+        "document": {"op": "x"}
+    }));
+    theirs
+        .tags
+        .insert("jobctl:managed-by".into(), TagValue("jobctl".into()));
+    theirs.tags.insert(
+        "jobctl:instance".into(),
+        TagValue("evil\n::add-mask::x\n::error file=a,line=1::pwned\r\n::stop-commands::t".into()),
+    );
+    api.insert_job("taken", JobStatus::InProgress, theirs);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("jobs.yaml"),
+        "apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: taken\nspec:\n  targets: [{thingGroup: Bulbs}]\n  document: {op: \"x\\n::error::doc\"}\n",
+    )
+    .expect("write");
+    let set = jobctl::manifest::load(&[dir.path().join("jobs.yaml")]);
+    let refreshed =
+        jobctl::refresh::refresh(&api, set.jobs, &jobctl::refresh::Scope::default()).await;
+    let plan = jobctl::plan::plan(
+        &refreshed.desired,
+        &refreshed.observed,
+        &jobctl::plan::Options {
+            instance: "prod".into(),
+            ..Default::default()
+        },
+    );
+    assert!(plan.blocked().count() == 1, "{plan:?}");
+    let annotations = github::plan_annotations(&plan, &refreshed.errors, &Workspace::default());
+    let mut log = github::annotations_text(&annotations);
+    log.push_str(&github::quoted(
+        &output::plan_text(&plan, &refreshed.errors, Style { color: false }),
+        &github::stop_token(),
+    ));
+    // The hostile lines are in the log, but only inside the fenced block.
+    assert!(log.contains("\n::add-mask::x\n"), "{log}");
+    let live = live_commands(&log);
+    assert_eq!(live.len(), 1, "{live:#?}");
+    assert!(live[0].starts_with("::error "), "{live:#?}");
+    assert!(
+        live[0].contains(
+            "evil%0A::add-mask::x%0A::error file=a,line=1::pwned%0D%0A::stop-commands::t"
+        ),
+        "{live:#?}"
+    );
+
+    let md = markdown::plan_markdown(&plan, &refreshed.errors, &[], &options("t"));
+    assert!(!md.contains("\n::"), "{md}");
+    assert!(!md.contains("<b>"), "{md}");
+}

@@ -2,7 +2,6 @@
 //! error mapping. Retries are the SDK's (standard mode, set once here); pacing is ours.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,12 +9,17 @@ use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig as SdkTimeoutConfig;
 use aws_config::BehaviorVersion;
-use aws_sdk_iot::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_iot::config::interceptors::FinalizerInterceptorContextRef;
+use aws_sdk_iot::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_iot::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_iot::types as sdk;
 use aws_sdk_iot::Client;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
 use super::ratelimit::RateLimiter;
-use super::{ApiError, ErrorKind, JobDescription, JobStatus, JobSummary, JobUpdate, JobsApi};
+use super::{
+    ApiError, ApiStats, ErrorKind, JobDescription, JobStatus, JobSummary, JobUpdate, JobsApi,
+};
 use crate::manifest::model::{self as m, JobSpec, Target};
 
 /// How to reach AWS, resolved from flags and the environment.
@@ -34,36 +38,41 @@ pub struct Connection {
 pub struct IotJobs {
     client: Client,
     limiter: RateLimiter,
-    calls: Arc<CallCounter>,
+    stats: Arc<ApiStats>,
 }
 
-/// Counts calls by operation, for the end-of-run summary and benchmarks.
-#[derive(Debug, Default)]
-pub struct CallCounter {
-    counts: std::sync::Mutex<BTreeMap<&'static str, AtomicU64>>,
-}
+/// Counts every HTTP attempt the SDK makes (retries included), by operation and outcome, from
+/// an interceptor: this is what the account's quotas see, and where throttling shows up even
+/// when a retry later succeeds.
+#[derive(Debug)]
+struct AttemptMetrics(Arc<ApiStats>);
 
-impl CallCounter {
-    fn record(&self, operation: &'static str) {
-        let mut counts = match self.counts.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        counts
-            .entry(operation)
-            .or_default()
-            .fetch_add(1, Ordering::Relaxed);
+impl Intercept for AttemptMetrics {
+    fn name(&self) -> &'static str {
+        "jobctl-attempt-metrics"
     }
 
-    pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        let counts = match self.counts.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg
+            .load::<Metadata>()
+            .map_or("Unknown", |m| m.name())
+            .to_string();
+        let outcome = match context.response() {
+            None => "ConnectionError".to_string(),
+            Some(response) if response.status().is_success() => "ok".to_string(),
+            Some(response) => response
+                .headers()
+                .get("x-amzn-ErrorType")
+                .map(|v| v.split(':').next().unwrap_or(v).to_string())
+                .unwrap_or_else(|| format!("HTTP{}", response.status().as_u16())),
         };
-        counts
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), v.load(Ordering::Relaxed)))
-            .collect()
+        self.0.record(&operation, &outcome);
+        Ok(())
     }
 }
 
@@ -95,20 +104,24 @@ impl IotJobs {
         if config.region().is_none() {
             return Err("no AWS region: pass --region or set AWS_REGION".into());
         }
+        let stats = Arc::new(ApiStats::default());
+        let client_config = aws_sdk_iot::config::Builder::from(&config)
+            .interceptor(AttemptMetrics(Arc::clone(&stats)))
+            .build();
         Ok(Self {
-            client: Client::new(&config),
+            client: Client::from_conf(client_config),
             limiter: RateLimiter::new(conn.default_tps, conn.tps_overrides.clone()),
-            calls: Arc::new(CallCounter::default()),
+            stats,
         })
     }
 
-    pub fn calls(&self) -> Arc<CallCounter> {
-        Arc::clone(&self.calls)
+    /// Attempts by operation and outcome since the client was built.
+    pub fn stats(&self) -> Arc<ApiStats> {
+        Arc::clone(&self.stats)
     }
 
     async fn begin(&self, operation: &'static str) {
         self.limiter.acquire(operation).await;
-        self.calls.record(operation);
     }
 }
 

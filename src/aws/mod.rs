@@ -98,6 +98,41 @@ pub struct JobUpdate {
     pub job_executions_retry_config: Option<crate::manifest::model::JobExecutionsRetryConfig>,
 }
 
+/// HTTP attempts by operation and outcome (`ok`, an AWS error code, `HTTP503`, `ConnectionError`).
+#[derive(Debug, Default)]
+pub struct ApiStats {
+    counts: std::sync::Mutex<BTreeMap<(String, String), u64>>,
+}
+
+impl ApiStats {
+    pub fn record(&self, operation: &str, outcome: &str) {
+        let mut counts = match self.counts.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *counts
+            .entry((operation.to_string(), outcome.to_string()))
+            .or_default() += 1;
+    }
+
+    /// Every (operation, outcome) pair with its count.
+    pub fn snapshot(&self) -> BTreeMap<(String, String), u64> {
+        match self.counts.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Attempts per operation, all outcomes together.
+    pub fn by_operation(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for ((op, _), n) in self.snapshot() {
+            *out.entry(op).or_default() += n;
+        }
+        out
+    }
+}
+
 /// How a failed call failed, as far as jobctl's decisions go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

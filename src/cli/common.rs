@@ -80,25 +80,154 @@ impl AwsArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// For people: diffs and diagnostics as on a terminal.
     Text,
+    /// Exactly one JSON object on stdout (a stable contract, `version` 1).
     Json,
+    /// GitHub Actions workflow commands: annotations on manifest lines, then the text output
+    /// fenced so that manifest text cannot run workflow commands. The default when
+    /// GITHUB_ACTIONS=true.
+    Github,
+    /// A summary table, then a collapsible diff per job, for job summaries and PR comments.
+    Markdown,
 }
 
-/// Loads manifests and prints their diagnostics to stderr (text mode), so plan and apply show
-/// manifest problems the way validate does.
+impl OutputFormat {
+    /// `--output` when given; otherwise `github` inside GitHub Actions and `text` elsewhere.
+    /// Resolved after parsing, not as a clap default, so that `--help`, completions and the man
+    /// page do not change with the environment they were generated in.
+    pub fn resolve(choice: Option<Self>) -> Self {
+        choice.unwrap_or_else(|| {
+            if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+                Self::Github
+            } else {
+                Self::Text
+            }
+        })
+    }
+}
+
+/// Extra report files, written besides what `--output` prints, so that one run (one read of the
+/// account) feeds a log, a job summary, a pull-request comment and an artifact.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ReportArgs {
+    /// Also write the JSON report (exactly what `--output json` prints) to this file.
+    #[arg(long, value_name = "PATH")]
+    pub json_file: Option<PathBuf>,
+    /// Also write the complete Markdown report to this file.
+    #[arg(long, value_name = "PATH")]
+    pub markdown_file: Option<PathBuf>,
+    /// Also write the Markdown report to this file, cut to fit a GitHub job summary (1 MiB), for
+    /// appending to $GITHUB_STEP_SUMMARY.
+    #[arg(long, value_name = "PATH")]
+    pub summary_file: Option<PathBuf>,
+    /// Also write the Markdown report to this file, cut to fit a GitHub comment (65,536
+    /// characters), its first line a hidden marker naming the instance.
+    #[arg(long, value_name = "PATH")]
+    pub comment_file: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    /// Writes the requested files. `markdown` renders with the given cap and marker; `marker` is
+    /// the hidden first line of the comment.
+    pub fn write(
+        &self,
+        json: impl FnOnce() -> serde_json::Value,
+        markdown: impl Fn(&output::markdown::MarkdownOptions) -> String,
+        title: &str,
+        marker: &str,
+    ) -> Result<(), String> {
+        use output::markdown::{MarkdownOptions, COMMENT_MAX_CHARS, STEP_SUMMARY_MAX_BYTES};
+        let write = |path: &PathBuf, text: String| {
+            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        };
+        if let Some(path) = &self.json_file {
+            write(path, format!("{}\n", json()))?;
+        }
+        let base = MarkdownOptions {
+            title: title.to_string(),
+            full_report: run_link(),
+            ..MarkdownOptions::default()
+        };
+        if let Some(path) = &self.markdown_file {
+            write(path, markdown(&base))?;
+        }
+        if let Some(path) = &self.summary_file {
+            write(
+                path,
+                markdown(&MarkdownOptions {
+                    // A little room for the lines the GitHub action adds around the report.
+                    max_bytes: Some(STEP_SUMMARY_MAX_BYTES - 4096),
+                    ..base.clone()
+                }),
+            )?;
+        }
+        if let Some(path) = &self.comment_file {
+            write(
+                path,
+                markdown(&MarkdownOptions {
+                    max_bytes: Some(COMMENT_MAX_CHARS),
+                    marker: Some(marker.to_string()),
+                    ..base
+                }),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the complete report lives when a capped one is cut: the GitHub Actions run (its log and
+/// artifacts), from the variables every runner sets.
+fn run_link() -> Option<String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (server, repo, run) = (
+        var("GITHUB_SERVER_URL")?,
+        var("GITHUB_REPOSITORY")?,
+        var("GITHUB_RUN_ID")?,
+    );
+    // Only plain URL characters go into the link, so the variables cannot inject Markdown.
+    let plain = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | ':' | '_' | '-'))
+    };
+    (plain(&server) && plain(&repo) && plain(&run)).then(|| {
+        format!("the log and the artifacts of [workflow run {run}]({server}/{repo}/actions/runs/{run}).")
+    })
+}
+
+/// Loads manifests and prints their diagnostics to stderr (text and markdown), so plan and apply
+/// show manifest problems the way validate does. With `github` they are printed later, as
+/// annotations counted together with the plan's.
 pub fn load_and_report(args: &ManifestArgs, format: OutputFormat, colors: Colors) -> ManifestSet {
     let set = manifest::load(&args.paths);
-    if format == OutputFormat::Text && !set.diagnostics.is_empty() {
-        eprint!(
+    match format {
+        OutputFormat::Text | OutputFormat::Markdown if !set.diagnostics.is_empty() => eprint!(
             "{}",
             output::diagnostics_text(&set.diagnostics, colors.stderr)
-        );
-    } else if format == OutputFormat::Json {
-        for diag in &set.diagnostics {
-            eprintln!("{diag}");
+        ),
+        OutputFormat::Json => {
+            for diag in &set.diagnostics {
+                eprintln!("{diag}");
+            }
         }
+        _ => {}
     }
     set
+}
+
+/// Reports a run-level failure: a line on stderr, or with `github` an error annotation (the
+/// message may quote a manifest, so it is never printed raw where the runner reads commands).
+pub fn report_failure(format: OutputFormat, message: &str) {
+    if format == OutputFormat::Github {
+        println!(
+            "{}",
+            output::github::Annotation::new(output::github::Level::Error, message)
+                .with_title("jobctl")
+                .command()
+        );
+    } else {
+        eprintln!("jobctl: {message}");
+    }
 }
 
 /// Flags that shape what reconciling means, shared by plan and apply so a plan shows exactly
@@ -204,6 +333,21 @@ impl ReconcileArgs {
             ));
         }
         Ok(name)
+    }
+
+    /// The reconcile settings these flags describe.
+    pub fn settings(&self, instance: String, parallelism: usize) -> crate::reconcile::Settings {
+        crate::reconcile::Settings {
+            instance,
+            adopt: self.adopt,
+            allow_replace: self.allow_replace,
+            prune: self.prune,
+            prune_force: self.prune_force,
+            prune_delete: self.prune_delete,
+            compare_finished: self.compare_finished,
+            only: self.only(),
+            parallelism,
+        }
     }
 
     pub fn only(&self) -> Option<std::collections::BTreeSet<String>> {

@@ -3,9 +3,11 @@
 
 mod apply;
 mod common;
+mod completions;
 mod plan;
 mod schema;
 mod validate;
+mod watch;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -77,6 +79,12 @@ pub enum Command {
     Apply(apply::Args),
     /// Print the JSON Schema of a Job manifest.
     Schema(schema::Args),
+    /// Print shell completions: `jobctl completions bash > /etc/bash_completion.d/jobctl`.
+    Completions(completions::Args),
+    /// Print the man page (roff), or write one per subcommand with --dir.
+    Man(completions::ManArgs),
+    /// Reconcile continuously: on manifest changes, on a timer, with /healthz, /readyz, /metrics.
+    Watch(watch::Args),
 }
 
 /// Colour decisions, resolved once from the flag, NO_COLOR and whether the stream is a terminal.
@@ -139,6 +147,10 @@ pub fn main() -> ExitCode {
         }
     };
     let code = runtime.block_on(async move {
+        // The daemon handles its own signals: the first one drains, the second one exits.
+        if let Command::Watch(args) = cli.command {
+            return watch::run(args).await;
+        }
         tokio::select! {
             code = dispatch(cli.command, colors) => code,
             code = shutdown_signal() => code,
@@ -156,6 +168,9 @@ async fn dispatch(command: Command, colors: Colors) -> u8 {
         Command::Plan(args) => plan::run(args, colors).await,
         Command::Apply(args) => apply::run(args, colors).await,
         Command::Schema(args) => schema::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => completions::run_man(&args),
+        Command::Watch(args) => watch::run(args).await,
     }
 }
 

@@ -275,8 +275,8 @@ fn yaml_diagnostic(file: &Arc<SourceFile>, error: &yaml::YamlError) -> Diagnosti
     if let Some(help) = &error.help {
         diag = diag.with_help(help.clone());
     }
-    if let Some((message, location)) = &error.related {
-        diag = diag.with_related(message.clone(), file, *location);
+    if let Some(related) = &error.related {
+        diag = diag.with_related(related.0.clone(), file, related.1);
     }
     diag
 }

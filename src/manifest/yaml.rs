@@ -74,7 +74,7 @@ pub struct YamlError {
     pub location: Location,
     pub help: Option<String>,
     /// A second place worth showing, such as the first occurrence of a duplicate key.
-    pub related: Option<(String, Location)>,
+    pub related: Option<Box<(String, Location)>>,
 }
 
 impl YamlError {
@@ -321,7 +321,8 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                                 key.location,
                             )
                             .with_help("YAML mappings must not repeat a key; keep one of them");
-                            err.related = Some(("first defined here".into(), first.location));
+                            err.related =
+                                Some(Box::new(("first defined here".into(), first.location)));
                             return Err(err);
                         }
                         *pending_key = Some(key);
@@ -679,7 +680,7 @@ mod tests {
         let err = parse_documents("a: 1\nb: 2\na: 3\n").expect_err("duplicate");
         assert_eq!(err.message, "duplicate key `a`");
         assert_eq!((err.location.line, err.location.col), (3, 1));
-        assert_eq!(err.related.map(|(_, l)| l.line), Some(1));
+        assert_eq!(err.related.map(|r| r.1.line), Some(1));
     }
 
     #[test]

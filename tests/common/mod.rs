@@ -38,8 +38,13 @@ impl Drop for Endpoint {
 impl Endpoint {
     /// Starts the emulator with extra flags and waits for its `listening on` line.
     pub fn emulator(flags: &[&str]) -> Self {
+        Self::emulator_at("127.0.0.1:0", flags)
+    }
+
+    /// Starts the emulator on a given address (to restart one on the same port).
+    pub fn emulator_at(listen: &str, flags: &[&str]) -> Self {
         let mut child = Command::new(emulator_bin())
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -1,0 +1,142 @@
+//! `jobctl watch`: flags to a daemon config, signals to a shutdown channel, and the exit-code
+//! contract of the daemon (0 after a graceful stop; 1 for fatal start-up errors).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::common::{AwsArgs, ManifestArgs, ReconcileArgs};
+use super::exit;
+use crate::watch::{self, Config};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub reconcile: ReconcileArgs,
+    /// How long file events must be quiet before reconciling (e.g. 500ms, 2s).
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration)]
+    pub debounce: Duration,
+    /// Reconcile this often even without file events, to catch changes made on the AWS side.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub resync_interval: Duration,
+    /// On SIGTERM/SIGINT, how long calls in flight may take to finish.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+    /// Serve /healthz, /readyz and /metrics here (e.g. 0.0.0.0:9090; port 0 picks one and
+    /// prints `listening on http://ADDR` as the first line on stdout).
+    #[arg(long, value_name = "ADDR")]
+    pub listen_addr: Option<SocketAddr>,
+}
+
+/// `250ms`, `2s`, `5m`, `1h`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 500ms, 30s or 5m"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        other => return Err(format!("unknown unit `{other}`; use ms, s, m or h")),
+    };
+    if !seconds.is_finite() || !(0.0..=7.0 * 24.0 * 3600.0).contains(&seconds) {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+pub async fn run(args: Args) -> u8 {
+    let instance = match args.reconcile.instance(&args.manifests.paths) {
+        Ok(i) => i,
+        Err(message) => {
+            eprintln!("jobctl: {message}");
+            return exit::USAGE;
+        }
+    };
+    if args.resync_interval.is_zero() {
+        eprintln!("jobctl: --resync-interval must be more than 0");
+        return exit::USAGE;
+    }
+    let api = match args.aws.connect().await {
+        Ok(api) => api,
+        Err(message) => {
+            eprintln!("jobctl: {message}");
+            return exit::ERROR;
+        }
+    };
+    let stats = api.stats();
+    let config = Config {
+        paths: args.manifests.paths.clone(),
+        settings: args
+            .reconcile
+            .settings(instance, usize::from(args.aws.parallelism)),
+        debounce: args.debounce,
+        resync_interval: args.resync_interval,
+        shutdown_timeout: args.shutdown_timeout,
+        listen_addr: args.listen_addr,
+    };
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(signals(shutdown_tx));
+    match watch::run(config, Arc::new(api), stats, shutdown_rx).await {
+        Ok(()) => exit::OK,
+        Err(err) => {
+            eprintln!("jobctl: {err}");
+            exit::ERROR
+        }
+    }
+}
+
+/// First SIGTERM/SIGINT: graceful stop. Second: exit at once.
+async fn signals(shutdown: tokio::sync::watch::Sender<bool>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    let mut received = 0;
+    loop {
+        let code = tokio::select! {
+            _ = term.recv() => exit::SIGTERM,
+            _ = int.recv() => exit::SIGINT,
+        };
+        received += 1;
+        if received == 1 {
+            tracing::info!(
+                "signal received: finishing calls in flight; a second signal exits at once"
+            );
+            let _ = shutdown.send(true);
+        } else {
+            eprintln!("jobctl: second signal, exiting now");
+            std::process::exit(i32::from(code));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

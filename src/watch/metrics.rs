@@ -1,0 +1,248 @@
+//! The daemon's counters and gauges, and their Prometheus text exposition. Readiness lives here
+//! too, because `/readyz` and `jobctl_ready` must never disagree.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::Trigger;
+use crate::aws::ApiStats;
+use crate::plan::Action;
+
+/// Upper bounds of the reconcile-duration histogram, in seconds.
+const BUCKETS: &[f64] = &[0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
+
+/// Error codes counted as throttling (AWS's throttling list, as the SDK classifies it).
+const THROTTLING: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "RequestLimitExceeded",
+    "HTTP429",
+];
+
+pub struct PassOutcome {
+    pub duration: Duration,
+    /// Every AWS call of the pass eventually succeeded.
+    pub api_ok: bool,
+    pub blocked: usize,
+    pub in_backoff: usize,
+    /// Unix time the pass ended.
+    pub finished_at: f64,
+    /// Why the daemon is not ready, or `None` when it is.
+    pub not_ready: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    reconciles: BTreeMap<&'static str, u64>,
+    reconcile_errors: u64,
+    duration_buckets: Vec<u64>,
+    duration_sum: f64,
+    duration_count: u64,
+    changes: BTreeMap<&'static str, u64>,
+    manifests: usize,
+    invalid_manifests: usize,
+    blocked: usize,
+    in_backoff: usize,
+    last_success: Option<f64>,
+    /// `Some(reason)` while not ready; starts not ready until the first pass ends.
+    not_ready: Option<String>,
+}
+
+pub struct Metrics {
+    api: Arc<ApiStats>,
+    state: Mutex<State>,
+}
+
+impl Metrics {
+    pub fn new(api: Arc<ApiStats>) -> Self {
+        Self {
+            api,
+            state: Mutex::new(State {
+                duration_buckets: vec![0; BUCKETS.len()],
+                not_ready: Some("the first reconcile has not finished".into()),
+                ..State::default()
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    pub fn begin(&self, trigger: Trigger) {
+        *self.lock().reconciles.entry(trigger.as_str()).or_default() += 1;
+    }
+
+    pub fn set_manifests(&self, valid: usize, invalid: usize) {
+        let mut s = self.lock();
+        s.manifests = valid;
+        s.invalid_manifests = invalid;
+    }
+
+    pub fn change_applied(&self, action: Action) {
+        *self.lock().changes.entry(action.as_str()).or_default() += 1;
+    }
+
+    pub fn finish(&self, outcome: &PassOutcome) {
+        let mut s = self.lock();
+        let secs = outcome.duration.as_secs_f64();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                s.duration_buckets[i] += 1;
+            }
+        }
+        s.duration_sum += secs;
+        s.duration_count += 1;
+        if outcome.api_ok {
+            s.last_success = Some(outcome.finished_at);
+        } else {
+            s.reconcile_errors += 1;
+        }
+        s.blocked = outcome.blocked;
+        s.in_backoff = outcome.in_backoff;
+        s.not_ready.clone_from(&outcome.not_ready);
+    }
+
+    pub fn not_ready(&self) -> Option<String> {
+        self.lock().not_ready.clone()
+    }
+
+    /// Total reconcile passes so far (all triggers).
+    pub fn reconcile_count(&self) -> u64 {
+        self.lock().reconciles.values().sum()
+    }
+
+    /// Prometheus text format 0.0.4.
+    pub fn render(&self) -> String {
+        let s = self.lock();
+        let mut out = String::new();
+        let _ = writeln!(out, "# HELP jobctl_reconciles_total Reconcile passes, by what triggered them.\n# TYPE jobctl_reconciles_total counter");
+        for trigger in ["start", "change", "resync", "retry"] {
+            let n = s.reconciles.get(trigger).copied().unwrap_or(0);
+            let _ = writeln!(out, "jobctl_reconciles_total{{trigger=\"{trigger}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP jobctl_reconcile_errors_total Reconcile passes in which an AWS call failed.\n# TYPE jobctl_reconcile_errors_total counter\njobctl_reconcile_errors_total {}",
+            s.reconcile_errors
+        );
+        let _ = writeln!(out, "# HELP jobctl_reconcile_duration_seconds How long reconcile passes took.\n# TYPE jobctl_reconcile_duration_seconds histogram");
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "jobctl_reconcile_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+                s.duration_buckets[i]
+            );
+        }
+        let _ = writeln!(
+            out,
+            "jobctl_reconcile_duration_seconds_bucket{{le=\"+Inf\"}} {}\njobctl_reconcile_duration_seconds_sum {}\njobctl_reconcile_duration_seconds_count {}",
+            s.duration_count, s.duration_sum, s.duration_count
+        );
+        let _ = writeln!(out, "# HELP jobctl_changes_total Changes applied successfully, by action.\n# TYPE jobctl_changes_total counter");
+        for action in ["create", "update", "replace", "cancel", "delete"] {
+            let n = s.changes.get(action).copied().unwrap_or(0);
+            let _ = writeln!(out, "jobctl_changes_total{{action=\"{action}\"}} {n}");
+        }
+        let _ = writeln!(out, "# HELP jobctl_api_requests_total AWS API attempts (retries included), by operation and outcome.\n# TYPE jobctl_api_requests_total counter");
+        let mut throttles: BTreeMap<String, u64> = BTreeMap::new();
+        for ((operation, outcome), n) in self.api.snapshot() {
+            let _ = writeln!(
+                out,
+                "jobctl_api_requests_total{{operation=\"{}\",outcome=\"{}\"}} {n}",
+                escape(&operation),
+                escape(&outcome)
+            );
+            if THROTTLING.contains(&outcome.as_str()) {
+                *throttles.entry(operation).or_default() += n;
+            }
+        }
+        let _ = writeln!(out, "# HELP jobctl_api_throttles_total AWS API attempts answered with throttling, by operation.\n# TYPE jobctl_api_throttles_total counter");
+        let total: u64 = throttles.values().sum();
+        for (operation, n) in &throttles {
+            let _ = writeln!(
+                out,
+                "jobctl_api_throttles_total{{operation=\"{}\"}} {n}",
+                escape(operation)
+            );
+        }
+        if throttles.is_empty() {
+            let _ = writeln!(
+                out,
+                "jobctl_api_throttles_total{{operation=\"all\"}} {total}"
+            );
+        }
+        let gauges: [(&str, &str, f64); 6] = [
+            ("jobctl_manifests", "Valid job manifests in the tree.", s.manifests as f64),
+            ("jobctl_invalid_manifests", "Manifest problems (errors) in the tree; prune is off while above 0.", s.invalid_manifests as f64),
+            ("jobctl_blocked_changes", "Changes the last pass could not apply without a human (replacement, conflict, finished job).", s.blocked as f64),
+            ("jobctl_jobs_in_backoff", "Jobs waiting to be retried after a failure.", s.in_backoff as f64),
+            ("jobctl_ready", "1 when the last reconcile succeeded and every manifest is valid.", if s.not_ready.is_none() { 1.0 } else { 0.0 }),
+            ("jobctl_last_success_timestamp_seconds", "Unix time of the last reconcile in which every AWS call succeeded.", s.last_success.unwrap_or(0.0)),
+        ];
+        for (name, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
+        }
+        out
+    }
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_has_every_family_and_readiness() {
+        let api = Arc::new(ApiStats::default());
+        api.record("CreateJob", "ok");
+        api.record("CreateJob", "ThrottlingException");
+        let metrics = Metrics::new(Arc::clone(&api));
+        assert!(
+            metrics.not_ready().is_some(),
+            "not ready before the first pass"
+        );
+        metrics.begin(Trigger::Start);
+        metrics.change_applied(Action::Create);
+        metrics.set_manifests(3, 0);
+        metrics.finish(&PassOutcome {
+            duration: Duration::from_millis(300),
+            api_ok: true,
+            blocked: 0,
+            in_backoff: 0,
+            finished_at: 1_700_000_000.0,
+            not_ready: None,
+        });
+        let text = metrics.render();
+        for line in [
+            "jobctl_reconciles_total{trigger=\"start\"} 1",
+            "jobctl_changes_total{action=\"create\"} 1",
+            "jobctl_api_requests_total{operation=\"CreateJob\",outcome=\"ThrottlingException\"} 1",
+            "jobctl_api_throttles_total{operation=\"CreateJob\"} 1",
+            "jobctl_reconcile_duration_seconds_bucket{le=\"0.5\"} 1",
+            "jobctl_reconcile_duration_seconds_bucket{le=\"0.25\"} 0",
+            "jobctl_ready 1",
+            "jobctl_last_success_timestamp_seconds 1700000000",
+            "jobctl_manifests 3",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
+        assert_eq!(metrics.not_ready(), None);
+    }
+}

@@ -1,0 +1,366 @@
+//! `jobctl watch`: the long-running reconciler. It owns the loop (when to reconcile), not the
+//! reconciling: every pass is [`crate::reconcile`] plus [`crate::apply`], exactly as the CLI runs
+//! them.
+//!
+//! Triggers are file-system hints (debounced, then confirmed by a content fingerprint), a resync
+//! timer for drift on the AWS side, and per-job backoff expiries. Errors are split the watchexec
+//! way: [`FatalError`] ends the process at start-up; everything at run time is reported (logs,
+//! `/readyz`, `/metrics`) and retried.
+
+pub mod backoff;
+pub mod fs;
+pub mod http;
+pub mod metrics;
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::apply::{self, ApplyOptions, Outcome};
+use crate::aws::{ApiStats, JobsApi};
+use crate::manifest::{self, ManifestSet};
+use crate::plan::Action;
+use crate::reconcile::{self, Request, Settings};
+use backoff::Backoff;
+use metrics::Metrics;
+
+/// Errors that end the daemon: only at start-up, before any reconcile ran.
+#[derive(Debug, thiserror::Error)]
+pub enum FatalError {
+    #[error("manifest root {0} does not exist")]
+    RootMissing(PathBuf),
+    #[error("failed to listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to watch the manifest tree: {0}")]
+    Watch(#[from] notify::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub paths: Vec<PathBuf>,
+    pub settings: Settings,
+    pub debounce: Duration,
+    pub resync_interval: Duration,
+    pub shutdown_timeout: Duration,
+    pub listen_addr: Option<SocketAddr>,
+}
+
+/// Why a pass runs; a label on the reconcile counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Start,
+    Change,
+    Resync,
+    Retry,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Change => "change",
+            Self::Resync => "resync",
+            Self::Retry => "retry",
+        }
+    }
+}
+
+/// Runs until `shutdown` turns true. Returns `Err` only for start-up failures.
+pub async fn run(
+    config: Config,
+    api: Arc<dyn JobsApi>,
+    api_stats: Arc<ApiStats>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), FatalError> {
+    for path in &config.paths {
+        if !path.exists() {
+            return Err(FatalError::RootMissing(path.clone()));
+        }
+    }
+    let metrics = Arc::new(Metrics::new(api_stats));
+    if let Some(addr) = config.listen_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| FatalError::Listen { addr, source })?;
+        if let Ok(bound) = listener.local_addr() {
+            // Like the emulator: the first stdout line says where to reach us (port 0 works).
+            println!("listening on http://{bound}");
+        }
+        tokio::spawn(http::serve(listener, Arc::clone(&metrics)));
+    }
+    let (hint_tx, mut hints) = mpsc::channel::<()>(1);
+    let mut watcher = fs::TreeWatcher::new(&config.paths, hint_tx)?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut backoff = Backoff::default();
+    let mut last_fingerprint: Option<u64> = None;
+    let mut next_resync = Instant::now() + config.resync_interval;
+    let mut settle: Option<(Instant, Instant)> = None; // (deadline, first hint + cap)
+    let mut trigger = Some(Trigger::Start);
+
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        if let Some(why) = trigger.take() {
+            let pass = run_pass(
+                &config,
+                &*api,
+                &metrics,
+                &mut backoff,
+                &stop,
+                why,
+                &mut last_fingerprint,
+            );
+            tokio::select! {
+                () = pass => {}
+                () = drain_on_shutdown(&mut shutdown, &stop, config.shutdown_timeout) => {
+                    tracing::warn!(timeout_s = config.shutdown_timeout.as_secs(), "shutdown timeout reached with calls still in flight");
+                    break;
+                }
+            }
+            watcher.rewatch_if_moved(&config.paths);
+            if why != Trigger::Retry {
+                next_resync = Instant::now() + config.resync_interval;
+            }
+            continue;
+        }
+        let retry_at = backoff.next_due().map(Instant::from_std);
+        let mut wake = next_resync;
+        if let Some((deadline, cap)) = settle {
+            wake = wake.min(deadline.min(cap));
+        }
+        if let Some(at) = retry_at {
+            wake = wake.min(at);
+        }
+        tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+            hint = hints.recv() => {
+                if hint.is_some() {
+                    let now = Instant::now();
+                    // Trailing debounce, with a cap so a constant stream of events cannot
+                    // postpone reconciling for ever.
+                    settle = Some(match settle {
+                        Some((_, cap)) => (now + config.debounce, cap),
+                        None => (now + config.debounce, now + config.debounce * 10),
+                    });
+                }
+            }
+            () = tokio::time::sleep_until(wake) => {
+                let now = Instant::now();
+                if settle.is_some_and(|(deadline, cap)| now >= deadline || now >= cap) {
+                    settle = None;
+                    trigger = Some(Trigger::Change);
+                } else if now >= next_resync {
+                    trigger = Some(Trigger::Resync);
+                } else if retry_at.is_some_and(|at| now >= at) {
+                    trigger = Some(Trigger::Retry);
+                }
+            }
+        }
+    }
+    tracing::info!("watch stopped");
+    Ok(())
+}
+
+/// Completes when shutdown was requested and the grace period is over.
+async fn drain_on_shutdown(
+    shutdown: &mut watch::Receiver<bool>,
+    stop: &AtomicBool,
+    grace: Duration,
+) {
+    if shutdown.wait_for(|v| *v).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    tracing::info!(
+        grace_s = grace.as_secs(),
+        "shutting down: no new changes, waiting for calls in flight"
+    );
+    tokio::time::sleep(grace).await;
+}
+
+/// What the manifests say, reduced to a number: jobs and diagnostics, not file metadata, so a
+/// touch or a git checkout of identical content does not trigger a reconcile.
+fn fingerprint(set: &ManifestSet) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    for job in &set.jobs {
+        job.job_id.hash(&mut hasher);
+        serde_json::to_string(&job.spec)
+            .unwrap_or_default()
+            .hash(&mut hasher);
+    }
+    for diag in &set.diagnostics {
+        diag.code.hash(&mut hasher);
+        diag.file.display.hash(&mut hasher);
+        diag.location.map(|l| (l.line, l.col)).hash(&mut hasher);
+        diag.message.hash(&mut hasher);
+    }
+    set.complete.hash(&mut hasher);
+    hasher.finish()
+}
+
+async fn run_pass(
+    config: &Config,
+    api: &dyn JobsApi,
+    metrics: &Metrics,
+    backoff: &mut Backoff,
+    stop: &Arc<AtomicBool>,
+    trigger: Trigger,
+    last_fingerprint: &mut Option<u64>,
+) {
+    let paths = config.paths.clone();
+    let set = match tokio::task::spawn_blocking(move || manifest::load(&paths)).await {
+        Ok(set) => set,
+        Err(err) => {
+            tracing::error!(error = %err, "manifest loading panicked");
+            return;
+        }
+    };
+    let print = fingerprint(&set);
+    if trigger == Trigger::Change && *last_fingerprint == Some(print) {
+        tracing::debug!("file events, but the manifests did not change");
+        return;
+    }
+    // Failures are retried by the backoff schedule, not by file events that change nothing.
+    *last_fingerprint = Some(print);
+    let started = std::time::Instant::now();
+    metrics.begin(trigger);
+    for diag in &set.diagnostics {
+        if diag.is_error() {
+            tracing::error!(code = diag.code, position = %diag.position(), "{}", diag.message);
+        } else {
+            tracing::warn!(code = diag.code, position = %diag.position(), "{}", diag.message);
+        }
+    }
+    metrics.set_manifests(set.jobs.len(), set.error_count());
+    let request = Request::new(set, &config.settings);
+    let planned = reconcile::compute(api, request).await;
+    for note in &planned.plan.notes {
+        tracing::warn!("{note}");
+    }
+    for error in &planned.errors {
+        tracing::error!(job_id = %error.job_id, operation = error.api.as_ref().map_or("", |a| a.operation), "{}", error.message);
+        backoff.failed(&error.job_id);
+    }
+
+    // Jobs that need nothing any more leave the retry schedule; so do jobs no longer declared.
+    let known: std::collections::HashSet<&str> = planned
+        .plan
+        .changes
+        .iter()
+        .map(|c| c.job_id.as_str())
+        .chain(planned.errors.iter().map(|e| e.job_id.as_str()))
+        .collect();
+    backoff.retain(|job_id| known.contains(job_id));
+    for change in &planned.plan.changes {
+        if change.action == Action::Unchanged && change.blocked.is_none() {
+            backoff.succeeded(&change.job_id);
+        }
+    }
+
+    // The daemon has no one to approve a plan, so it applies what is safe and reports the rest.
+    let mut plan = planned.plan.clone();
+    let blocked: Vec<String> = plan.blocked().map(|c| c.job_id.clone()).collect();
+    for change in plan.blocked() {
+        tracing::error!(job_id = %change.job_id, action = change.action.as_str(), "blocked: {}", change.blocked.as_deref().unwrap_or_default());
+    }
+    plan.changes.retain(|c| {
+        c.blocked.is_none() && (c.action == Action::Unchanged || !backoff.waiting(&c.job_id))
+    });
+    let options = ApplyOptions {
+        parallelism: config.settings.parallelism,
+        instance: planned.instance.clone(),
+        stop: Some(Arc::clone(stop)),
+        ..ApplyOptions::default()
+    };
+    let report = apply::apply(api, &plan, &options, &|_| {}).await;
+    let mut failures = 0;
+    for result in &report.results {
+        match &result.outcome {
+            Outcome::Done | Outcome::AlreadyExists => {
+                backoff.succeeded(&result.job_id);
+                metrics.change_applied(result.action);
+            }
+            Outcome::Failed {
+                operation,
+                code,
+                message,
+            } => {
+                failures += 1;
+                let delay = backoff.failed(&result.job_id);
+                tracing::error!(job_id = %result.job_id, action = result.action.as_str(), operation = %operation, code = %code, retry_in_s = delay.as_secs_f64(), "{message}");
+            }
+            Outcome::Skipped { .. } => {}
+        }
+    }
+    // AWS answered everything: a success, even if manifests are broken or changes blocked.
+    let api_ok = planned.errors.is_empty() && failures == 0;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    metrics.finish(&metrics::PassOutcome {
+        duration: started.elapsed(),
+        api_ok,
+        blocked: blocked.len(),
+        in_backoff: backoff.len(),
+        finished_at: now,
+        not_ready: readiness_reason(&planned, failures, blocked.len(), backoff.len()),
+    });
+    tracing::info!(
+        trigger = trigger.as_str(),
+        duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        jobs = planned.plan.changes.len(),
+        errors = planned.errors.len(),
+        failures,
+        blocked = blocked.len(),
+        invalid_manifests = planned.set.error_count(),
+        "reconcile finished"
+    );
+}
+
+fn readiness_reason(
+    planned: &reconcile::Planned,
+    failures: usize,
+    blocked: usize,
+    in_backoff: usize,
+) -> Option<String> {
+    let mut reasons = Vec::new();
+    if planned.set.error_count() > 0 {
+        reasons.push(format!(
+            "{} invalid manifest problem(s)",
+            planned.set.error_count()
+        ));
+    }
+    if !planned.errors.is_empty() {
+        reasons.push(format!(
+            "{} job(s) could not be planned",
+            planned.errors.len()
+        ));
+    }
+    if failures > 0 {
+        reasons.push(format!("{failures} job(s) failed to apply"));
+    }
+    if blocked > 0 {
+        reasons.push(format!("{blocked} change(s) blocked"));
+    }
+    if in_backoff > 0 && failures == 0 && planned.errors.is_empty() {
+        reasons.push(format!("{in_backoff} job(s) waiting to be retried"));
+    }
+    (!reasons.is_empty()).then(|| reasons.join("; "))
+}

@@ -1,0 +1,414 @@
+//! End to end: the real `jobctl watch` daemon against the real `jobctl-emulator`, driven by file
+//! edits, signals, an emulator restart, throttling and a symlink swap.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{http, jobctl_command, Endpoint};
+
+const SCOPE: &str = "123456789012:us-east-1";
+
+struct Daemon {
+    child: Child,
+    metrics: String,
+}
+
+impl Daemon {
+    fn start(endpoint_url: &str, cwd: &Path, args: &[&str]) -> Self {
+        let mut full = vec![
+            "watch",
+            "--debounce",
+            "150ms",
+            "--listen-addr",
+            "127.0.0.1:0",
+        ];
+        full.extend_from_slice(args);
+        let mut child = jobctl_command(&full, cwd, &[("AWS_ENDPOINT_URL_IOT", endpoint_url)])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("daemon starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("first line");
+        let metrics = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Daemon { child, metrics }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        http("GET", &format!("{}{path}", self.metrics), "")
+    }
+
+    fn metric(&self, name: &str) -> f64 {
+        let (_, body) = self.get("/metrics");
+        body.lines()
+            .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    fn wait(mut self, limit: Duration) -> (Option<i32>, String) {
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut stderr = String::new();
+                if let Some(mut err) = self.child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+                }
+                return (status.code(), stderr);
+            }
+            assert!(
+                start.elapsed() < limit,
+                "daemon did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn manifest(name: &str, description: &str) -> String {
+    format!(
+        "apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: {name}\nspec:\n  description: {description}\n  targets: [{{thingGroup: Fleet}}]\n  document: {{op: update}}\n"
+    )
+}
+
+fn job(endpoint: &Endpoint, id: &str) -> serde_json::Value {
+    endpoint.state()["scopes"][SCOPE]["jobs"][id].clone()
+}
+
+fn setup(flags: &[&str]) -> (Endpoint, tempfile::TempDir, PathBuf) {
+    let endpoint = Endpoint::emulator(flags);
+    endpoint.seed_group("Fleet");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let jobs = dir.path().join("jobs");
+    std::fs::create_dir(&jobs).expect("mkdir");
+    (endpoint, dir, jobs)
+}
+
+const WAIT: Duration = Duration::from_secs(15);
+
+#[test]
+fn files_created_edited_and_deleted_reach_the_account() {
+    let (endpoint, dir, jobs) = setup(&["--deletion-delay-ms", "100"]);
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "first")).expect("write");
+    let daemon = Daemon::start(&endpoint.url, dir.path(), &["-f", "jobs", "--prune"]);
+    until("initial create", WAIT, || {
+        job(&endpoint, "a")["status"] == "IN_PROGRESS"
+    });
+    until("ready", WAIT, || daemon.get("/readyz").0 == 200);
+
+    std::fs::write(jobs.join("b.yaml"), manifest("b", "second")).expect("write");
+    until("create on new file", WAIT, || {
+        job(&endpoint, "b")["status"] == "IN_PROGRESS"
+    });
+
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "first, edited")).expect("write");
+    until("update on edit", WAIT, || {
+        job(&endpoint, "a")["description"] == "first, edited"
+    });
+
+    std::fs::remove_file(jobs.join("b.yaml")).expect("remove");
+    until("cancel on delete", WAIT, || {
+        job(&endpoint, "b")["status"] == "CANCELED"
+    });
+
+    assert_eq!(
+        daemon.metric("jobctl_changes_total{action=\"create\"}"),
+        2.0
+    );
+    assert_eq!(
+        daemon.metric("jobctl_changes_total{action=\"update\"}"),
+        1.0
+    );
+    assert_eq!(
+        daemon.metric("jobctl_changes_total{action=\"cancel\"}"),
+        1.0
+    );
+    assert_eq!(daemon.metric("jobctl_ready"), 1.0);
+    assert!(daemon.metric("jobctl_last_success_timestamp_seconds") > 1.7e9);
+    assert_eq!(daemon.get("/healthz").0, 200);
+    daemon.signal("TERM");
+    let (code, _) = daemon.wait(WAIT);
+    assert_eq!(code, Some(0), "a graceful stop exits 0");
+}
+
+#[test]
+fn a_broken_file_never_prunes_and_shows_in_readyz_and_metrics() {
+    let (endpoint, dir, jobs) = setup(&[]);
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "first")).expect("write");
+    std::fs::write(jobs.join("b.yaml"), manifest("b", "second")).expect("write");
+    let daemon = Daemon::start(&endpoint.url, dir.path(), &["-f", "jobs", "--prune-force"]);
+    until("both created", WAIT, || {
+        job(&endpoint, "b")["status"] == "IN_PROGRESS"
+    });
+    std::fs::write(
+        jobs.join("b.yaml"),
+        "apiVersion: jobctl/v1\nkind: Job\nmetadata: {name: b\n",
+    )
+    .expect("write");
+    until("not ready", WAIT, || daemon.get("/readyz").0 == 503);
+    let (_, body) = daemon.get("/readyz");
+    assert!(body.contains("invalid manifest"), "{body}");
+    assert!(daemon.metric("jobctl_invalid_manifests") >= 1.0);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        job(&endpoint, "b")["status"],
+        "IN_PROGRESS",
+        "a broken file must not prune its job"
+    );
+    std::fs::write(jobs.join("b.yaml"), manifest("b", "second")).expect("write");
+    until("ready again", WAIT, || daemon.get("/readyz").0 == 200);
+}
+
+#[test]
+fn sigterm_mid_apply_finishes_calls_in_flight_and_exits_0() {
+    let (endpoint, dir, jobs) = setup(&["--latency", "1500"]);
+    for name in ["s1", "s2", "s3"] {
+        std::fs::write(jobs.join(format!("{name}.yaml")), manifest(name, "slow")).expect("write");
+    }
+    let daemon = Daemon::start(
+        &endpoint.url,
+        dir.path(),
+        &["-f", "jobs", "--shutdown-timeout", "20s"],
+    );
+    // ListJobs and DescribeThingGroup take 1.5 s each; the creates are in flight by 3.5 s.
+    std::thread::sleep(Duration::from_millis(3500));
+    daemon.signal("TERM");
+    let started = Instant::now();
+    let (code, _) = daemon.wait(Duration::from_secs(25));
+    assert_eq!(code, Some(0));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let created = ["s1", "s2", "s3"]
+        .iter()
+        .filter(|n| job(&endpoint, n)["status"] == "IN_PROGRESS")
+        .count();
+    assert_eq!(created, 3, "the creates in flight completed");
+}
+
+#[test]
+fn a_second_signal_exits_at_once() {
+    let (endpoint, dir, jobs) = setup(&["--latency", "3000"]);
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "slow")).expect("write");
+    let daemon = Daemon::start(
+        &endpoint.url,
+        dir.path(),
+        &["-f", "jobs", "--shutdown-timeout", "60s"],
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    daemon.signal("TERM");
+    std::thread::sleep(Duration::from_millis(200));
+    daemon.signal("TERM");
+    let (code, _) = daemon.wait(Duration::from_secs(5));
+    assert_eq!(code, Some(143));
+}
+
+#[test]
+fn the_daemon_recovers_when_the_endpoint_comes_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state.json");
+    let state_arg = state.to_str().expect("utf-8").to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let first = Endpoint::emulator_at(&listen, &["--state-file", &state_arg]);
+    first.seed_group("Fleet");
+    let jobs = dir.path().join("jobs");
+    std::fs::create_dir(&jobs).expect("mkdir");
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "first")).expect("write");
+    let url = first.url.clone();
+    let daemon = Daemon::start(&url, dir.path(), &["-f", "jobs", "--max-attempts", "1"]);
+    until("first job", WAIT, || {
+        job(&first, "a")["status"] == "IN_PROGRESS"
+    });
+    drop(first); // connection refused from now on
+
+    std::fs::write(jobs.join("b.yaml"), manifest("b", "while down")).expect("write");
+    until("not ready while the endpoint is down", WAIT, || {
+        daemon.get("/readyz").0 == 503
+    });
+    assert!(daemon.metric("jobctl_reconcile_errors_total") >= 1.0);
+    assert_eq!(
+        daemon.get("/healthz").0,
+        200,
+        "runtime errors never end the daemon"
+    );
+
+    let second = Endpoint::emulator_at(&listen, &["--state-file", &state_arg]);
+    until(
+        "job created after recovery",
+        Duration::from_secs(40),
+        || job(&second, "b")["status"] == "IN_PROGRESS",
+    );
+    until("ready again", Duration::from_secs(40), || {
+        daemon.get("/readyz").0 == 200
+    });
+}
+
+#[test]
+fn a_throttling_storm_converges() {
+    let (endpoint, dir, jobs) = setup(&[
+        "--aws-limits",
+        "--tps",
+        "CreateJob=1",
+        "--tps",
+        "ListJobs=2",
+    ]);
+    for i in 0..8 {
+        std::fs::write(
+            jobs.join(format!("t{i}.yaml")),
+            manifest(&format!("t{i}"), "storm"),
+        )
+        .expect("write");
+    }
+    let daemon = Daemon::start(
+        &endpoint.url,
+        dir.path(),
+        &["-f", "jobs", "--max-attempts", "2"],
+    );
+    until("all created", Duration::from_secs(60), || {
+        (0..8).all(|i| job(&endpoint, &format!("t{i}"))["status"] == "IN_PROGRESS")
+    });
+    assert!(
+        daemon.metric("jobctl_api_throttles_total") >= 1.0,
+        "the storm was real"
+    );
+    until("ready", Duration::from_secs(60), || {
+        daemon.get("/readyz").0 == 200
+    });
+}
+
+#[test]
+fn an_atomic_symlink_swap_of_the_root_is_followed() {
+    let (endpoint, dir, _) = setup(&[]);
+    let v1 = dir.path().join("rev-1");
+    let v2 = dir.path().join("rev-2");
+    std::fs::create_dir(&v1).expect("mkdir");
+    std::fs::create_dir(&v2).expect("mkdir");
+    std::fs::write(v1.join("a.yaml"), manifest("a", "rev 1")).expect("write");
+    std::fs::write(v2.join("a.yaml"), manifest("a", "rev 2")).expect("write");
+    std::fs::write(v2.join("b.yaml"), manifest("b", "rev 2")).expect("write");
+    std::os::unix::fs::symlink("rev-1", dir.path().join("current")).expect("symlink");
+    let daemon = Daemon::start(&endpoint.url, dir.path(), &["-f", "current"]);
+    until("rev 1 applied", WAIT, || {
+        job(&endpoint, "a")["description"] == "rev 1"
+    });
+    // What git-sync does: a new link, renamed over the old one.
+    std::os::unix::fs::symlink("rev-2", dir.path().join("current.tmp")).expect("symlink");
+    std::fs::rename(dir.path().join("current.tmp"), dir.path().join("current")).expect("rename");
+    until("rev 2 applied", WAIT, || {
+        job(&endpoint, "b")["status"] == "IN_PROGRESS"
+    });
+    until("rev 2 update", WAIT, || {
+        job(&endpoint, "a")["description"] == "rev 2"
+    });
+    // And the new target is watched from now on.
+    std::fs::write(v2.join("c.yaml"), manifest("c", "rev 2 edit")).expect("write");
+    until("edit in the new target", WAIT, || {
+        job(&endpoint, "c")["status"] == "IN_PROGRESS"
+    });
+    drop(daemon);
+}
+
+#[test]
+fn a_deleted_and_recreated_root_is_noticed() {
+    let (endpoint, dir, jobs) = setup(&[]);
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "one")).expect("write");
+    let daemon = Daemon::start(&endpoint.url, dir.path(), &["-f", "jobs", "--prune"]);
+    until("created", WAIT, || {
+        job(&endpoint, "a")["status"] == "IN_PROGRESS"
+    });
+    std::fs::remove_dir_all(&jobs).expect("rm -r");
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        job(&endpoint, "a")["status"],
+        "IN_PROGRESS",
+        "a vanished root is not an empty root"
+    );
+    std::fs::create_dir(&jobs).expect("mkdir");
+    std::fs::write(jobs.join("b.yaml"), manifest("b", "two")).expect("write");
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "one")).expect("write");
+    until("created after recreate", WAIT, || {
+        job(&endpoint, "b")["status"] == "IN_PROGRESS"
+    });
+    drop(daemon);
+}
+
+#[test]
+fn a_burst_of_file_events_causes_at_most_two_reconciles() {
+    let (endpoint, dir, jobs) = setup(&[]);
+    let daemon = Daemon::start(&endpoint.url, dir.path(), &["-f", "jobs"]);
+    until("ready", WAIT, || daemon.get("/readyz").0 == 200);
+    let before = daemon.metric("jobctl_reconciles_total");
+    for i in 0..1000 {
+        std::fs::write(
+            jobs.join(format!("j{i:04}.yaml")),
+            manifest(&format!("j{i:04}"), "burst"),
+        )
+        .expect("write");
+    }
+    until("all 1000 created", Duration::from_secs(120), || {
+        endpoint.state()["scopes"][SCOPE]["jobs"]
+            .as_object()
+            .map_or(0, |m| m.len())
+            == 1000
+    });
+    std::thread::sleep(Duration::from_millis(600));
+    let passes = daemon.metric("jobctl_reconciles_total") - before;
+    assert!(passes <= 2.0, "{passes} reconciles for one burst");
+}
+
+#[test]
+fn a_missing_root_at_start_is_fatal() {
+    let (endpoint, dir, _) = setup(&[]);
+    let run = common::run_jobctl(
+        &["watch", "-f", "nowhere"],
+        dir.path(),
+        &[("AWS_ENDPOINT_URL_IOT", endpoint.url.as_str())],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("manifest root nowhere does not exist"),
+        "{run:?}"
+    );
+    let run = common::run_jobctl(&["watch", "-f", ".", "--debounce", "soon"], dir.path(), &[]);
+    assert_eq!(run.code, 64, "{run:?}");
+}
