@@ -136,10 +136,14 @@ pub fn main() -> ExitCode {
     let colors = Colors::resolve(cli.global.color);
     init_logging(cli.global.verbose, cli.global.log_format, colors.stderr);
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // The daemon is I/O-bound and long-lived: one runtime thread keeps its footprint small
+    // (each extra thread also gets its own malloc arena). One-shot commands use every core.
+    let mut builder = if matches!(cli.command, Command::Watch(_)) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("jobctl: failed to start the async runtime: {err}");
