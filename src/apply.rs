@@ -190,6 +190,13 @@ async fn run_steps(
             }
             Step::CreateJob => {
                 return match &change.desired {
+                    // Names must have been resolved to ARNs; sending a bare name would make AWS
+                    // reject the job with a confusing error.
+                    Some(spec) if !plan::targets_resolved(spec) => Outcome::Failed {
+                        operation: "CreateJob".into(),
+                        code: "UnresolvedTarget".into(),
+                        message: "a target name was not resolved to an ARN".into(),
+                    },
                     Some(spec) => create(api, &change.job_id, spec, &options.instance).await,
                     None => Outcome::Skipped {
                         reason: "the plan carries no spec for this job".into(),

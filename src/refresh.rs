@@ -85,9 +85,14 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, scope: &Scope) ->
     out.observed.listed = listed.into_iter().map(|s| (s.job_id.clone(), s)).collect();
 
     // Jobs that are finished and not compared need neither target resolution nor reads.
+    // Jobs being deleted are re-created afterwards, so their targets must be resolved too.
     let needs_work = |job: &DesiredJob| match out.observed.listed.get(&job.job_id) {
         None => true,
-        Some(summary) => scope.compare_finished || plan::compared_by_default(&summary.status),
+        Some(summary) => {
+            scope.compare_finished
+                || plan::compared_by_default(&summary.status)
+                || summary.status == crate::aws::JobStatus::DeletionInProgress
+        }
     };
     let (work, idle): (Vec<DesiredJob>, Vec<DesiredJob>) =
         jobs.into_iter().partition(|j| needs_work(j));

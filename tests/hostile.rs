@@ -226,3 +226,30 @@ fn missing_path_and_usage_errors() {
         "usage errors exit 64, never 2"
     );
 }
+
+#[test]
+fn a_document_file_naming_a_manifest_never_hides_that_manifest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("victim.yaml"), valid_manifest("victim")).expect("write");
+    let pointer =
+        valid_manifest("pointer").replace("  document: {op: x}\n", "  documentFile: victim.yaml\n");
+    std::fs::write(dir.path().join("pointer.yaml"), pointer).expect("write");
+    let set = jobctl::manifest::load(&[dir.path().to_path_buf()]);
+    assert!(
+        set.jobs.iter().any(|j| j.job_id == "victim"),
+        "the referenced manifest must stay a manifest: {:?}",
+        set.diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    );
+    assert!(set
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "document-file/is-a-manifest"));
+    assert!(
+        !set.jobs.iter().any(|j| j.job_id == "pointer"),
+        "a job with an error is never applied"
+    );
+    assert!(!set.complete, "prune must be off");
+}

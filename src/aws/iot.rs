@@ -665,8 +665,57 @@ fn parse_enum<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(text.to_string())).ok()
 }
 
-/// DescribeJob's `Job` in manifest terms.
+/// DescribeJob's `Job` in manifest terms. AWS answers `{}` for some configurations that were
+/// never set; an empty configuration is the same as none, or every job would look changed.
 fn spec_from_job(job: &sdk::Job) -> JobSpec {
+    let mut spec = spec_from_job_raw(job);
+    if spec
+        .presigned_url_config
+        .as_ref()
+        .is_some_and(|c| c.role_arn.is_none() && c.expires_in_sec.is_none())
+    {
+        spec.presigned_url_config = None;
+    }
+    if spec
+        .job_executions_rollout_config
+        .as_ref()
+        .is_some_and(|c| c.maximum_per_minute.is_none() && c.exponential_rate.is_none())
+    {
+        spec.job_executions_rollout_config = None;
+    }
+    if spec
+        .timeout_config
+        .as_ref()
+        .is_some_and(|c| c.in_progress_timeout_in_minutes.is_none())
+    {
+        spec.timeout_config = None;
+    }
+    if spec
+        .abort_config
+        .as_ref()
+        .is_some_and(|c| c.criteria_list.is_empty())
+    {
+        spec.abort_config = None;
+    }
+    if spec
+        .job_executions_retry_config
+        .as_ref()
+        .is_some_and(|c| c.criteria_list.is_empty())
+    {
+        spec.job_executions_retry_config = None;
+    }
+    if spec.scheduling_config.as_ref().is_some_and(|c| {
+        c.start_time.is_none()
+            && c.end_time.is_none()
+            && c.end_behavior.is_none()
+            && c.maintenance_windows.is_empty()
+    }) {
+        spec.scheduling_config = None;
+    }
+    spec
+}
+
+fn spec_from_job_raw(job: &sdk::Job) -> JobSpec {
     JobSpec {
         description: job.description().map(String::from),
         targets: job
@@ -761,5 +810,38 @@ fn spec_from_job(job: &sdk::Job) -> JobSpec {
             .iter()
             .map(|a| m::PackageVersionArn(a.clone()))
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_configurations_from_describe_job_are_absent() {
+        let job = sdk::Job::builder()
+            .job_id("a")
+            .presigned_url_config(sdk::PresignedUrlConfig::builder().build())
+            .job_executions_rollout_config(sdk::JobExecutionsRolloutConfig::builder().build())
+            .timeout_config(sdk::TimeoutConfig::builder().build())
+            .build();
+        let spec = spec_from_job(&job);
+        assert_eq!(spec.presigned_url_config, None);
+        assert_eq!(spec.job_executions_rollout_config, None);
+        assert_eq!(spec.timeout_config, None);
+
+        let set = sdk::Job::builder()
+            .timeout_config(
+                sdk::TimeoutConfig::builder()
+                    .in_progress_timeout_in_minutes(5)
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            spec_from_job(&set)
+                .timeout_config
+                .and_then(|t| t.in_progress_timeout_in_minutes),
+            Some(5)
+        );
     }
 }

@@ -207,7 +207,9 @@ pub async fn read_job(api: &dyn JobsApi, job_id: &str) -> Result<Option<RemoteJo
         return Ok(None);
     };
     let mut spec = description.spec;
-    if spec.document_source.is_none() && spec.job_template_arn.is_none() {
+    // Template jobs have a document too (the template's, or their own), so only a
+    // documentSource job has none to fetch.
+    if spec.document_source.is_none() {
         let text = api.get_job_document(job_id).await?;
         spec.document =
             Some(serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)));

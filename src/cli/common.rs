@@ -32,7 +32,7 @@ pub struct AwsArgs {
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Calls per second allowed for each AWS operation; 0 turns pacing off.
-    #[arg(long, value_name = "TPS", default_value_t = crate::aws::ratelimit::DEFAULT_TPS)]
+    #[arg(long, value_name = "TPS", default_value_t = crate::aws::ratelimit::DEFAULT_TPS, value_parser = parse_tps)]
     pub rate_limit: f64,
     /// Per-operation rate, e.g. `--rate CreateJob=5`. Repeatable.
     #[arg(long = "rate", value_name = "OPERATION=TPS", value_parser = parse_rate)]
@@ -45,16 +45,25 @@ pub struct AwsArgs {
     pub max_attempts: u32,
 }
 
+/// Calls per second: 0 (no pacing) or 0.001 to 100,000.
+fn parse_tps(text: &str) -> Result<f64, String> {
+    let tps: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of calls per second"))?;
+    if tps == 0.0 || (0.001..=100_000.0).contains(&tps) {
+        Ok(tps)
+    } else {
+        Err(format!(
+            "`{text}` must be 0 (no pacing) or between 0.001 and 100000"
+        ))
+    }
+}
+
 fn parse_rate(text: &str) -> Result<(String, f64), String> {
     let (op, tps) = text
         .split_once('=')
         .ok_or_else(|| format!("expected OPERATION=TPS, got `{text}`"))?;
-    let tps: f64 = tps
-        .parse()
-        .map_err(|_| format!("`{tps}` is not a number of calls per second"))?;
-    if !(tps >= 0.0 && tps.is_finite()) {
-        return Err(format!("`{tps}` must be zero or more"));
-    }
+    let tps = parse_tps(tps)?;
     if op.is_empty() || !op.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(format!("`{op}` is not an operation name such as CreateJob"));
     }
@@ -291,6 +300,17 @@ impl ReconcileArgs {
             let file = dir.join(manifest::CONFIG_FILE_NAME);
             if !file.exists() {
                 continue;
+            }
+            // Like manifests, the config may not lead outside its root through a symlink.
+            let inside = match (std::fs::canonicalize(&dir), std::fs::canonicalize(&file)) {
+                (Ok(root), Ok(real)) => real.starts_with(root),
+                _ => false,
+            };
+            if !inside {
+                return Err(format!(
+                    "{} is a symlink that points outside the manifest root",
+                    file.display()
+                ));
             }
             let text = manifest::load::read_text(&file).map_err(|e| e.to_string())?;
             let docs = manifest::yaml::parse_documents(&text).map_err(|e| {

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{LabeledSpan, NamedSource, SourceSpan};
+use miette::{LabeledSpan, SourceSpan};
 
 use super::yaml::Location;
 
@@ -128,9 +128,9 @@ impl Diagnostic {
         };
         out.push_str(&format!(
             "{}: {}: {}\n",
-            paint.bold(&self.position()),
+            paint.bold(&sanitize(&self.position())),
             paint.wrap(kind, kind_color),
-            self.message
+            sanitize(&self.message)
         ));
         if let Some(loc) = self.location {
             render_snippet(
@@ -145,11 +145,18 @@ impl Diagnostic {
         for related in &self.related {
             out.push_str(&format!(
                 "  = note: {} at {}:{}:{}\n",
-                related.message, related.file.display, related.location.line, related.location.col
+                related.message,
+                sanitize(&related.file.display),
+                related.location.line,
+                related.location.col
             ));
         }
         if let Some(help) = &self.help {
-            out.push_str(&format!("  = {}: {}\n", paint.wrap("help", CYAN), help));
+            out.push_str(&format!(
+                "  = {}: {}\n",
+                paint.wrap("help", CYAN),
+                sanitize(help)
+            ));
         }
         out
     }
@@ -157,7 +164,32 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.position(), self.message)
+        write!(
+            f,
+            "{}: {}",
+            sanitize(&self.position()),
+            sanitize(&self.message)
+        )
+    }
+}
+
+/// Messages quote manifest text (keys, values, paths); control characters in it must not reach
+/// a terminal, where escape sequences could rewrite what a reviewer sees.
+pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        std::borrow::Cow::Owned(
+            text.chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(text)
     }
 }
 
@@ -192,13 +224,6 @@ impl miette::Diagnostic for Diagnostic {
             self.label.clone(),
             span,
         ))))
-    }
-}
-
-impl Diagnostic {
-    /// The same diagnostic as a standalone miette report with a named source, for embedding.
-    pub fn named_source(&self) -> NamedSource<String> {
-        NamedSource::new(self.file.display.clone(), self.file.text.clone())
     }
 }
 
@@ -274,4 +299,25 @@ fn render_snippet(
         " {gutter} {bar} {}{carets}{label}\n",
         " ".repeat(start_col)
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let file = Arc::new(SourceFile {
+            display: "a.yaml".into(),
+            text: "k: v\n".into(),
+        });
+        let diag = Diagnostic::error("t", &file, None, "unknown field `\u{1b}]0;pwned\u{7}`");
+        let rendered = diag.render(false);
+        assert!(
+            !rendered.contains('\u{1b}') && !rendered.contains('\u{7}'),
+            "{rendered:?}"
+        );
+        assert!(rendered.contains("\\u{1b}"), "{rendered}");
+        assert!(!diag.to_string().contains('\u{1b}'));
+    }
 }

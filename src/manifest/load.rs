@@ -12,9 +12,12 @@ use std::path::{Component, Path, PathBuf};
 /// manifest file holding many jobs stays far below this.
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
-/// The most files one `-f` directory may hold; past that jobctl refuses rather than crawl a
-/// mistaken `-f /`.
+/// The most manifest files one `-f` directory may hold.
 pub const MAX_FILES: usize = 100_000;
+
+/// The most directory entries one `-f` walk visits; past that jobctl refuses (with an error,
+/// which turns prune off) rather than crawl a mistaken `-f /`.
+pub const MAX_ENTRIES: usize = 1_000_000;
 
 /// A manifest file found under a root.
 #[derive(Debug, Clone)]
@@ -37,7 +40,9 @@ pub enum LoadError {
     },
     #[error("{path}: is a symlink that points outside the manifest root {root}")]
     SymlinkEscape { path: PathBuf, root: PathBuf },
-    #[error("{path}: more than {MAX_FILES} files under this directory")]
+    #[error(
+        "{path}: more than {MAX_FILES} manifests or {MAX_ENTRIES} entries under this directory"
+    )]
     TooManyFiles { path: PathBuf },
     #[error("{path}: {size} bytes is larger than the {MAX_FILE_BYTES}-byte limit")]
     TooLarge { path: PathBuf, size: u64 },
@@ -107,17 +112,20 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<FoundFile>, Vec<LoadError>) {
                     continue;
                 }
             };
-            let before = files.len();
+            let mut found = Vec::new();
+            let mut budget = MAX_ENTRIES;
             walk(
                 path,
                 &root,
-                &mut files,
+                &mut found,
                 &mut errors,
                 &mut vec![root.clone()],
+                &mut budget,
             );
-            if files.len() - before > MAX_FILES {
-                files.truncate(before);
+            if found.len() > MAX_FILES || budget == 0 {
                 errors.push(LoadError::TooManyFiles { path: path.clone() });
+            } else {
+                files.extend(found);
             }
         } else {
             if !is_yaml_name(path) {
@@ -170,6 +178,7 @@ fn walk(
     files: &mut Vec<FoundFile>,
     errors: &mut Vec<LoadError>,
     visited: &mut Vec<PathBuf>,
+    budget: &mut usize,
 ) {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
@@ -184,9 +193,10 @@ fn walk(
     let mut names: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     names.sort();
     for path in names {
-        if files.len() > MAX_FILES {
+        if files.len() > MAX_FILES || *budget == 0 {
             return;
         }
+        *budget -= 1;
         let hidden = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -223,7 +233,7 @@ fn walk(
                 continue;
             }
             visited.push(real);
-            walk(&path, root, files, errors, visited);
+            walk(&path, root, files, errors, visited, budget);
         } else if is_yaml_name(&path) {
             files.push(FoundFile {
                 path,

@@ -74,7 +74,6 @@ pub fn load(paths: &[PathBuf]) -> ManifestSet {
     let found: Vec<FoundFile> = found.into_iter().filter(|f| !is_root_config(f)).collect();
     let mut set = ManifestSet {
         complete: load_errors.is_empty(),
-        files_read: found.len(),
         ..ManifestSet::default()
     };
     for error in load_errors {
@@ -83,11 +82,34 @@ pub fn load(paths: &[PathBuf]) -> ManifestSet {
 
     let mut results = process_parallel(&found);
     // A YAML file that a manifest names as its `documentFile` is a job document, not a manifest,
-    // even though the directory walk found it too.
-    let referenced: std::collections::HashSet<PathBuf> = results
+    // even though the directory walk found it too. A file that declares jobs stays a manifest
+    // (and the reference is an error): dropping it would make its jobs look removed.
+    let manifests: std::collections::HashSet<PathBuf> = results
         .iter()
-        .flat_map(|r| r.references.iter().cloned())
+        .filter(|r| r.declares_jobs)
+        .filter_map(|r| r.canonical.clone())
         .collect();
+    let mut referenced = std::collections::HashSet::new();
+    for result in &mut results {
+        for reference in std::mem::take(&mut result.references) {
+            if manifests.contains(&reference.target) {
+                result.diagnostics.push(
+                    Diagnostic::error(
+                        "document-file/is-a-manifest",
+                        &reference.file,
+                        Some(reference.location),
+                        "documentFile names a jobctl manifest, not a job document",
+                    )
+                    .with_help("point documentFile at the JSON or YAML document the devices should receive"),
+                );
+                result
+                    .jobs
+                    .retain(|(job, _, _)| Some(&job.job_id) != reference.job_id.as_ref());
+            } else {
+                referenced.insert(reference.target);
+            }
+        }
+    }
     results.retain(|r| r.canonical.as_ref().is_none_or(|p| !referenced.contains(p)));
     set.files_read = results.len();
     let mut first_seen: HashMap<String, (Arc<SourceFile>, Location)> = HashMap::new();
@@ -160,10 +182,21 @@ fn load_diagnostic(error: &load::LoadError) -> Diagnostic {
     }
 }
 
+struct Reference {
+    /// The job whose `documentFile` this is.
+    job_id: Option<String>,
+    target: PathBuf,
+    file: Arc<SourceFile>,
+    location: Location,
+}
+
 struct FileResult {
     canonical: Option<PathBuf>,
-    /// Canonical paths of the document files this file's manifests reference.
-    references: Vec<PathBuf>,
+    /// True when any YAML document in the file has `apiVersion` or `kind`: it is meant as a
+    /// manifest, whatever else is wrong with it.
+    declares_jobs: bool,
+    /// The document files this file's manifests reference.
+    references: Vec<Reference>,
     diagnostics: Vec<Diagnostic>,
     jobs: Vec<(DesiredJob, Arc<SourceFile>, Location)>,
 }
@@ -180,18 +213,49 @@ fn process_parallel(files: &[FoundFile]) -> Vec<FileResult> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = files
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(process_file).collect::<Vec<_>>()))
+            .map(|part| {
+                (
+                    part,
+                    scope.spawn(move || part.iter().map(process_file).collect::<Vec<_>>()),
+                )
+            })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .flat_map(|(part, handle)| match handle.join() {
+                Ok(results) => results,
+                // A bug while checking must not make these files' jobs look removed: each file
+                // gets an error, which also turns prune off.
+                Err(_) => part.iter().map(internal_error).collect(),
+            })
             .collect()
     })
+}
+
+fn internal_error(found: &FoundFile) -> FileResult {
+    let file = Arc::new(SourceFile {
+        display: found.path.display().to_string(),
+        text: String::new(),
+    });
+    FileResult {
+        canonical: None,
+        declares_jobs: true,
+        references: Vec::new(),
+        diagnostics: vec![Diagnostic::error(
+            "file/internal-error",
+            &file,
+            None,
+            "jobctl failed internally while checking this file",
+        )
+        .with_help("please report this with the file attached")],
+        jobs: Vec::new(),
+    }
 }
 
 fn process_file(found: &FoundFile) -> FileResult {
     let mut result = FileResult {
         canonical: std::fs::canonicalize(&found.path).ok(),
+        declares_jobs: false,
         references: Vec::new(),
         diagnostics: Vec::new(),
         jobs: Vec::new(),
@@ -234,13 +298,24 @@ fn process_file(found: &FoundFile) -> FileResult {
         return result;
     }
     for document in &documents {
-        if let Some(reference) = document
-            .root
-            .pointer("/spec/documentFile")
-            .and_then(|n| n.to_json().as_str().map(String::from))
+        if document.root.pointer("/apiVersion").is_some()
+            || document.root.pointer("/kind").is_some()
         {
-            if let Ok(path) = load::resolve_reference(&found.path, &found.root, &reference) {
-                result.references.push(path);
+            result.declares_jobs = true;
+        }
+        if let Some(node) = document.root.pointer("/spec/documentFile") {
+            if let Some(reference) = node.to_json().as_str() {
+                if let Ok(target) = load::resolve_reference(&found.path, &found.root, reference) {
+                    result.references.push(Reference {
+                        job_id: document
+                            .root
+                            .pointer("/metadata/name")
+                            .and_then(|n| n.to_json().as_str().map(String::from)),
+                        target,
+                        file: Arc::clone(&file),
+                        location: node.location,
+                    });
+                }
             }
         }
         if let Some(job) = check_document(&document.root, &file, found, &mut result.diagnostics) {

@@ -114,24 +114,13 @@ fn push_error(
                         .collect()
                 })
                 .unwrap_or_default();
-            let found = instance
-                .as_ref()
-                .as_str()
-                .map(String::from)
-                .unwrap_or_else(|| instance.to_string());
-            let mut diag = Diagnostic::error(
-                "schema/enum",
+            out.push(enum_diagnostic(
+                &field,
+                instance.as_ref(),
+                &choices,
                 file,
                 location,
-                format!(
-                    "{field} must be one of {}, found `{found}`",
-                    choices.join(", ")
-                ),
-            );
-            if let Some(best) = closest(&found, &choices) {
-                diag = diag.with_help(format!("did you mean `{best}`?"));
-            }
-            out.push(diag);
+            ));
         }
         ValidationErrorKind::Constant { expected_value } => {
             let expected = expected_value.as_str().unwrap_or_default();
@@ -292,24 +281,13 @@ fn push_error(
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
             if let Some(choices) = const_choices(context) {
                 // schemars writes documented enums as `oneOf` of consts; report them as an enum.
-                let found = instance
-                    .as_ref()
-                    .as_str()
-                    .map(String::from)
-                    .unwrap_or_else(|| instance.to_string());
-                let mut diag = Diagnostic::error(
-                    "schema/enum",
+                out.push(enum_diagnostic(
+                    &field,
+                    instance.as_ref(),
+                    &choices,
                     file,
                     location,
-                    format!(
-                        "{field} must be one of {}, found `{found}`",
-                        choices.join(", ")
-                    ),
-                );
-                if let Some(best) = closest(&found, &choices) {
-                    diag = diag.with_help(format!("did you mean `{best}`?"));
-                }
-                out.push(diag);
+                ));
             } else if pointer.starts_with("/spec/targets/") {
                 push_target_error(instance.as_ref(), context, root, file, location, out);
             } else {
@@ -346,6 +324,32 @@ fn push_error(
                 format!("{field} is not valid: {} ({})", error, other.keyword()),
             ));
         }
+    }
+}
+
+/// "must be one of A, B, found `X`", with a "did you mean" when one is close.
+fn enum_diagnostic(
+    field: &str,
+    instance: &Value,
+    choices: &[String],
+    file: &Arc<SourceFile>,
+    location: Option<Location>,
+) -> Diagnostic {
+    let found = instance
+        .as_str()
+        .map_or_else(|| instance.to_string(), String::from);
+    let diag = Diagnostic::error(
+        "schema/enum",
+        file,
+        location,
+        format!(
+            "{field} must be one of {}, found `{found}`",
+            choices.join(", ")
+        ),
+    );
+    match closest(&found, choices) {
+        Some(best) => diag.with_help(format!("did you mean `{best}`?")),
+        None => diag,
     }
 }
 

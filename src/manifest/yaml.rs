@@ -19,6 +19,10 @@ pub const MAX_DEPTH: usize = 64;
 /// The most nodes one file may expand to, aliases included.
 pub const MAX_NODES: usize = 200_000;
 
+/// The most bytes of scalar text aliases may copy in one file. Counting nodes alone would let
+/// one large anchored string, aliased many times, expand to gigabytes.
+pub const MAX_ALIAS_BYTES: usize = 4 * 1024 * 1024;
+
 /// Where a node sits in its file: a byte range plus the 1-based line and column of its start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Location {
@@ -146,6 +150,8 @@ enum Frame {
     },
     Map {
         entries: Vec<(Key, Node)>,
+        /// Key name → where it was first written, for O(1) duplicate detection.
+        seen: HashMap<String, Location>,
         pending_key: Option<Key>,
         start: Location,
         anchor: usize,
@@ -159,8 +165,9 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut documents = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut anchors: HashMap<usize, (Node, usize, usize)> = HashMap::new();
     let mut node_count: usize = 0;
+    let mut alias_bytes: usize = 0;
     let mut doc_start = Location::default();
     let mut root: Option<Node> = None;
 
@@ -182,7 +189,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
             }
         };
         let location = offsets.location(span);
-        let completed: Option<(Node, usize, usize)> = match event {
+        let completed: Option<(Node, usize)> = match event {
             Event::StreamStart | Event::Nothing => None,
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
@@ -205,21 +212,23 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                 None
             }
             Event::Alias(id) => {
-                let Some((node, size)) = anchors.get(&id) else {
+                let Some((node, nodes, bytes)) = anchors.get(&id) else {
                     return Err(YamlError::new(
-                        "alias refers to an unknown anchor",
+                        "this alias refers to no anchor defined before it in this YAML document",
                         location,
-                    ));
+                    )
+                    .with_help("anchors do not carry across `---`; define the `&anchor` earlier in the same document"));
                 };
-                node_count = node_count.saturating_add(*size);
-                if node_count > MAX_NODES {
+                node_count = node_count.saturating_add(*nodes);
+                alias_bytes = alias_bytes.saturating_add(*bytes);
+                if node_count > MAX_NODES || alias_bytes > MAX_ALIAS_BYTES {
                     return Err(too_many_nodes(location));
                 }
                 let mut copy = node.clone();
                 // The alias stands where it is written; its inner nodes keep the anchor's spans
                 // so that an error inside still points at the value that is wrong.
                 copy.location = location;
-                Some((copy, 0, *size))
+                Some((copy, 0))
             }
             Event::Scalar(value, style, anchor, tag) => {
                 node_count += 1;
@@ -228,7 +237,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                 }
                 let tag = tag.map(|t| core_tag(&t, location)).transpose()?;
                 let node = scalar_node(value, style, tag.as_deref(), location)?;
-                Some((node, anchor, 1))
+                Some((node, anchor))
             }
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "seq", location)?;
@@ -249,6 +258,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                 }
                 stack.push(Frame::Map {
                     entries: Vec::new(),
+                    seen: HashMap::new(),
                     pending_key: None,
                     start: location,
                     anchor,
@@ -262,7 +272,6 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                     anchor,
                 }) => {
                     node_count += 1;
-                    let size = 1 + items.iter().map(count_nodes).sum::<usize>();
                     let loc = extend(start, location);
                     Some((
                         Node {
@@ -270,7 +279,6 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                             location: loc,
                         },
                         anchor,
-                        size,
                     ))
                 }
                 _ => return Err(YamlError::new("unbalanced sequence end", location)),
@@ -283,10 +291,6 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                     ..
                 }) => {
                     node_count += 1;
-                    let size = 1 + entries
-                        .iter()
-                        .map(|(_, v)| 1 + count_nodes(v))
-                        .sum::<usize>();
                     let loc = extend(start, location);
                     Some((
                         Node {
@@ -294,37 +298,39 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                             location: loc,
                         },
                         anchor,
-                        size,
                     ))
                 }
                 _ => return Err(YamlError::new("unbalanced mapping end", location)),
             },
         };
 
-        if let Some((node, anchor, size)) = completed {
+        if let Some((node, anchor)) = completed {
             if anchor != 0 {
-                anchors.insert(anchor, (node.clone(), size));
+                // Only anchored nodes are ever copied, so only they need their cost.
+                let (nodes, bytes) = cost(&node);
+                anchors.insert(anchor, (node.clone(), nodes, bytes));
             }
             match stack.last_mut() {
                 None => root = Some(node),
                 Some(Frame::Seq { items, .. }) => items.push(node),
                 Some(Frame::Map {
                     entries,
+                    seen,
                     pending_key,
                     ..
                 }) => match pending_key.take() {
                     None => {
                         let key = key_from_node(node)?;
-                        if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
+                        if let Some(first) = seen.get(&key.name) {
                             let mut err = YamlError::new(
                                 format!("duplicate key `{}`", key.name),
                                 key.location,
                             )
                             .with_help("YAML mappings must not repeat a key; keep one of them");
-                            err.related =
-                                Some(Box::new(("first defined here".into(), first.location)));
+                            err.related = Some(Box::new(("first defined here".into(), *first)));
                             return Err(err);
                         }
+                        seen.insert(key.name.clone(), key.location);
                         *pending_key = Some(key);
                     }
                     Some(key) => entries.push((key, node)),
@@ -337,7 +343,9 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
 
 fn too_many_nodes(location: Location) -> YamlError {
     YamlError::new(
-        format!("the file expands to more than {MAX_NODES} YAML nodes"),
+        format!(
+            "the file expands to more than {MAX_NODES} YAML nodes or {MAX_ALIAS_BYTES} bytes through aliases"
+        ),
         location,
     )
     .with_help("anchors and aliases that expand exponentially are refused; write the values out")
@@ -356,16 +364,25 @@ fn extend(start: Location, end: Location) -> Location {
     }
 }
 
-fn count_nodes(node: &Node) -> usize {
+/// Nodes and bytes of scalar text in a subtree: what copying it for an alias costs.
+fn cost(node: &Node) -> (usize, usize) {
     match &node.kind {
-        NodeKind::Scalar { .. } => 1,
-        NodeKind::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        NodeKind::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(_, v)| 1 + count_nodes(v))
-                .sum::<usize>()
-        }
+        NodeKind::Scalar { value, .. } => (1, scalar_len(value)),
+        NodeKind::Seq(items) => items
+            .iter()
+            .map(cost)
+            .fold((1, 0), |(n, b), (n2, b2)| (n + n2, b + b2)),
+        NodeKind::Map(entries) => entries.iter().fold((1, 0), |(n, b), (key, value)| {
+            let (n2, b2) = cost(value);
+            (n + 1 + n2, b + key.name.len() + b2)
+        }),
+    }
+}
+
+fn scalar_len(value: &Scalar) -> usize {
+    match value {
+        Scalar::Str(s) => s.len(),
+        _ => 8,
     }
 }
 
@@ -588,21 +605,6 @@ impl Node {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&Node> {
-        match &self.kind {
-            NodeKind::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    pub fn keys(&self) -> impl Iterator<Item = &Key> {
-        let entries: &[(Key, Node)] = match &self.kind {
-            NodeKind::Map(entries) => entries,
-            _ => &[],
-        };
-        entries.iter().map(|(k, _)| k)
-    }
-
     /// Visits every scalar below this node with its JSON pointer.
     pub fn walk_scalars<'a>(&'a self, path: &mut String, visit: &mut dyn FnMut(&str, &'a Node)) {
         match &self.kind {
@@ -693,6 +695,15 @@ mod tests {
             ));
         }
         let err = parse_documents(&text).expect_err("bomb");
+        assert!(err.message.contains("more than"), "{}", err.message);
+    }
+
+    #[test]
+    fn aliases_of_one_large_string_are_bounded_by_bytes() {
+        let mut text = format!("big: &a \"{}\"\nrefs: [", "x".repeat(100_000));
+        text.push_str(&vec!["*a"; 60].join(", "));
+        text.push_str("]\n");
+        let err = parse_documents(&text).expect_err("byte bomb");
         assert!(err.message.contains("more than"), "{}", err.message);
     }
 

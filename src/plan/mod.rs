@@ -364,10 +364,14 @@ fn compare(job: &DesiredJob, remote: &RemoteJob, options: &Options) -> Change {
         && remote.status == JobStatus::InProgress;
     let mut fields = Vec::new();
     let mut added_targets = Vec::new();
+    // A template job whose manifest has no document gets the template's: nothing to compare.
+    let document_from_template = job.spec.job_template_arn.is_some()
+        && job.spec.document.is_none()
+        && job.spec.document_source.is_none();
     for &field in FIELDS {
         let after = want.get(field).cloned().unwrap_or(Value::Null);
         let before = have.get(field).cloned().unwrap_or(Value::Null);
-        if after == before {
+        if after == before || (field == "document" && document_from_template) {
             continue;
         }
         let forces_replacement = match field {
@@ -594,7 +598,8 @@ fn plan_orphans(
             c
         } else if finished && options.prune_delete && pruning {
             let mut c = Change::new(job_id, Action::Delete);
-            c.steps = vec![Step::DeleteJob { force: false }];
+            // Waiting keeps this run within AWS's 10 deletions in progress.
+            c.steps = vec![Step::DeleteJob { force: false }, Step::WaitForDeletion];
             c.note = Some("no manifest declares it; the finished job is deleted".into());
             c
         } else {

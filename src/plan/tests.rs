@@ -372,7 +372,13 @@ fn finished_orphans_are_deleted_only_with_prune_delete() {
         prune_delete: true,
         ..options()
     };
-    assert_eq!(only(&plan(&[], &account, &deleting)).action, Action::Delete);
+    let deleted = plan(&[], &account, &deleting);
+    assert_eq!(only(&deleted).action, Action::Delete);
+    assert_eq!(
+        only(&deleted).steps,
+        vec![Step::DeleteJob { force: false }, Step::WaitForDeletion],
+        "waiting keeps deletions within AWS's limit of 10 in progress"
+    );
 }
 
 #[test]
@@ -460,4 +466,24 @@ fn target_filter_limits_jobs_and_orphans() {
     );
     let ids: Vec<_> = plan.changes.iter().map(|c| c.job_id.as_str()).collect();
     assert_eq!(ids, vec!["b"]);
+}
+
+#[test]
+fn template_jobs_without_their_own_document_do_not_diff_on_it() {
+    let mut want = spec();
+    want.document = None;
+    want.job_template_arn = Some("arn:aws:iot:us-east-1::jobtemplate/AWS-Reboot:1.0".into());
+    let mut have = managed(want.clone(), "prod");
+    have.document = Some(json!({"steps": ["reboot"]}));
+    let plan = plan(
+        &[desired("a", want)],
+        &observed(vec![("a", JobStatus::InProgress, have)]),
+        &options(),
+    );
+    assert_eq!(
+        only(&plan).action,
+        Action::Unchanged,
+        "{:?}",
+        only(&plan).fields
+    );
 }

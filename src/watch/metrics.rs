@@ -114,11 +114,6 @@ impl Metrics {
         self.lock().not_ready.clone()
     }
 
-    /// Total reconcile passes so far (all triggers).
-    pub fn reconcile_count(&self) -> u64 {
-        self.lock().reconciles.values().sum()
-    }
-
     /// Prometheus text format 0.0.4.
     pub fn render(&self) -> String {
         let s = self.lock();

@@ -102,9 +102,11 @@ pub async fn run(
     let (hint_tx, mut hints) = mpsc::channel::<()>(1);
     let mut watcher = fs::TreeWatcher::new(&config.paths, hint_tx)?;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut backoff = Backoff::default();
-    let mut last_fingerprint: Option<u64> = None;
+    let mut state = PassState {
+        backoff: Backoff::default(),
+        stop: Arc::new(AtomicBool::new(false)),
+        last_fingerprint: None,
+    };
     let mut next_resync = Instant::now() + config.resync_interval;
     let mut settle: Option<(Instant, Instant)> = None; // (deadline, first hint + cap)
     let mut trigger = Some(Trigger::Start);
@@ -114,18 +116,16 @@ pub async fn run(
             break;
         }
         if let Some(why) = trigger.take() {
-            let pass = run_pass(
-                &config,
-                &*api,
-                &metrics,
-                &mut backoff,
-                &stop,
-                why,
-                &mut last_fingerprint,
-            );
+            let stop_flag = Arc::clone(&state.stop);
+            let pass = run_pass(&config, &*api, &metrics, &mut state, why, &mut hints);
             tokio::select! {
-                () = pass => {}
-                () = drain_on_shutdown(&mut shutdown, &stop, config.shutdown_timeout) => {
+                moving = pass => {
+                    if moving {
+                        let now = Instant::now();
+                        settle = Some((now + config.debounce, now + config.debounce * 10));
+                    }
+                }
+                () = drain_on_shutdown(&mut shutdown, &stop_flag, config.shutdown_timeout) => {
                     tracing::warn!(timeout_s = config.shutdown_timeout.as_secs(), "shutdown timeout reached with calls still in flight");
                     break;
                 }
@@ -136,11 +136,12 @@ pub async fn run(
             }
             continue;
         }
-        let retry_at = backoff.next_due().map(Instant::from_std);
-        let mut wake = next_resync;
-        if let Some((deadline, cap)) = settle {
-            wake = wake.min(deadline.min(cap));
-        }
+        let retry_at = state.backoff.next_due().map(Instant::from_std);
+        // While events are settling, the settle deadline replaces the resync timer.
+        let mut wake = match settle {
+            Some((deadline, cap)) => deadline.min(cap),
+            None => next_resync,
+        };
         if let Some(at) = retry_at {
             wake = wake.min(at);
         }
@@ -166,7 +167,8 @@ pub async fn run(
                 if settle.is_some_and(|(deadline, cap)| now >= deadline || now >= cap) {
                     settle = None;
                     trigger = Some(Trigger::Change);
-                } else if now >= next_resync {
+                } else if now >= next_resync && settle.is_none() {
+                    // Never resync in the middle of a burst of file events.
                     trigger = Some(Trigger::Resync);
                 } else if retry_at.is_some_and(|at| now >= at) {
                     trigger = Some(Trigger::Retry);
@@ -215,27 +217,50 @@ fn fingerprint(set: &ManifestSet) -> u64 {
     hasher.finish()
 }
 
+/// What passes carry over from one to the next.
+struct PassState {
+    backoff: Backoff,
+    /// Set on shutdown; apply starts no new change once it is.
+    stop: Arc<AtomicBool>,
+    /// The manifests as of the last pass, to skip file events that changed nothing.
+    last_fingerprint: Option<u64>,
+}
+
+/// One pass. Returns true when files changed while they were being read: the tree may have
+/// been half-written, so the caller schedules another pass.
 async fn run_pass(
     config: &Config,
     api: &dyn JobsApi,
     metrics: &Metrics,
-    backoff: &mut Backoff,
-    stop: &Arc<AtomicBool>,
+    state: &mut PassState,
     trigger: Trigger,
-    last_fingerprint: &mut Option<u64>,
-) {
+    hints: &mut mpsc::Receiver<()>,
+) -> bool {
+    let PassState {
+        backoff,
+        stop,
+        last_fingerprint,
+    } = state;
+    // Hints that arrived before this read are covered by it.
+    while hints.try_recv().is_ok() {}
     let paths = config.paths.clone();
-    let set = match tokio::task::spawn_blocking(move || manifest::load(&paths)).await {
+    let mut set = match tokio::task::spawn_blocking(move || manifest::load(&paths)).await {
         Ok(set) => set,
         Err(err) => {
             tracing::error!(error = %err, "manifest loading panicked");
-            return;
+            return true;
         }
     };
+    // A tree that changed under the read (a checkout or copy in progress) may be missing files
+    // that still exist in git: reconcile what was read, but never prune from it.
+    let moving = hints.try_recv().is_ok();
+    if moving {
+        set.complete = false;
+    }
     let print = fingerprint(&set);
-    if trigger == Trigger::Change && *last_fingerprint == Some(print) {
+    if trigger == Trigger::Change && *last_fingerprint == Some(print) && !moving {
         tracing::debug!("file events, but the manifests did not change");
-        return;
+        return false;
     }
     // Failures are retried by the backoff schedule, not by file events that change nothing.
     *last_fingerprint = Some(print);
@@ -269,7 +294,9 @@ async fn run_pass(
         .collect();
     backoff.retain(|job_id| known.contains(job_id));
     for change in &planned.plan.changes {
-        if change.action == Action::Unchanged && change.blocked.is_none() {
+        // Unchanged jobs need no retry; blocked ones wait for a person, not for a timer (a
+        // stale entry would otherwise wake the loop for ever).
+        if change.action == Action::Unchanged || change.blocked.is_some() {
             backoff.succeeded(&change.job_id);
         }
     }
@@ -335,6 +362,7 @@ async fn run_pass(
     drop(planned);
     drop(plan);
     release_freed_memory();
+    moving
 }
 
 /// Hands memory freed by a pass back to the OS. glibc keeps freed heap pages by default, so a

@@ -154,6 +154,15 @@ fn opt<T: serde::Serialize>(m: &mut Map<String, Value>, key: &str, v: &Option<T>
     }
 }
 
+fn empty_if_unset<T: serde::Serialize>(m: &mut Map<String, Value>, key: &str, v: &Option<T>) {
+    match v {
+        Some(_) => opt(m, key, v),
+        None => {
+            m.insert(key.into(), Value::Object(Map::new()));
+        }
+    }
+}
+
 /// The model's `Job` structure.
 pub fn job_json(job: &Job) -> Value {
     let mut m = Map::new();
@@ -169,8 +178,10 @@ pub fn job_json(job: &Job) -> Value {
     opt(&mut m, "comment", &job.comment);
     m.insert("targets".into(), json!(job.targets));
     opt(&mut m, "description", &job.description);
-    opt(&mut m, "presignedUrlConfig", &job.presigned_url_config);
-    opt(
+    // Real DescribeJob answers `{}` for these three when they were never set (see the AWS
+    // CLI's describe-job example); clients must cope, so the emulator does the same.
+    empty_if_unset(&mut m, "presignedUrlConfig", &job.presigned_url_config);
+    empty_if_unset(
         &mut m,
         "jobExecutionsRolloutConfig",
         &job.job_executions_rollout_config,
@@ -199,7 +210,7 @@ pub fn job_json(job: &Job) -> Value {
             "numberOfTimedOutThings": job.count(ExecStatus::TimedOut),
         }),
     );
-    opt(&mut m, "timeoutConfig", &job.timeout_config);
+    empty_if_unset(&mut m, "timeoutConfig", &job.timeout_config);
     opt(&mut m, "namespaceId", &job.namespace_id);
     opt(&mut m, "jobTemplateArn", &job.job_template_arn);
     opt(

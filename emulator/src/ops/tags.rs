@@ -108,10 +108,11 @@ pub fn list(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
         .collect();
     let mut m = Map::new();
     m.insert("tags".into(), Value::Array(page));
-    if tags.len() > start + PAGE {
+    let next = start.saturating_add(PAGE);
+    if tags.len() > next {
         m.insert(
             "nextToken".into(),
-            encode_token(&listing, &(start + PAGE).to_string()).into(),
+            encode_token(&listing, &next.to_string()).into(),
         );
     }
     Ok(Value::Object(m))
