@@ -57,6 +57,7 @@ async fn planned() -> (jobctl::plan::Plan, Vec<jobctl::refresh::JobError>) {
     api.insert_job("redocumented", JobStatus::InProgress, owned(base.clone()));
     api.insert_job("hand-made", JobStatus::InProgress, spec(base.clone()));
     api.insert_job("retired", JobStatus::InProgress, owned(base.clone()));
+    api.insert_job("archived", JobStatus::Completed, owned(base.clone()));
 
     let mut changed_description = base.clone();
     changed_description["description"] = "Bulb firmware 4.2.0 (staged)".into();
@@ -89,12 +90,14 @@ async fn planned() -> (jobctl::plan::Plan, Vec<jobctl::refresh::JobError>) {
     }
     let scope = jobctl::refresh::Scope {
         parallelism: 4,
+        finished_orphans: true,
         ..Default::default()
     };
     let refreshed = jobctl::refresh::refresh(&api, set.jobs, &scope).await;
     let options = jobctl::plan::Options {
         instance: "prod".into(),
         prune: true,
+        prune_delete: true,
         ..Default::default()
     };
     (

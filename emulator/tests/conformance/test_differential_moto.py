@@ -35,6 +35,11 @@ def normalise_job(job, moto):
             job["status"] = "IN_PROGRESS"
         # moto omits targetSelection when the caller relied on the SNAPSHOT default.
         job.setdefault("targetSelection", "SNAPSHOT")
+        # In DescribeJob, AWS (and the emulator) answer {} for these when they were never set;
+        # moto omits them. (ListJobs summaries carry none of them.)
+        if "targets" in job:
+            for key in ("presignedUrlConfig", "jobExecutionsRolloutConfig", "timeoutConfig"):
+                job.setdefault(key, {})
     # Members moto never returns.
     job.pop("isConcurrent", None)
     # Absent and false mean the same for forceCanceled (moto always sends it).
