@@ -204,6 +204,46 @@ fn source_chain(err: &dyn std::error::Error) -> String {
     parts.join(": ")
 }
 
+/// The token for the next page, `None` at the end. A repeated token would loop for ever (moto's
+/// do), so it is an error rather than a silent truncation.
+fn next_page(
+    operation: &'static str,
+    current: Option<&str>,
+    next: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    match next {
+        Some(next) if Some(next) == current => Err(ApiError {
+            operation,
+            kind: ErrorKind::Other,
+            code: "RepeatedToken".into(),
+            message: "the service returned the same pagination token twice".into(),
+        }),
+        Some(next) if !next.is_empty() => Ok(Some(next.to_string())),
+        _ => Ok(None),
+    }
+}
+
+/// A Describe call's output, with "does not exist" as `None` rather than an error.
+fn absent_if_not_found<O, E>(
+    operation: &'static str,
+    result: Result<O, SdkError<E>>,
+) -> Result<Option<O>, ApiError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(err) => {
+            let mapped = api_error(operation, &err);
+            if mapped.kind == ErrorKind::NotFound {
+                Ok(None)
+            } else {
+                Err(mapped)
+            }
+        }
+    }
+}
+
 fn to_i32(value: i64) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
@@ -221,16 +261,9 @@ fn build_error(operation: &'static str, err: &aws_sdk_iot::error::BuildError) ->
 impl JobsApi for IotJobs {
     async fn describe_job(&self, job_id: &str) -> Result<Option<JobDescription>, ApiError> {
         self.begin("DescribeJob").await;
-        let output = match self.client.describe_job().job_id(job_id).send().await {
-            Ok(o) => o,
-            Err(err) => {
-                let mapped = api_error("DescribeJob", &err);
-                return if mapped.kind == ErrorKind::NotFound {
-                    Ok(None)
-                } else {
-                    Err(mapped)
-                };
-            }
+        let result = self.client.describe_job().job_id(job_id).send().await;
+        let Some(output) = absent_if_not_found("DescribeJob", result)? else {
+            return Ok(None);
         };
         let Some(job) = output.job() else {
             return Err(ApiError {
@@ -280,18 +313,9 @@ impl JobsApi for IotJobs {
                     tag.value().unwrap_or_default().to_string(),
                 );
             }
-            match output.next_token() {
-                // A repeated token would loop forever (moto does this); stop and say so.
-                Some(next) if Some(next) == token.as_deref() => {
-                    return Err(ApiError {
-                        operation: "ListTagsForResource",
-                        kind: ErrorKind::Other,
-                        code: "RepeatedToken".into(),
-                        message: "the service returned the same pagination token twice".into(),
-                    })
-                }
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => return Ok(tags),
+            token = next_page("ListTagsForResource", token.as_deref(), output.next_token())?;
+            if token.is_none() {
+                return Ok(tags);
             }
         }
     }
@@ -384,18 +408,9 @@ impl JobsApi for IotJobs {
                     status: JobStatus::parse(job.status().map_or("", |s| s.as_str())),
                 });
             }
-            match output.next_token() {
-                // moto's tokens repeat; following one would loop, so stop loudly instead.
-                Some(next) if Some(next) == token.as_deref() => {
-                    return Err(ApiError {
-                        operation: OP,
-                        kind: ErrorKind::Other,
-                        code: "RepeatedToken".into(),
-                        message: "the service returned the same pagination token twice".into(),
-                    })
-                }
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => return Ok(jobs),
+            token = next_page(OP, token.as_deref(), output.next_token())?;
+            if token.is_none() {
+                return Ok(jobs);
             }
         }
     }
@@ -508,38 +523,21 @@ impl JobsApi for IotJobs {
 
     async fn describe_thing(&self, name: &str) -> Result<Option<String>, ApiError> {
         self.begin("DescribeThing").await;
-        match self.client.describe_thing().thing_name(name).send().await {
-            Ok(o) => Ok(o.thing_arn().map(String::from)),
-            Err(err) => {
-                let mapped = api_error("DescribeThing", &err);
-                if mapped.kind == ErrorKind::NotFound {
-                    Ok(None)
-                } else {
-                    Err(mapped)
-                }
-            }
-        }
+        let result = self.client.describe_thing().thing_name(name).send().await;
+        Ok(absent_if_not_found("DescribeThing", result)?
+            .and_then(|o| o.thing_arn().map(String::from)))
     }
 
     async fn describe_thing_group(&self, name: &str) -> Result<Option<String>, ApiError> {
         self.begin("DescribeThingGroup").await;
-        match self
+        let result = self
             .client
             .describe_thing_group()
             .thing_group_name(name)
             .send()
-            .await
-        {
-            Ok(o) => Ok(o.thing_group_arn().map(String::from)),
-            Err(err) => {
-                let mapped = api_error("DescribeThingGroup", &err);
-                if mapped.kind == ErrorKind::NotFound {
-                    Ok(None)
-                } else {
-                    Err(mapped)
-                }
-            }
-        }
+            .await;
+        Ok(absent_if_not_found("DescribeThingGroup", result)?
+            .and_then(|o| o.thing_group_arn().map(String::from)))
     }
 }
 
@@ -816,6 +814,21 @@ fn spec_from_job_raw(job: &sdk::Job) -> JobSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_end_and_repeated_tokens_are_errors() {
+        assert_eq!(
+            next_page("ListJobs", None, Some("a")).ok(),
+            Some(Some("a".to_string()))
+        );
+        assert_eq!(next_page("ListJobs", Some("a"), None).ok(), Some(None));
+        assert_eq!(next_page("ListJobs", Some("a"), Some("")).ok(), Some(None));
+        let err = next_page("ListJobs", Some("a"), Some("a")).expect_err("repeated");
+        assert_eq!(
+            (err.operation, err.code.as_str()),
+            ("ListJobs", "RepeatedToken")
+        );
+    }
 
     #[test]
     fn empty_configurations_from_describe_job_are_absent() {
