@@ -1,5 +1,6 @@
-//! An in-memory [`JobsApi`] for unit tests of resolving, planning and applying: same contract as
-//! the SDK implementation, with scripted failures and a call log.
+//! An in-memory [`JobsApi`] for tests of resolving, planning and applying: same contract as the
+//! SDK implementation, with scripted failures and a call log. Built only for tests (jobctl's own
+//! and, through the `test-support` feature, its integration tests); never in a release.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;

@@ -2,8 +2,9 @@
 //! reads that assemble a job's full remote state from several calls.
 //!
 //! Only `aws::iot` names `aws_sdk_iot` types. Everything above this module (planning, applying,
-//! the daemon) talks to [`JobsApi`] and can be tested against [`fake::FakeJobs`].
+//! the daemon) talks to [`JobsApi`] and is tested against `fake::FakeJobs` (built for tests only).
 
+#[cfg(any(test, feature = "test-support"))]
 pub mod fake;
 pub mod iot;
 pub mod ratelimit;

@@ -1,14 +1,11 @@
 //! Manifest diagnostics: one problem in one file, with its span, a hint, and a stable rule code.
 //!
-//! Diagnostics implement `miette::Diagnostic` so they carry their source and labels like any
-//! miette report, but jobctl renders them itself in the compiler style users know
-//! (`path:line:col: error: …` followed by a snippet): the output must be stable for snapshots and
-//! CI logs, whatever the terminal width.
+//! jobctl renders them itself in the compiler style users know (`path:line:col: error: …`
+//! followed by a snippet): the output must be stable for snapshots and CI logs, whatever the
+//! terminal width.
 
 use std::fmt;
 use std::sync::Arc;
-
-use miette::{LabeledSpan, SourceSpan};
 
 use super::yaml::Location;
 
@@ -194,38 +191,6 @@ pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 impl std::error::Error for Diagnostic {}
-
-impl miette::Diagnostic for Diagnostic {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.code))
-    }
-
-    fn severity(&self) -> Option<miette::Severity> {
-        Some(match self.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
-        })
-    }
-
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display + 'a>)
-    }
-
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.file.text)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let loc = self.location?;
-        let span = SourceSpan::new(loc.offset.into(), loc.len);
-        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
-            self.label.clone(),
-            span,
-        ))))
-    }
-}
 
 const RED: &str = "31";
 const YELLOW: &str = "33";

@@ -367,6 +367,8 @@ async fn run_pass(
 
 /// Hands memory freed by a pass back to the OS. glibc keeps freed heap pages by default, so a
 /// daemon's resident size would otherwise stay at the high-water mark of its largest pass.
+// The crate's one `unsafe`: glibc's allocator has no safe interface to give memory back.
+#[allow(unsafe_code)]
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks and trims the allocator's own free lists; it has no
