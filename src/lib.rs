@@ -1,16 +1,16 @@
 //! jobctl: a declarative GitOps reconciler for AWS IoT Jobs.
 //!
 //! The flow is parse → validate → plan → apply. [`manifest`] turns files into validated
-//! [`manifest::DesiredJob`]s, [`plan`] compares them with the account's jobs without any I/O,
-//! [`apply`] executes a plan through the [`aws::JobsApi`] trait, and [`cli`] wires the commands.
+//! [`domain::DesiredJob`]s; [`engine`] reads the account, plans without any I/O
+//! ([`engine::plan`]) and applies through the [`aws::JobsApi`] trait; each command's result is a
+//! [`report`], which [`output`] renders in every format; [`cli`] wires the commands and
+//! [`watch`] runs the same engine as a daemon. [`domain`] is the vocabulary they all share.
 
-pub mod apply;
 pub mod aws;
 pub mod cli;
+pub mod domain;
+pub mod engine;
 pub mod manifest;
 pub mod output;
-pub mod plan;
-pub mod reconcile;
-pub mod refresh;
-pub mod schema;
+pub mod report;
 pub mod watch;

@@ -84,7 +84,7 @@ fn every_corpus_file_reports_exactly_its_rule() {
                     jobctl::manifest::diagnostic::Severity::Warning => "warning",
                 };
                 severity == exp.severity
-                    && d.code == exp.code
+                    && d.code.code() == exp.code
                     && d.location.map(|l| (l.line, l.col)) == exp.line_col
                     && d.message.contains(&exp.message)
             });

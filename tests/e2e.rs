@@ -322,3 +322,50 @@ fn sigterm_during_apply_exits_143() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_run_that_fails_before_its_plan_is_still_one_json_object() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_jobs(dir.path(), "r", 1);
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "apiVersion: jobctl/v1\nkind: Job\nmetadata: {name: broken}\nspec: {targets: []}\n",
+    )
+    .expect("write");
+    // No region anywhere: not in the environment, no profile (HOME is the temp dir), and no
+    // instance metadata (never contacted from tests).
+    for command in ["plan", "apply"] {
+        let output = jobctl_command(&[command, "-f", ".", "-o", "json"], dir.path(), &[])
+            .env_remove("AWS_REGION")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .expect("jobctl runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let context = format!("{command}: {stdout}\n{stderr}");
+        assert_eq!(output.status.code(), Some(1), "{context}");
+        let json: serde_json::Value =
+            serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {context}"));
+        assert_eq!(json["version"], 1, "{context}");
+        assert_eq!(json["error"]["kind"], "connect", "{context}");
+        assert!(
+            json["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("no AWS region")),
+            "{context}"
+        );
+        // The manifest problems found before the failure travel with it.
+        assert!(
+            json["diagnostics"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|d| d["file"] == "./broken.yaml")),
+            "{context}"
+        );
+        assert!(stderr.contains("jobctl: no AWS region"), "{context}");
+    }
+
+    std::fs::write(dir.path().join("jobctl.yaml"), "instance: not a name\n").expect("write");
+    let run = common::run_jobctl(&["plan", "-f", ".", "-o", "json"], dir.path(), &[]);
+    assert_eq!(run.code, 64, "{run:?}");
+    assert_eq!(run.json()["error"]["kind"], "config", "{run:?}");
+}

@@ -35,7 +35,7 @@ fn examples_and_jobs_validate_without_warnings() {
 
 #[test]
 fn examples_cover_every_spec_field() {
-    let schema = jobctl::schema::schema();
+    let schema = jobctl::manifest::schema::schema();
     let fields: Vec<String> = schema["definitions"]["JobSpec"]["properties"]
         .as_object()
         .expect("JobSpec properties")

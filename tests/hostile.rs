@@ -246,7 +246,7 @@ fn a_document_file_naming_a_manifest_never_hides_that_manifest() {
     assert!(set
         .diagnostics
         .iter()
-        .any(|d| d.code == "document-file/is-a-manifest"));
+        .any(|d| d.code == jobctl::manifest::rule::Rule::DocumentFileIsAManifest));
     assert!(
         !set.jobs.iter().any(|j| j.job_id == "pointer"),
         "a job with an error is never applied"

@@ -4,9 +4,16 @@
 use std::path::PathBuf;
 
 use jobctl::aws::fake::FakeJobs;
-use jobctl::aws::JobStatus;
-use jobctl::manifest::model::{JobSpec, TagValue};
-use jobctl::output::{self, Style};
+use jobctl::domain::ownership::ownership_tags;
+use jobctl::domain::spec::{JobSpec, TagValue};
+use jobctl::domain::JobStatus;
+use jobctl::engine::plan::Plan;
+use jobctl::engine::reconcile::Planned;
+use jobctl::engine::Settings;
+use jobctl::output::json;
+use jobctl::output::style::Paint;
+use jobctl::output::text::{diagnostics_text, plan_text};
+use jobctl::report::PlanReport;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from("tests/fixtures/render").join(name)
@@ -15,13 +22,13 @@ fn fixture(name: &str) -> PathBuf {
 #[test]
 fn diagnostics_for_a_broken_file() {
     let set = jobctl::manifest::load(&[fixture("broken.yaml")]);
-    insta::assert_snapshot!(output::diagnostics_text(&set.diagnostics, false));
+    insta::assert_snapshot!(diagnostics_text(&set.diagnostics, Paint::PLAIN));
 }
 
 #[test]
 fn diagnostics_as_json() {
     let set = jobctl::manifest::load(&[fixture("broken.yaml")]);
-    insta::assert_json_snapshot!(output::diagnostics_json(&set.diagnostics));
+    insta::assert_json_snapshot!(json::diagnostics(&set.diagnostics));
 }
 
 fn spec(value: serde_json::Value) -> JobSpec {
@@ -31,7 +38,7 @@ fn spec(value: serde_json::Value) -> JobSpec {
 const GROUP: &str = "arn:aws:iot:us-east-1:123456789012:thinggroup/Bulbs";
 
 /// An account with one job per kind of difference, and manifests that declare them.
-async fn planned() -> (jobctl::plan::Plan, Vec<jobctl::refresh::JobError>) {
+async fn planned() -> PlanReport {
     let api = FakeJobs::new().with_group("Bulbs");
     let base = serde_json::json!({
         "description": "Bulb firmware 4.2.0",
@@ -42,7 +49,7 @@ async fn planned() -> (jobctl::plan::Plan, Vec<jobctl::refresh::JobError>) {
     });
     let owned = |value: serde_json::Value| {
         let mut s = spec(value);
-        for (k, v) in jobctl::plan::ownership_tags("prod") {
+        for (k, v) in ownership_tags("prod") {
             s.tags.insert(k, TagValue(v));
         }
         s
@@ -88,40 +95,33 @@ async fn planned() -> (jobctl::plan::Plan, Vec<jobctl::refresh::JobError>) {
     for job in &mut set.jobs {
         job.origin.file = "jobs.yaml".into();
     }
-    let scope = jobctl::refresh::Scope {
-        parallelism: 4,
-        finished_orphans: true,
-        ..Default::default()
-    };
-    let refreshed = jobctl::refresh::refresh(&api, set.jobs, &scope).await;
-    let options = jobctl::plan::Options {
+    let settings = Settings {
         instance: "prod".into(),
         prune: true,
         prune_delete: true,
+        parallelism: 4,
         ..Default::default()
     };
-    (
-        jobctl::plan::plan(&refreshed.desired, &refreshed.observed, &options),
-        refreshed.errors,
-    )
+    let planned = jobctl::engine::reconcile::plan(&api, set.jobs, None, &settings).await;
+    PlanReport::new("prod".into(), Vec::new(), planned)
 }
 
 #[tokio::test]
 async fn plan_text_covers_each_action() {
-    let (plan, errors) = planned().await;
-    insta::assert_snapshot!(output::plan_text(&plan, &errors, Style { color: false }));
+    let report = planned().await;
+    insta::assert_snapshot!(plan_text(&report.plan, &report.errors, Paint::PLAIN));
 }
 
 #[tokio::test]
 async fn plan_json_contract() {
-    let (plan, errors) = planned().await;
-    insta::assert_json_snapshot!(output::plan_json(&plan, &errors));
+    let report = planned().await;
+    insta::assert_json_snapshot!(json::plan(&report));
 }
 
 #[test]
 fn empty_plan_summary() {
-    let plan = jobctl::plan::Plan::default();
-    insta::assert_snapshot!(output::plan_text(&plan, &[], Style { color: false }), @"Plan: no jobs declared.");
+    let plan = Plan::default();
+    insta::assert_snapshot!(plan_text(&plan, &[], Paint::PLAIN), @"Plan: no jobs declared.");
 }
 
 // --- GitHub Actions (`--output github`) and Markdown (`--output markdown`) ---
@@ -138,7 +138,7 @@ fn options(title: &str) -> MarkdownOptions {
 
 #[tokio::test]
 async fn plan_markdown_covers_each_action() {
-    let (plan, errors) = planned().await;
+    let PlanReport { plan, errors, .. } = planned().await;
     insta::assert_snapshot!(markdown::plan_markdown(
         &plan,
         &errors,
@@ -149,7 +149,7 @@ async fn plan_markdown_covers_each_action() {
 
 #[tokio::test]
 async fn apply_markdown_when_refused() {
-    let (plan, errors) = planned().await;
+    let PlanReport { plan, errors, .. } = planned().await;
     let text = markdown::apply_markdown(
         &plan,
         &errors,
@@ -162,40 +162,43 @@ async fn apply_markdown_when_refused() {
 
 #[tokio::test]
 async fn apply_markdown_with_results() {
-    use jobctl::apply::{ApplyReport, JobResult, Outcome};
-    use jobctl::plan::Action;
-    let (plan, errors) = planned().await;
-    let report = ApplyReport {
-        results: vec![
-            JobResult {
-                job_id: "brand-new".into(),
-                action: Action::Create,
-                outcome: Outcome::Done,
-            },
-            JobResult {
-                job_id: "described".into(),
-                action: Action::Update,
-                outcome: Outcome::Failed {
-                    operation: "UpdateJob".into(),
-                    code: "ThrottlingException".into(),
-                    message: "Rate exceeded | <b>".into(),
-                },
-            },
-        ],
-    };
+    let PlanReport { plan, errors, .. } = planned().await;
+    let results = results();
     let text = markdown::apply_markdown(
         &plan,
         &errors,
         &[],
-        Some(&report),
+        Some(&results),
         &options("jobctl apply · instance `prod`"),
     );
     insta::assert_snapshot!(text.lines().take(10).collect::<Vec<_>>().join("\n"));
 }
 
+/// One created job and one failed update.
+fn results() -> Vec<jobctl::engine::apply::JobResult> {
+    use jobctl::engine::apply::{JobResult, Outcome};
+    use jobctl::engine::plan::Action;
+    vec![
+        JobResult {
+            job_id: "brand-new".into(),
+            action: Action::Create,
+            outcome: Outcome::Done,
+        },
+        JobResult {
+            job_id: "described".into(),
+            action: Action::Update,
+            outcome: Outcome::Failed {
+                operation: "UpdateJob".into(),
+                code: "ThrottlingException".into(),
+                message: "Rate exceeded | <b>".into(),
+            },
+        },
+    ]
+}
+
 #[tokio::test]
 async fn plan_markdown_capped_for_a_comment() {
-    let (plan, errors) = planned().await;
+    let PlanReport { plan, errors, .. } = planned().await;
     let full = markdown::plan_markdown(&plan, &errors, &[], &options("t"));
     let capped = markdown::plan_markdown(
         &plan,
@@ -239,7 +242,7 @@ fn diagnostics_as_github_annotations() {
 
 #[tokio::test]
 async fn plan_as_github_annotations() {
-    let (plan, errors) = planned().await;
+    let PlanReport { plan, errors, .. } = planned().await;
     let annotations = github::plan_annotations(&plan, &errors, &Workspace::default());
     insta::assert_snapshot!(github::annotations_text(&annotations));
 }
@@ -287,21 +290,17 @@ async fn hostile_account_text_cannot_run_workflow_commands() {
     )
     .expect("write");
     let set = jobctl::manifest::load(&[dir.path().join("jobs.yaml")]);
-    let refreshed =
-        jobctl::refresh::refresh(&api, set.jobs, &jobctl::refresh::Scope::default()).await;
-    let plan = jobctl::plan::plan(
-        &refreshed.desired,
-        &refreshed.observed,
-        &jobctl::plan::Options {
-            instance: "prod".into(),
-            ..Default::default()
-        },
-    );
+    let settings = Settings {
+        instance: "prod".into(),
+        ..Default::default()
+    };
+    let Planned { plan, errors } =
+        jobctl::engine::reconcile::plan(&api, set.jobs, None, &settings).await;
     assert!(plan.blocked().count() == 1, "{plan:?}");
-    let annotations = github::plan_annotations(&plan, &refreshed.errors, &Workspace::default());
+    let annotations = github::plan_annotations(&plan, &errors, &Workspace::default());
     let mut log = github::annotations_text(&annotations);
     log.push_str(&github::quoted(
-        &output::plan_text(&plan, &refreshed.errors, Style { color: false }),
+        &plan_text(&plan, &errors, Paint::PLAIN),
         &github::stop_token(),
     ));
     // The hostile lines are in the log, but only inside the fenced block.
@@ -316,7 +315,78 @@ async fn hostile_account_text_cannot_run_workflow_commands() {
         "{live:#?}"
     );
 
-    let md = markdown::plan_markdown(&plan, &refreshed.errors, &[], &options("t"));
+    let md = markdown::plan_markdown(&plan, &errors, &[], &options("t"));
     assert!(!md.contains("\n::"), "{md}");
     assert!(!md.contains("<b>"), "{md}");
+}
+
+// --- The `--output json` contract, one snapshot per object (`version` 1). ---
+
+#[test]
+fn validate_json_contract() {
+    let set = jobctl::manifest::load(&[fixture("broken.yaml")]);
+    let report = jobctl::report::ValidateReport::new(vec![fixture("broken.yaml")], set);
+    insta::assert_json_snapshot!(json::validate(&report));
+}
+
+#[tokio::test]
+async fn apply_json_when_refused() {
+    use jobctl::engine::reconcile::Applied;
+    let report = jobctl::report::ApplyReport {
+        plan: planned().await,
+        applied: Applied::Refused,
+        calls: Default::default(),
+    };
+    let mut value = serde_json::to_value(json::apply(&report)).expect("json");
+    assert_eq!(value["refused"], true);
+    assert!(value.get("calls").is_none(), "{value}");
+    // The plan's part is the plan contract itself.
+    let plan = serde_json::to_value(json::plan(&report.plan)).expect("json");
+    for (key, part) in plan.as_object().expect("object") {
+        assert_eq!(&value[key], part, "{key}");
+    }
+    // The changes are the plan contract's, snapshotted there.
+    value["changes"] = "[the plan's changes]".into();
+    insta::assert_json_snapshot!(value);
+}
+
+#[tokio::test]
+async fn apply_json_with_results() {
+    use jobctl::engine::reconcile::Applied;
+    let report = jobctl::report::ApplyReport {
+        plan: planned().await,
+        applied: Applied::Results(results()),
+        calls: [("CreateJob".to_string(), 1), ("UpdateJob".to_string(), 3)]
+            .into_iter()
+            .collect(),
+    };
+    let mut value = serde_json::to_value(json::apply(&report)).expect("json");
+    assert!(value.get("refused").is_none(), "{value}");
+    value["changes"] = "[the plan's changes]".into();
+    insta::assert_json_snapshot!(value);
+}
+
+#[test]
+fn plan_json_carries_manifest_diagnostics() {
+    let set = jobctl::manifest::load(&[fixture("broken.yaml")]);
+    let report = PlanReport::new("prod".into(), set.diagnostics, Planned::default());
+    let value = serde_json::to_value(json::plan(&report)).expect("json");
+    let diagnostics = value["diagnostics"].as_array().expect("diagnostics");
+    assert_eq!(
+        serde_json::to_value(json::diagnostics(&report.diagnostics)).expect("json"),
+        value["diagnostics"]
+    );
+    assert!(diagnostics.iter().any(|d| d["severity"] == "error"));
+}
+
+#[test]
+fn failure_json_contract() {
+    use jobctl::report::{Failure, FailureKind};
+    let set = jobctl::manifest::load(&[fixture("broken.yaml")]);
+    let failure = Failure {
+        kind: FailureKind::Connect,
+        message: "no AWS region: pass --region or set AWS_REGION".into(),
+        diagnostics: set.diagnostics.into_iter().take(1).collect(),
+    };
+    insta::assert_json_snapshot!(json::failure(&failure));
 }

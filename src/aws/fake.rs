@@ -7,8 +7,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{ApiError, ErrorKind, JobDescription, JobStatus, JobSummary, JobUpdate, JobsApi};
-use crate::manifest::model::{JobSpec, TagValue, Target};
+use super::{ApiError, ErrorKind, JobsApi};
+use crate::domain::spec::{JobSpec, TagValue, Target};
+use crate::domain::{JobDescription, JobStatus, JobSummary, JobUpdate, ResolvedSpec};
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
@@ -160,7 +161,7 @@ impl JobsApi for FakeJobs {
             .ok_or_else(|| not_found("ListTagsForResource", job_id))
     }
 
-    async fn create_job(&self, job_id: &str, spec: &JobSpec) -> Result<String, ApiError> {
+    async fn create_job(&self, job_id: &str, spec: &ResolvedSpec) -> Result<String, ApiError> {
         self.enter("CreateJob", job_id)?;
         let mut state = self.lock();
         if state.jobs.contains_key(job_id) {
@@ -171,9 +172,10 @@ impl JobsApi for FakeJobs {
                 message: format!("Job {job_id} already exists"),
             });
         }
-        state
-            .jobs
-            .insert(job_id.to_string(), (JobStatus::InProgress, spec.clone()));
+        state.jobs.insert(
+            job_id.to_string(),
+            (JobStatus::InProgress, JobSpec::clone(spec)),
+        );
         Ok(job_arn(job_id))
     }
 
@@ -204,24 +206,7 @@ impl JobsApi for FakeJobs {
                 "only IN_PROGRESS or SCHEDULED jobs can be updated",
             ));
         }
-        if let Some(v) = &update.description {
-            spec.description = Some(v.clone());
-        }
-        if let Some(v) = &update.presigned_url_config {
-            spec.presigned_url_config = Some(v.clone());
-        }
-        if let Some(v) = &update.job_executions_rollout_config {
-            spec.job_executions_rollout_config = Some(v.clone());
-        }
-        if let Some(v) = &update.abort_config {
-            spec.abort_config = Some(v.clone());
-        }
-        if let Some(v) = &update.timeout_config {
-            spec.timeout_config = Some(v.clone());
-        }
-        if let Some(v) = &update.job_executions_retry_config {
-            spec.job_executions_retry_config = Some(v.clone());
-        }
+        update.apply_to(spec);
         Ok(())
     }
 

@@ -1,103 +1,28 @@
-//! The boundary to AWS IoT: a small trait in jobctl's own types, its SDK implementation, and the
-//! reads that assemble a job's full remote state from several calls.
+//! The boundary to AWS IoT: a small trait in jobctl's own types ([`JobsApi`]), its SDK
+//! implementation, and the reads that assemble a job's full remote state from several calls.
 //!
-//! Only `aws::iot` names `aws_sdk_iot` types. Everything above this module (planning, applying,
-//! the daemon) talks to [`JobsApi`] and is tested against `fake::FakeJobs` (built for tests only).
+//! Only this module names `aws_sdk_iot` types: [`client`] sets the SDK up, [`operations`]
+//! implements the trait, [`convert`] maps jobctl's types to the SDK's and back, and [`errors`]
+//! classifies failures. Everything above (planning, applying, the daemon) talks to [`JobsApi`]
+//! and is tested against `fake::FakeJobs` (built for tests only).
 
+pub mod client;
+mod convert;
+mod errors;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;
-pub mod iot;
+mod operations;
 pub mod ratelimit;
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::manifest::model::JobSpec;
+pub use client::{Connection, IotJobs};
 
-/// A job's status as AWS reports it; unknown values are kept, not guessed at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum JobStatus {
-    InProgress,
-    Scheduled,
-    Completed,
-    Canceled,
-    DeletionInProgress,
-    #[serde(untagged)]
-    Other(String),
-}
-
-impl JobStatus {
-    pub fn parse(text: &str) -> Self {
-        match text {
-            "IN_PROGRESS" => Self::InProgress,
-            "SCHEDULED" => Self::Scheduled,
-            "COMPLETED" => Self::Completed,
-            "CANCELED" => Self::Canceled,
-            "DELETION_IN_PROGRESS" => Self::DeletionInProgress,
-            other => Self::Other(other.to_string()),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::InProgress => "IN_PROGRESS",
-            Self::Scheduled => "SCHEDULED",
-            Self::Completed => "COMPLETED",
-            Self::Canceled => "CANCELED",
-            Self::DeletionInProgress => "DELETION_IN_PROGRESS",
-            Self::Other(s) => s,
-        }
-    }
-}
-
-impl fmt::Display for JobStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What DescribeJob says about a job, in manifest terms. `spec.document` and `spec.tags` are
-/// empty here: they come from other calls.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JobDescription {
-    pub job_arn: String,
-    pub status: JobStatus,
-    pub spec: JobSpec,
-}
-
-/// A job as it exists in the account: description, document and tags together.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RemoteJob {
-    pub job_id: String,
-    pub job_arn: String,
-    pub status: JobStatus,
-    /// The job in manifest form; targets are ARNs and the document is parsed JSON when it is
-    /// JSON (AWS stores it as text).
-    pub spec: JobSpec,
-}
-
-/// One row of ListJobs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobSummary {
-    pub job_id: String,
-    pub job_arn: String,
-    pub status: JobStatus,
-}
-
-/// The fields UpdateJob can change; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct JobUpdate {
-    pub description: Option<String>,
-    pub presigned_url_config: Option<crate::manifest::model::PresignedUrlConfig>,
-    pub job_executions_rollout_config: Option<crate::manifest::model::JobExecutionsRolloutConfig>,
-    pub abort_config: Option<crate::manifest::model::AbortConfig>,
-    pub timeout_config: Option<crate::manifest::model::TimeoutConfig>,
-    pub job_executions_retry_config: Option<crate::manifest::model::JobExecutionsRetryConfig>,
-}
+use crate::domain::spec::TagValue;
+use crate::domain::{JobDescription, JobSummary, JobUpdate, RemoteJob, ResolvedSpec};
 
 /// HTTP attempts by operation and outcome (`ok`, an AWS error code, `HTTP503`, `ConnectionError`).
 #[derive(Debug, Default)]
@@ -174,9 +99,8 @@ pub trait JobsApi: Send + Sync {
     async fn get_job_document(&self, job_id: &str) -> Result<String, ApiError>;
     /// ListTagsForResource, all pages.
     async fn list_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ApiError>;
-    /// CreateJob with a resolved spec (targets are ARNs, the document is inline or a source).
-    /// Returns the job ARN.
-    async fn create_job(&self, job_id: &str, spec: &JobSpec) -> Result<String, ApiError>;
+    /// CreateJob (the document is inline or a source). Returns the job ARN.
+    async fn create_job(&self, job_id: &str, spec: &ResolvedSpec) -> Result<String, ApiError>;
     /// ListJobs, every page, no filter: one call per 250 jobs.
     async fn list_jobs(&self) -> Result<Vec<JobSummary>, ApiError>;
     /// UpdateJob with only the fields set in `update`.
@@ -219,7 +143,7 @@ pub async fn read_job(api: &dyn JobsApi, job_id: &str) -> Result<Option<RemoteJo
         .list_tags(&description.job_arn)
         .await?
         .into_iter()
-        .map(|(k, v)| (k, crate::manifest::model::TagValue(v)))
+        .map(|(k, v)| (k, TagValue(v)))
         .collect();
     Ok(Some(RemoteJob {
         job_id: job_id.to_string(),

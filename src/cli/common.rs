@@ -1,16 +1,17 @@
-//! Flags several subcommands share, and the steps they share: loading manifests with their
-//! diagnostics printed, and connecting to AWS.
+//! Flags several subcommands share, their resolution into one configuration, and the front half
+//! that plan and apply share (load, connect, plan). Flags are plain data: files such as
+//! `jobctl.yaml` are read by [`resolve`], never by the clap structs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use clap::ValueEnum;
-
-use crate::aws::iot::{Connection, IotJobs};
-use crate::manifest::{self, ManifestSet};
-use crate::output;
-
-use super::Colors;
+use super::exit;
+use crate::aws::{Connection, IotJobs};
+use crate::engine::{reconcile, Settings};
+use crate::manifest::{self, root_config};
+use crate::output::files::ReportFiles;
+use crate::output::Output;
+use crate::report::{Failure, FailureKind, PlanReport};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ManifestArgs {
@@ -70,52 +71,6 @@ fn parse_rate(text: &str) -> Result<(String, f64), String> {
     Ok((op.to_string(), tps))
 }
 
-impl AwsArgs {
-    pub fn connection(&self) -> Connection {
-        Connection {
-            region: self.region.clone(),
-            profile: self.profile.clone(),
-            endpoint_url: self.endpoint_url.clone(),
-            max_attempts: self.max_attempts,
-            default_tps: self.rate_limit,
-            tps_overrides: self.rates.iter().cloned().collect::<HashMap<_, _>>(),
-        }
-    }
-
-    pub async fn connect(&self) -> Result<IotJobs, String> {
-        IotJobs::connect(&self.connection()).await
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// For people: diffs and diagnostics as on a terminal.
-    Text,
-    /// Exactly one JSON object on stdout (a stable contract, `version` 1).
-    Json,
-    /// GitHub Actions workflow commands: annotations on manifest lines, then the text output
-    /// fenced so that manifest text cannot run workflow commands. The default when
-    /// GITHUB_ACTIONS=true.
-    Github,
-    /// A summary table, then a collapsible diff per job, for job summaries and PR comments.
-    Markdown,
-}
-
-impl OutputFormat {
-    /// `--output` when given; otherwise `github` inside GitHub Actions and `text` elsewhere.
-    /// Resolved after parsing, not as a clap default, so that `--help`, completions and the man
-    /// page do not change with the environment they were generated in.
-    pub fn resolve(choice: Option<Self>) -> Self {
-        choice.unwrap_or_else(|| {
-            if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
-                Self::Github
-            } else {
-                Self::Text
-            }
-        })
-    }
-}
-
 /// Extra report files, written besides what `--output` prints, so that one run (one read of the
 /// account) feeds a log, a job summary, a pull-request comment and an artifact.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -137,110 +92,18 @@ pub struct ReportArgs {
 }
 
 impl ReportArgs {
-    /// Writes the requested files. `markdown` renders with the given cap and marker; `marker` is
-    /// the hidden first line of the comment.
-    pub fn write(
-        &self,
-        json: impl FnOnce() -> serde_json::Value,
-        markdown: impl Fn(&output::markdown::MarkdownOptions) -> String,
-        title: &str,
-        marker: &str,
-    ) -> Result<(), String> {
-        use output::markdown::{MarkdownOptions, COMMENT_MAX_CHARS, STEP_SUMMARY_MAX_BYTES};
-        let write = |path: &PathBuf, text: String| {
-            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-        };
-        if let Some(path) = &self.json_file {
-            write(path, format!("{}\n", json()))?;
+    pub fn files(&self) -> ReportFiles {
+        ReportFiles {
+            json: self.json_file.clone(),
+            markdown: self.markdown_file.clone(),
+            summary: self.summary_file.clone(),
+            comment: self.comment_file.clone(),
         }
-        let base = MarkdownOptions {
-            title: title.to_string(),
-            full_report: run_link(),
-            ..MarkdownOptions::default()
-        };
-        if let Some(path) = &self.markdown_file {
-            write(path, markdown(&base))?;
-        }
-        if let Some(path) = &self.summary_file {
-            write(
-                path,
-                markdown(&MarkdownOptions {
-                    // A little room for the lines the GitHub action adds around the report.
-                    max_bytes: Some(STEP_SUMMARY_MAX_BYTES - 4096),
-                    ..base.clone()
-                }),
-            )?;
-        }
-        if let Some(path) = &self.comment_file {
-            write(
-                path,
-                markdown(&MarkdownOptions {
-                    max_bytes: Some(COMMENT_MAX_CHARS),
-                    marker: Some(marker.to_string()),
-                    ..base
-                }),
-            )?;
-        }
-        Ok(())
     }
 }
 
-/// Where the complete report lives when a capped one is cut: the GitHub Actions run (its log and
-/// artifacts), from the variables every runner sets.
-fn run_link() -> Option<String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let (server, repo, run) = (
-        var("GITHUB_SERVER_URL")?,
-        var("GITHUB_REPOSITORY")?,
-        var("GITHUB_RUN_ID")?,
-    );
-    // Only plain URL characters go into the link, so the variables cannot inject Markdown.
-    let plain = |s: &str| {
-        s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | ':' | '_' | '-'))
-    };
-    (plain(&server) && plain(&repo) && plain(&run)).then(|| {
-        format!("the log and the artifacts of [workflow run {run}]({server}/{repo}/actions/runs/{run}).")
-    })
-}
-
-/// Loads manifests and prints their diagnostics to stderr (text and markdown), so plan and apply
-/// show manifest problems the way validate does. With `github` they are printed later, as
-/// annotations counted together with the plan's.
-pub fn load_and_report(args: &ManifestArgs, format: OutputFormat, colors: Colors) -> ManifestSet {
-    let set = manifest::load(&args.paths);
-    match format {
-        OutputFormat::Text | OutputFormat::Markdown if !set.diagnostics.is_empty() => eprint!(
-            "{}",
-            output::diagnostics_text(&set.diagnostics, colors.stderr)
-        ),
-        OutputFormat::Json => {
-            for diag in &set.diagnostics {
-                eprintln!("{diag}");
-            }
-        }
-        _ => {}
-    }
-    set
-}
-
-/// Reports a run-level failure: a line on stderr, or with `github` an error annotation (the
-/// message may quote a manifest, so it is never printed raw where the runner reads commands).
-pub fn report_failure(format: OutputFormat, message: &str) {
-    if format == OutputFormat::Github {
-        println!(
-            "{}",
-            output::github::Annotation::new(output::github::Level::Error, message)
-                .with_title("jobctl")
-                .command()
-        );
-    } else {
-        eprintln!("jobctl: {message}");
-    }
-}
-
-/// Flags that shape what reconciling means, shared by plan and apply so a plan shows exactly
-/// what the same apply would do.
+/// Flags that shape what reconciling means, shared by plan, apply and watch so a plan shows
+/// exactly what the same apply would do.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReconcileArgs {
     /// This jobctl instance's name, stored in the `jobctl:instance` tag of the jobs it creates.
@@ -272,105 +135,81 @@ pub struct ReconcileArgs {
     pub compare_finished: bool,
 }
 
-/// jobctl.yaml at a manifest root.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RootConfig {
-    instance: Option<String>,
+/// A reconcile run's configuration, resolved once: what to read, how to reconcile, how to
+/// reach AWS.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub paths: Vec<PathBuf>,
+    pub settings: Settings,
+    pub connection: Connection,
 }
 
-fn valid_instance(name: &str) -> bool {
-    (1..=63).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+/// Merges the flags and the roots' `jobctl.yaml` into one configuration.
+pub fn resolve(
+    manifests: &ManifestArgs,
+    aws: &AwsArgs,
+    reconcile: &ReconcileArgs,
+) -> Result<RunConfig, root_config::ConfigError> {
+    let instance = root_config::instance(reconcile.instance.as_deref(), &manifests.paths)?;
+    let settings = Settings {
+        instance,
+        adopt: reconcile.adopt,
+        allow_replace: reconcile.allow_replace,
+        prune: reconcile.prune || reconcile.prune_force,
+        prune_force: reconcile.prune_force,
+        prune_delete: reconcile.prune_delete,
+        compare_finished: reconcile.compare_finished,
+        only: (!reconcile.targets.is_empty())
+            .then(|| reconcile.targets.iter().cloned().collect::<BTreeSet<_>>()),
+        parallelism: usize::from(aws.parallelism),
+    };
+    let connection = Connection {
+        region: aws.region.clone(),
+        profile: aws.profile.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+        max_attempts: aws.max_attempts,
+        default_tps: aws.rate_limit,
+        tps_overrides: aws.rates.iter().cloned().collect::<HashMap<_, _>>(),
+    };
+    Ok(RunConfig {
+        paths: manifests.paths.clone(),
+        settings,
+        connection,
+    })
 }
 
-impl ReconcileArgs {
-    /// Resolves the instance name: the flag, else the roots' jobctl.yaml (which must agree),
-    /// else `default`.
-    pub fn instance(&self, paths: &[PathBuf]) -> Result<String, String> {
-        let mut from_files: Vec<(PathBuf, String)> = Vec::new();
-        for path in paths {
-            let dir = if path.is_dir() {
-                path.clone()
-            } else {
-                path.parent().map(PathBuf::from).unwrap_or_default()
-            };
-            let file = dir.join(manifest::CONFIG_FILE_NAME);
-            if !file.exists() {
-                continue;
-            }
-            // Like manifests, the config may not lead outside its root through a symlink.
-            let inside = match (std::fs::canonicalize(&dir), std::fs::canonicalize(&file)) {
-                (Ok(root), Ok(real)) => real.starts_with(root),
-                _ => false,
-            };
-            if !inside {
-                return Err(format!(
-                    "{} is a symlink that points outside the manifest root",
-                    file.display()
-                ));
-            }
-            let text = manifest::load::read_text(&file).map_err(|e| e.to_string())?;
-            let docs = manifest::yaml::parse_documents(&text).map_err(|e| {
-                format!(
-                    "{}:{}:{}: {}",
-                    file.display(),
-                    e.location.line,
-                    e.location.col,
-                    e.message
-                )
-            })?;
-            let value = docs.first().map(|d| d.root.to_json()).unwrap_or_default();
-            let config: RootConfig = serde_json::from_value(value).map_err(|e| {
-                format!(
-                    "{}: {e} (jobctl.yaml holds `instance: NAME`)",
-                    file.display()
-                )
-            })?;
-            if let Some(name) = config.instance {
-                from_files.push((file, name));
-            }
+/// The front half of plan and apply: resolve, load (problems shown at once), connect, plan. A
+/// failure is rendered here and returned as the exit code.
+pub async fn prepare(
+    manifests: &ManifestArgs,
+    aws: &AwsArgs,
+    reconcile: &ReconcileArgs,
+    out: &Output,
+) -> Result<(IotJobs, PlanReport, Settings), u8> {
+    let config = resolve(manifests, aws, reconcile).map_err(|err| {
+        out.failure(&Failure {
+            kind: FailureKind::Config,
+            message: err.to_string(),
+            diagnostics: Vec::new(),
+        });
+        exit::USAGE
+    })?;
+    let mut set = manifest::load(&config.paths);
+    out.loaded(&set.diagnostics);
+    let api = match IotJobs::connect(&config.connection).await {
+        Ok(api) => api,
+        Err(err) => {
+            out.failure(&Failure {
+                kind: FailureKind::Connect,
+                message: err.to_string(),
+                diagnostics: set.diagnostics,
+            });
+            return Err(exit::ERROR);
         }
-        let name = match (&self.instance, from_files.first()) {
-            (Some(flag), _) => flag.clone(),
-            (None, Some((first_file, first))) => {
-                if let Some((other_file, other)) = from_files.iter().find(|(_, n)| n != first) {
-                    return Err(format!(
-                        "{} says instance `{first}` but {} says `{other}`; pass --instance",
-                        first_file.display(),
-                        other_file.display()
-                    ));
-                }
-                first.clone()
-            }
-            (None, None) => "default".to_string(),
-        };
-        if !valid_instance(&name) {
-            return Err(format!(
-                "instance name `{name}` must be 1-63 characters of letters, digits, `-`, `_` and `.`"
-            ));
-        }
-        Ok(name)
-    }
-
-    /// The reconcile settings these flags describe.
-    pub fn settings(&self, instance: String, parallelism: usize) -> crate::reconcile::Settings {
-        crate::reconcile::Settings {
-            instance,
-            adopt: self.adopt,
-            allow_replace: self.allow_replace,
-            prune: self.prune,
-            prune_force: self.prune_force,
-            prune_delete: self.prune_delete,
-            compare_finished: self.compare_finished,
-            only: self.only(),
-            parallelism,
-        }
-    }
-
-    pub fn only(&self) -> Option<std::collections::BTreeSet<String>> {
-        (!self.targets.is_empty()).then(|| self.targets.iter().cloned().collect())
-    }
+    };
+    let incomplete = set.incomplete_reason();
+    let jobs = std::mem::take(&mut set.jobs);
+    let planned = reconcile::plan(&api, jobs, incomplete, &config.settings).await;
+    let report = PlanReport::new(config.settings.instance.clone(), set.diagnostics, planned);
+    Ok((api, report, config.settings))
 }

@@ -9,12 +9,11 @@ mod schema;
 mod validate;
 mod watch;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-pub use common::{AwsArgs, ManifestArgs, OutputFormat};
+use crate::output::style::Colors;
 
 /// Exit codes, shared by every subcommand (see README "Exit codes").
 pub mod exit {
@@ -45,7 +44,8 @@ pub struct Cli {
 
 #[derive(Debug, clap::Args)]
 pub struct GlobalArgs {
-    /// When to colour output; NO_COLOR in the environment means never.
+    /// When to colour output. `auto` follows NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM, and
+    /// colours only terminals.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// More logging on stderr: -v info, -vv debug, -vvv trace.
@@ -61,6 +61,16 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+impl From<ColorChoice> for anstream::ColorChoice {
+    fn from(choice: ColorChoice) -> Self {
+        match choice {
+            ColorChoice::Auto => Self::Auto,
+            ColorChoice::Always => Self::Always,
+            ColorChoice::Never => Self::Never,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,37 +97,6 @@ pub enum Command {
     Watch(watch::Args),
 }
 
-/// Colour decisions, resolved once from the flag, NO_COLOR and whether the stream is a terminal.
-#[derive(Debug, Clone, Copy)]
-pub struct Colors {
-    pub stdout: bool,
-    pub stderr: bool,
-}
-
-impl Colors {
-    fn resolve(choice: ColorChoice) -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        match choice {
-            ColorChoice::Always => Self {
-                stdout: true,
-                stderr: true,
-            },
-            ColorChoice::Never => Self {
-                stdout: false,
-                stderr: false,
-            },
-            ColorChoice::Auto if no_color => Self {
-                stdout: false,
-                stderr: false,
-            },
-            ColorChoice::Auto => Self {
-                stdout: std::io::stdout().is_terminal(),
-                stderr: std::io::stderr().is_terminal(),
-            },
-        }
-    }
-}
-
 /// The entry point behind `main`: parse, set up, run, and map the outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -133,7 +112,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let colors = Colors::resolve(cli.global.color);
+    let colors = Colors::resolve(cli.global.color.into());
     init_logging(cli.global.verbose, cli.global.log_format, colors.stderr);
 
     // The daemon is I/O-bound and long-lived: one runtime thread keeps its footprint small

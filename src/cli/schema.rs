@@ -6,6 +6,6 @@ use super::exit;
 pub struct Args {}
 
 pub fn run(_args: &Args) -> u8 {
-    print!("{}", crate::schema::schema_text());
+    print!("{}", crate::manifest::schema::schema_text());
     exit::OK
 }

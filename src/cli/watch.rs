@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::common::{AwsArgs, ManifestArgs, ReconcileArgs};
+use super::common::{resolve, AwsArgs, ManifestArgs, ReconcileArgs};
 use super::exit;
+use crate::aws::IotJobs;
 use crate::watch::{self, Config};
 
 #[derive(Debug, clap::Args)]
@@ -56,10 +57,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 pub async fn run(args: Args) -> u8 {
-    let instance = match args.reconcile.instance(&args.manifests.paths) {
-        Ok(i) => i,
-        Err(message) => {
-            eprintln!("jobctl: {message}");
+    let run = match resolve(&args.manifests, &args.aws, &args.reconcile) {
+        Ok(run) => run,
+        Err(err) => {
+            eprintln!("jobctl: {err}");
             return exit::USAGE;
         }
     };
@@ -67,19 +68,17 @@ pub async fn run(args: Args) -> u8 {
         eprintln!("jobctl: --resync-interval must be more than 0");
         return exit::USAGE;
     }
-    let api = match args.aws.connect().await {
+    let api = match IotJobs::connect(&run.connection).await {
         Ok(api) => api,
-        Err(message) => {
-            eprintln!("jobctl: {message}");
+        Err(err) => {
+            eprintln!("jobctl: {err}");
             return exit::ERROR;
         }
     };
     let stats = api.stats();
     let config = Config {
-        paths: args.manifests.paths.clone(),
-        settings: args
-            .reconcile
-            .settings(instance, usize::from(args.aws.parallelism)),
+        paths: run.paths,
+        settings: run.settings,
         debounce: args.debounce,
         resync_interval: args.resync_interval,
         shutdown_timeout: args.shutdown_timeout,

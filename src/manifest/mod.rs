@@ -6,47 +6,28 @@
 pub mod diagnostic;
 pub mod load;
 pub mod model;
+pub mod root_config;
+pub mod rule;
+pub mod schema;
 pub mod schema_errors;
 pub mod semantic;
 pub mod yaml;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde_json::Value;
 
+use crate::domain::{DesiredJob, Origin};
 use diagnostic::{Diagnostic, SourceFile};
 use load::{FoundFile, ReferenceError};
-use model::{JobManifest, JobSpec};
-use yaml::{Location, Node};
+use model::JobManifest;
+use rule::Rule;
+use yaml::{Location, Node, YamlErrorKind};
 
 /// The configuration file that may sit at a manifest root; it is not a manifest.
 pub const CONFIG_FILE_NAME: &str = "jobctl.yaml";
-
-/// Where a job was declared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Origin {
-    pub file: String,
-    pub line: usize,
-    pub col: usize,
-}
-
-impl std::fmt::Display for Origin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.col)
-    }
-}
-
-/// A job as the manifests declare it. The document is resolved: `documentFile` has been read into
-/// `spec.document`, so downstream code sees one inline document or a `documentSource`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DesiredJob {
-    pub job_id: String,
-    pub spec: JobSpec,
-    pub origin: Origin,
-}
 
 #[derive(Debug, Default)]
 pub struct ManifestSet {
@@ -65,6 +46,17 @@ impl ManifestSet {
 
     pub fn warning_count(&self) -> usize {
         self.diagnostics.len() - self.error_count()
+    }
+
+    /// Why the set may be missing jobs, when it may: then nothing may be concluded from a job's
+    /// absence, and prune is off.
+    pub fn incomplete_reason(&self) -> Option<String> {
+        (!self.complete).then(|| {
+            format!(
+                "{} manifest problem(s) found; jobctl cannot know what a broken or unreadable file declared",
+                self.error_count().max(1)
+            )
+        })
     }
 }
 
@@ -95,7 +87,7 @@ pub fn load(paths: &[PathBuf]) -> ManifestSet {
             if manifests.contains(&reference.target) {
                 result.diagnostics.push(
                     Diagnostic::error(
-                        "document-file/is-a-manifest",
+                        Rule::DocumentFileIsAManifest,
                         &reference.file,
                         Some(reference.location),
                         "documentFile names a jobctl manifest, not a job document",
@@ -113,6 +105,7 @@ pub fn load(paths: &[PathBuf]) -> ManifestSet {
     results.retain(|r| r.canonical.as_ref().is_none_or(|p| !referenced.contains(p)));
     set.files_read = results.len();
     let mut first_seen: HashMap<String, (Arc<SourceFile>, Location)> = HashMap::new();
+    let mut duplicates: HashSet<String> = HashSet::new();
     for result in results {
         if result.diagnostics.iter().any(Diagnostic::is_error) {
             set.complete = false;
@@ -122,9 +115,10 @@ pub fn load(paths: &[PathBuf]) -> ManifestSet {
             match first_seen.get(&job.job_id) {
                 Some((first_file, first_location)) => {
                     set.complete = false;
+                    duplicates.insert(job.job_id.clone());
                     set.diagnostics.push(
                         Diagnostic::error(
-                            "semantic/duplicate-job",
+                            Rule::SemanticDuplicateJob,
                             &file,
                             Some(location),
                             format!("job `{}` is declared twice", job.job_id),
@@ -143,12 +137,6 @@ pub fn load(paths: &[PathBuf]) -> ManifestSet {
         }
     }
     // A duplicate makes both declarations suspect; neither may be applied.
-    let duplicates: Vec<String> = set
-        .diagnostics
-        .iter()
-        .filter(|d| d.code == "semantic/duplicate-job")
-        .filter_map(|d| d.message.split('`').nth(1).map(String::from))
-        .collect();
     set.jobs.retain(|j| !duplicates.contains(&j.job_id));
     set
 }
@@ -170,10 +158,13 @@ fn load_diagnostic(error: &load::LoadError) -> Diagnostic {
         .unwrap_or(&message)
         .to_string();
     let code = match error {
-        load::LoadError::SymlinkEscape { .. } => "file/symlink-escape",
-        load::LoadError::TooLarge { .. } => "file/too-large",
-        load::LoadError::NotText { .. } => "file/not-text",
-        _ => "file/unreadable",
+        load::LoadError::SymlinkEscape { .. } => Rule::FileSymlinkEscape,
+        load::LoadError::TooLarge { .. } => Rule::FileTooLarge,
+        load::LoadError::NotText { .. } => Rule::FileNotText,
+        load::LoadError::Missing { .. }
+        | load::LoadError::Io { .. }
+        | load::LoadError::TooManyFiles { .. }
+        | load::LoadError::NotYaml { .. } => Rule::FileUnreadable,
     };
     let diag = Diagnostic::error(code, &file, None, message);
     match error.help() {
@@ -242,7 +233,7 @@ fn internal_error(found: &FoundFile) -> FileResult {
         declares_jobs: true,
         references: Vec::new(),
         diagnostics: vec![Diagnostic::error(
-            "file/internal-error",
+            Rule::FileInternalError,
             &file,
             None,
             "jobctl failed internally while checking this file",
@@ -292,8 +283,13 @@ fn process_file(found: &FoundFile) -> FileResult {
         .collect();
     if documents.is_empty() {
         result.diagnostics.push(
-            Diagnostic::error("manifest/empty", &file, None, "the file holds no manifest")
-                .with_help("add a Job manifest (see examples/), or delete the file"),
+            Diagnostic::error(
+                Rule::ManifestEmpty,
+                &file,
+                None,
+                "the file holds no manifest",
+            )
+            .with_help("add a Job manifest (see examples/), or delete the file"),
         );
         return result;
     }
@@ -337,16 +333,14 @@ fn process_file(found: &FoundFile) -> FileResult {
 }
 
 fn yaml_diagnostic(file: &Arc<SourceFile>, error: &yaml::YamlError) -> Diagnostic {
-    let mut diag = Diagnostic::error("yaml/syntax", file, Some(error.location), &error.message);
-    if error.message.starts_with("duplicate key") {
-        diag.code = "yaml/duplicate-key";
-    } else if error.message.contains("YAML nodes") {
-        diag.code = "yaml/alias-expansion";
-    } else if error.message.starts_with("nesting") {
-        diag.code = "yaml/depth";
-    } else if error.message.contains("tag") {
-        diag.code = "yaml/tag";
-    }
+    let code = match error.kind {
+        YamlErrorKind::Syntax => Rule::YamlSyntax,
+        YamlErrorKind::DuplicateKey => Rule::YamlDuplicateKey,
+        YamlErrorKind::AliasExpansion => Rule::YamlAliasExpansion,
+        YamlErrorKind::Depth => Rule::YamlDepth,
+        YamlErrorKind::Tag => Rule::YamlTag,
+    };
+    let mut diag = Diagnostic::error(code, file, Some(error.location), &error.message);
     if let Some(help) = &error.help {
         diag = diag.with_help(help.clone());
     }
@@ -367,7 +361,7 @@ fn check_document(
     if !instance.is_object() {
         out.push(
             Diagnostic::error(
-                "manifest/not-a-map",
+                Rule::ManifestNotAMap,
                 file,
                 Some(root.location),
                 "a manifest must be a YAML map",
@@ -379,13 +373,13 @@ fn check_document(
     let schema_errors = schema_errors::check(root, &instance, file);
     let wrong_kind = schema_errors
         .iter()
-        .any(|d| d.code == "manifest/kind" || d.code == "manifest/api-version");
+        .any(|d| matches!(d.code, Rule::ManifestKind | Rule::ManifestApiVersion));
     let has_errors = !schema_errors.is_empty();
     if wrong_kind {
         // Another kind of object: its field errors would only be noise.
         out.extend(schema_errors.into_iter().filter(|d| {
-            d.code.starts_with("manifest/")
-                || d.code == "schema/missing-field" && d.location == Some(root.location)
+            d.code.is_envelope()
+                || d.code == Rule::SchemaMissingField && d.location == Some(root.location)
         }));
         return None;
     }
@@ -401,7 +395,7 @@ fn check_document(
         Ok(m) => m,
         Err(err) => {
             out.push(Diagnostic::error(
-                "manifest/invalid",
+                Rule::ManifestInvalid,
                 file,
                 Some(root.location),
                 format!("the manifest does not match the Job format: {err}"),
@@ -469,19 +463,17 @@ fn read_document_file(
 ) -> Option<(Value, Arc<SourceFile>, Option<Node>)> {
     let pointer = "/spec/documentFile";
     let location = ctx.root.pointer(pointer).map(|n| n.location);
-    let fail =
-        |ctx: &mut semantic::Context<'_>, code: &'static str, message: String, help: &str| {
-            ctx.out.push(
-                Diagnostic::error(code, ctx.file, location, message).with_help(help.to_string()),
-            );
-            None
-        };
+    let fail = |ctx: &mut semantic::Context<'_>, code: Rule, message: String, help: &str| {
+        ctx.out
+            .push(Diagnostic::error(code, ctx.file, location, message).with_help(help.to_string()));
+        None
+    };
     let path = match load::resolve_reference(&found.path, &found.root, reference) {
         Ok(p) => p,
         Err(ReferenceError::Escapes) => {
             return fail(
                 ctx,
-                "document-file/escapes-root",
+                Rule::DocumentFileEscapesRoot,
                 format!("documentFile `{reference}` points outside the manifest root"),
                 "document files must live inside the directory given to -f; `..` and absolute paths may not leave it",
             )
@@ -489,7 +481,7 @@ fn read_document_file(
         Err(ReferenceError::SymlinkEscapes) => {
             return fail(
                 ctx,
-                "document-file/symlink-escape",
+                Rule::DocumentFileSymlinkEscape,
                 format!("documentFile `{reference}` is a symlink to a file outside the manifest root"),
                 "copy the document into the repository instead of linking to it",
             )
@@ -497,7 +489,7 @@ fn read_document_file(
         Err(ReferenceError::Missing) => {
             return fail(
                 ctx,
-                "document-file/missing",
+                Rule::DocumentFileMissing,
                 format!("documentFile `{reference}` does not exist"),
                 "the path is relative to the manifest file",
             )
@@ -509,7 +501,7 @@ fn read_document_file(
             let message = format!("documentFile `{reference}` cannot be used: {err}");
             return fail(
                 ctx,
-                "document-file/unreadable",
+                Rule::DocumentFileUnreadable,
                 message,
                 err.help().unwrap_or("check the file"),
             );
@@ -529,7 +521,7 @@ fn read_document_file(
                 let loc = line_col_location(&doc_file.text, err.line(), err.column());
                 ctx.out.push(
                     Diagnostic::error(
-                        "document-file/invalid-json",
+                        Rule::DocumentFileInvalidJson,
                         &doc_file,
                         Some(loc),
                         format!("the job document is not valid JSON: {err}"),
@@ -552,7 +544,7 @@ fn read_document_file(
             Ok(docs) => {
                 return fail(
                     ctx,
-                    "document-file/not-one-document",
+                    Rule::DocumentFileNotOneDocument,
                     format!(
                         "documentFile `{reference}` holds {} YAML documents; it must hold one",
                         docs.len()
@@ -574,7 +566,7 @@ fn read_document_file(
     if !value.is_object() {
         return fail(
             ctx,
-            "document-file/not-a-map",
+            Rule::DocumentFileNotAMap,
             format!("the job document in `{reference}` must be a JSON object"),
             "devices expect a JSON object such as {\"operation\": \"update\"}",
         );

@@ -11,11 +11,12 @@ use jsonschema::ValidationError;
 use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, SourceFile};
+use super::rule::Rule;
 use super::yaml::{Location, Node};
 
 /// Validates one document's JSON against the manifest schema and returns every problem.
 pub fn check(root: &Node, instance: &Value, file: &Arc<SourceFile>) -> Vec<Diagnostic> {
-    let validator = crate::schema::validator();
+    let validator = super::schema::validator();
     let mut out = Vec::new();
     for error in validator.iter_errors(instance) {
         push_error(&error, root, file, &mut out);
@@ -27,6 +28,38 @@ pub fn check(root: &Node, instance: &Value, file: &Arc<SourceFile>) -> Vec<Diagn
     out
 }
 
+/// Where one validation error points: the YAML node behind its JSON pointer, and the words
+/// that name it for a person.
+struct Site<'a> {
+    root: &'a Node,
+    file: &'a Arc<SourceFile>,
+    pointer: String,
+    location: Option<Location>,
+    /// `spec.abortConfig.criteriaList[0].action`, in backticks.
+    field: String,
+}
+
+impl Site<'_> {
+    fn error(&self, code: Rule, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(code, self.file, self.location, message)
+    }
+
+    /// The location of the key `name` in the map this site points at (for errors about keys).
+    fn key_location(&self, name: &str) -> Option<Location> {
+        let key_pointer = format!(
+            "{}/{}",
+            self.pointer,
+            name.replace('~', "~0").replace('/', "~1")
+        );
+        self.root
+            .key_at(&key_pointer)
+            .map(|k| k.location)
+            .or(self.location)
+    }
+}
+
+/// One diagnostic (or several) per validation error, chosen by the error's keyword. Each keyword
+/// has its own small function below; `anyOf`/`oneOf` recurse into the branch that matters.
 fn push_error(
     error: &ValidationError<'_>,
     root: &Node,
@@ -34,77 +67,25 @@ fn push_error(
     out: &mut Vec<Diagnostic>,
 ) {
     let pointer = error.instance_path().as_str().to_string();
-    let node = root.pointer(&pointer);
-    let location = node.map(|n| n.location).or(Some(root.location));
-    let field = describe_pointer(&pointer);
+    let site = Site {
+        root,
+        file,
+        location: root
+            .pointer(&pointer)
+            .map(|n| n.location)
+            .or(Some(root.location)),
+        field: describe_pointer(&pointer),
+        pointer,
+    };
     let instance = error.instance();
-    match error.kind() {
+    let instance = instance.as_ref();
+    let diagnostic = match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let allowed = allowed_properties(&pointer);
-            for name in unexpected {
-                let key_pointer =
-                    format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
-                let key_location = root.key_at(&key_pointer).map(|k| k.location).or(location);
-                let mut diag = Diagnostic::error(
-                    "schema/unknown-field",
-                    file,
-                    key_location,
-                    format!("unknown field `{name}` in {field}"),
-                )
-                .with_label("not a field here");
-                diag = match closest(name, &allowed) {
-                    Some(best) => diag.with_help(format!("did you mean `{best}`?")),
-                    None if !allowed.is_empty() => {
-                        diag.with_help(format!("expected one of: {}", allowed.join(", ")))
-                    }
-                    None => diag,
-                };
-                out.push(diag);
-            }
+            out.extend(unexpected.iter().map(|name| unknown_field(&site, name)));
+            return;
         }
-        ValidationErrorKind::Required { property } => {
-            let name = property.as_str().unwrap_or_default();
-            out.push(
-                Diagnostic::error(
-                    "schema/missing-field",
-                    file,
-                    location,
-                    format!("missing required field `{name}` in {field}"),
-                )
-                .with_help(required_help(&pointer, name)),
-            );
-        }
-        ValidationErrorKind::Type { kind } => {
-            let expected = match kind {
-                TypeKind::Single(t) => article(&t.to_string()),
-                TypeKind::Multiple(set) => set
-                    .iter()
-                    .map(|t| article(&t.to_string()))
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-            };
-            let help = if matches!(
-                instance.as_ref(),
-                Value::Number(_) | Value::Bool(_) | Value::Null
-            ) && expected.contains("string")
-            {
-                "quote the value so YAML reads it as text".to_string()
-            } else {
-                format!("{field} must be {expected}")
-            };
-            out.push(
-                Diagnostic::error(
-                    "schema/type",
-                    file,
-                    location,
-                    format!(
-                        "{field} must be {expected}, found {}",
-                        json_kind(instance.as_ref())
-                    ),
-                )
-                .with_help(help),
-            );
-        }
+        ValidationErrorKind::Required { property } => missing_field(&site, property),
+        ValidationErrorKind::Type { kind } => wrong_type(&site, kind, instance),
         ValidationErrorKind::Enum { options } => {
             let choices: Vec<String> = options
                 .as_array()
@@ -114,216 +95,243 @@ fn push_error(
                         .collect()
                 })
                 .unwrap_or_default();
-            out.push(enum_diagnostic(
-                &field,
-                instance.as_ref(),
-                &choices,
-                file,
-                location,
-            ));
+            enum_diagnostic(&site.field, instance, &choices, file, site.location)
         }
         ValidationErrorKind::Constant { expected_value } => {
-            let expected = expected_value.as_str().unwrap_or_default();
-            let (code, hint) = match pointer.as_str() {
-                "/apiVersion" => (
-                    "manifest/api-version",
-                    format!("set `apiVersion: {expected}`"),
-                ),
-                "/kind" => (
-                    "manifest/kind",
-                    format!("set `kind: {expected}`; jobctl manages Job objects only"),
-                ),
-                _ => ("schema/const", format!("set it to `{expected}`")),
-            };
-            out.push(
-                Diagnostic::error(
-                    code,
-                    file,
-                    location,
-                    format!(
-                        "{field} must be `{expected}`, found {}",
-                        short(instance.as_ref())
-                    ),
-                )
-                .with_help(hint),
-            );
+            constant(&site, expected_value, instance)
         }
         // An empty string already has its min-length report; a pattern report would repeat it.
-        ValidationErrorKind::Pattern { .. } if instance.as_ref().as_str() == Some("") => {}
-        ValidationErrorKind::Pattern { pattern } => {
-            out.push(
-                Diagnostic::error(
-                    "schema/pattern",
-                    file,
-                    location,
-                    format!("{field} {} is not valid", short(instance.as_ref())),
-                )
-                .with_help(pattern_help(&pointer, pattern)),
-            );
-        }
-        ValidationErrorKind::MinLength { limit } => {
-            let msg = if *limit == 1 {
-                format!("{field} must not be empty")
-            } else {
-                format!("{field} must be at least {limit} characters long")
-            };
-            out.push(Diagnostic::error("schema/min-length", file, location, msg));
-        }
+        ValidationErrorKind::Pattern { .. } if instance.as_str() == Some("") => return,
+        ValidationErrorKind::Pattern { pattern } => site
+            .error(
+                Rule::SchemaPattern,
+                format!("{} {} is not valid", site.field, short(instance)),
+            )
+            .with_help(pattern_help(&site.pointer, pattern)),
+        ValidationErrorKind::MinLength { limit } => min_length(&site, *limit),
         ValidationErrorKind::MaxLength { limit } => {
-            let len = instance.as_ref().as_str().map_or(0, |s| s.chars().count());
-            out.push(
-                Diagnostic::error(
-                    "schema/max-length",
-                    file,
-                    location,
-                    format!("{field} is {len} characters long; the limit is {limit}"),
-                )
-                .with_help("shorten it"),
-            );
+            let len = instance.as_str().map_or(0, |s| s.chars().count());
+            site.error(
+                Rule::SchemaMaxLength,
+                format!(
+                    "{} is {len} characters long; the limit is {limit}",
+                    site.field
+                ),
+            )
+            .with_help("shorten it")
         }
         ValidationErrorKind::Minimum { limit }
         | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            out.push(
-                Diagnostic::error(
-                    "schema/range",
-                    file,
-                    location,
-                    format!(
-                        "{field} is {}; the minimum is {limit}",
-                        short(instance.as_ref())
-                    ),
-                )
-                .with_help(range_help(&pointer)),
-            );
+            out_of_range(&site, instance, "minimum", limit)
         }
         ValidationErrorKind::Maximum { limit }
         | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            out.push(
-                Diagnostic::error(
-                    "schema/range",
-                    file,
-                    location,
-                    format!(
-                        "{field} is {}; the maximum is {limit}",
-                        short(instance.as_ref())
-                    ),
-                )
-                .with_help(range_help(&pointer)),
-            );
+            out_of_range(&site, instance, "maximum", limit)
         }
-        ValidationErrorKind::MinItems { limit } => {
-            out.push(Diagnostic::error(
-                "schema/min-items",
-                file,
-                location,
-                format!(
-                    "{field} needs at least {limit} {}",
-                    plural(*limit, "entry", "entries")
-                ),
-            ));
-        }
+        ValidationErrorKind::MinItems { limit } => site.error(
+            Rule::SchemaMinItems,
+            format!(
+                "{} needs at least {limit} {}",
+                site.field,
+                plural(*limit, "entry", "entries")
+            ),
+        ),
         ValidationErrorKind::MaxItems { limit } => {
-            let len = instance.as_ref().as_array().map_or(0, Vec::len);
-            out.push(
-                Diagnostic::error(
-                    "schema/max-items",
-                    file,
-                    location,
-                    format!("{field} has {len} entries; the limit is {limit}"),
-                )
-                .with_help(max_items_help(&pointer)),
-            );
+            let len = instance.as_array().map_or(0, Vec::len);
+            site.error(
+                Rule::SchemaMaxItems,
+                format!("{} has {len} entries; the limit is {limit}", site.field),
+            )
+            .with_help(max_items_help(&site.pointer))
         }
-        ValidationErrorKind::MinProperties { limit } => {
-            out.push(
-                Diagnostic::error(
-                    "schema/min-properties",
-                    file,
-                    location,
-                    format!(
-                        "{field} needs at least {limit} {}",
-                        plural(*limit, "field", "fields")
-                    ),
-                )
-                .with_help(min_properties_help(&pointer)),
-            );
-        }
-        ValidationErrorKind::PropertyNames { error: inner } => {
-            // The offending name is the instance of the inner error; point at that key.
-            let name = inner
-                .instance()
-                .as_ref()
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let key_pointer = format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
-            let key_location = root.key_at(&key_pointer).map(|k| k.location).or(location);
-            let detail = match inner.kind() {
-                ValidationErrorKind::MinLength { .. } => "must not be empty".to_string(),
-                ValidationErrorKind::MaxLength { limit } => {
-                    format!("is longer than {limit} characters")
-                }
-                ValidationErrorKind::Pattern { .. } => {
-                    "contains characters that are not allowed".to_string()
-                }
-                other => format!("is not valid ({})", other.keyword()),
-            };
-            out.push(
-                Diagnostic::error(
-                    "schema/key",
-                    file,
-                    key_location,
-                    format!("key `{name}` in {field} {detail}"),
-                )
-                .with_help(key_help(&pointer)),
-            );
-        }
+        ValidationErrorKind::MinProperties { limit } => site
+            .error(
+                Rule::SchemaMinProperties,
+                format!(
+                    "{} needs at least {limit} {}",
+                    site.field,
+                    plural(*limit, "field", "fields")
+                ),
+            )
+            .with_help(min_properties_help(&site.pointer)),
+        ValidationErrorKind::PropertyNames { error: inner } => bad_key(&site, inner),
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
-            if let Some(choices) = const_choices(context) {
-                // schemars writes documented enums as `oneOf` of consts; report them as an enum.
-                out.push(enum_diagnostic(
-                    &field,
-                    instance.as_ref(),
-                    &choices,
-                    file,
-                    location,
-                ));
-            } else if pointer.starts_with("/spec/targets/") {
-                push_target_error(instance.as_ref(), context, root, file, location, out);
-            } else {
-                // Report the branch that got furthest: the one whose type matched.
-                let best = context
-                    .iter()
-                    .filter(|branch| {
-                        !branch.iter().any(|e| {
-                            matches!(e.kind(), ValidationErrorKind::Type { .. })
-                                && e.instance_path() == error.instance_path()
-                        })
-                    })
-                    .min_by_key(|branch| branch.len());
-                match best {
-                    Some(branch) => {
-                        for inner in branch {
-                            push_error(inner, root, file, out);
-                        }
-                    }
-                    None => out.push(Diagnostic::error(
-                        "schema/invalid",
-                        file,
-                        location,
-                        format!("{field} is not valid"),
-                    )),
-                }
+            return branches(error, &site, context, instance, out);
+        }
+        other => site.error(
+            Rule::SchemaInvalid,
+            format!(
+                "{} is not valid: {} ({})",
+                site.field,
+                error,
+                other.keyword()
+            ),
+        ),
+    };
+    out.push(diagnostic);
+}
+
+fn unknown_field(site: &Site<'_>, name: &str) -> Diagnostic {
+    let allowed = allowed_properties(&site.pointer);
+    let diag = Diagnostic::error(
+        Rule::SchemaUnknownField,
+        site.file,
+        site.key_location(name),
+        format!("unknown field `{name}` in {}", site.field),
+    )
+    .with_label("not a field here");
+    match closest(name, &allowed) {
+        Some(best) => diag.with_help(format!("did you mean `{best}`?")),
+        None if !allowed.is_empty() => {
+            diag.with_help(format!("expected one of: {}", allowed.join(", ")))
+        }
+        None => diag,
+    }
+}
+
+fn missing_field(site: &Site<'_>, property: &Value) -> Diagnostic {
+    let name = property.as_str().unwrap_or_default();
+    site.error(
+        Rule::SchemaMissingField,
+        format!("missing required field `{name}` in {}", site.field),
+    )
+    .with_help(required_help(&site.pointer, name))
+}
+
+fn wrong_type(site: &Site<'_>, kind: &TypeKind, instance: &Value) -> Diagnostic {
+    let expected = match kind {
+        TypeKind::Single(t) => article(&t.to_string()),
+        TypeKind::Multiple(set) => set
+            .iter()
+            .map(|t| article(&t.to_string()))
+            .collect::<Vec<_>>()
+            .join(" or "),
+    };
+    let field = &site.field;
+    let help = if matches!(instance, Value::Number(_) | Value::Bool(_) | Value::Null)
+        && expected.contains("string")
+    {
+        "quote the value so YAML reads it as text".to_string()
+    } else {
+        format!("{field} must be {expected}")
+    };
+    site.error(
+        Rule::SchemaType,
+        format!("{field} must be {expected}, found {}", json_kind(instance)),
+    )
+    .with_help(help)
+}
+
+fn constant(site: &Site<'_>, expected_value: &Value, instance: &Value) -> Diagnostic {
+    let expected = expected_value.as_str().unwrap_or_default();
+    let (code, hint) = match site.pointer.as_str() {
+        "/apiVersion" => (
+            Rule::ManifestApiVersion,
+            format!("set `apiVersion: {expected}`"),
+        ),
+        "/kind" => (
+            Rule::ManifestKind,
+            format!("set `kind: {expected}`; jobctl manages Job objects only"),
+        ),
+        _ => (Rule::SchemaConst, format!("set it to `{expected}`")),
+    };
+    site.error(
+        code,
+        format!(
+            "{} must be `{expected}`, found {}",
+            site.field,
+            short(instance)
+        ),
+    )
+    .with_help(hint)
+}
+
+fn min_length(site: &Site<'_>, limit: u64) -> Diagnostic {
+    let message = if limit == 1 {
+        format!("{} must not be empty", site.field)
+    } else {
+        format!("{} must be at least {limit} characters long", site.field)
+    };
+    site.error(Rule::SchemaMinLength, message)
+}
+
+fn out_of_range(site: &Site<'_>, instance: &Value, bound: &str, limit: &Value) -> Diagnostic {
+    site.error(
+        Rule::SchemaRange,
+        format!(
+            "{} is {}; the {bound} is {limit}",
+            site.field,
+            short(instance)
+        ),
+    )
+    .with_help(range_help(&site.pointer))
+}
+
+/// A map key that breaks `propertyNames`: the offending name is the inner error's instance.
+fn bad_key(site: &Site<'_>, inner: &ValidationError<'_>) -> Diagnostic {
+    let name = inner
+        .instance()
+        .as_ref()
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let detail = match inner.kind() {
+        ValidationErrorKind::MinLength { .. } => "must not be empty".to_string(),
+        ValidationErrorKind::MaxLength { limit } => format!("is longer than {limit} characters"),
+        ValidationErrorKind::Pattern { .. } => {
+            "contains characters that are not allowed".to_string()
+        }
+        other => format!("is not valid ({})", other.keyword()),
+    };
+    Diagnostic::error(
+        Rule::SchemaKey,
+        site.file,
+        site.key_location(&name),
+        format!("key `{name}` in {} {detail}", site.field),
+    )
+    .with_help(key_help(&site.pointer))
+}
+
+/// `anyOf`/`oneOf`: documented enums (schemars writes them as `oneOf` of consts), targets (their
+/// own messages), or else the errors of the branch that got furthest.
+fn branches(
+    error: &ValidationError<'_>,
+    site: &Site<'_>,
+    context: &[Vec<ValidationError<'static>>],
+    instance: &Value,
+    out: &mut Vec<Diagnostic>,
+) {
+    if let Some(choices) = const_choices(context) {
+        out.push(enum_diagnostic(
+            &site.field,
+            instance,
+            &choices,
+            site.file,
+            site.location,
+        ));
+        return;
+    }
+    if site.pointer.starts_with("/spec/targets/") {
+        push_target_error(instance, context, site.root, site.file, site.location, out);
+        return;
+    }
+    // The branch that got furthest is the one whose type matched.
+    let best = context
+        .iter()
+        .filter(|branch| {
+            !branch.iter().any(|e| {
+                matches!(e.kind(), ValidationErrorKind::Type { .. })
+                    && e.instance_path() == error.instance_path()
+            })
+        })
+        .min_by_key(|branch| branch.len());
+    match best {
+        Some(branch) => {
+            for inner in branch {
+                push_error(inner, site.root, site.file, out);
             }
         }
-        other => {
-            out.push(Diagnostic::error(
-                "schema/invalid",
-                file,
-                location,
-                format!("{field} is not valid: {} ({})", error, other.keyword()),
-            ));
-        }
+        None => out.push(site.error(Rule::SchemaInvalid, format!("{} is not valid", site.field))),
     }
 }
 
@@ -339,7 +347,7 @@ fn enum_diagnostic(
         .as_str()
         .map_or_else(|| instance.to_string(), String::from);
     let diag = Diagnostic::error(
-        "schema/enum",
+        Rule::SchemaEnum,
         file,
         location,
         format!(
@@ -381,7 +389,7 @@ fn push_target_error(
     match instance {
         Value::String(s) => {
             let mut diag = Diagnostic::error(
-                "schema/target",
+                Rule::SchemaTarget,
                 file,
                 location,
                 format!("target `{s}` is not a thing or thing group ARN"),
@@ -421,14 +429,14 @@ fn push_target_error(
                 }
             }
             out.push(
-                Diagnostic::error("schema/target", file, location, "target is not valid")
+                Diagnostic::error(Rule::SchemaTarget, file, location, "target is not valid")
                     .with_help(SHAPES),
             );
         }
         Value::Object(map) => {
             let keys: Vec<&str> = map.keys().map(String::as_str).collect();
             let mut diag = Diagnostic::error(
-                "schema/target",
+                Rule::SchemaTarget,
                 file,
                 location,
                 format!(
@@ -450,7 +458,7 @@ fn push_target_error(
         }
         other => out.push(
             Diagnostic::error(
-                "schema/target",
+                Rule::SchemaTarget,
                 file,
                 location,
                 format!(
@@ -465,7 +473,7 @@ fn push_target_error(
 
 /// The property names the schema allows on the object at `pointer`.
 fn allowed_properties(pointer: &str) -> Vec<String> {
-    crate::schema::subschema_at(pointer)
+    super::schema::subschema_at(pointer)
         .and_then(|s| s.get("properties"))
         .and_then(Value::as_object)
         .map(|p| p.keys().cloned().collect())

@@ -10,8 +10,10 @@ use time::macros::format_description;
 use time::PrimitiveDateTime;
 
 use super::diagnostic::{Diagnostic, SourceFile};
-use super::model::JobSpec;
+use super::rule::Rule;
 use super::yaml::{Location, Node, NodeKind};
+use crate::domain::ownership::RESERVED_TAG_PREFIX;
+use crate::domain::spec::JobSpec;
 
 /// AWS's limit on a job document, in bytes of the JSON sent.
 pub const MAX_DOCUMENT_BYTES: usize = 32_768;
@@ -20,8 +22,6 @@ pub const MAX_SUBSTITUTIONS: usize = 10;
 /// AWS allows at most 50 user tags per resource; jobctl's own two come on top in practice, so
 /// manifests get 48.
 pub const MAX_USER_TAGS: usize = 48;
-/// Tag keys with this prefix belong to jobctl (ownership tags).
-pub const RESERVED_TAG_PREFIX: &str = "jobctl:";
 
 pub struct Context<'a> {
     pub root: &'a Node,
@@ -44,12 +44,7 @@ impl Context<'_> {
             .or_else(|| self.at(pointer))
     }
 
-    fn error(
-        &mut self,
-        code: &'static str,
-        pointer: &str,
-        message: impl Into<String>,
-    ) -> &mut Diagnostic {
+    fn error(&mut self, code: Rule, pointer: &str, message: impl Into<String>) -> &mut Diagnostic {
         let location = self.at(pointer);
         self.out
             .push(Diagnostic::error(code, self.file, location, message));
@@ -82,7 +77,7 @@ fn check_document_source(spec: &JobSpec, ctx: &mut Context<'_>) {
             let location = ctx.key("/spec");
             ctx.out.push(
                 Diagnostic::error(
-                    "semantic/document-missing",
+                    Rule::SemanticDocumentMissing,
                     ctx.file,
                     location,
                     "the job has no document",
@@ -96,7 +91,7 @@ fn check_document_source(spec: &JobSpec, ctx: &mut Context<'_>) {
             let location = ctx.key(&second);
             ctx.out.push(
                 Diagnostic::error(
-                    "semantic/document-conflict",
+                    Rule::SemanticDocumentConflict,
                     ctx.file,
                     location,
                     format!("the job has both `{}` and `{}`", given[0], given[1]),
@@ -125,7 +120,7 @@ fn check_decimals(spec: &JobSpec, ctx: &mut Context<'_>) {
     {
         if decimals(rate.increment_factor) > 1 {
             ctx.error(
-                "semantic/decimal-places",
+                Rule::SemanticDecimalPlaces,
                 "/spec/jobExecutionsRolloutConfig/exponentialRate/incrementFactor",
                 format!(
                     "incrementFactor {} has more than one digit after the decimal point",
@@ -139,7 +134,7 @@ fn check_decimals(spec: &JobSpec, ctx: &mut Context<'_>) {
         for (i, criteria) in abort.criteria_list.iter().enumerate() {
             if decimals(criteria.threshold_percentage) > 2 {
                 ctx.error(
-                    "semantic/decimal-places",
+                    Rule::SemanticDecimalPlaces,
                     &format!("/spec/abortConfig/criteriaList/{i}/thresholdPercentage"),
                     format!(
                         "thresholdPercentage {} has more than two digits after the decimal point",
@@ -178,7 +173,7 @@ fn check_scheduling(spec: &JobSpec, ctx: &mut Context<'_>) {
             Some(t) => parsed[i] = Some(t),
             None => {
                 ctx.error(
-                    "semantic/schedule-time",
+                    Rule::SemanticScheduleTime,
                     &format!("/spec/schedulingConfig/{name}"),
                     format!("{name} `{text}` is not a real date and time"),
                 )
@@ -193,7 +188,7 @@ fn check_scheduling(spec: &JobSpec, ctx: &mut Context<'_>) {
         let gap = end - start;
         if gap < time::Duration::minutes(30) {
             ctx.error(
-                "semantic/schedule-window",
+                Rule::SemanticScheduleWindow,
                 "/spec/schedulingConfig/endTime",
                 "endTime must be at least 30 minutes after startTime",
             )
@@ -201,7 +196,7 @@ fn check_scheduling(spec: &JobSpec, ctx: &mut Context<'_>) {
                 Some("move endTime later, or drop it to let the rollout run to completion".into());
         } else if gap > time::Duration::days(731) {
             ctx.error(
-                "semantic/schedule-window",
+                Rule::SemanticScheduleWindow,
                 "/spec/schedulingConfig/endTime",
                 "endTime must be at most two years after startTime",
             );
@@ -209,7 +204,7 @@ fn check_scheduling(spec: &JobSpec, ctx: &mut Context<'_>) {
     }
     if schedule.end_behavior.is_some() && schedule.end_time.is_none() {
         ctx.error(
-            "semantic/end-behavior",
+            Rule::SemanticEndBehavior,
             "/spec/schedulingConfig/endBehavior",
             "endBehavior has no effect without endTime",
         )
@@ -218,7 +213,7 @@ fn check_scheduling(spec: &JobSpec, ctx: &mut Context<'_>) {
     for (i, window) in schedule.maintenance_windows.iter().enumerate() {
         if !is_cron_expression(&window.start_time) {
             ctx.error(
-                "semantic/cron",
+                Rule::SemanticCron,
                 &format!("/spec/schedulingConfig/maintenanceWindows/{i}/startTime"),
                 format!("`{}` is not a cron expression", window.start_time),
             )
@@ -250,7 +245,7 @@ fn check_tags(spec: &JobSpec, ctx: &mut Context<'_>) {
             ));
             ctx.out.push(
                 Diagnostic::error(
-                    "semantic/reserved-tag",
+                    Rule::SemanticReservedTag,
                     ctx.file,
                     location,
                     format!("tag `{key}` uses the reserved `{RESERVED_TAG_PREFIX}` prefix"),
@@ -261,7 +256,7 @@ fn check_tags(spec: &JobSpec, ctx: &mut Context<'_>) {
     }
     if spec.tags.len() > MAX_USER_TAGS {
         ctx.error(
-            "semantic/too-many-tags",
+            Rule::SemanticTooManyTags,
             "/spec/tags",
             format!(
                 "the job has {} tags; the limit is {MAX_USER_TAGS}",
@@ -278,7 +273,7 @@ fn check_targets(spec: &JobSpec, ctx: &mut Context<'_>) {
             let first_location = ctx.at(&format!("/spec/targets/{first}"));
             let pointer = format!("/spec/targets/{i}");
             let diag = ctx.error(
-                "semantic/duplicate-target",
+                Rule::SemanticDuplicateTarget,
                 &pointer,
                 "this target is listed twice",
             );
@@ -299,7 +294,7 @@ fn check_template(spec: &JobSpec, ctx: &mut Context<'_>) {
     if !spec.document_parameters.is_empty() {
         if spec.job_template_arn.is_none() {
             ctx.error(
-                "semantic/document-parameters",
+                Rule::SemanticDocumentParameters,
                 "/spec/documentParameters",
                 "documentParameters needs a jobTemplateArn",
             )
@@ -312,7 +307,7 @@ fn check_template(spec: &JobSpec, ctx: &mut Context<'_>) {
             || spec.document_source.is_some()
         {
             ctx.error(
-                "semantic/document-parameters",
+                Rule::SemanticDocumentParameters,
                 "/spec/documentParameters",
                 "documentParameters cannot be combined with a document",
             )
@@ -338,7 +333,7 @@ pub fn check_document(
     if compact.len() > MAX_DOCUMENT_BYTES {
         ctx.out.push(
             Diagnostic::error(
-                "semantic/document-size",
+                Rule::SemanticDocumentSize,
                 ctx.file,
                 anchor,
                 format!(
@@ -355,7 +350,7 @@ pub fn check_document(
     if substitutions > MAX_SUBSTITUTIONS {
         ctx.out.push(
             Diagnostic::error(
-                "semantic/substitutions",
+                Rule::SemanticSubstitutions,
                 ctx.file,
                 anchor,
                 format!("the job document has {substitutions} `${{aws:iot:…}}` placeholders; AWS substitutes at most {MAX_SUBSTITUTIONS}"),
@@ -371,7 +366,7 @@ pub fn check_document(
     if presigned && !has_role {
         ctx.out.push(
             Diagnostic::error(
-                "semantic/presigned-role",
+                Rule::SemanticPresignedRole,
                 ctx.file,
                 anchor,
                 "the document uses a presigned-URL placeholder but `presignedUrlConfig.roleArn` is not set",
@@ -422,7 +417,7 @@ fn faithfulness(node: &Node, file: &Arc<SourceFile>) -> Option<Diagnostic> {
     };
     Some(
         Diagnostic::warning(
-            "document/unquoted-scalar",
+            Rule::DocumentUnquotedScalar,
             file,
             Some(node.location),
             message,

@@ -72,8 +72,24 @@ pub struct Document {
     pub location: Location,
 }
 
+/// What went wrong, as far as the rule a diagnostic reports goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YamlErrorKind {
+    /// The text is not YAML, or uses YAML that has no JSON meaning (complex keys, numbers JSON
+    /// cannot carry, aliases to nothing).
+    Syntax,
+    DuplicateKey,
+    /// Anchors and aliases expand past [`MAX_NODES`] or [`MAX_ALIAS_BYTES`].
+    AliasExpansion,
+    /// Nesting deeper than [`MAX_DEPTH`].
+    Depth,
+    /// A tag outside the core schema, or a malformed one.
+    Tag,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct YamlError {
+    pub kind: YamlErrorKind,
     pub message: String,
     pub location: Location,
     pub help: Option<String>,
@@ -82,8 +98,9 @@ pub struct YamlError {
 }
 
 impl YamlError {
-    fn new(message: impl Into<String>, location: Location) -> Self {
+    fn new(kind: YamlErrorKind, message: impl Into<String>, location: Location) -> Self {
         Self {
+            kind,
             message: message.into(),
             location,
             help: None,
@@ -179,13 +196,22 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                 let location = offsets.location(Span::empty(*marker));
                 // The scanner has its own, higher, depth limit for flow collections and can hit
                 // it before our event-level bound sees the nesting; it is the same problem.
+                // saphyr's errors carry only text, so its two kinds that matter here are told
+                // apart by it; everything jobctl itself reports has its kind set where it arises.
                 if err.info().contains("recursion limit") {
                     return Err(too_deep(location));
                 }
-                return Err(
-                    YamlError::new(format!("invalid YAML: {}", err.info()), location)
-                        .with_help("check the indentation and quoting on and just above this line"),
-                );
+                let kind = if err.info().contains("tag") {
+                    YamlErrorKind::Tag
+                } else {
+                    YamlErrorKind::Syntax
+                };
+                return Err(YamlError::new(
+                    kind,
+                    format!("invalid YAML: {}", err.info()),
+                    location,
+                )
+                .with_help("check the indentation and quoting on and just above this line"));
             }
         };
         let location = offsets.location(span);
@@ -214,6 +240,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
             Event::Alias(id) => {
                 let Some((node, nodes, bytes)) = anchors.get(&id) else {
                     return Err(YamlError::new(
+                        YamlErrorKind::Syntax,
                         "this alias refers to no anchor defined before it in this YAML document",
                         location,
                     )
@@ -281,7 +308,13 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                         anchor,
                     ))
                 }
-                _ => return Err(YamlError::new("unbalanced sequence end", location)),
+                _ => {
+                    return Err(YamlError::new(
+                        YamlErrorKind::Syntax,
+                        "unbalanced sequence end",
+                        location,
+                    ))
+                }
             },
             Event::MappingEnd => match stack.pop() {
                 Some(Frame::Map {
@@ -300,7 +333,13 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                         anchor,
                     ))
                 }
-                _ => return Err(YamlError::new("unbalanced mapping end", location)),
+                _ => {
+                    return Err(YamlError::new(
+                        YamlErrorKind::Syntax,
+                        "unbalanced mapping end",
+                        location,
+                    ))
+                }
             },
         };
 
@@ -323,6 +362,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                         let key = key_from_node(node)?;
                         if let Some(first) = seen.get(&key.name) {
                             let mut err = YamlError::new(
+                                YamlErrorKind::DuplicateKey,
                                 format!("duplicate key `{}`", key.name),
                                 key.location,
                             )
@@ -343,6 +383,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
 
 fn too_many_nodes(location: Location) -> YamlError {
     YamlError::new(
+        YamlErrorKind::AliasExpansion,
         format!(
             "the file expands to more than {MAX_NODES} YAML nodes or {MAX_ALIAS_BYTES} bytes through aliases"
         ),
@@ -352,8 +393,12 @@ fn too_many_nodes(location: Location) -> YamlError {
 }
 
 fn too_deep(location: Location) -> YamlError {
-    YamlError::new(format!("nesting deeper than {MAX_DEPTH} levels"), location)
-        .with_help("job manifests never need this depth; check for a runaway structure")
+    YamlError::new(
+        YamlErrorKind::Depth,
+        format!("nesting deeper than {MAX_DEPTH} levels"),
+        location,
+    )
+    .with_help("job manifests never need this depth; check for a runaway structure")
 }
 
 fn extend(start: Location, end: Location) -> Location {
@@ -400,11 +445,12 @@ fn key_from_node(node: Node) -> Result<Key, YamlError> {
                 location: node.location,
             })
         }
-        _ => Err(
-            YamlError::new("a mapping key must be a plain string", node.location).with_help(
-                "complex keys (`? ` keys, or a list or map used as a key) are not supported",
-            ),
-        ),
+        _ => Err(YamlError::new(
+            YamlErrorKind::Syntax,
+            "a mapping key must be a plain string",
+            node.location,
+        )
+        .with_help("complex keys (`? ` keys, or a list or map used as a key) are not supported")),
     }
 }
 
@@ -441,7 +487,12 @@ fn check_collection_tag(
 }
 
 fn unsupported_tag(tag: &str, location: Location) -> YamlError {
-    YamlError::new(format!("unsupported YAML tag `{tag}`"), location).with_help(
+    YamlError::new(
+        YamlErrorKind::Tag,
+        format!("unsupported YAML tag `{tag}`"),
+        location,
+    )
+    .with_help(
         "only the core tags !!str, !!int, !!float, !!bool, !!null, !!seq and !!map are accepted",
     )
 }
@@ -471,6 +522,7 @@ fn scalar_node(
                 Some(v) => v,
                 None => {
                     return Err(YamlError::new(
+                        YamlErrorKind::Syntax,
                         format!("`{text}` is not a valid !!{suffix}"),
                         location,
                     ))
@@ -481,6 +533,7 @@ fn scalar_node(
             Some(v) => v,
             None => {
                 return Err(YamlError::new(
+                    YamlErrorKind::Syntax,
                     format!("`{text}` is not a number JSON can carry"),
                     location,
                 )
@@ -680,6 +733,7 @@ mod tests {
     #[test]
     fn duplicate_keys_are_rejected_with_both_places() {
         let err = parse_documents("a: 1\nb: 2\na: 3\n").expect_err("duplicate");
+        assert_eq!(err.kind, YamlErrorKind::DuplicateKey);
         assert_eq!(err.message, "duplicate key `a`");
         assert_eq!((err.location.line, err.location.col), (3, 1));
         assert_eq!(err.related.map(|r| r.1.line), Some(1));
@@ -695,7 +749,7 @@ mod tests {
             ));
         }
         let err = parse_documents(&text).expect_err("bomb");
-        assert!(err.message.contains("more than"), "{}", err.message);
+        assert_eq!(err.kind, YamlErrorKind::AliasExpansion, "{}", err.message);
     }
 
     #[test]
@@ -711,7 +765,7 @@ mod tests {
     fn deep_nesting_is_bounded() {
         let text = "[".repeat(10_000) + &"]".repeat(10_000);
         let err = parse_documents(&text).expect_err("deep");
-        assert!(err.message.starts_with("nesting deeper"), "{}", err.message);
+        assert_eq!(err.kind, YamlErrorKind::Depth, "{}", err.message);
     }
 
     #[test]

@@ -10,10 +10,116 @@
 
 use std::path::Path;
 
-use crate::apply::{ApplyReport, Outcome};
+use super::style::Paint;
+use super::text::{apply_text, diagnostics_text, plan_text, refusal_text, verdict};
+use super::{Render, Screen};
+use crate::engine::apply::{JobResult, Outcome};
+use crate::engine::plan::{Action, Plan};
+use crate::engine::refresh::JobError;
 use crate::manifest::diagnostic::{Diagnostic, Severity};
-use crate::plan::{Action, Plan};
-use crate::refresh::JobError;
+use crate::report::{ApplyReport, Failure, PlanReport, ValidateReport};
+
+/// The GitHub renderer: annotations first (GitHub's per-step cap counts them together), then
+/// the text output for the log, fenced so that manifest and AWS text cannot run commands.
+pub struct Github {
+    workspace: Workspace,
+}
+
+impl Github {
+    pub fn new(workspace: Workspace) -> Self {
+        Self { workspace }
+    }
+
+    /// Annotations for the manifest problems, the plan and any extra ones (a refusal, apply
+    /// failures), within GitHub's per-step cap.
+    fn annotations(&self, report: &PlanReport, extra: &[Annotation]) -> String {
+        let mut all = diagnostics_annotations(&report.diagnostics, &self.workspace);
+        all.extend(plan_annotations(
+            &report.plan,
+            &report.errors,
+            &self.workspace,
+        ));
+        all.extend_from_slice(extra);
+        annotations_text(&all)
+    }
+}
+
+impl Render for Github {
+    fn validate(&self, report: &ValidateReport) -> Screen {
+        let mut out = annotations_text(&diagnostics_annotations(
+            &report.diagnostics,
+            &self.workspace,
+        ));
+        let mut log = diagnostics_text(&report.diagnostics, Paint::PLAIN);
+        log.push_str(&verdict(report));
+        out.push_str(&quoted(&log, &stop_token()));
+        Screen::stdout(out)
+    }
+
+    fn plan(&self, report: &PlanReport) -> Screen {
+        let mut out = self.annotations(report, &[]);
+        out.push_str(&log(report));
+        Screen::stdout(out)
+    }
+
+    /// The plan goes to the log before anything changes; annotations come at the end.
+    fn apply_started(&self, report: &PlanReport) -> Screen {
+        Screen::stdout(log(report))
+    }
+
+    fn apply(&self, report: &ApplyReport) -> Screen {
+        let plan = &report.plan;
+        let mut out;
+        if report.refused() {
+            let refusal = Annotation::new(
+                Level::Error,
+                format!(
+                    "apply refused: {} change(s) are blocked; nothing was changed",
+                    plan.plan.blocked().count()
+                ),
+            )
+            .with_title("jobctl: apply refused");
+            out = self.annotations(plan, &[refusal]);
+            // Reasons quote AWS tags (another instance's name): fenced like all untrusted text.
+            out.push_str(&quoted(&refusal_text(&plan.plan), &stop_token()));
+        } else {
+            let failures = apply_annotations(report.results(), &plan.plan, &self.workspace);
+            out = self.annotations(plan, &failures);
+            out.push_str(&quoted(
+                &apply_text(report.results(), Paint::PLAIN),
+                &stop_token(),
+            ));
+        }
+        Screen::stdout(out)
+    }
+
+    fn failure(&self, failure: &Failure) -> Screen {
+        let mut out = annotations_text(&diagnostics_annotations(
+            &failure.diagnostics,
+            &self.workspace,
+        ));
+        out.push_str(&self.notice(&failure.message).stdout);
+        Screen::stdout(out)
+    }
+
+    /// The message may quote a manifest, so it is never printed raw where the runner reads
+    /// commands: it becomes one escaped annotation.
+    fn notice(&self, message: &str) -> Screen {
+        Screen::stdout(format!(
+            "{}\n",
+            Annotation::new(Level::Error, message)
+                .with_title("jobctl")
+                .command()
+        ))
+    }
+}
+
+/// The diagnostics and the plan as text for the log, where manifest text cannot run commands.
+fn log(report: &PlanReport) -> String {
+    let mut text = diagnostics_text(&report.diagnostics, Paint::PLAIN);
+    text.push_str(&plan_text(&report.plan, &report.errors, Paint::PLAIN));
+    quoted(&text, &stop_token())
+}
 
 /// Annotations of one kind GitHub shows per step; more are dropped silently by GitHub.
 pub const ANNOTATIONS_PER_KIND: usize = 10;
@@ -285,12 +391,12 @@ pub fn plan_annotations(
 
 /// Failed steps of an apply, as errors at the manifest that declares the job.
 pub fn apply_annotations(
-    report: &ApplyReport,
+    results: &[JobResult],
     plan: &Plan,
     workspace: &Workspace,
 ) -> Vec<Annotation> {
     let mut out = Vec::new();
-    for result in &report.results {
+    for result in results {
         let Outcome::Failed {
             operation,
             code,

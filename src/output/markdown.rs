@@ -7,20 +7,121 @@
 //! does not fit is left out whole, from the last job backwards, with a note saying so.
 
 use serde_json::Value;
-use similar::{ChangeTag, TextDiff};
+use similar::ChangeTag;
 
-use crate::apply::{ApplyReport, Outcome};
+use super::diff::{self, pretty, Shape};
+use super::style::{Colors, Paint};
+use super::text::{apply_text, diagnostics_text, summary_line};
+use super::{Render, Screen};
+use crate::engine::apply::{JobResult, Outcome};
+use crate::engine::plan::{Action, Change, FieldChange, Plan, Step};
+use crate::engine::refresh::JobError;
 use crate::manifest::diagnostic::{Diagnostic, Severity};
-use crate::plan::{Action, Change, FieldChange, Plan, Step};
-use crate::refresh::JobError;
-
-use super::{pretty, summary_line, Style};
+use crate::report::{ApplyReport, Failure, PlanReport, ValidateReport};
 
 /// GitHub's limit on one step's job summary ($GITHUB_STEP_SUMMARY), in bytes.
 pub const STEP_SUMMARY_MAX_BYTES: usize = 1024 * 1024;
 /// GitHub's limit on a comment body, in characters. Capping bytes at this number is safe: a
 /// character is at least one byte.
 pub const COMMENT_MAX_CHARS: usize = 65_536;
+
+/// The Markdown renderer. Manifest problems also go to stderr as text, as soon as they are
+/// found, since stdout holds the report.
+pub struct Markdown {
+    stderr: Paint,
+}
+
+impl Markdown {
+    pub fn new(colors: Colors) -> Self {
+        Self {
+            stderr: Paint::new(colors.stderr),
+        }
+    }
+}
+
+impl Render for Markdown {
+    fn loaded(&self, diagnostics: &[Diagnostic]) -> Screen {
+        Screen::stderr(diagnostics_text(diagnostics, self.stderr))
+    }
+
+    fn validate(&self, report: &ValidateReport) -> Screen {
+        Screen::stdout(validate_markdown(report, &titled(VALIDATE_TITLE)))
+    }
+
+    fn plan(&self, report: &PlanReport) -> Screen {
+        let options = titled(&title("plan", &report.instance));
+        Screen::stdout(plan_markdown(
+            &report.plan,
+            &report.errors,
+            &report.diagnostics,
+            &options,
+        ))
+    }
+
+    fn apply(&self, report: &ApplyReport) -> Screen {
+        let options = titled(&title("apply", &report.plan.instance));
+        Screen::stdout(apply_report_markdown(report, &options))
+    }
+
+    fn failure(&self, failure: &Failure) -> Screen {
+        self.notice(&failure.message)
+    }
+}
+
+/// The heading of validate's report.
+pub const VALIDATE_TITLE: &str = "jobctl validate";
+
+/// The heading of a plan or apply report; instance names are plain characters (validated).
+pub fn title(command: &str, instance: &str) -> String {
+    format!("jobctl {command} · instance `{instance}`")
+}
+
+/// The hidden first line of a plan's or apply's pull-request comment: one comment per
+/// instance, edited in place.
+pub fn plan_marker(instance: &str) -> String {
+    format!("<!-- jobctl:plan instance={instance} -->")
+}
+
+/// Validate's comment marker names the manifest paths (plain characters only), as validate has
+/// no instance.
+pub fn validate_marker(paths: &[std::path::PathBuf]) -> String {
+    let paths: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            p.display()
+                .to_string()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'))
+                .collect()
+        })
+        .collect();
+    format!("<!-- jobctl:validate paths={} -->", paths.join(","))
+}
+
+fn titled(title: &str) -> MarkdownOptions {
+    MarkdownOptions {
+        title: title.to_string(),
+        ..MarkdownOptions::default()
+    }
+}
+
+/// `jobctl validate`'s report.
+pub fn validate_markdown(report: &ValidateReport, options: &MarkdownOptions) -> String {
+    diagnostics_markdown(&report.diagnostics, report.files, report.jobs, options)
+}
+
+/// `jobctl apply`'s report: the refusal or the results, then the plan.
+pub fn apply_report_markdown(report: &ApplyReport, options: &MarkdownOptions) -> String {
+    let plan = &report.plan;
+    let results = (!report.refused()).then(|| report.results());
+    apply_markdown(
+        &plan.plan,
+        &plan.errors,
+        &plan.diagnostics,
+        results,
+        options,
+    )
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct MarkdownOptions {
@@ -47,24 +148,24 @@ pub fn plan_markdown(
 }
 
 /// The apply report: the plan it carried out, with the results (or the refusal) up front.
-/// `report` is `None` when apply refused a plan with blocked changes.
+/// `results` is `None` when apply refused a plan with blocked changes.
 pub fn apply_markdown(
     plan: &Plan,
     errors: &[JobError],
     diagnostics: &[Diagnostic],
-    report: Option<&ApplyReport>,
+    results: Option<&[JobResult]>,
     options: &MarkdownOptions,
 ) -> String {
+    let applied = results;
     let mut results = String::new();
-    match report {
+    match applied {
         None => results.push_str(&format!(
             "> [!CAUTION]\n> **Apply refused:** {} change(s) are blocked; nothing was changed.\n\n",
             plan.blocked().count()
         )),
-        Some(report) => {
-            results.push_str(&format!("**{}**\n\n", apply_line(report)));
-            let failed: Vec<_> = report
-                .results
+        Some(applied) => {
+            results.push_str(&format!("**{}**\n\n", apply_line(applied)));
+            let failed: Vec<_> = applied
                 .iter()
                 .filter(|r| !matches!(r.outcome, Outcome::Done | Outcome::AlreadyExists))
                 .collect();
@@ -152,15 +253,15 @@ fn diagnostics_table(diagnostics: &[Diagnostic]) -> String {
         out.push_str(&format!(
             "| {mark} | {} | {} | {problem} |\n",
             code(&diag.position()),
-            code(diag.code)
+            code(diag.code.code())
         ));
     }
     out.push('\n');
     out
 }
 
-fn apply_line(report: &ApplyReport) -> String {
-    super::apply_text(report, Style { color: false })
+fn apply_line(results: &[JobResult]) -> String {
+    apply_text(results, Paint::PLAIN)
         .lines()
         .last()
         .unwrap_or_default()
@@ -177,7 +278,7 @@ fn plan_parts(
     let mut head = format!("### {title}\n\n");
     head.push_str(&format!(
         "**{}**\n\n",
-        summary_line(&plan.summary(), errors.len(), Style { color: false })
+        summary_line(&plan.summary(), errors.len(), Paint::PLAIN)
     ));
 
     let invalid = diagnostics.iter().filter(|d| d.is_error()).count();
@@ -328,7 +429,7 @@ fn change_block(change: &Change) -> String {
     if let Some(note) = &change.note {
         body.push_str(&format!("{}\n\n", text(note)));
     }
-    let calls: Vec<String> = change.steps.iter().map(step_name).collect();
+    let calls: Vec<String> = change.steps.iter().map(step_call).collect();
     if !calls.is_empty() {
         body.push_str(&format!("AWS calls: {}\n\n", calls.join(" → ")));
     }
@@ -366,31 +467,23 @@ fn error_block(error: &JobError) -> String {
     )
 }
 
-fn step_name(step: &Step) -> String {
+/// A step as a reviewer reads it in "AWS calls": the operation, with what it changes.
+fn step_call(step: &Step) -> String {
     match step {
         Step::Adopt => "TagResource (adopt)".into(),
         Step::UpdateJob { fields, .. } => format!("UpdateJob ({})", fields.join(", ")),
-        Step::TagResource { .. } => "TagResource".into(),
-        Step::UntagResource { .. } => "UntagResource".into(),
         Step::AssociateTargetsWithJob { targets } => {
             format!("AssociateTargetsWithJob ({} target(s))", targets.len())
         }
-        Step::CancelJob { force } => {
-            if *force {
-                "CancelJob (force)".into()
-            } else {
-                "CancelJob".into()
-            }
-        }
-        Step::DeleteJob { force } => {
-            if *force {
-                "DeleteJob (force)".into()
-            } else {
-                "DeleteJob".into()
-            }
+        Step::CancelJob { force: true } | Step::DeleteJob { force: true } => {
+            format!("{} (force)", step.name())
         }
         Step::WaitForDeletion => "wait for the deletion".into(),
-        Step::CreateJob => "CreateJob".into(),
+        Step::TagResource { .. }
+        | Step::UntagResource { .. }
+        | Step::CancelJob { force: false }
+        | Step::DeleteJob { force: false }
+        | Step::CreateJob => step.name().into(),
     }
 }
 
@@ -400,7 +493,7 @@ fn change_diff(change: &Change) -> String {
     let mut out = String::new();
     if change.action == Action::Create {
         if let Some(spec) = &change.desired {
-            if let Ok(Value::Object(fields)) = serde_json::to_value(spec) {
+            if let Ok(Value::Object(fields)) = serde_json::to_value(&**spec) {
                 for (name, value) in fields {
                     out.push_str(&format!("@@ {name} @@\n"));
                     for line in pretty(&value).lines() {
@@ -427,34 +520,24 @@ fn field_diff(field: &FieldChange) -> String {
             ""
         }
     );
-    let before = pretty(&field.before);
-    let after = pretty(&field.after);
-    if field.before.is_null()
-        || field.after.is_null()
-        || (!before.contains('\n') && !after.contains('\n'))
-    {
-        if !field.before.is_null() {
-            for line in before.lines() {
-                out.push_str(&format!("- {line}\n"));
-            }
-        }
-        if !field.after.is_null() {
-            for line in after.lines() {
-                out.push_str(&format!("+ {line}\n"));
+    if diff::shape(field) != Shape::Structured {
+        for (value, sign) in [(&field.before, '-'), (&field.after, '+')] {
+            if !value.is_null() {
+                for line in pretty(value).lines() {
+                    out.push_str(&format!("{sign} {line}\n"));
+                }
             }
         }
         return out;
     }
     // Structured values are diffed line by line as pretty JSON, as the text plan does.
-    let before = serde_json::to_string_pretty(&field.before).unwrap_or_default();
-    let after = serde_json::to_string_pretty(&field.after).unwrap_or_default();
-    for line in TextDiff::from_lines(&before, &after).iter_all_changes() {
-        let sign = match line.tag() {
+    for (tag, line) in diff::lines(&field.before, &field.after) {
+        let sign = match tag {
             ChangeTag::Delete => '-',
             ChangeTag::Insert => '+',
             ChangeTag::Equal => ' ',
         };
-        out.push_str(&format!("{sign} {}\n", line.value().trim_end_matches('\n')));
+        out.push_str(&format!("{sign} {line}\n"));
     }
     out
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Trigger;
 use crate::aws::ApiStats;
-use crate::plan::Action;
+use crate::engine::plan::Action;
 
 /// Upper bounds of the reconcile-duration histogram, in seconds.
 const BUCKETS: &[f64] = &[0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];

@@ -1,6 +1,6 @@
 //! `jobctl watch`: the long-running reconciler. It owns the loop (when to reconcile), not the
-//! reconciling: every pass is [`crate::reconcile`] plus [`crate::apply`], exactly as the CLI runs
-//! them.
+//! reconciling: every pass is [`crate::engine::reconcile`] plus [`crate::engine::apply`], exactly
+//! as the CLI runs them.
 //!
 //! Triggers are file-system hints (debounced, then confirmed by a content fingerprint), a resync
 //! timer for drift on the AWS side, and per-job backoff expiries. Errors are split the watchexec
@@ -23,11 +23,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::apply::{self, ApplyOptions, Outcome};
 use crate::aws::{ApiStats, JobsApi};
+use crate::engine::apply::{self, ApplyOptions, Outcome};
+use crate::engine::plan::Action;
+use crate::engine::reconcile::{self, Planned};
+use crate::engine::Settings;
 use crate::manifest::{self, ManifestSet};
-use crate::plan::Action;
-use crate::reconcile::{self, Request, Settings};
 use backoff::Backoff;
 use metrics::Metrics;
 
@@ -208,7 +209,7 @@ fn fingerprint(set: &ManifestSet) -> u64 {
             .hash(&mut hasher);
     }
     for diag in &set.diagnostics {
-        diag.code.hash(&mut hasher);
+        diag.code.code().hash(&mut hasher);
         diag.file.display.hash(&mut hasher);
         diag.location.map(|l| (l.line, l.col)).hash(&mut hasher);
         diag.message.hash(&mut hasher);
@@ -268,19 +269,20 @@ async fn run_pass(
     metrics.begin(trigger);
     for diag in &set.diagnostics {
         if diag.is_error() {
-            tracing::error!(code = diag.code, position = %diag.position(), "{}", diag.message);
+            tracing::error!(code = diag.code.code(), position = %diag.position(), "{}", diag.message);
         } else {
-            tracing::warn!(code = diag.code, position = %diag.position(), "{}", diag.message);
+            tracing::warn!(code = diag.code.code(), position = %diag.position(), "{}", diag.message);
         }
     }
     metrics.set_manifests(set.jobs.len(), set.error_count());
-    let request = Request::new(set, &config.settings);
-    let planned = reconcile::compute(api, request).await;
+    let manifest_errors = set.error_count();
+    let incomplete = set.incomplete_reason();
+    let planned = reconcile::plan(api, set.jobs, incomplete, &config.settings).await;
     for note in &planned.plan.notes {
         tracing::warn!("{note}");
     }
     for error in &planned.errors {
-        tracing::error!(job_id = %error.job_id, operation = error.api.as_ref().map_or("", |a| a.operation), "{}", error.message);
+        tracing::error!(job_id = %error.job_id, operation = error.operation.unwrap_or(""), "{}", error.message);
         backoff.failed(&error.job_id);
     }
 
@@ -311,14 +313,12 @@ async fn run_pass(
         c.blocked.is_none() && (c.action == Action::Unchanged || !backoff.waiting(&c.job_id))
     });
     let options = ApplyOptions {
-        parallelism: config.settings.parallelism,
-        instance: planned.instance.clone(),
         stop: Some(Arc::clone(stop)),
         ..ApplyOptions::default()
     };
-    let report = apply::apply(api, &plan, &options, &|_| {}).await;
+    let results = apply::apply(api, &plan, &config.settings, &options, &|_| {}).await;
     let mut failures = 0;
-    for result in &report.results {
+    for result in &results {
         match &result.outcome {
             Outcome::Done | Outcome::AlreadyExists => {
                 backoff.succeeded(&result.job_id);
@@ -347,7 +347,13 @@ async fn run_pass(
         blocked: blocked.len(),
         in_backoff: backoff.len(),
         finished_at: now,
-        not_ready: readiness_reason(&planned, failures, blocked.len(), backoff.len()),
+        not_ready: readiness_reason(
+            &planned,
+            manifest_errors,
+            failures,
+            blocked.len(),
+            backoff.len(),
+        ),
     });
     tracing::info!(
         trigger = trigger.as_str(),
@@ -356,7 +362,7 @@ async fn run_pass(
         errors = planned.errors.len(),
         failures,
         blocked = blocked.len(),
-        invalid_manifests = planned.set.error_count(),
+        invalid_manifests = manifest_errors,
         "reconcile finished"
     );
     drop(planned);
@@ -379,17 +385,15 @@ fn release_freed_memory() {
 }
 
 fn readiness_reason(
-    planned: &reconcile::Planned,
+    planned: &Planned,
+    manifest_errors: usize,
     failures: usize,
     blocked: usize,
     in_backoff: usize,
 ) -> Option<String> {
     let mut reasons = Vec::new();
-    if planned.set.error_count() > 0 {
-        reasons.push(format!(
-            "{} invalid manifest problem(s)",
-            planned.set.error_count()
-        ));
+    if manifest_errors > 0 {
+        reasons.push(format!("{manifest_errors} invalid manifest problem(s)"));
     }
     if !planned.errors.is_empty() {
         reasons.push(format!(

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use schemars::generate::SchemaSettings;
 use serde_json::{json, Map, Value};
 
-use crate::manifest::model::JobManifest;
+use super::model::JobManifest;
 
 /// Where the schema is published in the repository; manifests point at it with a modeline.
 pub const SCHEMA_PATH: &str = "schemas/job.schema.json";

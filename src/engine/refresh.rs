@@ -6,19 +6,38 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures::stream::{self, StreamExt};
+use serde::Serialize;
 
-use crate::aws::{self, ApiError, JobsApi, RemoteJob};
-use crate::manifest::model::Target;
-use crate::manifest::DesiredJob;
-use crate::plan::{self, Observed};
+use super::plan::{self, Desired, Observed};
+use super::Settings;
+use crate::aws::{self, ApiError, JobsApi};
+use crate::domain::spec::Target;
+use crate::domain::{DesiredJob, JobStatus, RemoteJob, ResolvedJob, ResolvedSpec};
 
 /// A job that could not be planned, with the reason.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct JobError {
     pub job_id: String,
+    /// Where the manifest declares the job, when it does.
     pub source: Option<String>,
     pub message: String,
-    pub api: Option<Box<ApiError>>,
+    /// The AWS operation that failed, when a call failed.
+    pub operation: Option<&'static str>,
+    /// The AWS error code of that call.
+    pub code: Option<String>,
+}
+
+impl JobError {
+    fn api(job_id: String, source: Option<String>, message: String, err: &ApiError) -> Self {
+        Self {
+            job_id,
+            source,
+            message,
+            operation: Some(err.operation),
+            code: Some(err.code.clone()),
+        }
+    }
 }
 
 impl std::fmt::Display for JobError {
@@ -27,23 +46,11 @@ impl std::fmt::Display for JobError {
     }
 }
 
-/// What to read beyond the declared active jobs.
-#[derive(Debug, Clone, Default)]
-pub struct Scope {
-    pub parallelism: usize,
-    /// Also read declared jobs that have finished (a call per job per run).
-    pub compare_finished: bool,
-    /// Read the tags of undeclared finished jobs too, to find orphans to delete.
-    pub finished_orphans: bool,
-    /// `--target`: only these job ids.
-    pub only: Option<BTreeSet<String>>,
-}
-
 /// The account as far as the declared jobs are concerned.
 #[derive(Debug, Default)]
 pub struct Refreshed {
-    /// Declared jobs; those created or compared have their targets resolved to ARNs.
-    pub desired: Vec<DesiredJob>,
+    /// Declared jobs to plan: the ones read or to create have their targets resolved.
+    pub desired: Desired,
     pub observed: Observed,
     pub errors: Vec<JobError>,
 }
@@ -56,28 +63,36 @@ enum NameRef {
     Group(String),
 }
 
+impl NameRef {
+    fn of(target: &Target) -> Option<Self> {
+        match target {
+            Target::Arn(_) => None,
+            Target::Thing(r) => Some(Self::Thing(r.thing.clone())),
+            Target::ThingGroup(r) => Some(Self::Group(r.thing_group.clone())),
+        }
+    }
+}
+
 /// Reads what planning needs: ListJobs (every page), the full state of each declared job that
 /// is active, target names of jobs to create or compare, and the tags of undeclared jobs that
 /// may be this instance's orphans. Cost grows with active jobs and pages of history, not with
-/// one call per historical job.
-pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, scope: &Scope) -> Refreshed {
-    let parallelism = scope.parallelism.max(1);
+/// one call per historical job. `--target` is applied here, once, to both the declared jobs and
+/// the orphan candidates, so plan sees only what is in scope.
+pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, settings: &Settings) -> Refreshed {
+    let parallelism = settings.parallelism.max(1);
     let mut out = Refreshed::default();
     let jobs: Vec<DesiredJob> = jobs
         .into_iter()
-        .filter(|j| scope.only.as_ref().is_none_or(|o| o.contains(&j.job_id)))
+        .filter(|j| settings.includes(&j.job_id))
         .collect();
     let listed = match api.list_jobs().await {
         Ok(list) => list,
         Err(err) => {
             // Without the listing nothing can be planned safely; every job carries the error.
             for job in jobs {
-                out.errors.push(JobError {
-                    job_id: job.job_id.clone(),
-                    source: Some(job.origin.to_string()),
-                    message: err.to_string(),
-                    api: Some(Box::new(err.clone())),
-                });
+                let source = Some(job.origin.to_string());
+                out.errors
+                    .push(JobError::api(job.job_id, source, err.to_string(), &err));
             }
             return out;
         }
@@ -89,23 +104,19 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, scope: &Scope) ->
     let needs_work = |job: &DesiredJob| match out.observed.listed.get(&job.job_id) {
         None => true,
         Some(summary) => {
-            scope.compare_finished
+            settings.compare_finished
                 || plan::compared_by_default(&summary.status)
-                || summary.status == crate::aws::JobStatus::DeletionInProgress
+                || summary.status == JobStatus::DeletionInProgress
         }
     };
     let (work, idle): (Vec<DesiredJob>, Vec<DesiredJob>) =
         jobs.into_iter().partition(|j| needs_work(j));
-    out.desired.extend(idle);
+    out.desired.unread = idle.into_iter().map(|j| j.job_id).collect();
 
     let names: BTreeSet<NameRef> = work
         .iter()
         .flat_map(|j| j.spec.targets.iter())
-        .filter_map(|t| match t {
-            Target::Arn(_) => None,
-            Target::Thing(r) => Some(NameRef::Thing(r.thing.clone())),
-            Target::ThingGroup(r) => Some(NameRef::Group(r.thing_group.clone())),
-        })
+        .filter_map(NameRef::of)
         .collect();
     // Each name is resolved once, however many jobs use it.
     let resolved: HashMap<NameRef, Result<Option<String>, ApiError>> = stream::iter(names)
@@ -121,20 +132,20 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, scope: &Scope) ->
         .await;
 
     let mut ready = Vec::new();
-    for mut job in work {
-        match resolve_targets(&mut job, &resolved) {
-            Ok(()) => ready.push(job),
+    for job in work {
+        match resolve_targets(job, &resolved) {
+            Ok(job) => ready.push(job),
             Err(error) => out.errors.push(error),
         }
     }
 
     let listed = &out.observed.listed;
-    let to_read: Vec<&DesiredJob> = ready
+    let to_read: Vec<&ResolvedJob> = ready
         .iter()
         .filter(|j| {
             listed
                 .get(&j.job_id)
-                .is_some_and(|s| s.status != crate::aws::JobStatus::DeletionInProgress)
+                .is_some_and(|s| s.status != JobStatus::DeletionInProgress)
         })
         .collect();
     let reads: Vec<(String, Result<Option<RemoteJob>, ApiError>)> = stream::iter(to_read)
@@ -158,22 +169,22 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, scope: &Scope) ->
                     .iter()
                     .find(|j| j.job_id == job_id)
                     .map(|j| j.origin.to_string());
-                out.errors.push(JobError {
-                    job_id,
-                    source,
-                    message: err.to_string(),
-                    api: Some(Box::new(err)),
-                });
+                out.errors
+                    .push(JobError::api(job_id, source, err.to_string(), &err));
             }
         }
     }
-    out.desired
-        .extend(ready.into_iter().filter(|j| !failed.contains(&j.job_id)));
+    out.desired.jobs = ready
+        .into_iter()
+        .filter(|j| !failed.contains(&j.job_id))
+        .collect();
 
     let declared: BTreeSet<&str> = out
         .desired
+        .jobs
         .iter()
         .map(|j| j.job_id.as_str())
+        .chain(out.desired.unread.iter().map(String::as_str))
         .chain(out.errors.iter().map(|e| e.job_id.as_str()))
         .collect();
     let candidates: Vec<(String, String)> = out
@@ -181,13 +192,8 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, scope: &Scope) ->
         .listed
         .values()
         .filter(|s| !declared.contains(s.job_id.as_str()))
-        .filter(|s| scope.only.as_ref().is_none_or(|o| o.contains(&s.job_id)))
-        .filter(|s| {
-            matches!(
-                s.status,
-                crate::aws::JobStatus::InProgress | crate::aws::JobStatus::Scheduled
-            ) || (scope.finished_orphans && plan::is_finished(&s.status))
-        })
+        .filter(|s| settings.includes(&s.job_id))
+        .filter(|s| s.status.is_active() || (settings.prune_delete && s.status.is_finished()))
         .map(|s| (s.job_id.clone(), s.job_arn.clone()))
         .collect();
     let tags: Vec<(String, TagsResult)> = stream::iter(candidates)
@@ -200,54 +206,63 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, scope: &Scope) ->
             Ok(tags) => {
                 out.observed.undeclared_tags.insert(job_id, tags);
             }
-            Err(err) => out.errors.push(JobError {
-                job_id,
-                source: None,
-                message: format!("could not read its tags to check ownership: {err}"),
-                api: Some(Box::new(err)),
-            }),
+            Err(err) => {
+                let message = format!("could not read its tags to check ownership: {err}");
+                out.errors.push(JobError::api(job_id, None, message, &err));
+            }
         }
     }
-    out.desired.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+    out.desired.jobs.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+    out.desired.unread.sort();
     out.errors.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     out
 }
 
+/// The job with every target name replaced by its ARN, or an error naming each name that could
+/// not be resolved.
 fn resolve_targets(
-    job: &mut DesiredJob,
+    job: DesiredJob,
     resolved: &HashMap<NameRef, Result<Option<String>, ApiError>>,
-) -> Result<(), JobError> {
-    let mut problems = Vec::new();
+) -> Result<ResolvedJob, JobError> {
+    let DesiredJob {
+        job_id,
+        spec,
+        origin,
+    } = job;
     let mut api_error = None;
-    for target in &mut job.spec.targets {
-        let name = match target {
-            Target::Arn(_) => continue,
-            Target::Thing(r) => NameRef::Thing(r.thing.clone()),
-            Target::ThingGroup(r) => NameRef::Group(r.thing_group.clone()),
+    let result = ResolvedSpec::resolve(spec, |target| {
+        let (what, name, key) = match target {
+            Target::Thing(r) => ("thing", &r.thing, NameRef::Thing(r.thing.clone())),
+            Target::ThingGroup(r) => (
+                "thing group",
+                &r.thing_group,
+                NameRef::Group(r.thing_group.clone()),
+            ),
+            Target::Arn(arn) => return Ok(arn.clone()),
         };
-        let (what, text) = match &name {
-            NameRef::Thing(n) => ("thing", n),
-            NameRef::Group(n) => ("thing group", n),
-        };
-        match resolved.get(&name) {
-            Some(Ok(Some(arn))) => *target = Target::Arn(arn.clone()),
-            Some(Ok(None)) => problems.push(format!("target {what} `{text}` does not exist")),
+        match resolved.get(&key) {
+            Some(Ok(Some(arn))) => Ok(arn.clone()),
+            Some(Ok(None)) => Err(format!("target {what} `{name}` does not exist")),
             Some(Err(err)) => {
-                problems.push(format!("could not resolve target {what} `{text}`: {err}"));
-                api_error = Some(Box::new(err.clone()));
+                api_error = Some(err.clone());
+                Err(format!("could not resolve target {what} `{name}`: {err}"))
             }
-            None => problems.push(format!("target {what} `{text}` was not resolved")),
+            None => Err(format!("target {what} `{name}` was not resolved")),
         }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(JobError {
-            job_id: job.job_id.clone(),
-            source: Some(job.origin.to_string()),
+    });
+    match result {
+        Ok(spec) => Ok(ResolvedJob {
+            job_id,
+            spec,
+            origin,
+        }),
+        Err(problems) => Err(JobError {
+            job_id,
+            source: Some(origin.to_string()),
             message: problems.join("; "),
-            api: api_error,
-        })
+            operation: api_error.as_ref().map(|e| e.operation),
+            code: api_error.map(|e| e.code),
+        }),
     }
 }
 
@@ -255,8 +270,9 @@ fn resolve_targets(
 mod tests {
     use super::*;
     use crate::aws::fake::FakeJobs;
-    use crate::manifest::model::JobSpec;
-    use crate::manifest::Origin;
+    use crate::domain::ownership::ownership_tags;
+    use crate::domain::spec::{JobSpec, TagValue};
+    use crate::domain::Origin;
     use serde_json::json;
 
     fn job(id: &str, targets: serde_json::Value) -> DesiredJob {
@@ -287,22 +303,22 @@ mod tests {
         let refreshed = refresh(
             &api,
             jobs,
-            &Scope {
+            &Settings {
                 parallelism: 4,
-                ..Scope::default()
+                ..Settings::default()
             },
         )
         .await;
-        assert_eq!(refreshed.desired.len(), 2);
+        assert_eq!(refreshed.desired.jobs.len(), 2);
         assert_eq!(refreshed.errors.len(), 1);
         assert_eq!(refreshed.errors[0].job_id, "c");
         assert!(refreshed.errors[0]
             .message
             .contains("thing group `Nope` does not exist"));
-        let a = &refreshed.desired[0];
+        let a = &refreshed.desired.jobs[0];
         assert_eq!(
-            a.spec.targets[0],
-            Target::Arn("arn:aws:iot:us-east-1:123456789012:thinggroup/Bulbs".into())
+            a.spec.target_arns()[0],
+            "arn:aws:iot:us-east-1:123456789012:thinggroup/Bulbs"
         );
         let group_lookups = api
             .calls()
@@ -316,21 +332,50 @@ mod tests {
     async fn read_failure_is_attached_to_the_job() {
         let api = FakeJobs::new();
         let existing = job("a", json!(["arn:aws:iot:us-east-1:123456789012:thing/x"]));
-        api.insert_job(
-            "a",
-            crate::aws::JobStatus::InProgress,
-            existing.spec.clone(),
-        );
+        api.insert_job("a", JobStatus::InProgress, existing.spec.clone());
         api.fail_once("DescribeJob", "a", "InvalidRequestException");
-        let scope = Scope {
+        let settings = Settings {
             parallelism: 1,
-            ..Scope::default()
+            ..Settings::default()
         };
-        let refreshed = refresh(&api, vec![existing], &scope).await;
-        assert!(refreshed.desired.is_empty());
+        let refreshed = refresh(&api, vec![existing], &settings).await;
+        assert!(refreshed.desired.jobs.is_empty());
         assert_eq!(refreshed.errors[0].job_id, "a");
         assert!(refreshed.errors[0]
             .message
             .contains("DescribeJob failed: InvalidRequestException"));
+    }
+
+    #[tokio::test]
+    async fn target_filter_limits_jobs_and_orphan_candidates() {
+        let api = FakeJobs::new();
+        let arn = json!(["arn:aws:iot:us-east-1:123456789012:thing/x"]);
+        let mut orphan = job("old", arn.clone()).spec;
+        for (k, v) in ownership_tags("prod") {
+            orphan.tags.insert(k, TagValue(v));
+        }
+        api.insert_job("old", JobStatus::InProgress, orphan);
+        let settings = Settings {
+            instance: "prod".into(),
+            prune: true,
+            only: Some(BTreeSet::from(["b".to_string()])),
+            parallelism: 2,
+            ..Settings::default()
+        };
+        let refreshed = refresh(&api, vec![job("a", arn.clone()), job("b", arn)], &settings).await;
+        let ids: Vec<_> = refreshed
+            .desired
+            .jobs
+            .iter()
+            .map(|j| j.job_id.as_str())
+            .collect();
+        assert_eq!(ids, vec!["b"]);
+        assert!(
+            refreshed.observed.undeclared_tags.is_empty(),
+            "an orphan outside --target is never read"
+        );
+        let plan = plan::plan(&refreshed.desired, &refreshed.observed, &settings);
+        let planned: Vec<_> = plan.changes.iter().map(|c| c.job_id.as_str()).collect();
+        assert_eq!(planned, vec!["b"]);
     }
 }

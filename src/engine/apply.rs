@@ -15,9 +15,11 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
+use super::plan::{self, Action, Change, Desired, Plan, Step};
+use super::Settings;
 use crate::aws::{self, ApiError, ErrorKind, JobsApi};
-use crate::manifest::{DesiredJob, Origin};
-use crate::plan::{self, Action, Change, Plan, Step};
+use crate::domain::ownership::ownership_tags;
+use crate::domain::{JobSummary, Origin, ResolvedJob, ResolvedSpec};
 
 /// AWS allows at most 10 jobs in DELETION_IN_PROGRESS per account.
 pub const MAX_DELETIONS_IN_FLIGHT: usize = 10;
@@ -54,21 +56,9 @@ impl JobResult {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ApplyReport {
-    pub results: Vec<JobResult>,
-}
-
-impl ApplyReport {
-    pub fn failures(&self) -> impl Iterator<Item = &JobResult> {
-        self.results.iter().filter(|r| r.failed())
-    }
-}
-
+/// How apply behaves at run time, beyond the [`Settings`] it shares with plan.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
-    pub parallelism: usize,
-    pub instance: String,
     /// How often to poll a deletion, and for how long at most.
     pub deletion_poll: Duration,
     pub deletion_timeout: Duration,
@@ -79,8 +69,6 @@ pub struct ApplyOptions {
 impl Default for ApplyOptions {
     fn default() -> Self {
         Self {
-            parallelism: 8,
-            instance: String::new(),
             deletion_poll: Duration::from_secs(2),
             deletion_timeout: Duration::from_secs(15 * 60),
             stop: None,
@@ -88,19 +76,17 @@ impl Default for ApplyOptions {
     }
 }
 
-/// Applies the plan's unblocked changes. `on_result` sees each job as it finishes (progress).
+/// Applies the plan's unblocked changes, and returns one result per job that had something to
+/// do, sorted by job id. `on_result` sees each job as it finishes (progress).
 pub async fn apply(
     api: &dyn JobsApi,
     plan: &Plan,
+    settings: &Settings,
     options: &ApplyOptions,
     on_result: &(dyn Fn(&JobResult) + Sync),
-) -> ApplyReport {
+) -> Vec<JobResult> {
     let deletions = Semaphore::new(MAX_DELETIONS_IN_FLIGHT);
-    let work: Vec<&Change> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::Unchanged || !c.steps.is_empty())
-        .collect();
+    let work: Vec<&Change> = plan.changes_to_apply().collect();
     let deletions = &deletions;
     let mut results: Vec<JobResult> = stream::iter(work)
         .map(|change| async move {
@@ -116,7 +102,7 @@ pub async fn apply(
                 None if stopping => Outcome::Skipped {
                     reason: "jobctl is shutting down".into(),
                 },
-                None => run_steps(api, change, options, deletions).await,
+                None => run_steps(api, change, settings, options, deletions).await,
             };
             let (outcome_name, operation) = match &outcome {
                 Outcome::Done => ("done", ""),
@@ -140,16 +126,17 @@ pub async fn apply(
             on_result(&result);
             result
         })
-        .buffer_unordered(options.parallelism.max(1))
+        .buffer_unordered(settings.parallelism.max(1))
         .collect()
         .await;
     results.sort_by(|a, b| a.job_id.cmp(&b.job_id));
-    ApplyReport { results }
+    results
 }
 
 async fn run_steps(
     api: &dyn JobsApi,
     change: &Change,
+    settings: &Settings,
     options: &ApplyOptions,
     deletions: &Semaphore,
 ) -> Outcome {
@@ -159,7 +146,7 @@ async fn run_steps(
         let result = match step {
             Step::Adopt => {
                 let _span = tracing::info_span!("adopt", job.id = %change.job_id).entered();
-                api.tag_resource(&arn, &plan::ownership_tags(&options.instance))
+                api.tag_resource(&arn, &ownership_tags(&settings.instance))
                     .await
             }
             Step::UpdateJob { update, .. } => api.update_job(&change.job_id, update).await,
@@ -190,41 +177,20 @@ async fn run_steps(
             }
             Step::CreateJob => {
                 return match &change.desired {
-                    // Names must have been resolved to ARNs; sending a bare name would make AWS
-                    // reject the job with a confusing error.
-                    Some(spec) if !plan::targets_resolved(spec) => Outcome::Failed {
-                        operation: "CreateJob".into(),
-                        code: "UnresolvedTarget".into(),
-                        message: "a target name was not resolved to an ARN".into(),
-                    },
-                    Some(spec) => create(api, &change.job_id, spec, &options.instance).await,
+                    Some(spec) => create(api, &change.job_id, spec, &settings.instance).await,
                     None => Outcome::Skipped {
                         reason: "the plan carries no spec for this job".into(),
                     },
                 };
             }
         };
-        tracing::debug!(job_id = %change.job_id, action = change.action.as_str(), operation = step_name(step), ok = result.is_ok(), "step");
+        tracing::debug!(job_id = %change.job_id, action = change.action.as_str(), operation = step.name(), ok = result.is_ok(), "step");
         if let Err(err) = result {
             return failed(&err);
         }
     }
     drop(deletion_permit);
     Outcome::Done
-}
-
-fn step_name(step: &Step) -> &'static str {
-    match step {
-        Step::Adopt => "Adopt",
-        Step::UpdateJob { .. } => "UpdateJob",
-        Step::TagResource { .. } => "TagResource",
-        Step::UntagResource { .. } => "UntagResource",
-        Step::AssociateTargetsWithJob { .. } => "AssociateTargetsWithJob",
-        Step::CancelJob { .. } => "CancelJob",
-        Step::DeleteJob { .. } => "DeleteJob",
-        Step::WaitForDeletion => "WaitForDeletion",
-        Step::CreateJob => "CreateJob",
-    }
 }
 
 async fn wait_for_deletion(
@@ -252,30 +218,24 @@ async fn wait_for_deletion(
     }
 }
 
-async fn create(
-    api: &dyn JobsApi,
-    job_id: &str,
-    spec: &crate::manifest::model::JobSpec,
-    instance: &str,
-) -> Outcome {
+async fn create(api: &dyn JobsApi, job_id: &str, spec: &ResolvedSpec, instance: &str) -> Outcome {
     match api.create_job(job_id, spec).await {
         Ok(_) => Outcome::Done,
         Err(err) if err.kind == ErrorKind::AlreadyExists => {
             match aws::read_job(api, job_id).await {
                 Ok(Some(remote)) => {
-                    let desired = DesiredJob {
-                        job_id: job_id.to_string(),
-                        spec: spec.clone(),
-                        origin: Origin {
-                            file: String::new(),
-                            line: 0,
-                            col: 0,
-                        },
+                    let desired = Desired {
+                        jobs: vec![ResolvedJob {
+                            job_id: job_id.to_string(),
+                            spec: spec.clone(),
+                            origin: Origin::default(),
+                        }],
+                        ..Desired::default()
                     };
                     let observed = plan::Observed {
                         listed: HashMap::from([(
                             job_id.to_string(),
-                            aws::JobSummary {
+                            JobSummary {
                                 job_id: job_id.to_string(),
                                 job_arn: remote.job_arn.clone(),
                                 status: remote.status.clone(),
@@ -284,11 +244,11 @@ async fn create(
                         remote: HashMap::from([(job_id.to_string(), remote)]),
                         undeclared_tags: HashMap::new(),
                     };
-                    let options = plan::Options {
+                    let settings = Settings {
                         instance: instance.to_string(),
-                        ..plan::Options::default()
+                        ..Settings::default()
                     };
-                    let again = plan::plan(&[desired], &observed, &options);
+                    let again = plan::plan(&desired, &observed, &settings);
                     match again.changes.first() {
                         Some(c) if c.action == Action::Unchanged && c.blocked.is_none() => {
                             Outcome::AlreadyExists
@@ -331,8 +291,9 @@ fn failed(err: &ApiError) -> Outcome {
 mod tests {
     use super::*;
     use crate::aws::fake::FakeJobs;
-    use crate::aws::JobStatus;
-    use crate::manifest::model::{JobSpec, TagValue};
+    use crate::domain::ownership::INSTANCE_TAG;
+    use crate::domain::spec::{JobSpec, TagValue};
+    use crate::domain::{DesiredJob, JobStatus};
     use serde_json::json;
 
     fn spec(version: &str) -> JobSpec {
@@ -345,7 +306,7 @@ mod tests {
 
     fn owned(version: &str) -> JobSpec {
         let mut s = spec(version);
-        for (k, v) in plan::ownership_tags("prod") {
+        for (k, v) in ownership_tags("prod") {
             s.tags.insert(k, TagValue(v));
         }
         s
@@ -353,15 +314,17 @@ mod tests {
 
     fn options() -> ApplyOptions {
         ApplyOptions {
-            parallelism: 2,
-            instance: "prod".into(),
             deletion_poll: Duration::from_millis(1),
             deletion_timeout: Duration::from_secs(1),
             stop: None,
         }
     }
 
-    async fn planned(api: &FakeJobs, ids: &[&str], version: &str, opts: plan::Options) -> Plan {
+    async fn apply(api: &FakeJobs, plan: &Plan) -> Vec<JobResult> {
+        super::apply(api, plan, &prod(), &options(), &|_| {}).await
+    }
+
+    async fn planned(api: &FakeJobs, ids: &[&str], version: &str, settings: Settings) -> Plan {
         let desired: Vec<DesiredJob> = ids
             .iter()
             .map(|id| DesiredJob {
@@ -374,18 +337,15 @@ mod tests {
                 },
             })
             .collect();
-        let scope = crate::refresh::Scope {
-            parallelism: 2,
-            ..Default::default()
-        };
-        let refreshed = crate::refresh::refresh(api, desired, &scope).await;
+        let refreshed = crate::engine::refresh::refresh(api, desired, &settings).await;
         assert!(refreshed.errors.is_empty(), "{:?}", refreshed.errors);
-        plan::plan(&refreshed.desired, &refreshed.observed, &opts)
+        plan::plan(&refreshed.desired, &refreshed.observed, &settings)
     }
 
-    fn prod() -> plan::Options {
-        plan::Options {
+    fn prod() -> Settings {
+        Settings {
             instance: "prod".into(),
+            parallelism: 2,
             ..Default::default()
         }
     }
@@ -395,12 +355,16 @@ mod tests {
         let api = FakeJobs::new();
         api.fail_once("CreateJob", "b", "InvalidRequestException");
         let plan = planned(&api, &["a", "b", "c"], "1", prod()).await;
-        let report = apply(&api, &plan, &options(), &|_| {}).await;
-        let failed: Vec<_> = report.failures().map(|r| r.job_id.as_str()).collect();
+        let results = apply(&api, &plan).await;
+        let failed: Vec<_> = results
+            .iter()
+            .filter(|r| r.failed())
+            .map(|r| r.job_id.as_str())
+            .collect();
         assert_eq!(failed, vec!["b"]);
         assert!(api.job("a").is_some() && api.job("c").is_some() && api.job("b").is_none());
         let tags = api.job("a").expect("created").tags;
-        assert_eq!(tags.get(plan::INSTANCE_TAG), Some(&TagValue("prod".into())));
+        assert_eq!(tags.get(INSTANCE_TAG), Some(&TagValue("prod".into())));
     }
 
     #[tokio::test]
@@ -408,8 +372,8 @@ mod tests {
         let api = FakeJobs::new();
         let plan = planned(&api, &["a"], "1", prod()).await;
         api.insert_job("a", JobStatus::InProgress, owned("1"));
-        let report = apply(&api, &plan, &options(), &|_| {}).await;
-        assert_eq!(report.results[0].outcome, Outcome::AlreadyExists);
+        let results = apply(&api, &plan).await;
+        assert_eq!(results[0].outcome, Outcome::AlreadyExists);
     }
 
     #[tokio::test]
@@ -417,8 +381,8 @@ mod tests {
         let api = FakeJobs::new();
         let plan = planned(&api, &["a"], "1", prod()).await;
         api.insert_job("a", JobStatus::InProgress, owned("2"));
-        let report = apply(&api, &plan, &options(), &|_| {}).await;
-        match &report.results[0].outcome {
+        let results = apply(&api, &plan).await;
+        match &results[0].outcome {
             Outcome::Failed { message, .. } => assert!(message.contains("document"), "{message}"),
             other => panic!("expected a failure, got {other:?}"),
         }
@@ -428,13 +392,13 @@ mod tests {
     async fn replacement_cancels_deletes_waits_then_creates() {
         let api = FakeJobs::new();
         api.insert_job("a", JobStatus::InProgress, owned("1"));
-        let opts = plan::Options {
+        let opts = Settings {
             allow_replace: true,
             ..prod()
         };
         let plan = planned(&api, &["a"], "2", opts).await;
-        let report = apply(&api, &plan, &options(), &|_| {}).await;
-        assert_eq!(report.results[0].outcome, Outcome::Done);
+        let results = apply(&api, &plan).await;
+        assert_eq!(results[0].outcome, Outcome::Done);
         assert_eq!(
             api.writes(),
             vec!["CancelJob a", "DeleteJob a", "CreateJob a"]
@@ -450,8 +414,8 @@ mod tests {
         let api = FakeJobs::new();
         api.insert_job("a", JobStatus::InProgress, owned("1"));
         let plan = planned(&api, &["a"], "2", prod()).await;
-        let report = apply(&api, &plan, &options(), &|_| {}).await;
-        assert!(matches!(report.results[0].outcome, Outcome::Skipped { .. }));
+        let results = apply(&api, &plan).await;
+        assert!(matches!(results[0].outcome, Outcome::Skipped { .. }));
         assert!(api.writes().is_empty(), "{:?}", api.writes());
     }
 
@@ -461,18 +425,18 @@ mod tests {
         api.insert_job("mine", JobStatus::InProgress, owned("1"));
         api.insert_job("hand-made", JobStatus::InProgress, spec("1"));
         let mut theirs = spec("1");
-        for (k, v) in plan::ownership_tags("staging") {
+        for (k, v) in ownership_tags("staging") {
             theirs.tags.insert(k, TagValue(v));
         }
         api.insert_job("theirs", JobStatus::InProgress, theirs);
-        let opts = plan::Options {
+        let opts = Settings {
             prune: true,
             prune_force: true,
             ..prod()
         };
         let plan = planned(&api, &[], "1", opts).await;
-        let report = apply(&api, &plan, &options(), &|_| {}).await;
-        assert_eq!(report.results.len(), 1);
+        let results = apply(&api, &plan).await;
+        assert_eq!(results.len(), 1);
         assert_eq!(api.writes(), vec!["CancelJob mine"]);
         assert_eq!(api.status("mine"), Some(JobStatus::Canceled));
         assert_eq!(api.status("hand-made"), Some(JobStatus::InProgress));

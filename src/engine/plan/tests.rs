@@ -1,8 +1,9 @@
 //! Unit tests of the planning rules: one test per rule, plain data in and out.
 
 use super::*;
-use crate::manifest::model::TagValue;
-use crate::manifest::Origin;
+use crate::domain::ownership::{INSTANCE_TAG, MANAGED_BY_TAG, MANAGED_BY_VALUE};
+use crate::domain::spec::{TagValue, Target, TimeoutConfig};
+use crate::domain::Origin;
 use serde_json::json;
 
 const GROUP: &str = "arn:aws:iot:us-east-1:123456789012:thinggroup/Bulbs";
@@ -19,10 +20,10 @@ fn spec() -> JobSpec {
     .expect("valid spec")
 }
 
-fn desired(id: &str, spec: JobSpec) -> DesiredJob {
-    DesiredJob {
+fn desired(id: &str, spec: JobSpec) -> ResolvedJob {
+    ResolvedJob {
         job_id: id.into(),
-        spec,
+        spec: ResolvedSpec::from_arns(spec).expect("targets are ARNs"),
         origin: Origin {
             file: "jobs/a.yaml".into(),
             line: 4,
@@ -31,11 +32,20 @@ fn desired(id: &str, spec: JobSpec) -> DesiredJob {
     }
 }
 
-fn options() -> Options {
-    Options {
+fn options() -> Settings {
+    Settings {
         instance: "prod".into(),
-        ..Options::default()
+        ..Settings::default()
     }
+}
+
+/// Plans `jobs`, all read, against `observed`.
+fn plan(jobs: &[ResolvedJob], observed: &Observed, settings: &Settings) -> Plan {
+    let desired = Desired {
+        jobs: jobs.to_vec(),
+        ..Desired::default()
+    };
+    super::plan(&desired, observed, settings)
 }
 
 fn managed(mut spec: JobSpec, instance: &str) -> JobSpec {
@@ -109,7 +119,7 @@ fn identical_job_is_unchanged_despite_defaults_and_order() {
 fn mutable_fields_become_one_update_with_only_those_fields() {
     let mut want = spec();
     want.description = Some("new".into());
-    want.timeout_config = Some(crate::manifest::model::TimeoutConfig {
+    want.timeout_config = Some(TimeoutConfig {
         in_progress_timeout_in_minutes: Some(30),
     });
     let plan = plan(
@@ -182,7 +192,7 @@ fn immutable_change_is_a_blocked_replacement_without_allow_replace() {
         .as_deref()
         .is_some_and(|b| b.contains("--allow-replace")));
 
-    let allowed = Options {
+    let allowed = Settings {
         allow_replace: true,
         ..options()
     };
@@ -214,7 +224,7 @@ fn finished_job_is_never_rerun_implicitly() {
     assert_eq!(only(&plan2).action, Action::Update);
     assert_eq!(only(&plan2).blocked.as_deref(), Some(FINISHED_MESSAGE));
 
-    let allowed = Options {
+    let allowed = Settings {
         allow_replace: true,
         ..options()
     };
@@ -284,7 +294,7 @@ fn unmanaged_job_is_a_conflict_unless_adopted() {
         .is_some_and(|b| b.contains("--adopt")));
     assert!(plan1.has_changes(), "a conflict is not a clean plan");
 
-    let adopting = Options {
+    let adopting = Settings {
         adopt: true,
         ..options()
     };
@@ -302,7 +312,7 @@ fn another_instances_job_is_never_touched_even_with_adopt() {
         JobStatus::InProgress,
         managed(spec(), "staging"),
     )]);
-    let adopting = Options {
+    let adopting = Settings {
         adopt: true,
         allow_replace: true,
         ..options()
@@ -341,7 +351,7 @@ fn orphans_are_reported_and_only_pruned_on_request() {
     assert!(listed.changes.is_empty());
     assert_eq!(listed.orphans[0].job_id, "old");
 
-    let pruning = Options {
+    let pruning = Settings {
         prune: true,
         ..options()
     };
@@ -349,7 +359,7 @@ fn orphans_are_reported_and_only_pruned_on_request() {
     assert_eq!(only(&pruned).action, Action::Cancel);
     assert_eq!(only(&pruned).steps, vec![Step::CancelJob { force: false }]);
 
-    let forcing = Options {
+    let forcing = Settings {
         prune: true,
         prune_force: true,
         ..options()
@@ -363,12 +373,12 @@ fn orphans_are_reported_and_only_pruned_on_request() {
 #[test]
 fn finished_orphans_are_deleted_only_with_prune_delete() {
     let account = with_orphan(JobStatus::Completed, Some("prod"));
-    let pruning = Options {
+    let pruning = Settings {
         prune: true,
         ..options()
     };
     assert!(plan(&[], &account, &pruning).changes.is_empty());
-    let deleting = Options {
+    let deleting = Settings {
         prune_delete: true,
         ..options()
     };
@@ -383,7 +393,7 @@ fn finished_orphans_are_deleted_only_with_prune_delete() {
 
 #[test]
 fn prune_never_touches_jobs_of_others() {
-    let pruning = Options {
+    let pruning = Settings {
         prune: true,
         prune_force: true,
         prune_delete: true,
@@ -400,12 +410,15 @@ fn prune_never_touches_jobs_of_others() {
 #[test]
 fn prune_is_off_when_manifests_are_incomplete() {
     let account = with_orphan(JobStatus::InProgress, Some("prod"));
-    let pruning = Options {
+    let pruning = Settings {
         prune: true,
-        prune_disabled: Some("1 manifest failed to validate".into()),
         ..options()
     };
-    let plan = plan(&[], &account, &pruning);
+    let desired = Desired {
+        incomplete: Some("1 manifest failed to validate".into()),
+        ..Desired::default()
+    };
+    let plan = super::plan(&desired, &account, &pruning);
     assert!(plan.changes.is_empty());
     assert_eq!(plan.orphans.len(), 1);
     assert!(plan.notes[0].contains("prune is off"));
@@ -422,7 +435,11 @@ fn finished_jobs_not_read_are_listed_as_not_compared() {
             status: JobStatus::Completed,
         },
     );
-    let plan = plan(&[desired("a", spec())], &account, &options());
+    let desired = Desired {
+        unread: vec!["a".into()],
+        ..Desired::default()
+    };
+    let plan = super::plan(&desired, &account, &options());
     assert!(plan.changes.is_empty());
     assert_eq!(
         plan.not_compared,
@@ -449,23 +466,6 @@ fn job_being_deleted_is_created_after_the_deletion() {
         only(&plan).steps,
         vec![Step::WaitForDeletion, Step::CreateJob]
     );
-}
-
-#[test]
-fn target_filter_limits_jobs_and_orphans() {
-    let account = with_orphan(JobStatus::InProgress, Some("prod"));
-    let limited = Options {
-        prune: true,
-        only: Some(BTreeSet::from(["b".to_string()])),
-        ..options()
-    };
-    let plan = plan(
-        &[desired("a", spec()), desired("b", spec())],
-        &account,
-        &limited,
-    );
-    let ids: Vec<_> = plan.changes.iter().map(|c| c.job_id.as_str()).collect();
-    assert_eq!(ids, vec!["b"]);
 }
 
 #[test]

@@ -1,22 +1,18 @@
 //! The planning core: desired jobs and the observed account in, a [`Plan`] out.
 //!
-//! Pure and synchronous on purpose: no I/O, no async, no SDK types. It encodes AWS's rules on what
-//! can change after creation and jobctl's safety rules (ownership, no implicit re-rollout, no
-//! implicit cancellation); apply only executes the steps decided here.
+//! Pure and synchronous on purpose: no I/O, no async, no SDK types (it never imports `aws`). It
+//! encodes AWS's rules on what can change after creation and jobctl's safety rules (ownership, no
+//! implicit re-rollout, no implicit cancellation); apply only executes the steps decided here.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::aws::{JobStatus, JobSummary, JobUpdate, RemoteJob};
-use crate::manifest::model::{JobSpec, Target, TargetSelection};
-use crate::manifest::semantic::RESERVED_TAG_PREFIX;
-use crate::manifest::DesiredJob;
-
-pub const MANAGED_BY_TAG: &str = "jobctl:managed-by";
-pub const MANAGED_BY_VALUE: &str = "jobctl";
-pub const INSTANCE_TAG: &str = "jobctl:instance";
+use super::Settings;
+use crate::domain::ownership::{ownership, ownership_tags, Ownership, RESERVED_TAG_PREFIX};
+use crate::domain::spec::{JobSpec, TargetSelection};
+use crate::domain::{JobStatus, JobSummary, JobUpdate, RemoteJob, ResolvedJob, ResolvedSpec};
 
 /// What apply would do with one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -41,37 +37,6 @@ impl Action {
             Self::Unchanged => "unchanged",
         }
     }
-}
-
-/// Who owns an existing job, judged by its tags.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "owner", content = "instance")]
-pub enum Ownership {
-    /// Tagged by this jobctl instance.
-    Managed,
-    /// Tagged by another jobctl instance.
-    OtherInstance(String),
-    /// Not tagged by jobctl: created by hand, by a script, or by another tool.
-    Unmanaged,
-}
-
-pub fn ownership(tags: &BTreeMap<String, String>, instance: &str) -> Ownership {
-    if tags.get(MANAGED_BY_TAG).map(String::as_str) != Some(MANAGED_BY_VALUE) {
-        return Ownership::Unmanaged;
-    }
-    match tags.get(INSTANCE_TAG) {
-        Some(owner) if owner == instance => Ownership::Managed,
-        Some(owner) => Ownership::OtherInstance(owner.clone()),
-        None => Ownership::OtherInstance(String::new()),
-    }
-}
-
-/// The tags jobctl puts on every job it creates or adopts.
-pub fn ownership_tags(instance: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string()),
-        (INSTANCE_TAG.to_string(), instance.to_string()),
-    ])
 }
 
 /// One field that differs between the manifest and the account.
@@ -119,6 +84,24 @@ pub enum Step {
     CreateJob,
 }
 
+impl Step {
+    /// The step's name, as `operation` in the JSON plan: the AWS operation, or `Adopt` and
+    /// `WaitForDeletion` for the two steps that are not one call.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Adopt => "Adopt",
+            Self::UpdateJob { .. } => "UpdateJob",
+            Self::TagResource { .. } => "TagResource",
+            Self::UntagResource { .. } => "UntagResource",
+            Self::AssociateTargetsWithJob { .. } => "AssociateTargetsWithJob",
+            Self::CancelJob { .. } => "CancelJob",
+            Self::DeleteJob { .. } => "DeleteJob",
+            Self::WaitForDeletion => "WaitForDeletion",
+            Self::CreateJob => "CreateJob",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
@@ -147,7 +130,7 @@ pub struct Change {
     pub steps: Vec<Step>,
     /// The spec a create sends (targets resolved, document inline, ownership tags added).
     #[serde(skip)]
-    pub desired: Option<JobSpec>,
+    pub desired: Option<ResolvedSpec>,
     /// The job's ARN, when it exists.
     #[serde(skip)]
     pub arn: Option<String>,
@@ -235,6 +218,13 @@ impl Plan {
     pub fn blocked(&self) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(|c| c.blocked.is_some())
     }
+
+    /// The changes apply works on: every job with an action or a step to take.
+    pub fn changes_to_apply(&self) -> impl Iterator<Item = &Change> {
+        self.changes
+            .iter()
+            .filter(|c| c.action != Action::Unchanged || !c.steps.is_empty())
+    }
 }
 
 /// What plan knows about the account.
@@ -248,36 +238,17 @@ pub struct Observed {
     pub undeclared_tags: HashMap<String, BTreeMap<String, String>>,
 }
 
-/// The user's intent beyond the manifests.
+/// What the manifests declare, as plan needs it.
 #[derive(Debug, Clone, Default)]
-pub struct Options {
-    pub instance: String,
-    pub adopt: bool,
-    pub allow_replace: bool,
-    pub prune: bool,
-    pub prune_force: bool,
-    pub prune_delete: bool,
-    /// Why prune cannot run this time (invalid or unreadable manifests), if it cannot.
-    pub prune_disabled: Option<String>,
-    /// `--target`: only these job ids, when given.
-    pub only: Option<BTreeSet<String>>,
+pub struct Desired {
+    /// Declared jobs to create or compare, their targets resolved.
+    pub jobs: Vec<ResolvedJob>,
+    /// Declared jobs that exist and were not read (finished, see `--compare-finished`).
+    pub unread: Vec<String>,
+    /// Why nothing may be pruned this run, when a manifest could not be read or validated:
+    /// jobctl cannot know what a broken file declared.
+    pub incomplete: Option<String>,
 }
-
-impl Options {
-    pub fn includes(&self, job_id: &str) -> bool {
-        self.only.as_ref().is_none_or(|only| only.contains(job_id))
-    }
-}
-
-/// Fields UpdateJob can change in place (API reference, UpdateJob), tags aside.
-const UPDATABLE: &[&str] = &[
-    "description",
-    "presignedUrlConfig",
-    "jobExecutionsRolloutConfig",
-    "abortConfig",
-    "timeoutConfig",
-    "jobExecutionsRetryConfig",
-];
 
 /// Every compared field, in manifest order, so diffs read like the manifest.
 const FIELDS: &[&str] = &[
@@ -302,42 +273,56 @@ const FIELDS: &[&str] = &[
 pub const FINISHED_MESSAGE: &str =
     "this job has finished; give the manifest a new name to roll it out again";
 
-/// Plans the declared jobs against the observed account. Desired jobs that will be created or
-/// compared must have resolved targets (ARNs only).
-pub fn plan(desired: &[DesiredJob], observed: &Observed, options: &Options) -> Plan {
+/// Plans the declared jobs against the observed account. `--target` has already narrowed both
+/// sides (see `refresh`), so everything given here is in scope.
+pub fn plan(desired: &Desired, observed: &Observed, settings: &Settings) -> Plan {
     let mut plan = Plan::default();
-    let declared: BTreeSet<&str> = desired.iter().map(|j| j.job_id.as_str()).collect();
-    for job in desired.iter().filter(|j| options.includes(&j.job_id)) {
-        let listed = observed.listed.get(&job.job_id);
-        let change = match (listed.map(|l| &l.status), observed.remote.get(&job.job_id)) {
-            (None, _) => Some(create(job, options, false)),
-            (Some(JobStatus::DeletionInProgress), _) => Some(create(job, options, true)),
-            (Some(_), Some(remote)) => Some(compare(job, remote, options)),
-            (Some(status), None) => {
-                plan.not_compared.push(NotCompared {
-                    job_id: job.job_id.clone(),
-                    status: status.to_string(),
-                });
-                None
-            }
+    let declared: BTreeSet<&str> = desired
+        .jobs
+        .iter()
+        .map(|j| j.job_id.as_str())
+        .chain(desired.unread.iter().map(String::as_str))
+        .collect();
+    for job in &desired.jobs {
+        let listed = observed.listed.get(&job.job_id).map(|l| &l.status);
+        let change = match (listed, observed.remote.get(&job.job_id)) {
+            (None, _) => create(job, settings, false),
+            (Some(JobStatus::DeletionInProgress), _) => create(job, settings, true),
+            (Some(_), Some(remote)) => compare(job, remote, settings),
+            // Read failures are reported by refresh, which leaves the job out.
+            (Some(_), None) => continue,
         };
-        plan.changes.extend(change);
+        plan.changes.push(change);
     }
-    plan_orphans(&mut plan, &declared, observed, options);
+    for job_id in &desired.unread {
+        if let Some(listed) = observed.listed.get(job_id) {
+            plan.not_compared.push(NotCompared {
+                job_id: job_id.clone(),
+                status: listed.status.to_string(),
+            });
+        }
+    }
+    plan_orphans(
+        &mut plan,
+        &declared,
+        observed,
+        settings,
+        desired.incomplete.as_deref(),
+    );
     plan.changes.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     plan.not_compared.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     plan.orphans.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     plan
 }
 
-fn create(job: &DesiredJob, options: &Options, after_deletion: bool) -> Change {
+fn create(job: &ResolvedJob, settings: &Settings, after_deletion: bool) -> Change {
     let mut change = Change::new(&job.job_id, Action::Create);
     change.source = Some(job.origin.to_string());
-    let mut spec = job.spec.clone();
-    for (k, v) in ownership_tags(&options.instance) {
-        spec.tags.insert(k, crate::manifest::model::TagValue(v));
-    }
-    change.desired = Some(spec);
+    change.desired = Some(
+        job.spec
+            .clone()
+            .with_tags(&ownership_tags(&settings.instance)),
+    );
     if after_deletion {
         change.status = Some(JobStatus::DeletionInProgress.to_string());
         change.note = Some(
@@ -350,7 +335,7 @@ fn create(job: &DesiredJob, options: &Options, after_deletion: bool) -> Change {
     change
 }
 
-fn compare(job: &DesiredJob, remote: &RemoteJob, options: &Options) -> Change {
+fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change {
     let want = normalized(&job.spec);
     let have = normalized(&remote.spec);
     let remote_tags: BTreeMap<String, String> = remote
@@ -359,7 +344,7 @@ fn compare(job: &DesiredJob, remote: &RemoteJob, options: &Options) -> Change {
         .iter()
         .map(|(k, v)| (k.clone(), v.0.clone()))
         .collect();
-    let owner = ownership(&remote_tags, &options.instance);
+    let owner = ownership(&remote_tags, &settings.instance);
     let continuous_running = remote.spec.target_selection == Some(TargetSelection::Continuous)
         && remote.status == JobStatus::InProgress;
     let mut fields = Vec::new();
@@ -383,7 +368,7 @@ fn compare(job: &DesiredJob, remote: &RemoteJob, options: &Options) -> Change {
                 removed
             }
             // UpdateJob sets fields; it cannot remove one.
-            f if UPDATABLE.contains(&f) => after.is_null(),
+            f if JobUpdate::FIELDS.contains(&f) => after.is_null(),
             _ => true,
         };
         fields.push(FieldChange {
@@ -404,7 +389,7 @@ fn compare(job: &DesiredJob, remote: &RemoteJob, options: &Options) -> Change {
     change.ownership = Some(owner.clone());
     change.arn = Some(remote.job_arn.clone());
     change.desired = Some(job.spec.clone());
-    let finished = is_finished(&remote.status);
+    let finished = remote.status.is_finished();
 
     if !forced_by.is_empty() {
         change.action = Action::Replace;
@@ -423,12 +408,12 @@ fn compare(job: &DesiredJob, remote: &RemoteJob, options: &Options) -> Change {
                 Step::CreateJob,
             ]
         };
-        let mut spec = job.spec.clone();
-        for (k, v) in ownership_tags(&options.instance) {
-            spec.tags.insert(k, crate::manifest::model::TagValue(v));
-        }
-        change.desired = Some(spec);
-        if !options.allow_replace {
+        change.desired = Some(
+            job.spec
+                .clone()
+                .with_tags(&ownership_tags(&settings.instance)),
+        );
+        if !settings.allow_replace {
             change.blocked = Some(if finished {
                 FINISHED_MESSAGE.to_string()
             } else {
@@ -450,10 +435,10 @@ fn compare(job: &DesiredJob, remote: &RemoteJob, options: &Options) -> Change {
         Ownership::OtherInstance(other) => {
             change.blocked = Some(format!(
                 "the job is managed by jobctl instance `{other}`, not `{}`; jobctl never touches another instance's jobs",
-                options.instance
+                settings.instance
             ));
         }
-        Ownership::Unmanaged if options.adopt => {
+        Ownership::Unmanaged if settings.adopt => {
             change.steps.insert(0, Step::Adopt);
             if change.action == Action::Unchanged {
                 change.action = Action::Update;
@@ -498,27 +483,10 @@ fn update_steps(
     let updatable: Vec<&'static str> = fields
         .iter()
         .map(|f| f.field)
-        .filter(|f| UPDATABLE.contains(f))
+        .filter(|f| JobUpdate::FIELDS.contains(f))
         .collect();
     if !updatable.is_empty() {
-        let mut update = JobUpdate::default();
-        for field in &updatable {
-            match *field {
-                "description" => update.description.clone_from(&spec.description),
-                "presignedUrlConfig" => update
-                    .presigned_url_config
-                    .clone_from(&spec.presigned_url_config),
-                "jobExecutionsRolloutConfig" => update
-                    .job_executions_rollout_config
-                    .clone_from(&spec.job_executions_rollout_config),
-                "abortConfig" => update.abort_config.clone_from(&spec.abort_config),
-                "timeoutConfig" => update.timeout_config.clone_from(&spec.timeout_config),
-                "jobExecutionsRetryConfig" => update
-                    .job_executions_retry_config
-                    .clone_from(&spec.job_executions_retry_config),
-                _ => {}
-            }
-        }
+        let update = JobUpdate::from_spec(spec, &updatable);
         steps.push(Step::UpdateJob {
             fields: updatable,
             update,
@@ -560,17 +528,18 @@ fn plan_orphans(
     plan: &mut Plan,
     declared: &BTreeSet<&str>,
     observed: &Observed,
-    options: &Options,
+    settings: &Settings,
+    prune_disabled: Option<&str>,
 ) {
     let mut candidates: Vec<(&String, &JobSummary)> = observed
         .listed
         .iter()
-        .filter(|(id, _)| !declared.contains(id.as_str()) && options.includes(id))
+        .filter(|(id, _)| !declared.contains(id.as_str()))
         .collect();
     candidates.sort_by(|a, b| a.0.cmp(b.0));
-    let wants_prune = options.prune || options.prune_delete;
+    let wants_prune = settings.prune || settings.prune_delete;
     if wants_prune {
-        if let Some(reason) = &options.prune_disabled {
+        if let Some(reason) = prune_disabled {
             plan.notes
                 .push(format!("prune is off for this run: {reason}"));
         }
@@ -579,24 +548,24 @@ fn plan_orphans(
         let Some(tags) = observed.undeclared_tags.get(job_id) else {
             continue;
         };
-        if ownership(tags, &options.instance) != Ownership::Managed {
+        if ownership(tags, &settings.instance) != Ownership::Managed {
             continue;
         }
-        let active = matches!(summary.status, JobStatus::InProgress | JobStatus::Scheduled);
-        let finished = is_finished(&summary.status);
-        let pruning = options.prune_disabled.is_none();
-        let mut change = if active && options.prune && pruning {
+        let active = summary.status.is_active();
+        let finished = summary.status.is_finished();
+        let pruning = prune_disabled.is_none();
+        let mut change = if active && settings.prune && pruning {
             let mut c = Change::new(job_id, Action::Cancel);
             c.steps = vec![Step::CancelJob {
-                force: options.prune_force,
+                force: settings.prune_force,
             }];
-            c.note = Some(if options.prune_force {
+            c.note = Some(if settings.prune_force {
                 "no manifest declares it; cancelled with force, including executions in progress on devices".into()
             } else {
                 "no manifest declares it; queued executions are cancelled, executions in progress on devices finish".into()
             });
             c
-        } else if finished && options.prune_delete && pruning {
+        } else if finished && settings.prune_delete && pruning {
             let mut c = Change::new(job_id, Action::Delete);
             // Waiting keeps this run within AWS's 10 deletions in progress.
             c.steps = vec![Step::DeleteJob { force: false }, Step::WaitForDeletion];
@@ -636,20 +605,10 @@ fn normalized(spec: &JobSpec) -> Map<String, Value> {
     }
 }
 
-/// True when every target is an ARN, which [`plan`] requires of compared and created jobs.
-pub fn targets_resolved(spec: &JobSpec) -> bool {
-    spec.targets.iter().all(|t| matches!(t, Target::Arn(_)))
-}
-
-/// Whether a job in this status is finished, so re-running it would repeat a rollout.
-pub fn is_finished(status: &JobStatus) -> bool {
-    matches!(status, JobStatus::Completed | JobStatus::Canceled)
-}
-
 /// Whether plan compares a declared job in this status by default (active jobs only: finished
 /// ones cannot change in place, and describing years of history would cost a call per job).
 pub fn compared_by_default(status: &JobStatus) -> bool {
-    !is_finished(status) && *status != JobStatus::DeletionInProgress
+    !status.is_finished() && *status != JobStatus::DeletionInProgress
 }
 
 #[cfg(test)]

@@ -1,0 +1,42 @@
+//! The engine: reading the account ([`refresh`]), deciding ([`plan`], pure), carrying a plan out
+//! ([`apply`]), and one reconcile pass built from them ([`reconcile`]) that `plan`, `apply` and
+//! the daemon all run. Everything here takes the resolved [`Settings`], never raw flags, and
+//! talks to AWS only through [`crate::aws::JobsApi`].
+
+pub mod apply;
+pub mod plan;
+pub mod reconcile;
+pub mod refresh;
+
+use std::collections::BTreeSet;
+
+/// What the user asked for beyond the manifests, resolved once from flags and `jobctl.yaml`
+/// (see `config`), and read by refresh, plan, apply and the daemon alike.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// This instance's name, stored in the `jobctl:instance` tag of the jobs it owns.
+    pub instance: String,
+    /// Take over existing jobs that manifests name but jobctl does not manage.
+    pub adopt: bool,
+    /// Replace jobs whose immutable fields changed (cancel, delete, create again).
+    pub allow_replace: bool,
+    /// Cancel this instance's active jobs that no manifest declares.
+    pub prune: bool,
+    /// When pruning, also cancel executions in progress on devices.
+    pub prune_force: bool,
+    /// Delete this instance's finished jobs that no manifest declares.
+    pub prune_delete: bool,
+    /// Also read and compare declared jobs that have finished.
+    pub compare_finished: bool,
+    /// `--target`: only these job ids, when given.
+    pub only: Option<BTreeSet<String>>,
+    /// Concurrent AWS calls at most.
+    pub parallelism: usize,
+}
+
+impl Settings {
+    /// Whether `--target` leaves this job in the run.
+    pub fn includes(&self, job_id: &str) -> bool {
+        self.only.as_ref().is_none_or(|only| only.contains(job_id))
+    }
+}

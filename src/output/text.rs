@@ -1,0 +1,592 @@
+//! `--output text`, for people: Terraform-like plans, apply summaries and compiler-style
+//! diagnostics, coloured through [`super::style`] when the stream takes colour. The other
+//! renderers reuse these texts where they show the same thing (the GitHub log, Markdown's
+//! summary line).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use similar::ChangeTag;
+
+use super::diff::{self, pretty, Shape};
+use super::style::{self, Colors, Paint};
+use super::{Render, Screen};
+use crate::engine::apply::{JobResult, Outcome};
+use crate::engine::plan::{Action, Change, FieldChange, Plan, Summary};
+use crate::engine::refresh::JobError;
+use crate::manifest::diagnostic::{sanitize, Diagnostic, Severity};
+use crate::manifest::yaml::Location;
+use crate::report::{ApplyReport, Failure, PlanReport, ValidateReport};
+
+/// The text renderer.
+pub struct Text {
+    stdout: Paint,
+    stderr: Paint,
+    /// Whether stderr is a terminal, where apply shows a line per finished job.
+    progress: bool,
+}
+
+impl Text {
+    pub fn new(colors: Colors, stderr_is_terminal: bool) -> Self {
+        Self {
+            stdout: Paint::new(colors.stdout),
+            stderr: Paint::new(colors.stderr),
+            progress: stderr_is_terminal,
+        }
+    }
+}
+
+impl Render for Text {
+    fn loaded(&self, diagnostics: &[Diagnostic]) -> Screen {
+        Screen::stderr(diagnostics_text(diagnostics, self.stderr))
+    }
+
+    fn validate(&self, report: &ValidateReport) -> Screen {
+        let mut out = diagnostics_text(&report.diagnostics, self.stdout);
+        out.push_str(&verdict(report));
+        out.push('\n');
+        Screen::stdout(out)
+    }
+
+    fn plan(&self, report: &PlanReport) -> Screen {
+        Screen::stdout(plan_text(&report.plan, &report.errors, self.stdout))
+    }
+
+    fn apply_started(&self, report: &PlanReport) -> Screen {
+        self.plan(report)
+    }
+
+    fn progress(&self, done: usize, total: usize, result: &JobResult) -> Option<String> {
+        (self.progress && total > 1).then(|| {
+            let what = match &result.outcome {
+                Outcome::Done => result.action.as_str(),
+                Outcome::AlreadyExists => "already exists",
+                Outcome::Skipped { .. } => "skipped",
+                Outcome::Failed { .. } => "failed",
+            };
+            format!("[{done}/{total}] {} {what}\n", result.job_id)
+        })
+    }
+
+    fn apply(&self, report: &ApplyReport) -> Screen {
+        if report.refused() {
+            Screen::stderr(refusal_text(&report.plan.plan))
+        } else {
+            Screen::stdout(format!("\n{}", apply_text(report.results(), self.stdout)))
+        }
+    }
+
+    fn failure(&self, failure: &Failure) -> Screen {
+        self.notice(&failure.message)
+    }
+}
+
+/// Diagnostics, each rendered and followed by a blank line.
+pub fn diagnostics_text(diagnostics: &[Diagnostic], paint: Paint) -> String {
+    let mut out = String::new();
+    for diag in diagnostics {
+        out.push_str(&diagnostic_text(diag, paint));
+        out.push('\n');
+    }
+    out
+}
+
+/// One diagnostic: a header line, a source snippet with a caret line, then notes. jobctl draws
+/// this itself so that it is stable for snapshots and CI logs, whatever the terminal width.
+pub fn diagnostic_text(diag: &Diagnostic, paint: Paint) -> String {
+    let mut out = String::new();
+    let (kind, kind_style) = match diag.severity {
+        Severity::Error => ("error", style::ERROR),
+        Severity::Warning => ("warning", style::WARNING),
+    };
+    out.push_str(&format!(
+        "{}: {}: {}\n",
+        paint.paint(style::STRONG, &sanitize(&diag.position())),
+        paint.paint(kind_style, kind),
+        sanitize(&diag.message)
+    ));
+    if let Some(loc) = diag.location {
+        snippet(
+            &mut out,
+            &diag.file.text,
+            loc,
+            diag.label.as_deref(),
+            paint,
+            kind_style,
+        );
+    }
+    for related in &diag.related {
+        out.push_str(&format!(
+            "  = note: {} at {}:{}:{}\n",
+            related.message,
+            sanitize(&related.file.display),
+            related.location.line,
+            related.location.col
+        ));
+    }
+    if let Some(help) = &diag.help {
+        out.push_str(&format!(
+            "  = {}: {}\n",
+            paint.paint(style::HELP, "help"),
+            sanitize(help)
+        ));
+    }
+    out
+}
+
+/// Width of the longest line shown; longer lines are cut so that a minified file cannot flood
+/// the terminal.
+const MAX_SNIPPET_WIDTH: usize = 160;
+
+fn snippet(
+    out: &mut String,
+    text: &str,
+    loc: Location,
+    label: Option<&str>,
+    paint: Paint,
+    caret_style: anstyle::Style,
+) {
+    let Some(line_text) = text.lines().nth(loc.line.saturating_sub(1)) else {
+        return;
+    };
+    let line_no = loc.line.to_string();
+    let gutter = " ".repeat(line_no.len());
+    let shown: String = line_text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_SNIPPET_WIDTH)
+        .collect();
+    let truncated = line_text.chars().count() > MAX_SNIPPET_WIDTH;
+    let bar = paint.paint(style::GUTTER, "|");
+    out.push_str(&format!(" {gutter} {bar}\n"));
+    out.push_str(&format!(
+        " {} {bar} {}{}\n",
+        paint.paint(style::GUTTER, &line_no),
+        shown,
+        if truncated { " …" } else { "" }
+    ));
+    let start_col = loc.col.saturating_sub(1).min(MAX_SNIPPET_WIDTH);
+    // The caret covers the span on its first line only; multi-line spans (maps, lists) are
+    // marked by their first line, which is where the user has to look.
+    let span_text = text.get(loc.offset..loc.offset + loc.len).unwrap_or("");
+    let first_line_len = span_text.lines().next().map_or(0, |l| l.chars().count());
+    let width = first_line_len
+        .max(1)
+        .min(MAX_SNIPPET_WIDTH.saturating_sub(start_col).max(1));
+    let carets = paint.paint(caret_style, &"^".repeat(width));
+    let label = label.map(|l| format!(" {l}")).unwrap_or_default();
+    out.push_str(&format!(
+        " {gutter} {bar} {}{carets}{label}\n",
+        " ".repeat(start_col)
+    ));
+}
+
+/// "3 valid jobs in 2 files" or "1 error, 0 warnings in 2 files".
+pub fn verdict(report: &ValidateReport) -> String {
+    let errors = report.errors();
+    let warnings = report.warnings();
+    let files = report.files;
+    let noun = if files == 1 { "file" } else { "files" };
+    if errors == 0 {
+        format!(
+            "{} valid job{} in {files} {noun}{}",
+            report.jobs,
+            if report.jobs == 1 { "" } else { "s" },
+            match warnings {
+                0 => String::new(),
+                n => format!(", {n} warning{}", if n == 1 { "" } else { "s" }),
+            }
+        )
+    } else {
+        format!(
+            "{errors} error{}, {warnings} warning{} in {files} {noun}",
+            if errors == 1 { "" } else { "s" },
+            if warnings == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// The plan as text: one block per job that changes, a line per unchanged job, a summary last.
+pub fn plan_text(plan: &Plan, errors: &[JobError], paint: Paint) -> String {
+    let mut out = String::new();
+    for change in &plan.changes {
+        out.push_str(&change_text(change, paint));
+    }
+    for error in errors {
+        out.push_str(&format!(
+            "  {} {}{}\n      {}\n",
+            paint.paint(style::DANGER, "!"),
+            paint.paint(style::STRONG, &error.job_id),
+            error
+                .source
+                .as_ref()
+                .map(|s| paint.paint(style::FAINT, &format!("  ({s})")))
+                .unwrap_or_default(),
+            error.message
+        ));
+    }
+    if !plan.orphans.is_empty() {
+        out.push_str(&format!(
+            "\n  {} job(s) of this instance have no manifest (pass --prune to cancel them, --prune-delete for finished ones):\n",
+            plan.orphans.len()
+        ));
+        for orphan in &plan.orphans {
+            out.push_str(&format!(
+                "  {} {}  {}\n",
+                paint.paint(style::CHANGED, "?"),
+                orphan.job_id,
+                paint.paint(style::FAINT, &format!("[{}]", orphan.status))
+            ));
+        }
+    }
+    if !plan.not_compared.is_empty() {
+        let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+        for job in &plan.not_compared {
+            *by_status.entry(job.status.as_str()).or_default() += 1;
+        }
+        let counts: Vec<String> = by_status.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        out.push_str(&format!(
+            "\n  {} finished job(s) were not compared ({}); --compare-finished compares them.\n",
+            plan.not_compared.len(),
+            counts.join(", ")
+        ));
+    }
+    for note in &plan.notes {
+        out.push_str(&format!(
+            "\n  {} {note}\n",
+            paint.paint(style::CHANGED, "!")
+        ));
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    let blocked = plan.blocked().count();
+    out.push_str(&summary_line(&plan.summary(), errors.len(), paint));
+    if blocked > 0 {
+        out.push_str(&format!(
+            " {}",
+            paint.paint(
+                style::DANGER,
+                &format!("{blocked} change(s) blocked: apply will refuse to run.")
+            )
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+fn change_text(change: &Change, paint: Paint) -> String {
+    let mut out = change_body(change, paint);
+    if let Some(note) = &change.note {
+        out.push_str(&format!(
+            "      {}\n",
+            paint.paint(style::FAINT, &format!("# {note}"))
+        ));
+    }
+    if let Some(reason) = &change.blocked {
+        out.push_str(&format!(
+            "      {} {reason}\n",
+            paint.paint(style::DANGER, "✗ blocked:")
+        ));
+    }
+    out
+}
+
+fn change_body(change: &Change, paint: Paint) -> String {
+    let source = change
+        .source
+        .as_ref()
+        .map(|s| paint.paint(style::FAINT, &format!("  ({s})")))
+        .unwrap_or_default();
+    let status = change
+        .status
+        .as_ref()
+        .map(|s| paint.paint(style::FAINT, &format!("  [{s}]")))
+        .unwrap_or_default();
+    let id = paint.paint(style::STRONG, &change.job_id);
+    match change.action {
+        Action::Unchanged if change.blocked.is_some() => format!(
+            "  {} {id} {}{source}{status}\n",
+            paint.paint(style::DANGER, "!"),
+            paint.paint(style::DANGER, "conflict")
+        ),
+        Action::Unchanged => format!(
+            "  {} {}{}{status}\n",
+            paint.paint(style::FAINT, "="),
+            change.job_id,
+            paint.paint(style::FAINT, "  unchanged")
+        ),
+        Action::Create => {
+            let mut out = format!(
+                "  {} {id} will be created{source}\n",
+                paint.paint(style::ADDED, "+")
+            );
+            if let Some(spec) = &change.desired {
+                if let Ok(Value::Object(fields)) = serde_json::to_value(&**spec) {
+                    let width = fields.keys().map(String::len).max().unwrap_or(0);
+                    let mark = paint.paint(style::ADDED, "+");
+                    for (name, value) in fields {
+                        out.push_str(&field_lines(&name, &value, width, &mark));
+                    }
+                }
+            }
+            out
+        }
+        Action::Update => {
+            let mut out = format!(
+                "  {} {id} will be updated in place{source}{status}\n",
+                paint.paint(style::CHANGED, "~")
+            );
+            for field in &change.fields {
+                out.push_str(&field_diff(field, paint));
+            }
+            out
+        }
+        Action::Replace => {
+            let mut out = format!(
+                "  {} {id} {}{source}{status}\n",
+                paint.paint(style::DANGER, "-/+"),
+                paint.paint(
+                    style::DANGER,
+                    &format!(
+                        "must be replaced (forced by {})",
+                        change.forced_by.join(", ")
+                    )
+                )
+            );
+            for field in &change.fields {
+                out.push_str(&field_diff(field, paint));
+            }
+            out
+        }
+        Action::Cancel | Action::Delete => format!(
+            "  {} {id} will be {}{source}{status}\n",
+            paint.paint(style::DANGER, "-"),
+            if change.action == Action::Cancel {
+                "cancelled"
+            } else {
+                "deleted"
+            }
+        ),
+    }
+}
+
+/// `name = value`, the value's further lines indented under its first.
+fn field_lines(name: &str, value: &Value, width: usize, mark: &str) -> String {
+    let width = width.max(name.len());
+    let pretty = pretty(value);
+    let mut lines = pretty.lines();
+    let first = lines.next().unwrap_or_default();
+    let mut out = format!("      {mark} {name:<width$} = {first}\n");
+    let indent = " ".repeat(width + 11);
+    for line in lines {
+        out.push_str(&format!("{indent}{line}\n"));
+    }
+    out
+}
+
+fn field_diff(field: &FieldChange, paint: Paint) -> String {
+    let (mark_style, note) = if field.forces_replacement {
+        (
+            style::DANGER,
+            paint.paint(style::DANGER, "  # forces replacement"),
+        )
+    } else {
+        (style::CHANGED, String::new())
+    };
+    let mark = paint.paint(mark_style, "~");
+    let with_note = |text: String| text.replacen('\n', &format!("{note}\n"), 1);
+    match diff::shape(field) {
+        // A structured value that appears or disappears is shown whole, not as a diff against
+        // null.
+        Shape::Appears => with_note(field_lines(
+            field.field,
+            &field.after,
+            0,
+            &paint.paint(style::ADDED, "+"),
+        )),
+        Shape::Disappears => with_note(field_lines(
+            field.field,
+            &field.before,
+            0,
+            &paint.paint(style::DANGER, "-"),
+        )),
+        Shape::OneLine => format!(
+            "      {mark} {}: {} → {}{note}\n",
+            field.field,
+            display_value(&field.before),
+            display_value(&field.after)
+        ),
+        Shape::Structured => {
+            let mut out = format!("      {mark} {}:{note}\n", field.field);
+            for (tag, text) in diff::lines(&field.before, &field.after) {
+                let line = match tag {
+                    ChangeTag::Delete => {
+                        paint.paint(style::REMOVED, &format!("          - {text}"))
+                    }
+                    ChangeTag::Insert => paint.paint(style::ADDED, &format!("          + {text}")),
+                    ChangeTag::Equal => format!("            {text}"),
+                };
+                out.push_str(&line);
+                out.push('\n');
+            }
+            out
+        }
+    }
+}
+
+fn display_value(value: &Value) -> String {
+    if value.is_null() {
+        "(absent)".to_string()
+    } else {
+        pretty(value)
+    }
+}
+
+/// "Plan: 2 to create, 5 unchanged." with only the counts that are not zero.
+pub fn summary_line(summary: &Summary, errors: usize, paint: Paint) -> String {
+    let parts: Vec<String> = [
+        (summary.create, "to create"),
+        (summary.update, "to update"),
+        (summary.replace, "to replace"),
+        (summary.cancel, "to cancel"),
+        (summary.delete, "to delete"),
+        (summary.unchanged, "unchanged"),
+        (errors, if errors == 1 { "error" } else { "errors" }),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if parts.is_empty() {
+        return paint.paint(style::STRONG, "Plan: no jobs declared.");
+    }
+    format!(
+        "{} {}.",
+        paint.paint(style::STRONG, "Plan:"),
+        parts.join(", ")
+    )
+}
+
+/// The apply results as text: failures spelled out with job, operation and AWS error, then
+/// a count line.
+pub fn apply_text(results: &[JobResult], paint: Paint) -> String {
+    let mut out = String::new();
+    let mut done: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut failed = 0;
+    for result in results {
+        match &result.outcome {
+            Outcome::Done => {
+                let verb = match result.action {
+                    Action::Create => "created",
+                    Action::Update => "updated",
+                    Action::Replace => "replaced",
+                    Action::Cancel => "cancelled",
+                    Action::Delete => "deleted",
+                    Action::Unchanged => "unchanged",
+                };
+                *done.entry(verb).or_default() += 1;
+            }
+            Outcome::AlreadyExists => *done.entry("already existed").or_default() += 1,
+            Outcome::Skipped { reason } => {
+                *done.entry("skipped").or_default() += 1;
+                out.push_str(&format!(
+                    "  {} {}: skipped: {reason}\n",
+                    paint.paint(style::CHANGED, "!"),
+                    result.job_id
+                ));
+            }
+            Outcome::Failed {
+                operation,
+                code,
+                message,
+            } => {
+                failed += 1;
+                out.push_str(&format!(
+                    "  {} {}: {operation} failed: {code}: {message}\n",
+                    paint.paint(style::DANGER, "✗"),
+                    result.job_id
+                ));
+            }
+        }
+    }
+    let created = done.remove("created").unwrap_or(0);
+    let mut parts = vec![format!("{created} created")];
+    for (verb, n) in done {
+        parts.push(format!("{n} {verb}"));
+    }
+    parts.push(format!("{failed} failed"));
+    out.push_str(&format!(
+        "{} {}.\n",
+        paint.paint(style::STRONG, "Apply:"),
+        parts.join(", ")
+    ));
+    out
+}
+
+/// Why apply changed nothing: every blocked change with its reason.
+pub fn refusal_text(plan: &Plan) -> String {
+    let blocked: Vec<&Change> = plan.blocked().collect();
+    let mut out = format!(
+        "jobctl: apply refused: {} change(s) are blocked; nothing was changed:\n",
+        blocked.len()
+    );
+    for change in blocked {
+        out.push_str(&format!(
+            "  {}: {}\n",
+            change.job_id,
+            change.blocked.as_deref().unwrap_or_default()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::diagnostic::SourceFile;
+    use crate::manifest::rule::Rule;
+    use std::sync::Arc;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let file = Arc::new(SourceFile {
+            display: "a.yaml".into(),
+            text: "k: v\n".into(),
+        });
+        let diag = Diagnostic::error(
+            Rule::SchemaUnknownField,
+            &file,
+            None,
+            "unknown field `\u{1b}]0;pwned\u{7}`",
+        );
+        let rendered = diagnostic_text(&diag, Paint::PLAIN);
+        assert!(
+            !rendered.contains('\u{1b}') && !rendered.contains('\u{7}'),
+            "{rendered:?}"
+        );
+        assert!(rendered.contains("\\u{1b}"), "{rendered}");
+        assert!(!diag.to_string().contains('\u{1b}'));
+    }
+
+    #[test]
+    fn colour_comes_from_the_palette_and_only_when_on() {
+        let summary = Summary {
+            create: 1,
+            ..Summary::default()
+        };
+        assert_eq!(
+            summary_line(&summary, 0, Paint::PLAIN),
+            "Plan: 1 to create."
+        );
+        let coloured = summary_line(&summary, 0, Paint::new(true));
+        assert_eq!(
+            coloured,
+            format!(
+                "{}Plan:{} 1 to create.",
+                style::STRONG.render(),
+                style::STRONG.render_reset()
+            )
+        );
+    }
+}
