@@ -5,26 +5,13 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
-use hyper::{Response, StatusCode};
 use serde_json::{json, Value};
 
+use crate::app::App;
 use crate::model::{ExecStatus, JobStatus, World};
 use crate::ops::jobs::job_json;
-use crate::ops::Query;
-use crate::server::App;
+use crate::request::Query;
 use crate::validate::{self, check_str};
-
-pub fn reply(status: u16, body: &Value) -> Response<Full<Bytes>> {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let mut resp = Response::new(Full::new(Bytes::from(bytes)));
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
-}
 
 /// A control-API failure: HTTP status and message.
 struct Fail(u16, String);
@@ -46,7 +33,7 @@ pub async fn handle(
     segs: &[String],
     query: &Query,
     body: &[u8],
-) -> Response<Full<Bytes>> {
+) -> (u16, Value) {
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let result = match (method, s.as_slice()) {
         ("GET", ["health"]) => Ok((json!({"ok": true}), false)),
@@ -87,12 +74,12 @@ pub async fn handle(
                     app.snapshot(&w)
                 };
                 if let Err(e) = app.save(snap).await {
-                    return reply(500, &json!({"error": e.message}));
+                    return (500, json!({"error": e.message}));
                 }
             }
-            reply(200, &v)
+            (200, v)
         }
-        Err(Fail(status, msg)) => reply(status, &json!({"error": msg})),
+        Err(Fail(status, msg)) => (status, json!({"error": msg})),
     }
 }
 

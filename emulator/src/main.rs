@@ -3,12 +3,18 @@
 //! a `Config`, the state file is loaded, and the server is started. The first line on
 //! stdout is always `listening on http://ADDR`, so callers can use `--listen 127.0.0.1:0`.
 
+mod app;
+mod config;
 mod control;
 mod error;
 mod limits;
 mod model;
+mod op;
 mod ops;
 mod persist;
+mod request;
+mod rng;
+mod router;
 mod server;
 mod stats;
 mod validate;
@@ -23,12 +29,13 @@ use clap::Parser;
 use tokio::net::TcpListener;
 use tracing::{error, info};
 
+use crate::app::App;
+use crate::config::Config;
 use crate::error::ErrorCode;
 use crate::limits::FailRule;
 use crate::model::World;
-use crate::ops::Op;
+use crate::op::Op;
 use crate::persist::{PersistError, Persister};
-use crate::server::App;
 
 /// A faithful local AWS IoT Jobs endpoint (AWS rest-json protocol).
 #[derive(Debug, Parser)]
@@ -84,21 +91,6 @@ struct Cli {
     /// Load state from PATH at start (if it exists) and save it there after each change.
     #[arg(long, value_name = "PATH")]
     state_file: Option<PathBuf>,
-}
-
-/// Validated settings the server runs with.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub region: String,
-    pub account_id: String,
-    pub aws_limits: bool,
-    pub tps: Vec<(Op, f64)>,
-    pub max_active_jobs: Option<usize>,
-    pub fault_rate: f64,
-    pub seed: u64,
-    pub latency_ms: u64,
-    pub fail: Vec<FailRule>,
-    pub deletion_delay_ms: u64,
 }
 
 fn parse_op(s: &str) -> Result<Op, String> {

@@ -429,8 +429,8 @@ impl Scope {
         let salt = self.region.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
         });
-        let a = crate::limits::splitmix64(self.next_id.wrapping_mul(2) ^ salt);
-        let b = crate::limits::splitmix64(self.next_id.wrapping_mul(2).wrapping_add(1) ^ salt);
+        let a = crate::rng::splitmix64(self.next_id.wrapping_mul(2) ^ salt);
+        let b = crate::rng::splitmix64(self.next_id.wrapping_mul(2).wrapping_add(1) ^ salt);
         format!(
             "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
             a >> 32,

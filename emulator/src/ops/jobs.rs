@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 use crate::model::{epoch_secs, ExecStatus, Execution, Job, JobStatus, Scope, TargetSelection};
-use crate::ops::{decode_token, encode_token, Req};
+use crate::request::{decode_token, encode_token, Req};
 use crate::validate::{self, check_str, Obj, Target};
 
 /// AWS's ceiling on jobs in DELETION_IN_PROGRESS at once (DeleteJob API reference).

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 use crate::model::Scope;
-use crate::ops::{decode_token, encode_token, Req};
+use crate::request::{decode_token, encode_token, Req};
 use crate::validate::{self, Obj, MAX_TAGS_PER_RESOURCE};
 
 const PAGE: usize = 50;

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 use crate::model::{epoch_secs, Scope, Thing, ThingGroup};
-use crate::ops::Req;
+use crate::request::Req;
 use crate::validate::{self, check_str, Obj};
 
 /// AWS lets a thing belong to at most 10 thing groups.

@@ -1,0 +1,101 @@
+//! The shared state of a running emulator: settings, the world behind its lock, rate
+//! limits, scripted faults, counters and the state file, with the helpers that lock the
+//! world and save it. Both the AWS handlers and the control API work through it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tracing::error;
+
+use crate::config::Config;
+use crate::error::{ApiError, ErrorCode};
+use crate::limits::{Faults, RateLimits};
+use crate::model::World;
+use crate::persist::Persister;
+use crate::rng::splitmix64;
+use crate::stats::Stats;
+
+/// Shared state of a running emulator.
+pub struct App {
+    pub cfg: Config,
+    pub world: Mutex<World>,
+    pub limits: RateLimits,
+    pub faults: Faults,
+    pub stats: Stats,
+    pub persist: Option<Persister>,
+    requests: AtomicU64,
+}
+
+impl App {
+    pub fn new(cfg: Config, world: World, persist: Option<Persister>) -> Self {
+        App {
+            limits: RateLimits::new(cfg.aws_limits, &cfg.tps),
+            faults: Faults::new(cfg.fail.clone(), cfg.fault_rate, cfg.seed),
+            stats: Stats::default(),
+            world: Mutex::new(world),
+            persist,
+            requests: AtomicU64::new(0),
+            cfg,
+        }
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, World> {
+        // A panic while holding the lock cannot leave the world half-updated in a way that
+        // matters more than stopping service would, so keep serving.
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Serialises the world for the state file; call with the lock held.
+    pub fn snapshot(&self, world: &World) -> Option<(u64, Vec<u8>)> {
+        let p = self.persist.as_ref()?;
+        match serde_json::to_vec(world) {
+            Ok(bytes) => Some((p.take_gen(), bytes)),
+            Err(e) => {
+                error!(error = %e, "failed to serialise state");
+                None
+            }
+        }
+    }
+
+    /// Writes a snapshot off the async workers (fsync can take milliseconds).
+    pub async fn save(self: &Arc<Self>, snap: Option<(u64, Vec<u8>)>) -> Result<(), ApiError> {
+        let Some((gen, bytes)) = snap else {
+            return Ok(());
+        };
+        let app = Arc::clone(self);
+        let res = tokio::task::spawn_blocking(move || match &app.persist {
+            Some(p) => p.write(gen, &bytes),
+            None => Ok(()),
+        })
+        .await;
+        match res {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                error!(error = %e, "failed to save state");
+                Err(ApiError::new(
+                    ErrorCode::InternalFailure,
+                    "The change was applied but could not be saved to the state file",
+                ))
+            }
+            Err(e) => {
+                error!(error = %e, "state save task failed");
+                Err(ApiError::new(
+                    ErrorCode::InternalFailure,
+                    "State save failed",
+                ))
+            }
+        }
+    }
+
+    pub fn request_id(&self) -> String {
+        let n = splitmix64(self.requests.fetch_add(1, Ordering::Relaxed));
+        format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            n >> 32,
+            (n >> 16) & 0xffff,
+            n & 0xffff,
+            (n >> 48) & 0xffff,
+            splitmix64(n) & 0xffff_ffff_ffff
+        )
+    }
+}

@@ -1,0 +1,114 @@
+//! The list of AWS operations the emulator answers, named as in the service models, with
+//! the facts other modules key on (which ones AWS rate-limits, which ones change state).
+//! A leaf: it knows nothing about routing or handlers.
+
+/// Every operation the emulator answers, named as in the service model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    CreateJob,
+    DescribeJob,
+    GetJobDocument,
+    ListJobs,
+    UpdateJob,
+    CancelJob,
+    DeleteJob,
+    AssociateTargetsWithJob,
+    ListJobExecutionsForJob,
+    ListJobExecutionsForThing,
+    DescribeJobExecution,
+    TagResource,
+    UntagResource,
+    ListTagsForResource,
+    CreateThing,
+    DescribeThing,
+    CreateThingGroup,
+    DescribeThingGroup,
+    AddThingToThingGroup,
+}
+
+impl Op {
+    pub const ALL: [Op; 19] = [
+        Op::CreateJob,
+        Op::DescribeJob,
+        Op::GetJobDocument,
+        Op::ListJobs,
+        Op::UpdateJob,
+        Op::CancelJob,
+        Op::DeleteJob,
+        Op::AssociateTargetsWithJob,
+        Op::ListJobExecutionsForJob,
+        Op::ListJobExecutionsForThing,
+        Op::DescribeJobExecution,
+        Op::TagResource,
+        Op::UntagResource,
+        Op::ListTagsForResource,
+        Op::CreateThing,
+        Op::DescribeThing,
+        Op::CreateThingGroup,
+        Op::DescribeThingGroup,
+        Op::AddThingToThingGroup,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::CreateJob => "CreateJob",
+            Op::DescribeJob => "DescribeJob",
+            Op::GetJobDocument => "GetJobDocument",
+            Op::ListJobs => "ListJobs",
+            Op::UpdateJob => "UpdateJob",
+            Op::CancelJob => "CancelJob",
+            Op::DeleteJob => "DeleteJob",
+            Op::AssociateTargetsWithJob => "AssociateTargetsWithJob",
+            Op::ListJobExecutionsForJob => "ListJobExecutionsForJob",
+            Op::ListJobExecutionsForThing => "ListJobExecutionsForThing",
+            Op::DescribeJobExecution => "DescribeJobExecution",
+            Op::TagResource => "TagResource",
+            Op::UntagResource => "UntagResource",
+            Op::ListTagsForResource => "ListTagsForResource",
+            Op::CreateThing => "CreateThing",
+            Op::DescribeThing => "DescribeThing",
+            Op::CreateThingGroup => "CreateThingGroup",
+            Op::DescribeThingGroup => "DescribeThingGroup",
+            Op::AddThingToThingGroup => "AddThingToThingGroup",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// The job control-plane APIs that AWS limits to 10 TPS each (`--aws-limits`).
+    pub fn is_job_api(self) -> bool {
+        matches!(
+            self,
+            Op::CreateJob
+                | Op::DescribeJob
+                | Op::GetJobDocument
+                | Op::ListJobs
+                | Op::UpdateJob
+                | Op::CancelJob
+                | Op::DeleteJob
+                | Op::AssociateTargetsWithJob
+                | Op::ListJobExecutionsForJob
+                | Op::ListJobExecutionsForThing
+                | Op::DescribeJobExecution
+        )
+    }
+
+    /// Operations that change state and so are followed by a state-file save.
+    pub fn mutates(self) -> bool {
+        matches!(
+            self,
+            Op::CreateJob
+                | Op::UpdateJob
+                | Op::CancelJob
+                | Op::DeleteJob
+                | Op::AssociateTargetsWithJob
+                | Op::TagResource
+                | Op::UntagResource
+                | Op::CreateThing
+                | Op::CreateThingGroup
+                | Op::AddThingToThingGroup
+        )
+    }
+}
