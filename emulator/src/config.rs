@@ -1,6 +1,9 @@
 //! The validated settings a running emulator works with, built from the command line by
 //! `main` and read by the request pipeline.
 
+use std::sync::Arc;
+
+use crate::fleet::Fleet;
 use crate::limits::FailRule;
 use crate::op::Op;
 
@@ -17,4 +20,6 @@ pub struct Config {
     pub latency_ms: u64,
     pub fail: Vec<FailRule>,
     pub deletion_delay_ms: u64,
+    /// The `--fleet` document, applied at startup and again by `/_emulator/reset`.
+    pub fleet: Option<Arc<Fleet>>,
 }

@@ -24,10 +24,26 @@ pub enum Op {
     CreateThingGroup,
     DescribeThingGroup,
     AddThingToThingGroup,
+    CancelJobExecution,
+    DeleteJobExecution,
+    // iot-jobs-data (the device data plane), told apart by the SigV4 service name.
+    DataGetPendingJobExecutions,
+    DataStartNextPendingJobExecution,
+    DataDescribeJobExecution,
+    DataUpdateJobExecution,
+}
+
+/// Which service model an operation belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plane {
+    /// `iot` (2015-05-28).
+    Control,
+    /// `iot-jobs-data` (2017-09-29).
+    Data,
 }
 
 impl Op {
-    pub const ALL: [Op; 19] = [
+    pub const ALL: [Op; 25] = [
         Op::CreateJob,
         Op::DescribeJob,
         Op::GetJobDocument,
@@ -47,6 +63,12 @@ impl Op {
         Op::CreateThingGroup,
         Op::DescribeThingGroup,
         Op::AddThingToThingGroup,
+        Op::CancelJobExecution,
+        Op::DeleteJobExecution,
+        Op::DataGetPendingJobExecutions,
+        Op::DataStartNextPendingJobExecution,
+        Op::DataDescribeJobExecution,
+        Op::DataUpdateJobExecution,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +92,14 @@ impl Op {
             Op::CreateThingGroup => "CreateThingGroup",
             Op::DescribeThingGroup => "DescribeThingGroup",
             Op::AddThingToThingGroup => "AddThingToThingGroup",
+            Op::CancelJobExecution => "CancelJobExecution",
+            Op::DeleteJobExecution => "DeleteJobExecution",
+            // Prefixed so --tps, --fail and the stats tell them from the control plane's
+            // DescribeJobExecution.
+            Op::DataGetPendingJobExecutions => "iot-jobs-data:GetPendingJobExecutions",
+            Op::DataStartNextPendingJobExecution => "iot-jobs-data:StartNextPendingJobExecution",
+            Op::DataDescribeJobExecution => "iot-jobs-data:DescribeJobExecution",
+            Op::DataUpdateJobExecution => "iot-jobs-data:UpdateJobExecution",
         }
     }
 
@@ -92,6 +122,8 @@ impl Op {
                 | Op::ListJobExecutionsForJob
                 | Op::ListJobExecutionsForThing
                 | Op::DescribeJobExecution
+                | Op::CancelJobExecution
+                | Op::DeleteJobExecution
         )
     }
 
@@ -109,6 +141,10 @@ impl Op {
                 | Op::CreateThing
                 | Op::CreateThingGroup
                 | Op::AddThingToThingGroup
+                | Op::CancelJobExecution
+                | Op::DeleteJobExecution
+                | Op::DataStartNextPendingJobExecution
+                | Op::DataUpdateJobExecution
         )
     }
 }

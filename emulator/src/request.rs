@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::fleet::Fleet;
 use crate::op::Op;
 use crate::validate::{self, Rule};
 
@@ -131,6 +132,8 @@ pub struct Req<'a> {
     pub now: i64,
     pub deletion_delay_ms: i64,
     pub max_active_jobs: Option<usize>,
+    /// The simulated fleet, whose devices answer executions of the things it created.
+    pub fleet: Option<&'a Fleet>,
 }
 
 impl Req<'_> {

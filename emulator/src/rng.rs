@@ -29,6 +29,21 @@ impl Rng {
     }
 }
 
+/// A uniform draw in [0, 1) that depends only on `seed` and the labels it names (for
+/// example a job id, a thing name, an execution number and what the draw is for). The
+/// simulation draws this way rather than from one sequence, so a device's behaviour does
+/// not depend on the order in which events of unrelated devices were processed.
+pub fn unit(seed: u64, labels: &[&str], n: i64) -> f64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for l in labels {
+        for b in l.bytes().chain(std::iter::once(0xff)) {
+            h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    let x = splitmix64(splitmix64(h ^ seed) ^ n as u64);
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +57,17 @@ mod tests {
             assert_eq!(x, b.next_f64());
             assert!((0.0..1.0).contains(&x));
         }
+    }
+
+    #[test]
+    fn unit_draws_depend_on_every_label() {
+        let a = unit(7, &["job", "thing-1"], 1);
+        assert_eq!(a, unit(7, &["job", "thing-1"], 1));
+        assert_ne!(a, unit(8, &["job", "thing-1"], 1));
+        assert_ne!(a, unit(7, &["job", "thing-2"], 1));
+        assert_ne!(a, unit(7, &["job", "thing-1"], 2));
+        assert_ne!(unit(7, &["ab", "c"], 1), unit(7, &["a", "bc"], 1));
+        let mean = (0..10_000).map(|i| unit(1, &["x"], i)).sum::<f64>() / 10_000.0;
+        assert!((mean - 0.5).abs() < 0.02, "{mean}");
     }
 }

@@ -6,16 +6,27 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::model::Scope;
-use crate::op::Op;
-use crate::ops::{jobs, tags, things};
+use crate::op::{Op, Plane};
+use crate::ops::{data, executions, jobs, tags, things};
 use crate::request::Req;
 
 /// Maps method and decoded path segments to an operation and its URI labels. Paths and
-/// methods are the `http.requestUri`/`method` of the model; `AddThingToThingGroup` is
+/// methods are the `http.requestUri`/`method` of the models; `AddThingToThingGroup` is
 /// `PUT /thing-groups/addThingToThingGroup`, which the router checks before the
-/// `/thing-groups/{thingGroupName}` label.
-pub fn route(method: &str, segs: &[String]) -> Option<(Op, Vec<String>)> {
+/// `/thing-groups/{thingGroupName}` label. The two planes share paths
+/// (`GET /things/{thingName}/jobs`), so the plane comes from the request's signature.
+pub fn route(plane: Plane, method: &str, segs: &[String]) -> Option<(Op, Vec<String>)> {
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    if plane == Plane::Data {
+        let op = match (method, s.as_slice()) {
+            ("GET", ["things", _, "jobs"]) => Op::DataGetPendingJobExecutions,
+            ("PUT", ["things", _, "jobs", "$next"]) => Op::DataStartNextPendingJobExecution,
+            ("GET", ["things", _, "jobs", _]) => Op::DataDescribeJobExecution,
+            ("POST", ["things", _, "jobs", _]) => Op::DataUpdateJobExecution,
+            _ => return None,
+        };
+        return Some((op, segs[1..].iter().step_by(2).cloned().collect()));
+    }
     let op = match (method, s.as_slice()) {
         ("GET", ["jobs"]) => Op::ListJobs,
         ("PUT", ["jobs", _]) => Op::CreateJob,
@@ -34,6 +45,8 @@ pub fn route(method: &str, segs: &[String]) -> Option<(Op, Vec<String>)> {
         ("GET", ["things", _]) => Op::DescribeThing,
         ("GET", ["things", _, "jobs"]) => Op::ListJobExecutionsForThing,
         ("GET", ["things", _, "jobs", _]) => Op::DescribeJobExecution,
+        ("PUT", ["things", _, "jobs", _, "cancel"]) => Op::CancelJobExecution,
+        ("DELETE", ["things", _, "jobs", _, "executionNumber", _]) => Op::DeleteJobExecution,
         ("PUT", ["thing-groups", "addThingToThingGroup"]) => Op::AddThingToThingGroup,
         ("POST" | "PUT", ["thing-groups", _]) => Op::CreateThingGroup,
         ("GET", ["thing-groups", _]) => Op::DescribeThingGroup,
@@ -45,7 +58,11 @@ pub fn route(method: &str, segs: &[String]) -> Option<(Op, Vec<String>)> {
         | Op::TagResource
         | Op::UntagResource
         | Op::AddThingToThingGroup => Vec::new(),
-        Op::DescribeJobExecution => vec![segs[1].clone(), segs[3].clone()],
+        // /things/{thingName}/jobs/{jobId}[/cancel | /executionNumber/{executionNumber}]
+        Op::DescribeJobExecution | Op::CancelJobExecution => {
+            vec![segs[1].clone(), segs[3].clone()]
+        }
+        Op::DeleteJobExecution => vec![segs[1].clone(), segs[3].clone(), segs[5].clone()],
         _ => vec![segs[1].clone()],
     };
     Some((op, labels))
@@ -78,6 +95,12 @@ pub fn dispatch(scope: &mut Scope, req: &Req<'_>) -> Result<Option<Value>, ApiEr
         Op::AddThingToThingGroup => {
             things::add_thing_to_group(scope, req).map(|()| Some(Value::Object(Default::default())))
         }
+        Op::CancelJobExecution => executions::cancel(scope, req).map(|()| None),
+        Op::DeleteJobExecution => executions::delete(scope, req).map(|()| None),
+        Op::DataGetPendingJobExecutions => data::get_pending(scope, req).map(Some),
+        Op::DataStartNextPendingJobExecution => data::start_next(scope, req).map(Some),
+        Op::DataDescribeJobExecution => data::describe(scope, req).map(Some),
+        Op::DataUpdateJobExecution => data::update(scope, req).map(Some),
     }
 }
 
@@ -95,21 +118,61 @@ mod tests {
     #[test]
     fn routes_follow_the_model() {
         assert_eq!(
-            route("PUT", &segs("/jobs/j1")).map(|r| r.0),
+            route(Plane::Control, "PUT", &segs("/jobs/j1")).map(|r| r.0),
             Some(Op::CreateJob)
         );
         assert_eq!(
-            route("PUT", &segs("/jobs/j1/cancel")).map(|r| r.0),
+            route(Plane::Control, "PUT", &segs("/jobs/j1/cancel")).map(|r| r.0),
             Some(Op::CancelJob)
         );
         assert_eq!(
-            route("PUT", &segs("/thing-groups/addThingToThingGroup")).map(|r| r.0),
+            route(
+                Plane::Control,
+                "PUT",
+                &segs("/thing-groups/addThingToThingGroup")
+            )
+            .map(|r| r.0),
             Some(Op::AddThingToThingGroup)
         );
         assert_eq!(
-            route("GET", &segs("/things/t/jobs/j")),
+            route(Plane::Control, "GET", &segs("/things/t/jobs/j")),
             Some((Op::DescribeJobExecution, vec!["t".into(), "j".into()]))
         );
-        assert!(route("POST", &segs("/jobs/j1")).is_none());
+        assert!(route(Plane::Control, "POST", &segs("/jobs/j1")).is_none());
+        assert_eq!(
+            route(
+                Plane::Control,
+                "DELETE",
+                &segs("/things/t/jobs/j/executionNumber/3")
+            ),
+            Some((
+                Op::DeleteJobExecution,
+                vec!["t".into(), "j".into(), "3".into()]
+            ))
+        );
+    }
+
+    #[test]
+    fn the_signing_service_picks_the_plane() {
+        assert_eq!(
+            route(Plane::Data, "GET", &segs("/things/t/jobs")).map(|r| r.0),
+            Some(Op::DataGetPendingJobExecutions)
+        );
+        assert_eq!(
+            route(Plane::Control, "GET", &segs("/things/t/jobs")).map(|r| r.0),
+            Some(Op::ListJobExecutionsForThing)
+        );
+        assert_eq!(
+            route(Plane::Data, "PUT", &segs("/things/t/jobs/$next")),
+            Some((
+                Op::DataStartNextPendingJobExecution,
+                vec!["t".into(), "$next".into()]
+            ))
+        );
+        assert_eq!(
+            route(Plane::Data, "POST", &segs("/things/t/jobs/j")),
+            Some((Op::DataUpdateJobExecution, vec!["t".into(), "j".into()]))
+        );
+        assert!(route(Plane::Data, "GET", &segs("/jobs")).is_none());
     }
 }

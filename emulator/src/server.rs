@@ -21,9 +21,10 @@ use tracing::{debug, warn};
 
 use crate::app::App;
 use crate::control;
+use crate::engine;
 use crate::error::{ApiError, ErrorCode};
 use crate::model::Scope;
-use crate::op::Op;
+use crate::op::{Op, Plane};
 use crate::request::{percent_decode, Query, Req};
 use crate::router;
 
@@ -60,11 +61,10 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) {
     }
 }
 
-/// The region of the SigV4 credential scope
-/// (`Credential=AKID/20260101/us-east-1/iot/aws4_request`), from the Authorization header
-/// or a presigned `X-Amz-Credential` query parameter.
-pub fn region_from_request(headers: &HeaderMap, query: &Query) -> Option<String> {
-    let scope = headers
+/// The SigV4 credential scope (`Credential=AKID/20260101/us-east-1/iot/aws4_request`),
+/// from the Authorization header or a presigned `X-Amz-Credential` query parameter.
+fn credential_scope(headers: &HeaderMap, query: &Query) -> Option<String> {
+    headers
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|auth| {
@@ -75,7 +75,12 @@ pub fn region_from_request(headers: &HeaderMap, query: &Query) -> Option<String>
                 .unwrap_or(rest.len());
             Some(rest[..end].to_owned())
         })
-        .or_else(|| query.get("X-Amz-Credential").map(str::to_owned))?;
+        .or_else(|| query.get("X-Amz-Credential").map(str::to_owned))
+}
+
+/// The region of the credential scope.
+pub fn region_from_request(headers: &HeaderMap, query: &Query) -> Option<String> {
+    let scope = credential_scope(headers, query)?;
     let region = scope.split('/').nth(2)?;
     let valid = !region.is_empty()
         && region.len() <= 32
@@ -83,6 +88,15 @@ pub fn region_from_request(headers: &HeaderMap, query: &Query) -> Option<String>
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     valid.then(|| region.to_owned())
+}
+
+/// Which service a request was signed for: `iot-jobs-data` is the device data plane,
+/// anything else (`iot`, or no signature) the control plane.
+pub fn plane_from_request(headers: &HeaderMap, query: &Query) -> Plane {
+    match credential_scope(headers, query) {
+        Some(s) if s.split('/').nth(3) == Some("iot-jobs-data") => Plane::Data,
+        _ => Plane::Control,
+    }
 }
 
 fn json_response(status: u16, body: Vec<u8>, request_id: &str) -> Response<Full<Bytes>> {
@@ -106,8 +120,13 @@ fn plain_json(status: u16, body: &Value) -> Response<Full<Bytes>> {
     resp
 }
 
-pub fn error_response(err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
-    let mut resp = json_response(err.code.status(), err.body(), request_id);
+pub fn error_response(err: &ApiError, plane: Plane, request_id: &str) -> Response<Full<Bytes>> {
+    // iot-jobs-data models ThrottlingException as 429 where the IoT model says 400.
+    let status = match (plane, err.code) {
+        (Plane::Data, ErrorCode::Throttling) => 429,
+        (_, code) => code.status(),
+    };
+    let mut resp = json_response(status, err.body(), request_id);
     resp.headers_mut().insert(
         "x-amzn-ErrorType",
         HeaderValue::from_static(err.code.as_str()),
@@ -149,14 +168,15 @@ async fn handle(
 
     let region =
         region_from_request(&parts.headers, &query).unwrap_or_else(|| app.cfg.region.clone());
-    let Some((op, labels)) = router::route(parts.method.as_str(), &segs) else {
+    let plane = plane_from_request(&parts.headers, &query);
+    let Some((op, labels)) = router::route(plane, parts.method.as_str(), &segs) else {
         app.stats
             .record("Unknown", ErrorCode::UnknownOperation.as_str());
         let err = ApiError::new(
             ErrorCode::UnknownOperation,
             format!("No operation matches {} {}", parts.method, parts.uri.path()),
         );
-        return Ok(error_response(&err, &request_id));
+        return Ok(error_response(&err, plane, &request_id));
     };
 
     let result = run(&app, op, &labels, &query, &region, body).await;
@@ -171,7 +191,7 @@ async fn handle(
         }
         Err(err) => {
             app.stats.record(op.as_str(), err.code.as_str());
-            error_response(&err, &request_id)
+            error_response(&err, plane, &request_id)
         }
     };
     debug!(op = op.as_str(), %region, status = resp.status().as_u16(), "request");
@@ -193,9 +213,14 @@ async fn run(
     app.faults.check(op)?;
     let body = read_body(body).await?;
     let (result, snap) = {
-        let mut world = app.lock();
+        let mut guard = app.lock();
+        let world = &mut *guard;
         let now = world.now_ms();
-        let ticked = world.tick(now);
+        // Everything due by now happens first, so the answer reflects the emulated clock.
+        let (ticked, _) = engine::tick_world(world, now, usize::MAX);
+        if ticked {
+            app.mark_dirty();
+        }
         let req = Req {
             op,
             labels,
@@ -204,19 +229,28 @@ async fn run(
             now,
             deletion_delay_ms: app.cfg.deletion_delay_ms as i64,
             max_active_jobs: app.cfg.max_active_jobs,
+            fleet: world.fleet.as_deref(),
         };
         let account = app.cfg.account_id.as_str();
+        let key = format!("{account}:{region}");
         // Reads must not create a scope: the state file should only hold regions that
         // were written to.
         let result = if op.mutates() {
-            router::dispatch(world.scope(account, region), &req)
-        } else if let Some(scope) = world.existing_scope(account, region) {
+            let scope = world
+                .scopes
+                .entry(key)
+                .or_insert_with(|| Scope::new(account, region));
+            router::dispatch(scope, &req)
+        } else if let Some(scope) = world.scopes.get_mut(&key) {
             router::dispatch(scope, &req)
         } else {
             router::dispatch(&mut Scope::new(account, region), &req)
         };
-        let dirty = ticked || (result.is_ok() && op.mutates());
-        let snap = if dirty { app.snapshot(&world) } else { None };
+        let snap = if result.is_ok() && op.mutates() {
+            app.snapshot(world)
+        } else {
+            None
+        };
         (result, snap)
     };
     app.save(snap).await?;

@@ -110,6 +110,11 @@ pub const THING_GROUP_ID: Rule = Rule::pat(1, 128, &RE_THING_GROUP_ID, r"[a-zA-Z
 pub const ATTR_NAME: Rule = Rule::pat(0, 128, &RE_ATTR_NAME, "[a-zA-Z0-9_.,@/:#-]+");
 pub const ATTR_VALUE: Rule = Rule::pat(0, 800, &RE_ATTR_VALUE, r"[a-zA-Z0-9_.,@/:#=\[\]-]*");
 pub const GROUP_DESCRIPTION: Rule = Rule::pat(0, 2028, &RE_GROUP_DESC, r"[\p{Graph}\x20]*");
+pub const DETAILS_KEY: Rule = Rule::pat(1, 128, &RE_THING_NAME, "[a-zA-Z0-9:_-]+");
+/// The model gives no maximum; its doc string says 1024 characters.
+pub const DETAILS_VALUE: Rule = Rule::pat(1, 1024, &RE_NO_CONTROL, r"[^\p{C}]+");
+/// "At most 10 name/value pairs" (CancelJobExecution's doc).
+pub const MAX_DETAILS: usize = 10;
 pub const TARGET_SELECTION: Rule = Rule::one_of(&["CONTINUOUS", "SNAPSHOT"]);
 pub const JOB_STATUS: Rule = Rule::one_of(&[
     "IN_PROGRESS",
@@ -640,8 +645,16 @@ pub fn scheduling(o: Obj<'_>, now_ms: i64) -> Result<Schedule, ApiError> {
             let mut out = Vec::new();
             for (path, v) in items {
                 let w = as_obj(path, v)?;
+                let start_time = w.req_str("startTime", &CRON)?;
+                if let Err(why) = crate::cron::Cron::parse(&start_time) {
+                    return Err(violation(
+                        &w.path("startTime"),
+                        &start_time,
+                        &format!("Member must be a cron expression: {why}"),
+                    ));
+                }
                 out.push(MaintenanceWindow {
-                    start_time: w.req_str("startTime", &CRON)?,
+                    start_time,
                     duration_in_minutes: w.req_int("durationInMinutes", Some(1), Some(1430))?,
                 });
             }

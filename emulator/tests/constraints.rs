@@ -480,17 +480,25 @@ fn create_job_cases() -> Vec<(&'static str, &'static str, Value, Value)> {
             window("cron(0 0 * * ? *)", 1431),
             window("cron(0 0 * * ? *)", 1430),
         ),
+        // Windows are evaluated, so a start time must also be a cron expression: the
+        // shortest one and one padded to the 256-character limit.
         (
             "maintenance cron empty",
             "startTime",
             window("", 10),
-            window("c", 10),
+            window("cron(0 0 * * ? *)", 10),
         ),
         (
             "maintenance cron 257",
             "startTime",
-            window(&s(257), 10),
-            window(&s(256), 10),
+            window(&format!("cron(0 0 * * ? *{})", " ".repeat(257 - 17)), 10),
+            window(&format!("cron(0 0 * * ? *{})", " ".repeat(256 - 17)), 10),
+        ),
+        (
+            "maintenance cron not cron",
+            "startTime",
+            window("every day at noon", 10),
+            window("cron(0 12 * * ? *)", 10),
         ),
         (
             "destinationPackageVersions 26",

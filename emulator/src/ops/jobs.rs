@@ -4,6 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::engine::{self, Engine};
 use crate::error::ApiError;
 use crate::model::{epoch_secs, ExecStatus, Execution, Job, JobStatus, Scope, TargetSelection};
 use crate::request::{decode_token, encode_token, Req};
@@ -13,21 +14,26 @@ use crate::validate::{self, check_str, Obj, Target};
 pub const MAX_DELETIONS_IN_PROGRESS: usize = 10;
 const DEFAULT_PAGE: i64 = 50;
 
-fn job_id<'a>(req: &'a Req<'_>) -> Result<&'a str, ApiError> {
-    let id = req.label(0);
+pub fn job_id<'a>(req: &'a Req<'_>) -> Result<&'a str, ApiError> {
+    job_id_at(req, 0)
+}
+
+/// The `jobId` URI label at position `i`, checked against the model.
+pub fn job_id_at<'a>(req: &'a Req<'_>, i: usize) -> Result<&'a str, ApiError> {
+    let id = req.label(i);
     check_str("jobId", id, &validate::JOB_ID)?;
     Ok(id)
 }
 
-fn not_found(id: &str) -> ApiError {
+pub fn not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("Job {id} cannot be found."))
 }
 
-fn find<'a>(scope: &'a Scope, id: &str) -> Result<&'a Job, ApiError> {
+pub fn find<'a>(scope: &'a Scope, id: &str) -> Result<&'a Job, ApiError> {
     scope.jobs.get(id).ok_or_else(|| not_found(id))
 }
 
-fn find_mut<'a>(scope: &'a mut Scope, id: &str) -> Result<&'a mut Job, ApiError> {
+pub fn find_mut<'a>(scope: &'a mut Scope, id: &str) -> Result<&'a mut Job, ApiError> {
     scope.jobs.get_mut(id).ok_or_else(|| not_found(id))
 }
 
@@ -131,18 +137,19 @@ pub fn create(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
         end_handled: false,
         delete_at_ms: None,
         executions: Default::default(),
+        rollout: Default::default(),
+        cancel_backlog: Default::default(),
+        cancel_force: false,
+        window_end_ms: None,
+        counts: Default::default(),
+        parsed_document: None,
     };
     let reply = job_reply(&job);
     scope.jobs.insert(id.to_owned(), job);
     if !input.tags.is_empty() {
         scope.tags.insert(arn, input.tags);
     }
-    if status == JobStatus::InProgress {
-        scope.roll_out(id, now);
-    }
-    for t in [start_at_ms, end_at_ms].into_iter().flatten() {
-        scope.note_due(t);
-    }
+    Engine::new(scope, req.fleet).job_created(id, now);
     Ok(reply)
 }
 
@@ -163,8 +170,8 @@ fn empty_if_unset<T: serde::Serialize>(m: &mut Map<String, Value>, key: &str, v:
     }
 }
 
-/// The model's `Job` structure.
-pub fn job_json(job: &Job) -> Value {
+/// The model's `Job` structure, as it stands at `now`.
+pub fn job_json(job: &Job, now: i64) -> Value {
     let mut m = Map::new();
     m.insert("jobArn".into(), job.job_arn.clone().into());
     m.insert("jobId".into(), job.job_id.clone().into());
@@ -195,11 +202,7 @@ pub fn job_json(job: &Job) -> Value {
     if let Some(t) = job.completed_at_ms {
         m.insert("completedAt".into(), epoch_secs(t).into());
     }
-    // Rollout is instant here, so `processingTargets` is never set and `isConcurrent`
-    // is always false.
-    m.insert(
-        "jobProcessDetails".into(),
-        json!({
+    let mut details = json!({
             "numberOfCanceledThings": job.count(ExecStatus::Canceled),
             "numberOfSucceededThings": job.count(ExecStatus::Succeeded),
             "numberOfFailedThings": job.count(ExecStatus::Failed),
@@ -208,8 +211,12 @@ pub fn job_json(job: &Job) -> Value {
             "numberOfInProgressThings": job.count(ExecStatus::InProgress),
             "numberOfRemovedThings": job.count(ExecStatus::Removed),
             "numberOfTimedOutThings": job.count(ExecStatus::TimedOut),
-        }),
-    );
+    });
+    // Set while executions are still being rolled out, null afterwards (the model's doc).
+    if job.rolling_out() && job.status.is_active() {
+        details["processingTargets"] = json!(job.targets);
+    }
+    m.insert("jobProcessDetails".into(), details);
     empty_if_unset(&mut m, "timeoutConfig", &job.timeout_config);
     opt(&mut m, "namespaceId", &job.namespace_id);
     opt(&mut m, "jobTemplateArn", &job.job_template_arn);
@@ -219,8 +226,18 @@ pub fn job_json(job: &Job) -> Value {
         &job.job_executions_retry_config,
     );
     opt(&mut m, "documentParameters", &job.document_parameters);
-    m.insert("isConcurrent".into(), false.into());
+    m.insert("isConcurrent".into(), job.is_concurrent().into());
     opt(&mut m, "schedulingConfig", &job.scheduling_config);
+    let rollouts = engine::scheduled_rollouts(job, now);
+    if !rollouts.is_empty() {
+        m.insert(
+            "scheduledJobRollouts".into(),
+            rollouts
+                .into_iter()
+                .map(|s| json!({ "startTime": s }))
+                .collect(),
+        );
+    }
     opt(
         &mut m,
         "destinationPackageVersions",
@@ -237,7 +254,7 @@ pub fn describe(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
     if let Some(src) = &job.document_source {
         m.insert("documentSource".into(), src.clone().into());
     }
-    m.insert("job".into(), job_json(job));
+    m.insert("job".into(), job_json(job, req.now));
     Ok(Value::Object(m))
 }
 
@@ -245,9 +262,13 @@ pub fn get_document(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError>
     let id = job_id(req)?;
     req.query.bool("beforeSubstitution")?;
     let job = find(scope, id)?;
-    // documentSource jobs would need an S3 fetch; the emulator has no S3, so they answer
-    // an empty document (as moto does).
-    Ok(json!({ "document": job.document.clone().unwrap_or_default() }))
+    Ok(json!({ "document": document_of(job) }))
+}
+
+/// The document a device gets. documentSource jobs would need an S3 fetch; the emulator
+/// has no S3, so they answer an empty document (as moto does).
+pub fn document_of(job: &Job) -> String {
+    job.document.clone().unwrap_or_default()
 }
 
 fn summary_json(scope: &Scope, job: &Job) -> Value {
@@ -276,7 +297,7 @@ fn summary_json(scope: &Scope, job: &Job) -> Value {
     if let Some(t) = job.completed_at_ms {
         m.insert("completedAt".into(), epoch_secs(t).into());
     }
-    m.insert("isConcurrent".into(), false.into());
+    m.insert("isConcurrent".into(), job.is_concurrent().into());
     Value::Object(m)
 }
 
@@ -368,7 +389,6 @@ pub fn update(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
             job.status.as_str()
         )));
     }
-    let timeout_changed = input.timeout.is_some();
     if input.description.is_some() {
         job.description = input.description;
     }
@@ -388,9 +408,7 @@ pub fn update(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
         job.job_executions_retry_config = input.retry;
     }
     job.last_updated_at_ms = now;
-    if timeout_changed {
-        scope.recompute_due();
-    }
+    Engine::new(scope, req.fleet).job_updated(id, now);
     Ok(())
 }
 
@@ -415,17 +433,9 @@ pub fn cancel(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
             )))
         }
     }
-    job.status = JobStatus::Canceled;
-    job.force_canceled = Some(force);
-    if reason_code.is_some() {
-        job.reason_code = reason_code;
-    }
-    if comment.is_some() {
-        job.comment = comment;
-    }
-    job.last_updated_at_ms = now;
-    job.cancel_executions(force, now);
-    Ok(job_reply(job))
+    let reply = job_reply(job);
+    Engine::new(scope, req.fleet).cancel_job(id, force, reason_code, comment, now);
+    Ok(reply)
 }
 
 pub fn delete(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
@@ -455,9 +465,7 @@ pub fn delete(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
     }
     let now = req.now;
     if req.deletion_delay_ms <= 0 {
-        if let Some(job) = scope.jobs.remove(id) {
-            scope.tags.remove(&job.job_arn);
-        }
+        Engine::new(scope, req.fleet).remove_job(id, now);
         return Ok(());
     }
     let at = now + req.deletion_delay_ms;
@@ -465,7 +473,15 @@ pub fn delete(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
     job.status = JobStatus::DeletionInProgress;
     job.delete_at_ms = Some(at);
     job.last_updated_at_ms = now;
-    scope.note_due(at);
+    job.rollout.pending.clear();
+    let gen = job.seq;
+    scope.timers.push(
+        at,
+        crate::timers::Event::Delete {
+            job: id.to_owned(),
+            gen,
+        },
+    );
     Ok(())
 }
 
@@ -495,9 +511,9 @@ pub fn associate_targets(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiE
     let resolved = resolve_targets(scope, &targets)?;
     let job = find(scope, id)?;
     let mut all = job.targets.clone();
-    for t in resolved {
-        if !all.contains(&t) {
-            all.push(t);
+    for t in &resolved {
+        if !all.contains(t) {
+            all.push(t.clone());
         }
     }
     if all.len() > validate::MAX_TARGETS {
@@ -512,7 +528,7 @@ pub fn associate_targets(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiE
     job.targets = all;
     job.last_updated_at_ms = now;
     let reply = job_reply(job);
-    scope.roll_out(id, now);
+    Engine::new(scope, req.fleet).targets_added(id, &resolved, now);
     Ok(reply)
 }
 
@@ -567,7 +583,7 @@ pub fn list_executions_for_job(scope: &mut Scope, req: &Req<'_>) -> Result<Value
     Ok(Value::Object(m))
 }
 
-fn thing_name<'a>(req: &'a Req<'_>) -> Result<&'a str, ApiError> {
+pub fn thing_name<'a>(req: &'a Req<'_>) -> Result<&'a str, ApiError> {
     let name = req.label(0);
     check_str("thingName", name, &validate::THING_NAME)?;
     Ok(name)
@@ -577,13 +593,14 @@ pub fn list_executions_for_thing(scope: &mut Scope, req: &Req<'_>) -> Result<Val
     let thing = thing_name(req)?;
     let q = req.query;
     let status = q.str("status", &validate::EXEC_STATUS)?;
-    q.str("namespaceId", &validate::NAMESPACE_ID)?;
+    let namespace = q.str("namespaceId", &validate::NAMESPACE_ID)?;
     let only_job = q.str("jobId", &validate::JOB_ID)?;
     let max = q.int("maxResults", 1, 250)?.unwrap_or(DEFAULT_PAGE) as usize;
     let listing = format!(
-        "thingexecs;{thing};{};{}",
+        "thingexecs;{thing};{};{};{}",
         status.as_deref().unwrap_or(""),
-        only_job.as_deref().unwrap_or("")
+        only_job.as_deref().unwrap_or(""),
+        namespace.as_deref().unwrap_or("")
     );
     let after: u64 = match q.get("nextToken") {
         Some(t) => decode_token(&listing, t)?
@@ -601,6 +618,11 @@ pub fn list_executions_for_thing(scope: &mut Scope, req: &Req<'_>) -> Result<Val
         .values()
         .filter(|j| j.seq > after)
         .filter(|j| only_job.as_deref().is_none_or(|o| j.job_id == o))
+        .filter(|j| {
+            namespace
+                .as_deref()
+                .is_none_or(|n| j.namespace_id.as_deref() == Some(n))
+        })
         .filter_map(|j| j.executions.get(thing).map(|e| (j.seq, j, e)))
         .filter(|(_, _, e)| status.as_deref().is_none_or(|s| e.status.as_str() == s))
         .collect();
@@ -634,7 +656,10 @@ pub fn describe_execution(scope: &mut Scope, req: &Req<'_>) -> Result<Value, Api
     let e = job
         .executions
         .get(thing)
-        .filter(|e| number.is_none_or(|n| n == e.execution_number))
+        .and_then(|e| match number {
+            Some(n) => e.attempt(n),
+            None => Some(e),
+        })
         .ok_or_else(|| {
             ApiError::not_found(format!("Job execution of {id} on {thing} cannot be found."))
         })?;
@@ -642,7 +667,10 @@ pub fn describe_execution(scope: &mut Scope, req: &Req<'_>) -> Result<Value, Api
     m.insert("jobId".into(), id.into());
     m.insert("status".into(), e.status.as_str().into());
     m.insert("forceCanceled".into(), e.force_canceled.into());
-    m.insert("statusDetails".into(), json!({"detailsMap": {}}));
+    m.insert(
+        "statusDetails".into(),
+        json!({ "detailsMap": e.status_details }),
+    );
     m.insert("thingArn".into(), e.thing_arn.clone().into());
     m.insert("queuedAt".into(), epoch_secs(e.queued_at_ms).into());
     if let Some(t) = e.started_at_ms {
@@ -653,6 +681,9 @@ pub fn describe_execution(scope: &mut Scope, req: &Req<'_>) -> Result<Value, Api
         epoch_secs(e.last_updated_at_ms).into(),
     );
     m.insert("executionNumber".into(), e.execution_number.into());
-    m.insert("versionNumber".into(), 1.into());
+    m.insert("versionNumber".into(), e.version_number.into());
+    if let Some(s) = engine::seconds_before_timeout(e, req.now) {
+        m.insert("approximateSecondsBeforeTimedOut".into(), s.into());
+    }
     Ok(json!({ "execution": Value::Object(m) }))
 }

@@ -154,6 +154,21 @@ def iot(emulator):
     return iot_client(emulator.url)
 
 
+def aws_cli_env(**extra: str) -> dict:
+    """The environment for running the AWS CLI against the emulator: dummy credentials, no
+    retries, and no user configuration that could point it elsewhere."""
+    return dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_MAX_ATTEMPTS="1",
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+        **extra,
+    )
+
+
 def thing_arn(name: str, region: str = REGION) -> str:
     return f"arn:aws:iot:{region}:{ACCOUNT}:thing/{name}"
 
