@@ -101,7 +101,7 @@ impl FromStr for ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
-    /// Only ResourceAlreadyExistsException carries these two members.
+    /// ResourceAlreadyExistsException carries both, ConflictException `resourceId`.
     pub resource_id: Option<String>,
     pub resource_arn: Option<String>,
     /// iot-jobs-data's InvalidStateTransitionException carries the execution's current
@@ -143,6 +143,14 @@ impl ApiError {
             resource_id: Some(id.to_owned()),
             resource_arn: Some(arn.to_owned()),
             execution_state: None,
+        }
+    }
+
+    /// ConflictException (409), e.g. CreateJobTemplate with an id already taken.
+    pub fn conflict(message: impl Into<String>, id: &str) -> Self {
+        ApiError {
+            resource_id: Some(id.to_owned()),
+            ..Self::new(ErrorCode::Conflict, message)
         }
     }
 

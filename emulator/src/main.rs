@@ -11,6 +11,7 @@ mod engine;
 mod error;
 mod fleet;
 mod limits;
+mod managed;
 mod model;
 mod op;
 mod ops;

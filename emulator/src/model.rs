@@ -235,7 +235,7 @@ pub struct RetryCriteria {
     pub number_of_retries: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SchedulingConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -261,6 +261,27 @@ pub struct Tag {
     pub key: String,
     #[serde(rename = "Value", skip_serializing_if = "Option::is_none", default)]
     pub value: Option<String>,
+}
+
+/// A job template of the account (CreateJobTemplate).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobTemplate {
+    pub job_template_id: String,
+    pub job_template_arn: String,
+    /// Creation order; ListJobTemplates pages by it.
+    pub seq: u64,
+    pub description: String,
+    pub document: Option<String>,
+    pub document_source: Option<String>,
+    pub presigned_url_config: Option<PresignedUrlConfig>,
+    pub job_executions_rollout_config: Option<RolloutConfig>,
+    pub abort_config: Option<AbortConfig>,
+    pub timeout_config: Option<TimeoutConfig>,
+    pub job_executions_retry_config: Option<RetryConfig>,
+    pub maintenance_windows: Option<Vec<MaintenanceWindow>>,
+    pub destination_package_versions: Option<Vec<String>>,
+    pub created_at_ms: i64,
 }
 
 /// One job execution: the latest attempt of a (job, thing) pair, with the earlier attempts
@@ -516,6 +537,8 @@ pub struct Scope {
     pub jobs: HashMap<String, Job>,
     pub things: BTreeMap<String, Thing>,
     pub groups: BTreeMap<String, ThingGroup>,
+    #[serde(default)]
+    pub templates: BTreeMap<String, JobTemplate>,
     /// Tags by resource ARN, in insertion order per resource.
     pub tags: BTreeMap<String, Vec<Tag>>,
     pub next_seq: u64,

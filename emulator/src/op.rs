@@ -26,6 +26,12 @@ pub enum Op {
     AddThingToThingGroup,
     CancelJobExecution,
     DeleteJobExecution,
+    CreateJobTemplate,
+    DescribeJobTemplate,
+    ListJobTemplates,
+    DeleteJobTemplate,
+    ListManagedJobTemplates,
+    DescribeManagedJobTemplate,
     // iot-jobs-data (the device data plane), told apart by the SigV4 service name.
     DataGetPendingJobExecutions,
     DataStartNextPendingJobExecution,
@@ -43,7 +49,7 @@ pub enum Plane {
 }
 
 impl Op {
-    pub const ALL: [Op; 25] = [
+    pub const ALL: [Op; 31] = [
         Op::CreateJob,
         Op::DescribeJob,
         Op::GetJobDocument,
@@ -65,6 +71,12 @@ impl Op {
         Op::AddThingToThingGroup,
         Op::CancelJobExecution,
         Op::DeleteJobExecution,
+        Op::CreateJobTemplate,
+        Op::DescribeJobTemplate,
+        Op::ListJobTemplates,
+        Op::DeleteJobTemplate,
+        Op::ListManagedJobTemplates,
+        Op::DescribeManagedJobTemplate,
         Op::DataGetPendingJobExecutions,
         Op::DataStartNextPendingJobExecution,
         Op::DataDescribeJobExecution,
@@ -94,6 +106,12 @@ impl Op {
             Op::AddThingToThingGroup => "AddThingToThingGroup",
             Op::CancelJobExecution => "CancelJobExecution",
             Op::DeleteJobExecution => "DeleteJobExecution",
+            Op::CreateJobTemplate => "CreateJobTemplate",
+            Op::DescribeJobTemplate => "DescribeJobTemplate",
+            Op::ListJobTemplates => "ListJobTemplates",
+            Op::DeleteJobTemplate => "DeleteJobTemplate",
+            Op::ListManagedJobTemplates => "ListManagedJobTemplates",
+            Op::DescribeManagedJobTemplate => "DescribeManagedJobTemplate",
             // Prefixed so --tps, --fail and the stats tell them from the control plane's
             // DescribeJobExecution.
             Op::DataGetPendingJobExecutions => "iot-jobs-data:GetPendingJobExecutions",
@@ -143,6 +161,8 @@ impl Op {
                 | Op::AddThingToThingGroup
                 | Op::CancelJobExecution
                 | Op::DeleteJobExecution
+                | Op::CreateJobTemplate
+                | Op::DeleteJobTemplate
                 | Op::DataStartNextPendingJobExecution
                 | Op::DataUpdateJobExecution
         )

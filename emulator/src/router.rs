@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::model::Scope;
 use crate::op::{Op, Plane};
-use crate::ops::{data, executions, jobs, tags, things};
+use crate::ops::{data, executions, jobs, tags, templates, things};
 use crate::request::Req;
 
 /// Maps method and decoded path segments to an operation and its URI labels. Paths and
@@ -47,6 +47,12 @@ pub fn route(plane: Plane, method: &str, segs: &[String]) -> Option<(Op, Vec<Str
         ("GET", ["things", _, "jobs", _]) => Op::DescribeJobExecution,
         ("PUT", ["things", _, "jobs", _, "cancel"]) => Op::CancelJobExecution,
         ("DELETE", ["things", _, "jobs", _, "executionNumber", _]) => Op::DeleteJobExecution,
+        ("GET", ["job-templates"]) => Op::ListJobTemplates,
+        ("PUT", ["job-templates", _]) => Op::CreateJobTemplate,
+        ("GET", ["job-templates", _]) => Op::DescribeJobTemplate,
+        ("DELETE", ["job-templates", _]) => Op::DeleteJobTemplate,
+        ("GET", ["managed-job-templates"]) => Op::ListManagedJobTemplates,
+        ("GET", ["managed-job-templates", _]) => Op::DescribeManagedJobTemplate,
         ("PUT", ["thing-groups", "addThingToThingGroup"]) => Op::AddThingToThingGroup,
         ("POST" | "PUT", ["thing-groups", _]) => Op::CreateThingGroup,
         ("GET", ["thing-groups", _]) => Op::DescribeThingGroup,
@@ -57,7 +63,9 @@ pub fn route(plane: Plane, method: &str, segs: &[String]) -> Option<(Op, Vec<Str
         | Op::ListTagsForResource
         | Op::TagResource
         | Op::UntagResource
-        | Op::AddThingToThingGroup => Vec::new(),
+        | Op::AddThingToThingGroup
+        | Op::ListJobTemplates
+        | Op::ListManagedJobTemplates => Vec::new(),
         // /things/{thingName}/jobs/{jobId}[/cancel | /executionNumber/{executionNumber}]
         Op::DescribeJobExecution | Op::CancelJobExecution => {
             vec![segs[1].clone(), segs[3].clone()]
@@ -96,6 +104,12 @@ pub fn dispatch(scope: &mut Scope, req: &Req<'_>) -> Result<Option<Value>, ApiEr
             things::add_thing_to_group(scope, req).map(|()| Some(Value::Object(Default::default())))
         }
         Op::CancelJobExecution => executions::cancel(scope, req).map(|()| None),
+        Op::CreateJobTemplate => templates::create(scope, req).map(Some),
+        Op::DescribeJobTemplate => templates::describe(scope, req).map(Some),
+        Op::ListJobTemplates => templates::list(scope, req).map(Some),
+        Op::DeleteJobTemplate => templates::delete(scope, req).map(|()| None),
+        Op::ListManagedJobTemplates => templates::list_managed(scope, req).map(Some),
+        Op::DescribeManagedJobTemplate => templates::describe_managed(scope, req).map(Some),
         Op::DeleteJobExecution => executions::delete(scope, req).map(|()| None),
         Op::DataGetPendingJobExecutions => data::get_pending(scope, req).map(Some),
         Op::DataStartNextPendingJobExecution => data::start_next(scope, req).map(Some),

@@ -6,7 +6,9 @@ use serde_json::{json, Map, Value};
 
 use crate::engine::{self, Engine};
 use crate::error::ApiError;
+use crate::managed;
 use crate::model::{epoch_secs, ExecStatus, Execution, Job, JobStatus, Scope, TargetSelection};
+use crate::ops::templates;
 use crate::request::{decode_token, encode_token, Req};
 use crate::validate::{self, check_str, Obj, Target};
 
@@ -86,6 +88,7 @@ pub fn create(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
         ));
     }
     let targets = resolve_targets(scope, &input.targets)?;
+    let input = apply_template(scope, input)?;
     if let Some(max) = req.max_active_jobs {
         let active = scope.jobs.values().filter(|j| j.status.is_active()).count();
         if active >= max {
@@ -153,7 +156,8 @@ pub fn create(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
     Ok(reply)
 }
 
-fn opt<T: serde::Serialize>(m: &mut Map<String, Value>, key: &str, v: &Option<T>) {
+/// Inserts `key` when `v` is set (the model leaves unset members out).
+pub fn opt<T: serde::Serialize>(m: &mut Map<String, Value>, key: &str, v: &Option<T>) {
     if let Some(v) = v {
         if let Ok(v) = serde_json::to_value(v) {
             m.insert(key.into(), v);
@@ -260,15 +264,87 @@ pub fn describe(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
 
 pub fn get_document(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
     let id = job_id(req)?;
-    req.query.bool("beforeSubstitution")?;
+    let before = req.query.bool("beforeSubstitution")?;
     let job = find(scope, id)?;
-    Ok(json!({ "document": document_of(job) }))
+    let document = if before {
+        job.document.clone().unwrap_or_default()
+    } else {
+        document_of(job)
+    };
+    Ok(json!({ "document": document }))
 }
 
-/// The document a device gets. documentSource jobs would need an S3 fetch; the emulator
-/// has no S3, so they answer an empty document (as moto does).
+/// The document a device gets: for a job from an AWS-managed template, with its
+/// `${aws:iot:parameter:KEY}` placeholders substituted. documentSource jobs would need an
+/// S3 fetch; the emulator has no S3, so they answer an empty document (as moto does).
 pub fn document_of(job: &Job) -> String {
-    job.document.clone().unwrap_or_default()
+    let doc = job.document.clone().unwrap_or_default();
+    match job.job_template_arn.as_deref() {
+        Some(arn) if validate::is_managed_template(arn) => {
+            let empty = Default::default();
+            managed::substitute(&doc, job.document_parameters.as_ref().unwrap_or(&empty))
+        }
+        _ => doc,
+    }
+}
+
+/// CreateJob with `jobTemplateArn`: the template's document and configs fill in what the
+/// job leaves out. An AWS-managed template also checks `documentParameters`.
+fn apply_template(
+    scope: &Scope,
+    mut input: validate::CreateJob,
+) -> Result<validate::CreateJob, ApiError> {
+    let Some(arn) = input.job_template_arn.clone() else {
+        return Ok(input);
+    };
+    let missing = || ApiError::not_found(format!("Job template {arn} cannot be found."));
+    if validate::is_managed_template(&arn) {
+        let t = managed::from_arn(&arn).ok_or_else(missing)?;
+        templates::check_parameters(t, input.document_parameters.as_ref())?;
+        if input.document.is_none() && input.document_source.is_none() {
+            input.document = Some(t.document.to_owned());
+        }
+        input
+            .description
+            .get_or_insert_with(|| t.description.to_owned());
+        return Ok(input);
+    }
+    let id = arn
+        .strip_prefix(&scope.arn("jobtemplate/"))
+        .ok_or_else(missing)?;
+    let t = scope.templates.get(id).ok_or_else(missing)?;
+    if input.document.is_none() && input.document_source.is_none() {
+        input.document = t.document.clone();
+        input.document_source = t.document_source.clone();
+    }
+    input
+        .description
+        .get_or_insert_with(|| t.description.clone());
+    input.presigned_url_config = input
+        .presigned_url_config
+        .or_else(|| t.presigned_url_config.clone());
+    input.rollout = input
+        .rollout
+        .or_else(|| t.job_executions_rollout_config.clone());
+    input.abort = input.abort.or_else(|| t.abort_config.clone());
+    input.timeout = input.timeout.or_else(|| t.timeout_config.clone());
+    input.retry = input
+        .retry
+        .or_else(|| t.job_executions_retry_config.clone());
+    input.destination_package_versions = input
+        .destination_package_versions
+        .or_else(|| t.destination_package_versions.clone());
+    if let Some(windows) = &t.maintenance_windows {
+        let sched = input.schedule.get_or_insert_with(|| validate::Schedule {
+            config: Default::default(),
+            start_ms: None,
+            end_ms: None,
+        });
+        if sched.config.maintenance_windows.is_none() {
+            sched.config.maintenance_windows = Some(windows.clone());
+        }
+    }
+    Ok(input)
 }
 
 fn summary_json(scope: &Scope, job: &Job) -> Value {

@@ -5,4 +5,5 @@ pub mod data;
 pub mod executions;
 pub mod jobs;
 pub mod tags;
+pub mod templates;
 pub mod things;

@@ -24,6 +24,7 @@ fn resource(scope: &Scope, arn: &str) -> Result<(), ApiError> {
             Some(("job", id)) => scope.jobs.contains_key(id),
             Some(("thing", name)) => scope.things.contains_key(name),
             Some(("thinggroup", name)) => scope.groups.contains_key(name),
+            Some(("jobtemplate", id)) => scope.templates.contains_key(id),
             _ => false,
         });
     if exists {

@@ -2,6 +2,7 @@
 moto_server for the differential test) on free loopback ports, and build boto3 clients
 for them. Under CI=true a missing boto3/moto is an error, never a skip."""
 
+import json
 import os
 import shutil
 import socket
@@ -167,6 +168,21 @@ def aws_cli_env(**extra: str) -> dict:
         AWS_SHARED_CREDENTIALS_FILE="/dev/null",
         **extra,
     )
+
+
+def aws_cli_runner(exe: str, env: dict, *prefix: str):
+    """A function that runs `aws PREFIX... ARGS... --output json`: it returns the parsed
+    output, or with ok=False the finished process so a test can look at the failure."""
+
+    def aws(*args: str, ok: bool = True):
+        p = subprocess.run([exe, *prefix, *args, "--output", "json"], env=env, capture_output=True,
+                           text=True, timeout=60)
+        if ok:
+            assert p.returncode == 0, p.stderr
+            return json.loads(p.stdout) if p.stdout.strip() else None
+        return p
+
+    return aws
 
 
 def thing_arn(name: str, region: str = REGION) -> str:
