@@ -1,7 +1,12 @@
 //! The AWS-managed job templates, as AWS documents them ("Managed template remote actions
 //! and job documents" and the DescribeManagedJobTemplate example of the developer guide):
 //! name, version, description, environments, parameters and job document, and the
-//! `${aws:iot:parameter:KEY}` substitution GetJobDocument applies. A leaf: plain data.
+//! `${aws:iot:parameter:KEY}` substitution GetJobDocument applies, and the check of a
+//! job's `documentParameters` against a template. Plain data and two functions.
+
+use std::collections::BTreeMap;
+
+use crate::error::ApiError;
 
 /// One `DocumentParameter` of the model.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -217,7 +222,7 @@ pub fn from_arn(arn: &str) -> Option<&'static Managed> {
 /// Replaces each `${aws:iot:parameter:KEY}` with its value; parameters left out (only
 /// optional ones can be) become empty strings. Values are JSON-escaped, since they land
 /// inside JSON strings of the document.
-pub fn substitute(document: &str, params: &std::collections::BTreeMap<String, String>) -> String {
+pub fn substitute(document: &str, params: &BTreeMap<String, String>) -> String {
     const OPEN: &str = "${aws:iot:parameter:";
     let mut out = String::with_capacity(document.len());
     let mut rest = document;
@@ -243,10 +248,50 @@ pub fn substitute(document: &str, params: &std::collections::BTreeMap<String, St
     out
 }
 
+/// Checks CreateJob's `documentParameters` against a managed template: every required
+/// parameter given, none unknown, each value matching its `regex`.
+pub fn check_parameters(
+    t: &Managed,
+    given: Option<&BTreeMap<String, String>>,
+) -> Result<(), ApiError> {
+    let empty = BTreeMap::new();
+    let given = given.unwrap_or(&empty);
+    if let Some(k) = given.keys().find(|k| !t.params.iter().any(|p| p.key == *k)) {
+        let known: Vec<&str> = t.params.iter().map(|p| p.key).collect();
+        return Err(ApiError::invalid(format!(
+            "documentParameters: {k} is not a parameter of {} (its parameters: {})",
+            t.name,
+            known.join(", ")
+        )));
+    }
+    for p in t.params {
+        match given.get(p.key) {
+            None if !p.optional => {
+                return Err(ApiError::invalid(format!(
+                    "documentParameters: {} requires the parameter {} ({})",
+                    t.name, p.key, p.description
+                )))
+            }
+            Some(v) => {
+                let ok = regex::Regex::new(&format!("^(?:{})$", p.regex))
+                    .map(|re| re.is_match(v))
+                    .unwrap_or(true);
+                if !ok {
+                    return Err(ApiError::invalid(format!(
+                        "documentParameters.{}: the value does not match {} (for example {})",
+                        p.key, p.regex, p.example
+                    )));
+                }
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     #[test]
     fn documents_are_json_and_name_their_parameters() {

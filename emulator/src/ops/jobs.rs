@@ -8,7 +8,6 @@ use crate::engine::{self, Engine};
 use crate::error::ApiError;
 use crate::managed;
 use crate::model::{epoch_secs, ExecStatus, Execution, Job, JobStatus, Scope, TargetSelection};
-use crate::ops::templates;
 use crate::request::{decode_token, encode_token, Req};
 use crate::validate::{self, check_str, Obj, Target};
 
@@ -300,7 +299,7 @@ fn apply_template(
     let missing = || ApiError::not_found(format!("Job template {arn} cannot be found."));
     if validate::is_managed_template(&arn) {
         let t = managed::from_arn(&arn).ok_or_else(missing)?;
-        templates::check_parameters(t, input.document_parameters.as_ref())?;
+        managed::check_parameters(t, input.document_parameters.as_ref())?;
         if input.document.is_none() && input.document_source.is_none() {
             input.document = Some(t.document.to_owned());
         }

@@ -2,8 +2,6 @@
 //! DeleteJobTemplate for the account's own templates, ListManagedJobTemplates and
 //! DescribeManagedJobTemplate for AWS's, and what CreateJob takes from either.
 
-use std::collections::BTreeMap;
-
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
@@ -291,45 +289,4 @@ pub fn describe_managed(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiEr
         })).collect::<Vec<_>>(),
         "document": t.document,
     }))
-}
-
-/// Checks CreateJob's `documentParameters` against a managed template: every required
-/// parameter given, none unknown, each value matching its `regex`.
-pub fn check_parameters(
-    t: &Managed,
-    given: Option<&BTreeMap<String, String>>,
-) -> Result<(), ApiError> {
-    let empty = BTreeMap::new();
-    let given = given.unwrap_or(&empty);
-    if let Some(k) = given.keys().find(|k| !t.params.iter().any(|p| p.key == *k)) {
-        let known: Vec<&str> = t.params.iter().map(|p| p.key).collect();
-        return Err(ApiError::invalid(format!(
-            "documentParameters: {k} is not a parameter of {} (its parameters: {})",
-            t.name,
-            known.join(", ")
-        )));
-    }
-    for p in t.params {
-        match given.get(p.key) {
-            None if !p.optional => {
-                return Err(ApiError::invalid(format!(
-                    "documentParameters: {} requires the parameter {} ({})",
-                    t.name, p.key, p.description
-                )))
-            }
-            Some(v) => {
-                let ok = regex::Regex::new(&format!("^(?:{})$", p.regex))
-                    .map(|re| re.is_match(v))
-                    .unwrap_or(true);
-                if !ok {
-                    return Err(ApiError::invalid(format!(
-                        "documentParameters.{}: the value does not match {} (for example {})",
-                        p.key, p.regex, p.example
-                    )));
-                }
-            }
-            None => {}
-        }
-    }
-    Ok(())
 }
