@@ -3,8 +3,14 @@
 //! static (unverified) SigV4 Authorization header because moto_server routes on the
 //! credential scope; the emulator ignores the signature.
 //!
+//! With `--until-status S` it stops as soon as a response shows the job in status S and
+//! reports when that was (`bench/fleet.sh` times a rollout this way).
+//!
 //! usage: describe_load --url http://127.0.0.1:PORT [--seconds 5] [--connections 16] [--setup]
+//!                      [--job ID] [--until-status COMPLETED]
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,6 +23,8 @@ struct Args {
     seconds: f64,
     connections: usize,
     setup: bool,
+    job: String,
+    until_status: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -24,6 +32,8 @@ fn parse_args() -> Result<Args, String> {
     let mut seconds = 5.0;
     let mut connections = 16;
     let mut setup = false;
+    let mut job = "bench-job".to_owned();
+    let mut until_status = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -41,6 +51,8 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("--connections N")?
             }
             "--setup" => setup = true,
+            "--job" => job = it.next().ok_or("--job ID")?,
+            "--until-status" => until_status = Some(it.next().ok_or("--until-status S")?),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -55,6 +67,8 @@ fn parse_args() -> Result<Args, String> {
         seconds,
         connections,
         setup,
+        job,
+        until_status,
     })
 }
 
@@ -72,6 +86,16 @@ impl Conn {
             stream: None,
             buf: Vec::with_capacity(16 * 1024),
         }
+    }
+
+    /// The body of the last response.
+    fn body(&self) -> &[u8] {
+        let end = self
+            .buf
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(0, |p| p + 4);
+        &self.buf[end..]
     }
 
     /// Sends one request and returns the status code.
@@ -196,15 +220,34 @@ fn main() -> std::process::ExitCode {
         }
         let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
         let start = Instant::now();
+        let stop = Arc::new(AtomicBool::new(false));
+        let reached: Arc<Mutex<Option<f64>>> = Arc::new(Mutex::new(None));
+        let needle = args
+            .until_status
+            .as_ref()
+            .map(|s| format!("\"status\":\"{s}\""));
+        let path = format!("/jobs/{}", args.job);
         let mut tasks = Vec::new();
         for _ in 0..args.connections {
             let host = args.host.clone();
+            let (stop, reached, needle, path) =
+                (stop.clone(), reached.clone(), needle.clone(), path.clone());
             tasks.push(tokio::spawn(async move {
                 let mut c = Conn::new(&host);
                 let (mut ok, mut bad) = (0u64, 0u64);
-                while Instant::now() < deadline {
-                    match c.call("GET", "/jobs/bench-job", "").await {
-                        Ok(200) => ok += 1,
+                while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+                    match c.call("GET", &path, "").await {
+                        Ok(200) => {
+                            ok += 1;
+                            let hit = needle.as_ref().is_some_and(|n| {
+                                c.body().windows(n.len()).any(|w| w == n.as_bytes())
+                            });
+                            if hit && !stop.swap(true, Ordering::Relaxed) {
+                                if let Ok(mut r) = reached.lock() {
+                                    *r = Some(start.elapsed().as_secs_f64());
+                                }
+                            }
+                        }
                         _ => bad += 1,
                     }
                 }
@@ -219,8 +262,12 @@ fn main() -> std::process::ExitCode {
             }
         }
         let secs = start.elapsed().as_secs_f64();
+        let until = match reached.lock().ok().and_then(|r| *r) {
+            Some(t) => format!("{t:.2}"),
+            None => "null".to_owned(),
+        };
         println!(
-            "{{\"ok\": {ok}, \"errors\": {bad}, \"seconds\": {secs:.2}, \"connections\": {}, \"calls_per_second\": {:.0}}}",
+            "{{\"ok\": {ok}, \"errors\": {bad}, \"seconds\": {secs:.2}, \"connections\": {}, \"calls_per_second\": {:.0}, \"status_reached_after_seconds\": {until}}}",
             args.connections,
             ok as f64 / secs
         );

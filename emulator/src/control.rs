@@ -3,28 +3,18 @@
 //! resetting or dumping state, and reading request counters. Plain JSON in and out;
 //! errors are `{"error": "..."}` with a 4xx status.
 
-use std::sync::Arc;
-
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
-use hyper::{Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::model::{ExecStatus, JobStatus, World};
-use crate::ops::jobs::job_json;
-use crate::ops::Query;
-use crate::server::App;
-use crate::validate::{self, check_str};
+use std::sync::Arc;
 
-pub fn reply(status: u16, body: &Value) -> Response<Full<Bytes>> {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let mut resp = Response::new(Full::new(Bytes::from(bytes)));
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
-}
+use crate::app::App;
+use crate::engine::{self, Engine};
+use crate::fleet::Fleet;
+use crate::model::{ExecStatus, JobStatus, Scope, World};
+use crate::ops::jobs::job_json;
+use crate::ops::things::apply_fleet;
+use crate::request::Query;
+use crate::validate::{self, check_str};
 
 /// A control-API failure: HTTP status and message.
 struct Fail(u16, String);
@@ -46,7 +36,7 @@ pub async fn handle(
     segs: &[String],
     query: &Query,
     body: &[u8],
-) -> Response<Full<Bytes>> {
+) -> (u16, Value) {
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let result = match (method, s.as_slice()) {
         ("GET", ["health"]) => Ok((json!({"ok": true}), false)),
@@ -55,13 +45,14 @@ pub async fn handle(
             Ok((clock_json(&w), false))
         }
         ("POST", ["clock", "advance"]) => advance(app, body),
-        ("POST", ["reset"]) => {
-            let mut w = app.lock();
-            *w = World::new();
-            app.stats.reset();
-            app.limits.reset();
-            app.faults.reset();
-            Ok((json!({"ok": true}), true))
+        ("POST", ["reset"]) => reset(app),
+        ("PUT", ["fleet"]) => put_fleet(app, query, body),
+        ("GET", ["fleet"]) => {
+            let w = app.lock();
+            match &w.fleet {
+                Some(f) => Ok((serde_json::to_value(&**f).unwrap_or(Value::Null), false)),
+                None => Err(Fail(404, "no fleet is loaded".into())),
+            }
         }
         ("GET", ["state"]) => {
             let w = app.lock();
@@ -87,20 +78,68 @@ pub async fn handle(
                     app.snapshot(&w)
                 };
                 if let Err(e) = app.save(snap).await {
-                    return reply(500, &json!({"error": e.message}));
+                    return (500, json!({"error": e.message}));
                 }
             }
-            reply(200, &v)
+            (200, v)
         }
-        Err(Fail(status, msg)) => reply(status, &json!({"error": msg})),
+        Err(Fail(status, msg)) => (status, json!({"error": msg})),
     }
+}
+
+/// Back to the state at startup, which includes the `--fleet` document.
+fn reset(app: &Arc<App>) -> Result<(Value, bool), Fail> {
+    let mut w = app.lock();
+    *w = World::new();
+    app.stats.reset();
+    app.limits.reset();
+    app.faults.reset();
+    if let Some(f) = app.cfg.fleet.clone() {
+        install_fleet(&mut w, f, &app.cfg.account_id, &app.cfg.region).map_err(|e| Fail(500, e))?;
+    }
+    Ok((json!({"ok": true}), true))
 }
 
 fn clock_json(w: &World) -> Value {
     json!({
         "now": w.now_ms() as f64 / 1000.0,
         "offsetSeconds": w.clock_offset_ms as f64 / 1000.0,
+        "timeScale": w.time_scale(),
     })
+}
+
+/// Makes `fleet` the world's fleet: its time scale, and its groups and things in `region`.
+pub fn install_fleet(
+    w: &mut World,
+    fleet: Arc<Fleet>,
+    account: &str,
+    region: &str,
+) -> Result<u64, String> {
+    let now = w.now_ms();
+    engine::tick_world(w, now, usize::MAX);
+    let scope = w
+        .scopes
+        .entry(format!("{account}:{region}"))
+        .or_insert_with(|| Scope::new(account, region));
+    let created = apply_fleet(scope, &fleet, now)?;
+    w.set_time_scale(fleet.time_scale);
+    w.fleet = Some(fleet);
+    Ok(created)
+}
+
+/// `PUT /_emulator/fleet?region=`: the fleet document as JSON replaces the simulation
+/// settings; its groups and things are created where missing.
+fn put_fleet(app: &Arc<App>, query: &Query, body: &[u8]) -> Result<(Value, bool), Fail> {
+    let fleet = Fleet::from_json(body).map_err(|e| bad(format!("fleet: {e}")))?;
+    let region = query.get("region").unwrap_or(&app.cfg.region).to_owned();
+    let mut w = app.lock();
+    let things = fleet.groups.iter().map(|g| g.size).sum::<u64>();
+    let created = install_fleet(&mut w, Arc::new(fleet), &app.cfg.account_id, &region)
+        .map_err(|e| Fail(409, format!("fleet: {e}")))?;
+    Ok((
+        json!({"ok": true, "things": things, "created": created, "timeScale": w.time_scale()}),
+        true,
+    ))
 }
 
 /// `{"seconds": N}`: moves the emulated clock forward and applies everything that became
@@ -113,9 +152,13 @@ fn advance(app: &Arc<App>, body: &[u8]) -> Result<(Value, bool), Fail> {
         .filter(|s| s.is_finite() && *s >= 0.0)
         .ok_or_else(|| bad("body must be {\"seconds\": N} with N >= 0"))?;
     let mut w = app.lock();
+    // What was due before the jump happens first, then everything on the way, each timer
+    // at its own emulated time.
+    let before = w.now_ms();
+    engine::tick_world(&mut w, before, usize::MAX);
     w.clock_offset_ms = w.clock_offset_ms.saturating_add((secs * 1000.0) as i64);
     let now = w.now_ms();
-    w.tick(now);
+    engine::tick_world(&mut w, now, usize::MAX);
     Ok((clock_json(&w), true))
 }
 
@@ -158,16 +201,19 @@ fn set_executions(
         Some(_) => return Err(bad("`things` must be a list of thing names")),
     };
     let region = query.get("region").unwrap_or(&app.cfg.region).to_owned();
-    let mut w = app.lock();
+    let mut guard = app.lock();
+    let w = &mut *guard;
     let now = w.now_ms();
-    w.tick(now);
+    engine::tick_world(w, now, usize::MAX);
     let account = app.cfg.account_id.clone();
+    let fleet = w.fleet.clone();
     let scope = w
-        .existing_scope(&account, &region)
+        .scopes
+        .get_mut(&format!("{account}:{region}"))
         .ok_or_else(|| Fail(404, format!("job {id} not found in {region}")))?;
     let job = scope
         .jobs
-        .get_mut(id)
+        .get(id)
         .ok_or_else(|| Fail(404, format!("job {id} not found in {region}")))?;
     if matches!(
         job.status,
@@ -189,38 +235,47 @@ fn set_executions(
             ));
         }
     }
-    let mut timeout_due = None;
-    for (name, e) in job.executions.iter_mut() {
-        let selected = things.as_ref().is_none_or(|t| t.contains(name));
+    let selected: Vec<String> = job
+        .executions
+        .iter()
+        .filter(|(name, _)| things.as_ref().is_none_or(|t| t.contains(name)))
         // `complete` leaves executions that already ended alone.
-        if !selected || (complete && e.status.is_terminal()) {
-            continue;
-        }
-        e.status = status;
-        e.last_updated_at_ms = now;
+        .filter(|(_, e)| !(complete && e.status.is_terminal()))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let was_empty = job.executions.is_empty();
+    let mut engine = Engine::new(scope, fleet.as_deref());
+    for name in &selected {
+        let current = engine
+            .scope
+            .jobs
+            .get(id)
+            .and_then(|j| j.executions.get(name))
+            .map(|e| e.status);
         if status == ExecStatus::InProgress {
-            e.started_at_ms = Some(now);
-            if let Some(m) = job
-                .timeout_config
-                .as_ref()
-                .and_then(|t| t.in_progress_timeout_in_minutes)
-            {
-                timeout_due = Some(now + m * 60_000);
+            if current.is_some_and(ExecStatus::is_terminal) {
+                if let Some(j) = engine.scope.jobs.get_mut(id) {
+                    j.set_status(name, ExecStatus::Queued, now);
+                }
             }
+            engine.start(id, name, None, now);
+        } else if status == ExecStatus::Queued {
+            // Back to QUEUED (a test resetting an execution): no timers, no retries.
+            if let Some(j) = engine.scope.jobs.get_mut(id) {
+                j.set_status(name, ExecStatus::Queued, now);
+            }
+        } else {
+            engine.finish(id, name, status, now);
         }
     }
-    if complete && job.executions.is_empty() && job.status == JobStatus::InProgress {
+    if complete && was_empty {
         // A SNAPSHOT job whose targets had no things has nothing to wait for.
-        if job.target_selection == crate::model::TargetSelection::Snapshot {
-            job.status = JobStatus::Completed;
-            job.completed_at_ms = Some(now);
-            job.last_updated_at_ms = now;
-        }
+        engine.complete_empty(id, now);
     }
-    job.settle(now);
-    let out = job_json(job);
-    if let Some(t) = timeout_due {
-        scope.note_due(t);
-    }
-    Ok((out, true))
+    engine.settle(id, now);
+    let job = scope
+        .jobs
+        .get(id)
+        .ok_or_else(|| Fail(404, format!("job {id} not found in {region}")))?;
+    Ok((job_json(job, now), true))
 }

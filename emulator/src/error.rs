@@ -16,7 +16,10 @@ pub enum ErrorCode {
     ResourceAlreadyExists,
     InvalidStateTransition,
     Conflict,
+    VersionConflict,
     LimitExceeded,
+    /// iot-jobs-data only: the job of a described execution has ended.
+    TerminalState,
     InternalFailure,
     ServiceUnavailable,
     /// Not an IoT error: what AWS front-ends answer for a path no operation owns.
@@ -24,14 +27,16 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::InvalidRequest,
         ErrorCode::Throttling,
         ErrorCode::ResourceNotFound,
         ErrorCode::ResourceAlreadyExists,
         ErrorCode::InvalidStateTransition,
         ErrorCode::Conflict,
+        ErrorCode::VersionConflict,
         ErrorCode::LimitExceeded,
+        ErrorCode::TerminalState,
         ErrorCode::InternalFailure,
         ErrorCode::ServiceUnavailable,
     ];
@@ -44,7 +49,9 @@ impl ErrorCode {
             ErrorCode::ResourceAlreadyExists => "ResourceAlreadyExistsException",
             ErrorCode::InvalidStateTransition => "InvalidStateTransitionException",
             ErrorCode::Conflict => "ConflictException",
+            ErrorCode::VersionConflict => "VersionConflictException",
             ErrorCode::LimitExceeded => "LimitExceededException",
+            ErrorCode::TerminalState => "TerminalStateException",
             ErrorCode::InternalFailure => "InternalFailureException",
             ErrorCode::ServiceUnavailable => "ServiceUnavailableException",
             ErrorCode::UnknownOperation => "UnknownOperationException",
@@ -57,8 +64,9 @@ impl ErrorCode {
             ErrorCode::ResourceNotFound | ErrorCode::UnknownOperation => 404,
             ErrorCode::ResourceAlreadyExists
             | ErrorCode::InvalidStateTransition
-            | ErrorCode::Conflict => 409,
-            ErrorCode::LimitExceeded => 410,
+            | ErrorCode::Conflict
+            | ErrorCode::VersionConflict => 409,
+            ErrorCode::LimitExceeded | ErrorCode::TerminalState => 410,
             ErrorCode::InternalFailure => 500,
             ErrorCode::ServiceUnavailable => 503,
         }
@@ -93,9 +101,12 @@ impl FromStr for ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
-    /// Only ResourceAlreadyExistsException carries these two members.
+    /// ResourceAlreadyExistsException carries both, ConflictException `resourceId`.
     pub resource_id: Option<String>,
     pub resource_arn: Option<String>,
+    /// iot-jobs-data's InvalidStateTransitionException carries the execution's current
+    /// state (`executionState`), so a device need not describe it again.
+    pub execution_state: Option<Box<serde_json::Value>>,
 }
 
 impl ApiError {
@@ -105,6 +116,7 @@ impl ApiError {
             message: message.into(),
             resource_id: None,
             resource_arn: None,
+            execution_state: None,
         }
     }
 
@@ -130,6 +142,15 @@ impl ApiError {
             message: message.into(),
             resource_id: Some(id.to_owned()),
             resource_arn: Some(arn.to_owned()),
+            execution_state: None,
+        }
+    }
+
+    /// ConflictException (409), e.g. CreateJobTemplate with an id already taken.
+    pub fn conflict(message: impl Into<String>, id: &str) -> Self {
+        ApiError {
+            resource_id: Some(id.to_owned()),
+            ..Self::new(ErrorCode::Conflict, message)
         }
     }
 
@@ -144,6 +165,9 @@ impl ApiError {
         }
         if let Some(arn) = &self.resource_arn {
             body.insert("resourceArn".into(), arn.clone().into());
+        }
+        if let Some(state) = &self.execution_state {
+            body.insert("executionState".into(), (**state).clone());
         }
         serde_json::to_vec(&body).unwrap_or_default()
     }

@@ -3,15 +3,27 @@
 //! a `Config`, the state file is loaded, and the server is started. The first line on
 //! stdout is always `listening on http://ADDR`, so callers can use `--listen 127.0.0.1:0`.
 
+mod app;
+mod config;
 mod control;
+mod cron;
+mod engine;
 mod error;
+mod fleet;
 mod limits;
+mod managed;
 mod model;
+mod op;
 mod ops;
 mod persist;
+mod request;
+mod rng;
+mod router;
 mod server;
 mod stats;
+mod timers;
 mod validate;
+mod yaml;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -23,12 +35,14 @@ use clap::Parser;
 use tokio::net::TcpListener;
 use tracing::{error, info};
 
+use crate::app::App;
+use crate::config::Config;
 use crate::error::ErrorCode;
+use crate::fleet::Fleet;
 use crate::limits::FailRule;
 use crate::model::World;
-use crate::ops::Op;
+use crate::op::Op;
 use crate::persist::{PersistError, Persister};
-use crate::server::App;
 
 /// A faithful local AWS IoT Jobs endpoint (AWS rest-json protocol).
 #[derive(Debug, Parser)]
@@ -84,21 +98,18 @@ struct Cli {
     /// Load state from PATH at start (if it exists) and save it there after each change.
     #[arg(long, value_name = "PATH")]
     state_file: Option<PathBuf>,
+
+    /// Simulate a fleet: thing groups, things and how their devices answer executions
+    /// (YAML; see README). `PUT /_emulator/fleet` replaces it at run time.
+    #[arg(long, value_name = "FILE", value_parser = parse_fleet)]
+    fleet: Option<Arc<Fleet>>,
 }
 
-/// Validated settings the server runs with.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub region: String,
-    pub account_id: String,
-    pub aws_limits: bool,
-    pub tps: Vec<(Op, f64)>,
-    pub max_active_jobs: Option<usize>,
-    pub fault_rate: f64,
-    pub seed: u64,
-    pub latency_ms: u64,
-    pub fail: Vec<FailRule>,
-    pub deletion_delay_ms: u64,
+fn parse_fleet(path: &str) -> Result<Arc<Fleet>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    Fleet::from_yaml(&text)
+        .map(Arc::new)
+        .map_err(|e| format!("{path}: {e}"))
 }
 
 fn parse_op(s: &str) -> Result<Op, String> {
@@ -157,11 +168,13 @@ enum StartError {
     },
     #[error("failed to write to stdout")]
     Stdout(#[source] std::io::Error),
+    #[error("the fleet does not fit the saved state: {0}")]
+    Fleet(String),
 }
 
 async fn run(cli: Cli) -> Result<(), StartError> {
     let persist = cli.state_file.clone().map(Persister::new);
-    let world = match &persist {
+    let mut world = match &persist {
         Some(p) => match p.load()? {
             Some(w) => {
                 info!(path = %p.path().display(), "loaded state");
@@ -182,7 +195,13 @@ async fn run(cli: Cli) -> Result<(), StartError> {
         latency_ms: cli.latency,
         fail: cli.fail,
         deletion_delay_ms: cli.deletion_delay_ms,
+        fleet: cli.fleet,
     };
+    if let Some(fleet) = cfg.fleet.clone() {
+        let created = control::install_fleet(&mut world, fleet, &cfg.account_id, &cfg.region)
+            .map_err(StartError::Fleet)?;
+        info!(things = created, "fleet loaded");
+    }
     let listener = TcpListener::bind(cli.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -201,6 +220,7 @@ async fn run(cli: Cli) -> Result<(), StartError> {
     }
     info!(%addr, region = %cfg.region, account = %cfg.account_id, "jobctl-emulator ready");
     let app = Arc::new(App::new(cfg, world, persist));
+    tokio::spawn(app::drive(Arc::clone(&app)));
     tokio::select! {
         () = server::serve(listener, app) => {}
         _ = shutdown_signal() => info!("shutting down"),

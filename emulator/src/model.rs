@@ -1,11 +1,16 @@
 //! The emulator's state: jobs, executions, things, groups and tags per (account, region),
-//! plus the emulated clock and the time-driven transitions (scheduled starts, finished
-//! deletions, timeouts). Owns every status change rule; handlers call into it.
+//! each scope's timer queue, the simulated fleet and the emulated clock. Plain data with
+//! the bookkeeping that must never drift (execution counters); the rules that move state
+//! over time live in `engine`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+
+use crate::fleet::Fleet;
+use crate::timers::Timers;
 
 /// AWS partition for a region, so ARNs in China and GovCloud regions look right.
 pub fn partition(region: &str) -> &'static str {
@@ -102,6 +107,34 @@ impl ExecStatus {
 
     pub fn is_terminal(self) -> bool {
         !matches!(self, ExecStatus::Queued | ExecStatus::InProgress)
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// How many of a job's executions (latest attempt per thing) are in each status; kept up
+/// to date on every change so DescribeJob never scans executions.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts([u64; 8]);
+
+impl Counts {
+    pub fn get(&self, s: ExecStatus) -> u64 {
+        self.0[s.index()]
+    }
+
+    pub fn add(&mut self, s: ExecStatus) {
+        self.0[s.index()] += 1;
+    }
+
+    pub fn remove(&mut self, s: ExecStatus) {
+        self.0[s.index()] = self.0[s.index()].saturating_sub(1);
+    }
+
+    /// QUEUED plus IN_PROGRESS.
+    pub fn running(&self) -> u64 {
+        self.get(ExecStatus::Queued) + self.get(ExecStatus::InProgress)
     }
 }
 
@@ -202,7 +235,7 @@ pub struct RetryCriteria {
     pub number_of_retries: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SchedulingConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -230,7 +263,29 @@ pub struct Tag {
     pub value: Option<String>,
 }
 
-/// One job execution: a (job, thing) pair.
+/// A job template of the account (CreateJobTemplate).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobTemplate {
+    pub job_template_id: String,
+    pub job_template_arn: String,
+    /// Creation order; ListJobTemplates pages by it.
+    pub seq: u64,
+    pub description: String,
+    pub document: Option<String>,
+    pub document_source: Option<String>,
+    pub presigned_url_config: Option<PresignedUrlConfig>,
+    pub job_executions_rollout_config: Option<RolloutConfig>,
+    pub abort_config: Option<AbortConfig>,
+    pub timeout_config: Option<TimeoutConfig>,
+    pub job_executions_retry_config: Option<RetryConfig>,
+    pub maintenance_windows: Option<Vec<MaintenanceWindow>>,
+    pub destination_package_versions: Option<Vec<String>>,
+    pub created_at_ms: i64,
+}
+
+/// One job execution: the latest attempt of a (job, thing) pair, with the earlier attempts
+/// (retries) kept in `history`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Execution {
@@ -243,6 +298,89 @@ pub struct Execution {
     pub retry_attempt: i64,
     #[serde(default)]
     pub force_canceled: bool,
+    #[serde(default = "first_version")]
+    pub version_number: i64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub status_details: BTreeMap<String, String>,
+    /// Absolute deadline of the in-progress timer (`inProgressTimeoutInMinutes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_at_ms: Option<i64>,
+    /// Absolute deadline of the step timer (`stepTimeoutInMinutes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_timeout_at_ms: Option<i64>,
+    /// Retries used so far for FAILED and for TIMED_OUT attempts.
+    #[serde(default)]
+    pub retries: [i64; 2],
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Execution>,
+}
+
+fn first_version() -> i64 {
+    1
+}
+
+impl Execution {
+    pub fn new(thing_arn: String, number: i64, retry_attempt: i64, now: i64) -> Self {
+        Execution {
+            thing_arn,
+            status: ExecStatus::Queued,
+            queued_at_ms: now,
+            started_at_ms: None,
+            last_updated_at_ms: now,
+            execution_number: number,
+            retry_attempt,
+            force_canceled: false,
+            version_number: 1,
+            status_details: BTreeMap::new(),
+            timeout_at_ms: None,
+            step_timeout_at_ms: None,
+            retries: [0, 0],
+            history: Vec::new(),
+        }
+    }
+
+    /// When this execution times out, if it is IN_PROGRESS with a timer running: the step
+    /// timer never extends past the in-progress timer.
+    pub fn deadline(&self) -> Option<i64> {
+        if self.status != ExecStatus::InProgress {
+            return None;
+        }
+        match (self.timeout_at_ms, self.step_timeout_at_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The attempt numbered `n` (the latest one or one in `history`).
+    pub fn attempt(&self, n: i64) -> Option<&Execution> {
+        if self.execution_number == n {
+            Some(self)
+        } else {
+            self.history.iter().find(|h| h.execution_number == n)
+        }
+    }
+}
+
+/// Where a job's rollout stands: the targets not yet notified, in rollout order, and the
+/// pacing state (the current rollout minute, the exponential rate's steps).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollout {
+    pub pending: VecDeque<(String, String)>,
+    /// Start of the current rollout minute and how many were notified in it.
+    pub minute_start_ms: Option<i64>,
+    pub in_minute: u64,
+    /// Notifications allowed in the current minute (rate plus the fraction carried over).
+    pub minute_budget: f64,
+    pub carry: f64,
+    pub notified: u64,
+    pub succeeded: u64,
+    /// How often the exponential rate has been multiplied, and the counts at the last step.
+    pub increases: u32,
+    pub notified_at_increase: u64,
+    pub succeeded_at_increase: u64,
+    /// A Rollout timer is already queued for this time.
+    pub step_at_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -283,70 +421,81 @@ pub struct Job {
     pub delete_at_ms: Option<i64>,
     /// Keyed by thing name; a BTreeMap gives ListJobExecutionsForJob a stable order.
     pub executions: BTreeMap<String, Execution>,
+    #[serde(default)]
+    pub rollout: Rollout,
+    /// Things whose executions a cancellation still has to cancel (AWS cancels
+    /// asynchronously, about 1000 a minute), and whether IN_PROGRESS ones go too.
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub cancel_backlog: VecDeque<String>,
+    #[serde(default)]
+    pub cancel_force: bool,
+    /// End of the maintenance window the job is rolling out in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_end_ms: Option<i64>,
+    #[serde(skip)]
+    pub counts: Counts,
+    /// The document parsed once for the fleet's rule matching.
+    #[serde(skip)]
+    pub parsed_document: Option<Arc<serde_json::Value>>,
 }
 
 impl Job {
-    pub fn count(&self, status: ExecStatus) -> usize {
-        self.executions
-            .values()
-            .filter(|e| e.status == status)
-            .count()
+    pub fn count(&self, status: ExecStatus) -> u64 {
+        self.counts.get(status)
     }
 
-    /// Marks executions for `things` QUEUED (skipping ones the job already has), which is
-    /// what rollout does; the emulator rolls out instantly, so `isConcurrent` stays false.
-    fn queue(
-        &mut self,
-        things: impl IntoIterator<Item = (String, String)>,
-        now: i64,
-        next_exec: &mut i64,
-    ) {
-        for (name, arn) in things {
-            if self.executions.contains_key(&name) {
-                continue;
-            }
-            *next_exec += 1;
-            self.executions.insert(
-                name,
-                Execution {
-                    thing_arn: arn,
-                    status: ExecStatus::Queued,
-                    queued_at_ms: now,
-                    started_at_ms: None,
-                    last_updated_at_ms: now,
-                    execution_number: *next_exec,
-                    retry_attempt: 0,
-                    force_canceled: false,
-                },
-            );
+    /// Rebuilds the counters (after loading a state file).
+    pub fn recount(&mut self) {
+        let mut c = Counts::default();
+        for e in self.executions.values() {
+            c.add(e.status);
         }
+        self.counts = c;
     }
 
-    /// A SNAPSHOT job whose executions have all ended is COMPLETED; CONTINUOUS jobs keep
-    /// running because new group members would still get executions.
-    pub fn settle(&mut self, now: i64) {
-        if self.status == JobStatus::InProgress
-            && self.target_selection == TargetSelection::Snapshot
-            && !self.executions.is_empty()
-            && self.executions.values().all(|e| e.status.is_terminal())
-        {
-            self.status = JobStatus::Completed;
-            self.completed_at_ms = Some(now);
-            self.last_updated_at_ms = now;
+    /// Moves one execution to `to`, keeping the counters right. Returns the status it had.
+    pub fn set_status(&mut self, thing: &str, to: ExecStatus, now: i64) -> Option<ExecStatus> {
+        let e = self.executions.get_mut(thing)?;
+        let from = e.status;
+        self.counts.remove(from);
+        self.counts.add(to);
+        e.status = to;
+        e.last_updated_at_ms = now;
+        e.version_number += 1;
+        if to == ExecStatus::InProgress && e.started_at_ms.is_none() {
+            e.started_at_ms = Some(now);
         }
+        if to.is_terminal() {
+            e.timeout_at_ms = None;
+            e.step_timeout_at_ms = None;
+        }
+        Some(from)
     }
 
-    /// Cancels the job's executions: QUEUED always, IN_PROGRESS only when forced.
-    pub fn cancel_executions(&mut self, force: bool, now: i64) {
-        for e in self.executions.values_mut() {
-            let hit =
-                e.status == ExecStatus::Queued || (force && e.status == ExecStatus::InProgress);
-            if hit {
-                e.status = ExecStatus::Canceled;
-                e.force_canceled = force;
-                e.last_updated_at_ms = now;
-            }
+    /// Adds a new QUEUED execution (or a new attempt of an existing one).
+    pub fn insert_execution(&mut self, thing: &str, e: Execution) {
+        if let Some(old) = self.executions.insert(thing.to_owned(), e) {
+            self.counts.remove(old.status);
         }
+        self.counts.add(ExecStatus::Queued);
+    }
+
+    /// Removes the latest attempt of a thing's execution, e.g. for DeleteJobExecution.
+    pub fn remove_execution(&mut self, thing: &str) -> Option<Execution> {
+        let e = self.executions.remove(thing)?;
+        self.counts.remove(e.status);
+        Some(e)
+    }
+
+    /// Whether the rollout still has targets to notify.
+    pub fn rolling_out(&self) -> bool {
+        !self.rollout.pending.is_empty()
+    }
+
+    /// `isConcurrent`: true while the job rolls out executions or cancels them.
+    pub fn is_concurrent(&self) -> bool {
+        (self.rolling_out() && self.status == JobStatus::InProgress)
+            || !self.cancel_backlog.is_empty()
     }
 }
 
@@ -360,6 +509,9 @@ pub struct Thing {
     pub billing_group_name: Option<String>,
     pub attributes: BTreeMap<String, String>,
     pub version: i64,
+    /// Created by a fleet group: a simulated device answers its executions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -385,15 +537,21 @@ pub struct Scope {
     pub jobs: HashMap<String, Job>,
     pub things: BTreeMap<String, Thing>,
     pub groups: BTreeMap<String, ThingGroup>,
+    #[serde(default)]
+    pub templates: BTreeMap<String, JobTemplate>,
     /// Tags by resource ARN, in insertion order per resource.
     pub tags: BTreeMap<String, Vec<Tag>>,
     pub next_seq: u64,
+    /// Kept for state files of format 1; execution numbers are now per (job, thing).
+    #[serde(default)]
     pub next_exec_number: i64,
     pub next_id: u64,
-    /// Earliest time anything in this scope changes by itself; `None` means never.
-    /// Kept so the per-request tick is one comparison when nothing is due.
-    #[serde(skip)]
-    pub next_due_ms: Option<i64>,
+    /// Everything in this scope that happens by itself, in emulated-time order.
+    #[serde(default)]
+    pub timers: Timers,
+    /// Simulated devices at work: thing name → (job id, job seq, execution number).
+    #[serde(default)]
+    pub busy: HashMap<String, (String, u64, i64)>,
 }
 
 impl Scope {
@@ -418,10 +576,6 @@ impl Scope {
         self.arn(&format!("job/{job_id}"))
     }
 
-    pub fn note_due(&mut self, at: i64) {
-        self.next_due_ms = Some(self.next_due_ms.map_or(at, |d| d.min(at)));
-    }
-
     /// A fresh UUID-shaped id. Derived from a per-scope counter through SplitMix64 so ids
     /// are unique, look random, and replay identically from a state file.
     pub fn new_uuid(&mut self) -> String {
@@ -429,8 +583,8 @@ impl Scope {
         let salt = self.region.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
         });
-        let a = crate::limits::splitmix64(self.next_id.wrapping_mul(2) ^ salt);
-        let b = crate::limits::splitmix64(self.next_id.wrapping_mul(2).wrapping_add(1) ^ salt);
+        let a = crate::rng::splitmix64(self.next_id.wrapping_mul(2) ^ salt);
+        let b = crate::rng::splitmix64(self.next_id.wrapping_mul(2).wrapping_add(1) ^ salt);
         format!(
             "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
             a >> 32,
@@ -474,44 +628,41 @@ impl Scope {
         out
     }
 
-    /// Queues executions for every thing the job's targets expand to.
-    pub fn roll_out(&mut self, job_id: &str, now: i64) {
-        let Some(job) = self.jobs.get(job_id) else {
-            return;
-        };
-        let things: Vec<(String, String)> = job
-            .targets
-            .iter()
-            .flat_map(|t| self.expand_target(t))
+    /// The groups a thing belongs to, directly or through descendant groups.
+    pub fn thing_in_group(&self, thing: &str, group: &str) -> bool {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&str> = self
+            .groups
+            .values()
+            .filter(|g| g.members.contains(thing))
+            .map(|g| g.thing_group_name.as_str())
             .collect();
-        let mut next = self.next_exec_number;
-        if let Some(job) = self.jobs.get_mut(job_id) {
-            job.queue(things, now, &mut next);
+        while let Some(g) = stack.pop() {
+            if g == group {
+                return true;
+            }
+            if !seen.insert(g) {
+                continue;
+            }
+            if let Some(p) = self
+                .groups
+                .get(g)
+                .and_then(|x| x.parent_group_name.as_deref())
+            {
+                stack.push(p);
+            }
         }
-        self.next_exec_number = next;
+        false
     }
 
-    /// A thing just joined a group: CONTINUOUS jobs already running against that group
-    /// (or an ancestor) pick it up, as IoT does for continuous jobs.
-    pub fn thing_joined(&mut self, thing: &str, now: i64) {
-        let affected: Vec<String> = self
-            .jobs
-            .values()
-            .filter(|j| {
-                j.target_selection == TargetSelection::Continuous
-                    && j.status == JobStatus::InProgress
-                    && !j.executions.contains_key(thing)
-            })
-            .filter(|j| {
-                j.targets
-                    .iter()
-                    .any(|t| self.expand_target(t).iter().any(|(n, _)| n == thing))
-            })
-            .map(|j| j.job_id.clone())
-            .collect();
-        for id in affected {
-            self.roll_out(&id, now);
-        }
+    /// Thing names (with ARNs) a job's targets reach, each once, in name order: the
+    /// emulator's rollout order.
+    pub fn job_things(&self, targets: &[String]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> =
+            targets.iter().flat_map(|t| self.expand_target(t)).collect();
+        out.sort();
+        out.dedup_by(|a, b| a.0 == b.0);
+        out
     }
 
     pub fn deletions_in_progress(&self) -> usize {
@@ -520,117 +671,6 @@ impl Scope {
             .filter(|j| j.status == JobStatus::DeletionInProgress)
             .count()
     }
-
-    /// Applies every time-driven transition due at `now`. Returns whether anything changed,
-    /// so the caller knows to persist.
-    pub fn tick(&mut self, now: i64) -> bool {
-        match self.next_due_ms {
-            Some(due) if due <= now => {}
-            _ => return false,
-        }
-        let mut changed = false;
-        let mut next_due: Option<i64> = None;
-        let mut due = |t: i64| next_due = Some(next_due.map_or(t, |d: i64| d.min(t)));
-
-        // Finished deletions free their jobId and take executions and tags with them.
-        let gone: Vec<String> = self
-            .jobs
-            .values()
-            .filter(|j| j.status == JobStatus::DeletionInProgress)
-            .filter(|j| j.delete_at_ms.is_some_and(|t| t <= now))
-            .map(|j| j.job_id.clone())
-            .collect();
-        for id in gone {
-            if let Some(job) = self.jobs.remove(&id) {
-                self.tags.remove(&job.job_arn);
-                changed = true;
-            }
-        }
-
-        let ids: Vec<String> = self.jobs.keys().cloned().collect();
-        for id in ids {
-            let mut start = false;
-            if let Some(job) = self.jobs.get_mut(&id) {
-                match job.status {
-                    JobStatus::DeletionInProgress => {
-                        if let Some(t) = job.delete_at_ms {
-                            due(t);
-                        }
-                        continue;
-                    }
-                    JobStatus::Scheduled => match job.start_at_ms {
-                        Some(t) if t <= now => {
-                            job.status = JobStatus::InProgress;
-                            job.last_updated_at_ms = now;
-                            start = true;
-                            changed = true;
-                        }
-                        Some(t) => due(t),
-                        None => {}
-                    },
-                    _ => {}
-                }
-            }
-            if start {
-                self.roll_out(&id, now);
-            }
-            let Some(job) = self.jobs.get_mut(&id) else {
-                continue;
-            };
-            // endTime: what endBehavior says happens to a rollout still going.
-            if let (Some(end), false) = (job.end_at_ms, job.end_handled) {
-                if end <= now {
-                    job.end_handled = true;
-                    changed = true;
-                    let behavior = job
-                        .scheduling_config
-                        .as_ref()
-                        .and_then(|s| s.end_behavior.as_deref())
-                        .unwrap_or("STOP_ROLLOUT");
-                    if job.status.is_active() && behavior != "STOP_ROLLOUT" {
-                        let force = behavior == "FORCE_CANCEL";
-                        job.status = JobStatus::Canceled;
-                        job.force_canceled = Some(force);
-                        job.last_updated_at_ms = now;
-                        job.cancel_executions(force, now);
-                    }
-                } else {
-                    due(end);
-                }
-            }
-            // inProgressTimeoutInMinutes: executions running too long time out.
-            if let Some(mins) = job
-                .timeout_config
-                .as_ref()
-                .and_then(|t| t.in_progress_timeout_in_minutes)
-            {
-                let limit = mins * 60_000;
-                let mut timed_out = false;
-                for e in job.executions.values_mut() {
-                    if let (ExecStatus::InProgress, Some(started)) = (e.status, e.started_at_ms) {
-                        if started + limit <= now {
-                            e.status = ExecStatus::TimedOut;
-                            e.last_updated_at_ms = now;
-                            timed_out = true;
-                        } else {
-                            due(started + limit);
-                        }
-                    }
-                }
-                if timed_out {
-                    changed = true;
-                    job.settle(now);
-                }
-            }
-        }
-        self.next_due_ms = next_due;
-        changed
-    }
-
-    /// Rebuilds `next_due_ms` after loading a state file (it is not persisted).
-    pub fn recompute_due(&mut self) {
-        self.next_due_ms = Some(i64::MIN);
-    }
 }
 
 /// The whole emulated world, and the only thing the state file stores.
@@ -638,10 +678,36 @@ impl Scope {
 #[serde(rename_all = "camelCase")]
 pub struct World {
     pub format: u32,
-    /// Emulated clock = wall clock + this offset (moved by `/_emulator/clock/advance`).
+    /// Emulated clock = anchor + (wall clock - wall anchor) x scale + this offset (moved
+    /// by `/_emulator/clock/advance`). With the default anchors and scale 1 it is simply
+    /// wall clock + offset.
     pub clock_offset_ms: i64,
+    #[serde(default)]
+    pub clock: ClockRate,
+    /// The simulated fleet's settings (`--fleet`, `PUT /_emulator/fleet`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<Arc<Fleet>>,
     /// Keyed `account:region`.
     pub scopes: BTreeMap<String, Scope>,
+}
+
+/// How fast the emulated clock runs against the wall clock (`timeScale`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockRate {
+    pub scale: f64,
+    pub anchor_wall_ms: i64,
+    pub anchor_ms: i64,
+}
+
+impl Default for ClockRate {
+    fn default() -> Self {
+        ClockRate {
+            scale: 1.0,
+            anchor_wall_ms: 0,
+            anchor_ms: 0,
+        }
+    }
 }
 
 pub const STATE_FORMAT: u32 = 1;
@@ -655,27 +721,31 @@ impl World {
     }
 
     pub fn now_ms(&self) -> i64 {
-        wall_ms().saturating_add(self.clock_offset_ms)
+        self.now_at(wall_ms())
     }
 
-    pub fn scope(&mut self, account: &str, region: &str) -> &mut Scope {
-        let key = format!("{account}:{region}");
-        self.scopes
-            .entry(key)
-            .or_insert_with(|| Scope::new(account, region))
+    fn now_at(&self, wall: i64) -> i64 {
+        let c = &self.clock;
+        let run = ((wall - c.anchor_wall_ms) as f64 * c.scale) as i64;
+        c.anchor_ms
+            .saturating_add(run)
+            .saturating_add(self.clock_offset_ms)
     }
 
-    pub fn existing_scope(&mut self, account: &str, region: &str) -> Option<&mut Scope> {
-        self.scopes.get_mut(&format!("{account}:{region}"))
+    /// Changes `timeScale` without moving the emulated clock.
+    pub fn set_time_scale(&mut self, scale: f64) {
+        let wall = wall_ms();
+        let now = self.now_at(wall);
+        self.clock = ClockRate {
+            scale,
+            anchor_wall_ms: wall,
+            anchor_ms: now - self.clock_offset_ms,
+        };
     }
 
-    /// Runs every scope's due transitions; true when something changed.
-    pub fn tick(&mut self, now: i64) -> bool {
-        let mut changed = false;
-        for scope in self.scopes.values_mut() {
-            changed |= scope.tick(now);
-        }
-        changed
+    /// Emulated milliseconds that pass per wall millisecond.
+    pub fn time_scale(&self) -> f64 {
+        self.clock.scale
     }
 }
 

@@ -81,7 +81,7 @@ impl Persister {
             });
         }
         for scope in world.scopes.values_mut() {
-            scope.recompute_due();
+            crate::engine::Engine::new(scope, None).restore();
         }
         Ok(Some(world))
     }

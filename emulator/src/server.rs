@@ -4,8 +4,7 @@
 //! rest-json response or error. Never logs headers, credentials or query strings.
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,105 +17,20 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tracing::{debug, error, warn};
+use tracing::{debug, warn};
 
+use crate::app::App;
 use crate::control;
+use crate::engine;
 use crate::error::{ApiError, ErrorCode};
-use crate::limits::{splitmix64, Faults, RateLimits};
-use crate::model::{Scope, World};
-use crate::ops::{self, percent_decode, Op, Query, Req};
-use crate::persist::Persister;
-use crate::stats::Stats;
-use crate::Config;
+use crate::model::Scope;
+use crate::op::{Op, Plane};
+use crate::request::{percent_decode, Query, Req};
+use crate::router;
 
 /// Request bodies above this are refused before parsing; the largest legal CreateJob
 /// (32 KiB document plus every other member at its maximum) is far below it.
 const MAX_BODY: usize = 1 << 20;
-
-/// Shared state of a running emulator.
-pub struct App {
-    pub cfg: Config,
-    pub world: Mutex<World>,
-    pub limits: RateLimits,
-    pub faults: Faults,
-    pub stats: Stats,
-    pub persist: Option<Persister>,
-    requests: AtomicU64,
-}
-
-impl App {
-    pub fn new(cfg: Config, world: World, persist: Option<Persister>) -> Self {
-        App {
-            limits: RateLimits::new(cfg.aws_limits, &cfg.tps),
-            faults: Faults::new(cfg.fail.clone(), cfg.fault_rate, cfg.seed),
-            stats: Stats::default(),
-            world: Mutex::new(world),
-            persist,
-            requests: AtomicU64::new(0),
-            cfg,
-        }
-    }
-
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, World> {
-        // A panic while holding the lock cannot leave the world half-updated in a way that
-        // matters more than stopping service would, so keep serving.
-        self.world.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Serialises the world for the state file; call with the lock held.
-    pub fn snapshot(&self, world: &World) -> Option<(u64, Vec<u8>)> {
-        let p = self.persist.as_ref()?;
-        match serde_json::to_vec(world) {
-            Ok(bytes) => Some((p.take_gen(), bytes)),
-            Err(e) => {
-                error!(error = %e, "failed to serialise state");
-                None
-            }
-        }
-    }
-
-    /// Writes a snapshot off the async workers (fsync can take milliseconds).
-    pub async fn save(self: &Arc<Self>, snap: Option<(u64, Vec<u8>)>) -> Result<(), ApiError> {
-        let Some((gen, bytes)) = snap else {
-            return Ok(());
-        };
-        let app = Arc::clone(self);
-        let res = tokio::task::spawn_blocking(move || match &app.persist {
-            Some(p) => p.write(gen, &bytes),
-            None => Ok(()),
-        })
-        .await;
-        match res {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => {
-                error!(error = %e, "failed to save state");
-                Err(ApiError::new(
-                    ErrorCode::InternalFailure,
-                    "The change was applied but could not be saved to the state file",
-                ))
-            }
-            Err(e) => {
-                error!(error = %e, "state save task failed");
-                Err(ApiError::new(
-                    ErrorCode::InternalFailure,
-                    "State save failed",
-                ))
-            }
-        }
-    }
-
-    fn request_id(&self) -> String {
-        let n = splitmix64(self.requests.fetch_add(1, Ordering::Relaxed));
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            n >> 32,
-            (n >> 16) & 0xffff,
-            n & 0xffff,
-            (n >> 48) & 0xffff,
-            splitmix64(n) & 0xffff_ffff_ffff
-        )
-    }
-}
 
 /// Accepts connections until the task is dropped. Each connection is served with
 /// HTTP/1.1 keep-alive, which the SDKs and load generators reuse.
@@ -147,11 +61,10 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) {
     }
 }
 
-/// The region of the SigV4 credential scope
-/// (`Credential=AKID/20260101/us-east-1/iot/aws4_request`), from the Authorization header
-/// or a presigned `X-Amz-Credential` query parameter.
-pub fn region_from_request(headers: &HeaderMap, query: &Query) -> Option<String> {
-    let scope = headers
+/// The SigV4 credential scope (`Credential=AKID/20260101/us-east-1/iot/aws4_request`),
+/// from the Authorization header or a presigned `X-Amz-Credential` query parameter.
+fn credential_scope(headers: &HeaderMap, query: &Query) -> Option<String> {
+    headers
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|auth| {
@@ -162,7 +75,12 @@ pub fn region_from_request(headers: &HeaderMap, query: &Query) -> Option<String>
                 .unwrap_or(rest.len());
             Some(rest[..end].to_owned())
         })
-        .or_else(|| query.get("X-Amz-Credential").map(str::to_owned))?;
+        .or_else(|| query.get("X-Amz-Credential").map(str::to_owned))
+}
+
+/// The region of the credential scope.
+pub fn region_from_request(headers: &HeaderMap, query: &Query) -> Option<String> {
+    let scope = credential_scope(headers, query)?;
     let region = scope.split('/').nth(2)?;
     let valid = !region.is_empty()
         && region.len() <= 32
@@ -170,6 +88,15 @@ pub fn region_from_request(headers: &HeaderMap, query: &Query) -> Option<String>
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     valid.then(|| region.to_owned())
+}
+
+/// Which service a request was signed for: `iot-jobs-data` is the device data plane,
+/// anything else (`iot`, or no signature) the control plane.
+pub fn plane_from_request(headers: &HeaderMap, query: &Query) -> Plane {
+    match credential_scope(headers, query) {
+        Some(s) if s.split('/').nth(3) == Some("iot-jobs-data") => Plane::Data,
+        _ => Plane::Control,
+    }
 }
 
 fn json_response(status: u16, body: Vec<u8>, request_id: &str) -> Response<Full<Bytes>> {
@@ -183,8 +110,23 @@ fn json_response(status: u16, body: Vec<u8>, request_id: &str) -> Response<Full<
     resp
 }
 
-pub fn error_response(err: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
-    let mut resp = json_response(err.code.status(), err.body(), request_id);
+/// A control-API reply: plain JSON, no AWS headers.
+fn plain_json(status: u16, body: &Value) -> Response<Full<Bytes>> {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut resp = Response::new(Full::new(Bytes::from(bytes)));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+pub fn error_response(err: &ApiError, plane: Plane, request_id: &str) -> Response<Full<Bytes>> {
+    // iot-jobs-data models ThrottlingException as 429 where the IoT model says 400.
+    let status = match (plane, err.code) {
+        (Plane::Data, ErrorCode::Throttling) => 429,
+        (_, code) => code.status(),
+    };
+    let mut resp = json_response(status, err.body(), request_id);
     resp.headers_mut().insert(
         "x-amzn-ErrorType",
         HeaderValue::from_static(err.code.as_str()),
@@ -217,28 +159,24 @@ async fn handle(
     let request_id = app.request_id();
 
     if segs.first().map(String::as_str) == Some("_emulator") {
-        let body = match read_body(body).await {
-            Ok(b) => b,
-            Err(e) => {
-                return Ok(control::reply(
-                    400,
-                    &serde_json::json!({"error": e.message}),
-                ))
-            }
+        let (status, v) = match read_body(body).await {
+            Ok(b) => control::handle(&app, parts.method.as_str(), &segs[1..], &query, &b).await,
+            Err(e) => (400, serde_json::json!({"error": e.message})),
         };
-        return Ok(control::handle(&app, parts.method.as_str(), &segs[1..], &query, &body).await);
+        return Ok(plain_json(status, &v));
     }
 
     let region =
         region_from_request(&parts.headers, &query).unwrap_or_else(|| app.cfg.region.clone());
-    let Some((op, labels)) = ops::route(parts.method.as_str(), &segs) else {
+    let plane = plane_from_request(&parts.headers, &query);
+    let Some((op, labels)) = router::route(plane, parts.method.as_str(), &segs) else {
         app.stats
             .record("Unknown", ErrorCode::UnknownOperation.as_str());
         let err = ApiError::new(
             ErrorCode::UnknownOperation,
             format!("No operation matches {} {}", parts.method, parts.uri.path()),
         );
-        return Ok(error_response(&err, &request_id));
+        return Ok(error_response(&err, plane, &request_id));
     };
 
     let result = run(&app, op, &labels, &query, &region, body).await;
@@ -253,7 +191,7 @@ async fn handle(
         }
         Err(err) => {
             app.stats.record(op.as_str(), err.code.as_str());
-            error_response(&err, &request_id)
+            error_response(&err, plane, &request_id)
         }
     };
     debug!(op = op.as_str(), %region, status = resp.status().as_u16(), "request");
@@ -275,9 +213,14 @@ async fn run(
     app.faults.check(op)?;
     let body = read_body(body).await?;
     let (result, snap) = {
-        let mut world = app.lock();
+        let mut guard = app.lock();
+        let world = &mut *guard;
         let now = world.now_ms();
-        let ticked = world.tick(now);
+        // Everything due by now happens first, so the answer reflects the emulated clock.
+        let (ticked, _) = engine::tick_world(world, now, usize::MAX);
+        if ticked {
+            app.mark_dirty();
+        }
         let req = Req {
             op,
             labels,
@@ -286,19 +229,28 @@ async fn run(
             now,
             deletion_delay_ms: app.cfg.deletion_delay_ms as i64,
             max_active_jobs: app.cfg.max_active_jobs,
+            fleet: world.fleet.as_deref(),
         };
         let account = app.cfg.account_id.as_str();
+        let key = format!("{account}:{region}");
         // Reads must not create a scope: the state file should only hold regions that
         // were written to.
         let result = if op.mutates() {
-            ops::dispatch(world.scope(account, region), &req)
-        } else if let Some(scope) = world.existing_scope(account, region) {
-            ops::dispatch(scope, &req)
+            let scope = world
+                .scopes
+                .entry(key)
+                .or_insert_with(|| Scope::new(account, region));
+            router::dispatch(scope, &req)
+        } else if let Some(scope) = world.scopes.get_mut(&key) {
+            router::dispatch(scope, &req)
         } else {
-            ops::dispatch(&mut Scope::new(account, region), &req)
+            router::dispatch(&mut Scope::new(account, region), &req)
         };
-        let dirty = ticked || (result.is_ok() && op.mutates());
-        let snap = if dirty { app.snapshot(&world) } else { None };
+        let snap = if result.is_ok() && op.mutates() {
+            app.snapshot(world)
+        } else {
+            None
+        };
         (result, snap)
     };
     app.save(snap).await?;

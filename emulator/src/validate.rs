@@ -110,6 +110,11 @@ pub const THING_GROUP_ID: Rule = Rule::pat(1, 128, &RE_THING_GROUP_ID, r"[a-zA-Z
 pub const ATTR_NAME: Rule = Rule::pat(0, 128, &RE_ATTR_NAME, "[a-zA-Z0-9_.,@/:#-]+");
 pub const ATTR_VALUE: Rule = Rule::pat(0, 800, &RE_ATTR_VALUE, r"[a-zA-Z0-9_.,@/:#=\[\]-]*");
 pub const GROUP_DESCRIPTION: Rule = Rule::pat(0, 2028, &RE_GROUP_DESC, r"[\p{Graph}\x20]*");
+pub const DETAILS_KEY: Rule = Rule::pat(1, 128, &RE_THING_NAME, "[a-zA-Z0-9:_-]+");
+/// The model gives no maximum; its doc string says 1024 characters.
+pub const DETAILS_VALUE: Rule = Rule::pat(1, 1024, &RE_NO_CONTROL, r"[^\p{C}]+");
+/// "At most 10 name/value pairs" (CancelJobExecution's doc).
+pub const MAX_DETAILS: usize = 10;
 pub const TARGET_SELECTION: Rule = Rule::one_of(&["CONTINUOUS", "SNAPSHOT"]);
 pub const JOB_STATUS: Rule = Rule::one_of(&[
     "IN_PROGRESS",
@@ -564,6 +569,87 @@ pub fn parse_date_time(path: &str, s: &str) -> Result<i64, ApiError> {
     Ok((t.assume_utc().unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
+/// `document` or `documentSource`: never both, and one of them unless `other` (a template
+/// or a job to take it from) is given; `required` names what is missing in the message.
+fn document_or_source(
+    o: &Obj<'_>,
+    other: bool,
+    required: &str,
+) -> Result<(Option<String>, Option<String>), ApiError> {
+    let document = o.str("document", &Rule::len(0, usize::MAX))?;
+    let document_source = o.str("documentSource", &DOCUMENT_SOURCE)?;
+    match (&document, &document_source) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "Specify either document or documentSource, not both",
+            ))
+        }
+        (None, None) if !other => {
+            return Err(ApiError::invalid(format!("One of {required} is required")))
+        }
+        _ => {}
+    }
+    if let Some(doc) = &document {
+        check_document(doc)?;
+    }
+    Ok((document, document_source))
+}
+
+/// `tags` of a create call: the model's Tag shape, at most 50 per resource.
+fn resource_tags(o: &Obj<'_>) -> Result<Vec<Tag>, ApiError> {
+    let tags = match o.list("tags", 0, usize::MAX)? {
+        Some(items) => tags(items)?,
+        None => Vec::new(),
+    };
+    if tags.len() > MAX_TAGS_PER_RESOURCE {
+        return Err(ApiError::invalid(format!(
+            "A resource can have at most {MAX_TAGS_PER_RESOURCE} tags"
+        )));
+    }
+    Ok(tags)
+}
+
+/// `document`: at most 32768 bytes of JSON.
+fn check_document(doc: &str) -> Result<(), ApiError> {
+    if doc.len() > MAX_DOCUMENT_BYTES {
+        return Err(violation(
+            "document",
+            &doc[..doc.char_indices().nth(61).map_or(doc.len(), |(i, _)| i)],
+            &format!("Member must have length less than or equal to {MAX_DOCUMENT_BYTES} bytes"),
+        ));
+    }
+    // IoT job documents are UTF-8 JSON; the service rejects anything else.
+    if serde_json::from_str::<serde::de::IgnoredAny>(doc).is_err() {
+        return Err(ApiError::invalid("document must be a valid JSON document"));
+    }
+    Ok(())
+}
+
+/// `maintenanceWindows` (of schedulingConfig or of a job template): each start a cron
+/// expression the emulator can evaluate, each duration 1-1430 minutes.
+fn maintenance_windows(o: &Obj<'_>) -> Result<Option<Vec<MaintenanceWindow>>, ApiError> {
+    let Some(items) = o.list("maintenanceWindows", 0, usize::MAX)? else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for (path, v) in items {
+        let w = as_obj(path, v)?;
+        let start_time = w.req_str("startTime", &CRON)?;
+        if let Err(why) = crate::cron::Cron::parse(&start_time) {
+            return Err(violation(
+                &w.path("startTime"),
+                &start_time,
+                &format!("Member must be a cron expression: {why}"),
+            ));
+        }
+        out.push(MaintenanceWindow {
+            start_time,
+            duration_in_minutes: w.req_int("durationInMinutes", Some(1), Some(1430))?,
+        });
+    }
+    Ok(Some(out))
+}
+
 /// A decoded schedulingConfig with its times resolved against the emulator clock.
 pub struct Schedule {
     pub config: SchedulingConfig,
@@ -634,20 +720,7 @@ pub fn scheduling(o: Obj<'_>, now_ms: i64) -> Result<Schedule, ApiError> {
         }
         end_ms = Some(t);
     }
-    let maintenance_windows = match o.list("maintenanceWindows", 0, usize::MAX)? {
-        None => None,
-        Some(items) => {
-            let mut out = Vec::new();
-            for (path, v) in items {
-                let w = as_obj(path, v)?;
-                out.push(MaintenanceWindow {
-                    start_time: w.req_str("startTime", &CRON)?,
-                    duration_in_minutes: w.req_int("durationInMinutes", Some(1), Some(1430))?,
-                });
-            }
-            Some(out)
-        }
-    };
+    let maintenance_windows = maintenance_windows(&o)?;
     Ok(Schedule {
         config: SchedulingConfig {
             start_time,
@@ -706,38 +779,10 @@ pub fn create_job(body: &Value, now_ms: i64) -> Result<CreateJob, ApiError> {
             &format!("Member must have length less than or equal to {MAX_TARGETS}"),
         ));
     }
-    let document = o.str("document", &Rule::len(0, usize::MAX))?;
-    let document_source = o.str("documentSource", &DOCUMENT_SOURCE)?;
     let job_template_arn = o.str("jobTemplateArn", &TEMPLATE_ARN)?;
-    match (&document, &document_source) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::invalid(
-                "Specify either document or documentSource, not both",
-            ))
-        }
-        // A job template can supply the document.
-        (None, None) if job_template_arn.is_none() => {
-            return Err(ApiError::invalid(
-                "One of document or documentSource is required",
-            ))
-        }
-        _ => {}
-    }
-    if let Some(doc) = &document {
-        if doc.len() > MAX_DOCUMENT_BYTES {
-            return Err(violation(
-                "document",
-                &doc[..doc.char_indices().nth(61).map_or(doc.len(), |(i, _)| i)],
-                &format!(
-                    "Member must have length less than or equal to {MAX_DOCUMENT_BYTES} bytes"
-                ),
-            ));
-        }
-        // IoT job documents are UTF-8 JSON; the service rejects anything else.
-        if serde_json::from_str::<serde::de::IgnoredAny>(doc).is_err() {
-            return Err(ApiError::invalid("document must be a valid JSON document"));
-        }
-    }
+    // A job template can supply the document.
+    let (document, document_source) =
+        document_or_source(&o, job_template_arn.is_some(), "document or documentSource")?;
     let description = o.str("description", &DESCRIPTION)?;
     let target_selection = match o.str("targetSelection", &TARGET_SELECTION)? {
         Some(s) => TargetSelection::parse(&s).unwrap_or(TargetSelection::Snapshot),
@@ -751,15 +796,7 @@ pub fn create_job(body: &Value, now_ms: i64) -> Result<CreateJob, ApiError> {
             "documentParameters can only be used with an AWS managed job template (jobTemplateArn arn:aws:iot:<region>::jobtemplate/AWS-...)",
         ));
     }
-    let tags = match o.list("tags", 0, usize::MAX)? {
-        Some(items) => tags(items)?,
-        None => Vec::new(),
-    };
-    if tags.len() > MAX_TAGS_PER_RESOURCE {
-        return Err(ApiError::invalid(format!(
-            "A resource can have at most {MAX_TAGS_PER_RESOURCE} tags"
-        )));
-    }
+    let tags = resource_tags(&o)?;
     Ok(CreateJob {
         targets,
         document,
@@ -782,6 +819,52 @@ pub fn create_job(body: &Value, now_ms: i64) -> Result<CreateJob, ApiError> {
             .obj("schedulingConfig")?
             .map(|s| scheduling(s, now_ms))
             .transpose()?,
+        destination_package_versions: o.str_list(
+            "destinationPackageVersions",
+            0,
+            MAX_PACKAGE_VERSIONS,
+            &PACKAGE_ARN,
+        )?,
+    })
+}
+
+/// Everything CreateJobTemplate accepts, decoded and checked except what needs state.
+pub struct CreateJobTemplate {
+    pub job_arn: Option<String>,
+    pub document: Option<String>,
+    pub document_source: Option<String>,
+    pub description: String,
+    pub presigned_url_config: Option<PresignedUrlConfig>,
+    pub rollout: Option<RolloutConfig>,
+    pub abort: Option<AbortConfig>,
+    pub timeout: Option<TimeoutConfig>,
+    pub tags: Vec<Tag>,
+    pub retry: Option<RetryConfig>,
+    pub maintenance_windows: Option<Vec<MaintenanceWindow>>,
+    pub destination_package_versions: Option<Vec<String>>,
+}
+
+pub fn create_job_template(body: &Value) -> Result<CreateJobTemplate, ApiError> {
+    let o = Obj::root(body)?;
+    let job_arn = o.str("jobArn", &ANY)?;
+    let (document, document_source) =
+        document_or_source(&o, job_arn.is_some(), "document, documentSource or jobArn")?;
+    let tags = resource_tags(&o)?;
+    Ok(CreateJobTemplate {
+        job_arn,
+        document,
+        document_source,
+        description: o.req_str("description", &DESCRIPTION)?,
+        presigned_url_config: o.obj("presignedUrlConfig")?.map(presigned).transpose()?,
+        rollout: o
+            .obj("jobExecutionsRolloutConfig")?
+            .map(rollout)
+            .transpose()?,
+        abort: o.obj("abortConfig")?.map(abort).transpose()?,
+        timeout: o.obj("timeoutConfig")?.map(timeout).transpose()?,
+        tags,
+        retry: o.obj("jobExecutionsRetryConfig")?.map(retry).transpose()?,
+        maintenance_windows: maintenance_windows(&o)?,
         destination_package_versions: o.str_list(
             "destinationPackageVersions",
             0,

@@ -63,6 +63,7 @@ fn window(cron: &str, minutes: i64) -> Value {
 }
 
 const MANAGED: &str = "arn:aws:iot:us-east-1::jobtemplate/AWS-Run-Command:1.0";
+const REBOOT: &str = "arn:aws:iot:us-east-1::jobtemplate/AWS-Reboot:1.0";
 
 /// (what, member named in the message, violating patch, boundary patch that is accepted)
 fn create_job_cases() -> Vec<(&'static str, &'static str, Value, Value)> {
@@ -382,7 +383,7 @@ fn create_job_cases() -> Vec<(&'static str, &'static str, Value, Value)> {
             "jobTemplateArn empty",
             "jobTemplateArn",
             json!({"jobTemplateArn": ""}),
-            json!({"jobTemplateArn": arn_of(5)}),
+            json!({"document": null, "jobTemplateArn": REBOOT}),
         ),
         (
             "jobTemplateArn pattern",
@@ -394,7 +395,7 @@ fn create_job_cases() -> Vec<(&'static str, &'static str, Value, Value)> {
             "jobTemplateArn 1601",
             "jobTemplateArn",
             json!({"jobTemplateArn": arn_of(1601)}),
-            json!({"jobTemplateArn": arn_of(1600)}),
+            json!({"document": null, "jobTemplateArn": REBOOT}),
         ),
         (
             "retry criteriaList empty",
@@ -430,25 +431,25 @@ fn create_job_cases() -> Vec<(&'static str, &'static str, Value, Value)> {
             "documentParameters without managed template",
             "documentParameters",
             json!({"documentParameters": {"k": "v"}}),
-            json!({"document": null, "jobTemplateArn": MANAGED, "documentParameters": {"k": "v"}}),
+            json!({"document": null, "jobTemplateArn": MANAGED, "documentParameters": {"command": "v"}}),
         ),
         (
             "documentParameters key pattern",
             "documentParameters",
             json!({"document": null, "jobTemplateArn": MANAGED, "documentParameters": {"bad key": "v"}}),
-            json!({"document": null, "jobTemplateArn": MANAGED, "documentParameters": {"a-b_C": "v"}}),
+            json!({"document": null, "jobTemplateArn": MANAGED, "documentParameters": {"command": "v"}}),
         ),
         (
             "documentParameters key 129",
             "documentParameters",
             json!({"document": null, "jobTemplateArn": MANAGED, "documentParameters": {s(129): "v"}}),
-            json!({"document": null, "jobTemplateArn": MANAGED, "documentParameters": {s(128): "v"}}),
+            json!({"document": null, "jobTemplateArn": MANAGED, "documentParameters": {"command": "v"}}),
         ),
         (
             "documentParameters value empty",
             "documentParameters",
             json!({"document": null, "jobTemplateArn": MANAGED, "documentParameters": {"k": ""}}),
-            json!({"document": null, "jobTemplateArn": MANAGED, "documentParameters": {"k": s(30720)}}),
+            json!({"document": null, "jobTemplateArn": MANAGED, "documentParameters": {"command": s(30720)}}),
         ),
         (
             "documentParameters value 30721",
@@ -480,17 +481,25 @@ fn create_job_cases() -> Vec<(&'static str, &'static str, Value, Value)> {
             window("cron(0 0 * * ? *)", 1431),
             window("cron(0 0 * * ? *)", 1430),
         ),
+        // Windows are evaluated, so a start time must also be a cron expression: the
+        // shortest one and one padded to the 256-character limit.
         (
             "maintenance cron empty",
             "startTime",
             window("", 10),
-            window("c", 10),
+            window("cron(0 0 * * ? *)", 10),
         ),
         (
             "maintenance cron 257",
             "startTime",
-            window(&s(257), 10),
-            window(&s(256), 10),
+            window(&format!("cron(0 0 * * ? *{})", " ".repeat(257 - 17)), 10),
+            window(&format!("cron(0 0 * * ? *{})", " ".repeat(256 - 17)), 10),
+        ),
+        (
+            "maintenance cron not cron",
+            "startTime",
+            window("every day at noon", 10),
+            window("cron(0 12 * * ? *)", 10),
         ),
         (
             "destinationPackageVersions 26",
@@ -532,6 +541,13 @@ fn rejected(r: &common::Resp, member: &str, what: &str) {
 fn create_job_constraints() {
     let emu = Emu::start(&[]);
     emu.thing("dev1");
+    // Templates are resolved at CreateJob, so the valid ARNs below must name real ones.
+    emu.aws(
+        "PUT",
+        "/job-templates/t",
+        Some(json!({"description": "t", "document": "{}"})),
+    )
+    .ok();
     for (i, (what, member, bad, good)) in create_job_cases().into_iter().enumerate() {
         let r = emu.create_job(&format!("bad{i}"), body(&bad));
         rejected(&r, member, what);
@@ -543,6 +559,24 @@ fn create_job_constraints() {
             String::from_utf8_lossy(&r.raw)
         );
     }
+    // Boundaries that pass the model's checks but name nothing that exists: the answer is
+    // the lookup's error, not a validation error.
+    let r = emu.create_job(
+        "long-arn",
+        body(&json!({"document": null, "jobTemplateArn": arn_of(1600)})),
+    );
+    r.err("ResourceNotFoundException", 404);
+    let r = emu.create_job(
+        "long-key",
+        body(&json!({"document": null, "jobTemplateArn": MANAGED, "documentParameters": {s(128): "v"}})),
+    );
+    r.err("InvalidRequestException", 400);
+    assert!(
+        r.message()
+            .contains("is not a parameter of AWS-Run-Command"),
+        "{}",
+        r.message()
+    );
 }
 
 #[test]
@@ -578,7 +612,8 @@ fn targets_at_most_100() {
 }
 
 fn minute(epoch: f64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(epoch as i64).unwrap();
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(epoch as i64).expect("epoch seconds in range");
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}",
         t.year(),

@@ -170,7 +170,8 @@ async fn every_operation_round_trips_through_the_sdk() {
                 .start_time(&start)
                 .maintenance_windows(
                     MaintenanceWindow::builder()
-                        .start_time("cron(0 3 * * ? *)")
+                        // Open when the job starts, so it rolls out right away.
+                        .start_time(format!("cron(0 {} * * ? *)", &start[11..13]))
                         .duration_in_minutes(120)
                         .build()
                         .unwrap(),

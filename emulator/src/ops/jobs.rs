@@ -4,30 +4,37 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::engine::{self, Engine};
 use crate::error::ApiError;
+use crate::managed;
 use crate::model::{epoch_secs, ExecStatus, Execution, Job, JobStatus, Scope, TargetSelection};
-use crate::ops::{decode_token, encode_token, Req};
+use crate::request::{decode_token, encode_token, Req};
 use crate::validate::{self, check_str, Obj, Target};
 
 /// AWS's ceiling on jobs in DELETION_IN_PROGRESS at once (DeleteJob API reference).
 pub const MAX_DELETIONS_IN_PROGRESS: usize = 10;
 const DEFAULT_PAGE: i64 = 50;
 
-fn job_id<'a>(req: &'a Req<'_>) -> Result<&'a str, ApiError> {
-    let id = req.label(0);
+pub fn job_id<'a>(req: &'a Req<'_>) -> Result<&'a str, ApiError> {
+    job_id_at(req, 0)
+}
+
+/// The `jobId` URI label at position `i`, checked against the model.
+pub fn job_id_at<'a>(req: &'a Req<'_>, i: usize) -> Result<&'a str, ApiError> {
+    let id = req.label(i);
     check_str("jobId", id, &validate::JOB_ID)?;
     Ok(id)
 }
 
-fn not_found(id: &str) -> ApiError {
+pub fn not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("Job {id} cannot be found."))
 }
 
-fn find<'a>(scope: &'a Scope, id: &str) -> Result<&'a Job, ApiError> {
+pub fn find<'a>(scope: &'a Scope, id: &str) -> Result<&'a Job, ApiError> {
     scope.jobs.get(id).ok_or_else(|| not_found(id))
 }
 
-fn find_mut<'a>(scope: &'a mut Scope, id: &str) -> Result<&'a mut Job, ApiError> {
+pub fn find_mut<'a>(scope: &'a mut Scope, id: &str) -> Result<&'a mut Job, ApiError> {
     scope.jobs.get_mut(id).ok_or_else(|| not_found(id))
 }
 
@@ -80,6 +87,7 @@ pub fn create(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
         ));
     }
     let targets = resolve_targets(scope, &input.targets)?;
+    let input = apply_template(scope, input)?;
     if let Some(max) = req.max_active_jobs {
         let active = scope.jobs.values().filter(|j| j.status.is_active()).count();
         if active >= max {
@@ -131,22 +139,24 @@ pub fn create(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
         end_handled: false,
         delete_at_ms: None,
         executions: Default::default(),
+        rollout: Default::default(),
+        cancel_backlog: Default::default(),
+        cancel_force: false,
+        window_end_ms: None,
+        counts: Default::default(),
+        parsed_document: None,
     };
     let reply = job_reply(&job);
     scope.jobs.insert(id.to_owned(), job);
     if !input.tags.is_empty() {
         scope.tags.insert(arn, input.tags);
     }
-    if status == JobStatus::InProgress {
-        scope.roll_out(id, now);
-    }
-    for t in [start_at_ms, end_at_ms].into_iter().flatten() {
-        scope.note_due(t);
-    }
+    Engine::new(scope, req.fleet).job_created(id, now);
     Ok(reply)
 }
 
-fn opt<T: serde::Serialize>(m: &mut Map<String, Value>, key: &str, v: &Option<T>) {
+/// Inserts `key` when `v` is set (the model leaves unset members out).
+pub fn opt<T: serde::Serialize>(m: &mut Map<String, Value>, key: &str, v: &Option<T>) {
     if let Some(v) = v {
         if let Ok(v) = serde_json::to_value(v) {
             m.insert(key.into(), v);
@@ -163,8 +173,8 @@ fn empty_if_unset<T: serde::Serialize>(m: &mut Map<String, Value>, key: &str, v:
     }
 }
 
-/// The model's `Job` structure.
-pub fn job_json(job: &Job) -> Value {
+/// The model's `Job` structure, as it stands at `now`.
+pub fn job_json(job: &Job, now: i64) -> Value {
     let mut m = Map::new();
     m.insert("jobArn".into(), job.job_arn.clone().into());
     m.insert("jobId".into(), job.job_id.clone().into());
@@ -195,11 +205,7 @@ pub fn job_json(job: &Job) -> Value {
     if let Some(t) = job.completed_at_ms {
         m.insert("completedAt".into(), epoch_secs(t).into());
     }
-    // Rollout is instant here, so `processingTargets` is never set and `isConcurrent`
-    // is always false.
-    m.insert(
-        "jobProcessDetails".into(),
-        json!({
+    let mut details = json!({
             "numberOfCanceledThings": job.count(ExecStatus::Canceled),
             "numberOfSucceededThings": job.count(ExecStatus::Succeeded),
             "numberOfFailedThings": job.count(ExecStatus::Failed),
@@ -208,8 +214,12 @@ pub fn job_json(job: &Job) -> Value {
             "numberOfInProgressThings": job.count(ExecStatus::InProgress),
             "numberOfRemovedThings": job.count(ExecStatus::Removed),
             "numberOfTimedOutThings": job.count(ExecStatus::TimedOut),
-        }),
-    );
+    });
+    // Set while executions are still being rolled out, null afterwards (the model's doc).
+    if job.rolling_out() && job.status.is_active() {
+        details["processingTargets"] = json!(job.targets);
+    }
+    m.insert("jobProcessDetails".into(), details);
     empty_if_unset(&mut m, "timeoutConfig", &job.timeout_config);
     opt(&mut m, "namespaceId", &job.namespace_id);
     opt(&mut m, "jobTemplateArn", &job.job_template_arn);
@@ -219,8 +229,18 @@ pub fn job_json(job: &Job) -> Value {
         &job.job_executions_retry_config,
     );
     opt(&mut m, "documentParameters", &job.document_parameters);
-    m.insert("isConcurrent".into(), false.into());
+    m.insert("isConcurrent".into(), job.is_concurrent().into());
     opt(&mut m, "schedulingConfig", &job.scheduling_config);
+    let rollouts = engine::scheduled_rollouts(job, now);
+    if !rollouts.is_empty() {
+        m.insert(
+            "scheduledJobRollouts".into(),
+            rollouts
+                .into_iter()
+                .map(|s| json!({ "startTime": s }))
+                .collect(),
+        );
+    }
     opt(
         &mut m,
         "destinationPackageVersions",
@@ -237,17 +257,93 @@ pub fn describe(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
     if let Some(src) = &job.document_source {
         m.insert("documentSource".into(), src.clone().into());
     }
-    m.insert("job".into(), job_json(job));
+    m.insert("job".into(), job_json(job, req.now));
     Ok(Value::Object(m))
 }
 
 pub fn get_document(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
     let id = job_id(req)?;
-    req.query.bool("beforeSubstitution")?;
+    let before = req.query.bool("beforeSubstitution")?;
     let job = find(scope, id)?;
-    // documentSource jobs would need an S3 fetch; the emulator has no S3, so they answer
-    // an empty document (as moto does).
-    Ok(json!({ "document": job.document.clone().unwrap_or_default() }))
+    let document = if before {
+        job.document.clone().unwrap_or_default()
+    } else {
+        document_of(job)
+    };
+    Ok(json!({ "document": document }))
+}
+
+/// The document a device gets: for a job from an AWS-managed template, with its
+/// `${aws:iot:parameter:KEY}` placeholders substituted. documentSource jobs would need an
+/// S3 fetch; the emulator has no S3, so they answer an empty document (as moto does).
+pub fn document_of(job: &Job) -> String {
+    let doc = job.document.clone().unwrap_or_default();
+    match job.job_template_arn.as_deref() {
+        Some(arn) if validate::is_managed_template(arn) => {
+            let empty = Default::default();
+            managed::substitute(&doc, job.document_parameters.as_ref().unwrap_or(&empty))
+        }
+        _ => doc,
+    }
+}
+
+/// CreateJob with `jobTemplateArn`: the template's document and configs fill in what the
+/// job leaves out. An AWS-managed template also checks `documentParameters`.
+fn apply_template(
+    scope: &Scope,
+    mut input: validate::CreateJob,
+) -> Result<validate::CreateJob, ApiError> {
+    let Some(arn) = input.job_template_arn.clone() else {
+        return Ok(input);
+    };
+    let missing = || ApiError::not_found(format!("Job template {arn} cannot be found."));
+    if validate::is_managed_template(&arn) {
+        let t = managed::from_arn(&arn).ok_or_else(missing)?;
+        managed::check_parameters(t, input.document_parameters.as_ref())?;
+        if input.document.is_none() && input.document_source.is_none() {
+            input.document = Some(t.document.to_owned());
+        }
+        input
+            .description
+            .get_or_insert_with(|| t.description.to_owned());
+        return Ok(input);
+    }
+    let id = arn
+        .strip_prefix(&scope.arn("jobtemplate/"))
+        .ok_or_else(missing)?;
+    let t = scope.templates.get(id).ok_or_else(missing)?;
+    if input.document.is_none() && input.document_source.is_none() {
+        input.document = t.document.clone();
+        input.document_source = t.document_source.clone();
+    }
+    input
+        .description
+        .get_or_insert_with(|| t.description.clone());
+    input.presigned_url_config = input
+        .presigned_url_config
+        .or_else(|| t.presigned_url_config.clone());
+    input.rollout = input
+        .rollout
+        .or_else(|| t.job_executions_rollout_config.clone());
+    input.abort = input.abort.or_else(|| t.abort_config.clone());
+    input.timeout = input.timeout.or_else(|| t.timeout_config.clone());
+    input.retry = input
+        .retry
+        .or_else(|| t.job_executions_retry_config.clone());
+    input.destination_package_versions = input
+        .destination_package_versions
+        .or_else(|| t.destination_package_versions.clone());
+    if let Some(windows) = &t.maintenance_windows {
+        let sched = input.schedule.get_or_insert_with(|| validate::Schedule {
+            config: Default::default(),
+            start_ms: None,
+            end_ms: None,
+        });
+        if sched.config.maintenance_windows.is_none() {
+            sched.config.maintenance_windows = Some(windows.clone());
+        }
+    }
+    Ok(input)
 }
 
 fn summary_json(scope: &Scope, job: &Job) -> Value {
@@ -276,7 +372,7 @@ fn summary_json(scope: &Scope, job: &Job) -> Value {
     if let Some(t) = job.completed_at_ms {
         m.insert("completedAt".into(), epoch_secs(t).into());
     }
-    m.insert("isConcurrent".into(), false.into());
+    m.insert("isConcurrent".into(), job.is_concurrent().into());
     Value::Object(m)
 }
 
@@ -368,7 +464,6 @@ pub fn update(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
             job.status.as_str()
         )));
     }
-    let timeout_changed = input.timeout.is_some();
     if input.description.is_some() {
         job.description = input.description;
     }
@@ -388,9 +483,7 @@ pub fn update(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
         job.job_executions_retry_config = input.retry;
     }
     job.last_updated_at_ms = now;
-    if timeout_changed {
-        scope.recompute_due();
-    }
+    Engine::new(scope, req.fleet).job_updated(id, now);
     Ok(())
 }
 
@@ -415,17 +508,9 @@ pub fn cancel(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
             )))
         }
     }
-    job.status = JobStatus::Canceled;
-    job.force_canceled = Some(force);
-    if reason_code.is_some() {
-        job.reason_code = reason_code;
-    }
-    if comment.is_some() {
-        job.comment = comment;
-    }
-    job.last_updated_at_ms = now;
-    job.cancel_executions(force, now);
-    Ok(job_reply(job))
+    let reply = job_reply(job);
+    Engine::new(scope, req.fleet).cancel_job(id, force, reason_code, comment, now);
+    Ok(reply)
 }
 
 pub fn delete(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
@@ -455,9 +540,7 @@ pub fn delete(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
     }
     let now = req.now;
     if req.deletion_delay_ms <= 0 {
-        if let Some(job) = scope.jobs.remove(id) {
-            scope.tags.remove(&job.job_arn);
-        }
+        Engine::new(scope, req.fleet).remove_job(id, now);
         return Ok(());
     }
     let at = now + req.deletion_delay_ms;
@@ -465,7 +548,15 @@ pub fn delete(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
     job.status = JobStatus::DeletionInProgress;
     job.delete_at_ms = Some(at);
     job.last_updated_at_ms = now;
-    scope.note_due(at);
+    job.rollout.pending.clear();
+    let gen = job.seq;
+    scope.timers.push(
+        at,
+        crate::timers::Event::Delete {
+            job: id.to_owned(),
+            gen,
+        },
+    );
     Ok(())
 }
 
@@ -495,9 +586,9 @@ pub fn associate_targets(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiE
     let resolved = resolve_targets(scope, &targets)?;
     let job = find(scope, id)?;
     let mut all = job.targets.clone();
-    for t in resolved {
-        if !all.contains(&t) {
-            all.push(t);
+    for t in &resolved {
+        if !all.contains(t) {
+            all.push(t.clone());
         }
     }
     if all.len() > validate::MAX_TARGETS {
@@ -512,7 +603,7 @@ pub fn associate_targets(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiE
     job.targets = all;
     job.last_updated_at_ms = now;
     let reply = job_reply(job);
-    scope.roll_out(id, now);
+    Engine::new(scope, req.fleet).targets_added(id, &resolved, now);
     Ok(reply)
 }
 
@@ -567,7 +658,7 @@ pub fn list_executions_for_job(scope: &mut Scope, req: &Req<'_>) -> Result<Value
     Ok(Value::Object(m))
 }
 
-fn thing_name<'a>(req: &'a Req<'_>) -> Result<&'a str, ApiError> {
+pub fn thing_name<'a>(req: &'a Req<'_>) -> Result<&'a str, ApiError> {
     let name = req.label(0);
     check_str("thingName", name, &validate::THING_NAME)?;
     Ok(name)
@@ -577,13 +668,14 @@ pub fn list_executions_for_thing(scope: &mut Scope, req: &Req<'_>) -> Result<Val
     let thing = thing_name(req)?;
     let q = req.query;
     let status = q.str("status", &validate::EXEC_STATUS)?;
-    q.str("namespaceId", &validate::NAMESPACE_ID)?;
+    let namespace = q.str("namespaceId", &validate::NAMESPACE_ID)?;
     let only_job = q.str("jobId", &validate::JOB_ID)?;
     let max = q.int("maxResults", 1, 250)?.unwrap_or(DEFAULT_PAGE) as usize;
     let listing = format!(
-        "thingexecs;{thing};{};{}",
+        "thingexecs;{thing};{};{};{}",
         status.as_deref().unwrap_or(""),
-        only_job.as_deref().unwrap_or("")
+        only_job.as_deref().unwrap_or(""),
+        namespace.as_deref().unwrap_or("")
     );
     let after: u64 = match q.get("nextToken") {
         Some(t) => decode_token(&listing, t)?
@@ -601,6 +693,11 @@ pub fn list_executions_for_thing(scope: &mut Scope, req: &Req<'_>) -> Result<Val
         .values()
         .filter(|j| j.seq > after)
         .filter(|j| only_job.as_deref().is_none_or(|o| j.job_id == o))
+        .filter(|j| {
+            namespace
+                .as_deref()
+                .is_none_or(|n| j.namespace_id.as_deref() == Some(n))
+        })
         .filter_map(|j| j.executions.get(thing).map(|e| (j.seq, j, e)))
         .filter(|(_, _, e)| status.as_deref().is_none_or(|s| e.status.as_str() == s))
         .collect();
@@ -634,7 +731,10 @@ pub fn describe_execution(scope: &mut Scope, req: &Req<'_>) -> Result<Value, Api
     let e = job
         .executions
         .get(thing)
-        .filter(|e| number.is_none_or(|n| n == e.execution_number))
+        .and_then(|e| match number {
+            Some(n) => e.attempt(n),
+            None => Some(e),
+        })
         .ok_or_else(|| {
             ApiError::not_found(format!("Job execution of {id} on {thing} cannot be found."))
         })?;
@@ -642,7 +742,10 @@ pub fn describe_execution(scope: &mut Scope, req: &Req<'_>) -> Result<Value, Api
     m.insert("jobId".into(), id.into());
     m.insert("status".into(), e.status.as_str().into());
     m.insert("forceCanceled".into(), e.force_canceled.into());
-    m.insert("statusDetails".into(), json!({"detailsMap": {}}));
+    m.insert(
+        "statusDetails".into(),
+        json!({ "detailsMap": e.status_details }),
+    );
     m.insert("thingArn".into(), e.thing_arn.clone().into());
     m.insert("queuedAt".into(), epoch_secs(e.queued_at_ms).into());
     if let Some(t) = e.started_at_ms {
@@ -653,6 +756,9 @@ pub fn describe_execution(scope: &mut Scope, req: &Req<'_>) -> Result<Value, Api
         epoch_secs(e.last_updated_at_ms).into(),
     );
     m.insert("executionNumber".into(), e.execution_number.into());
-    m.insert("versionNumber".into(), 1.into());
+    m.insert("versionNumber".into(), e.version_number.into());
+    if let Some(s) = engine::seconds_before_timeout(e, req.now) {
+        m.insert("approximateSecondsBeforeTimedOut".into(), s.into());
+    }
     Ok(json!({ "execution": Value::Object(m) }))
 }

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 use crate::model::Scope;
-use crate::ops::{decode_token, encode_token, Req};
+use crate::request::{decode_token, encode_token, Req};
 use crate::validate::{self, Obj, MAX_TAGS_PER_RESOURCE};
 
 const PAGE: usize = 50;
@@ -24,6 +24,7 @@ fn resource(scope: &Scope, arn: &str) -> Result<(), ApiError> {
             Some(("job", id)) => scope.jobs.contains_key(id),
             Some(("thing", name)) => scope.things.contains_key(name),
             Some(("thinggroup", name)) => scope.groups.contains_key(name),
+            Some(("jobtemplate", id)) => scope.templates.contains_key(id),
             _ => false,
         });
     if exists {

@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
+use crate::engine::Engine;
 use crate::error::ApiError;
+use crate::fleet::Fleet;
 use crate::model::{epoch_secs, Scope, Thing, ThingGroup};
-use crate::ops::Req;
+use crate::request::Req;
 use crate::validate::{self, check_str, Obj};
 
 /// AWS lets a thing belong to at most 10 thing groups.
@@ -61,6 +63,7 @@ pub fn create_thing(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError>
         billing_group_name,
         attributes: attrs,
         version: 1,
+        simulated: false,
     };
     let reply = json!({"thingName": thing.thing_name, "thingArn": thing.thing_arn, "thingId": thing.thing_id});
     scope.things.insert(name.to_owned(), thing);
@@ -252,6 +255,75 @@ pub fn add_thing_to_group(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiErr
     if let Some(g) = scope.groups.get_mut(&group) {
         g.members.insert(thing.clone());
     }
-    scope.thing_joined(&thing, req.now);
+    Engine::new(scope, req.fleet).thing_joined(&thing, req.now);
     Ok(())
+}
+
+/// Creates what a fleet document describes in `scope`: each group (with its parent) and
+/// its SIZE things GROUP-0001.., marked simulated. Groups and things that already exist
+/// are kept (a document can only grow a fleet); things join CONTINUOUS jobs that target
+/// their group. Returns how many things were created.
+pub fn apply_fleet(scope: &mut Scope, fleet: &Fleet, now: i64) -> Result<u64, String> {
+    let mut created = 0;
+    for g in &fleet.groups {
+        match scope.groups.get(&g.name) {
+            Some(existing) if existing.parent_group_name != g.parent => {
+                return Err(format!(
+                    "group {} already exists with parent {:?}, the fleet says {:?}",
+                    g.name, existing.parent_group_name, g.parent
+                ))
+            }
+            Some(_) => {}
+            None => {
+                let group = ThingGroup {
+                    thing_group_name: g.name.clone(),
+                    thing_group_arn: scope.arn(&format!("thinggroup/{}", g.name)),
+                    thing_group_id: scope.new_uuid(),
+                    parent_group_name: g.parent.clone(),
+                    description: None,
+                    attributes: BTreeMap::new(),
+                    created_at_ms: now,
+                    version: 1,
+                    members: Default::default(),
+                };
+                scope.groups.insert(g.name.clone(), group);
+            }
+        }
+        let mut joined = Vec::new();
+        for n in 1..=g.size {
+            let name = Fleet::thing_name(&g.name, n, g.size);
+            if !scope.things.contains_key(&name) {
+                let thing = Thing {
+                    thing_name: name.clone(),
+                    thing_arn: scope.arn(&format!("thing/{name}")),
+                    thing_id: scope.new_uuid(),
+                    thing_type_name: None,
+                    billing_group_name: None,
+                    attributes: BTreeMap::new(),
+                    version: 1,
+                    simulated: true,
+                };
+                scope.things.insert(name.clone(), thing);
+                created += 1;
+            }
+            let added = scope
+                .groups
+                .get_mut(&g.name)
+                .is_some_and(|grp| grp.members.insert(name.clone()));
+            if added {
+                joined.push(name);
+            }
+        }
+        let continuous = scope.jobs.values().any(|j| {
+            j.target_selection == crate::model::TargetSelection::Continuous
+                && j.status == crate::model::JobStatus::InProgress
+        });
+        if continuous {
+            let mut engine = Engine::new(scope, Some(fleet));
+            for name in joined {
+                engine.thing_joined(&name, now);
+            }
+        }
+    }
+    Ok(created)
 }

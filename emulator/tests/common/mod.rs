@@ -116,6 +116,18 @@ impl Emu {
         body: Option<&[u8]>,
         auth_region: Option<&str>,
     ) -> Resp {
+        self.request_for("iot", method, path, body, auth_region)
+    }
+
+    /// Like `request`, signed for `service` (`iot-jobs-data` reaches the data plane).
+    pub fn request_for(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        auth_region: Option<&str>,
+    ) -> Resp {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(30))).ok();
         let body = body.unwrap_or(b"");
@@ -126,7 +138,7 @@ impl Emu {
         );
         if let Some(r) = auth_region {
             head.push_str(&format!(
-                "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/{r}/iot/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000\r\nX-Amz-Date: 20260101T000000Z\r\n"
+                "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/{r}/{service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000\r\nX-Amz-Date: 20260101T000000Z\r\n"
             ));
         }
         head.push_str("\r\n");
@@ -171,6 +183,50 @@ impl Emu {
     pub fn aws_in(&self, region: &str, method: &str, path: &str, body: Option<Value>) -> Resp {
         let bytes = body.map(|b| serde_json::to_vec(&b).expect("json"));
         self.request(method, path, bytes.as_deref(), Some(region))
+    }
+
+    /// A device call on the data plane (`iot-jobs-data`), signed for us-east-1.
+    pub fn data(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
+        let bytes = body.map(|b| serde_json::to_vec(&b).expect("json"));
+        self.request_for(
+            "iot-jobs-data",
+            method,
+            path,
+            bytes.as_deref(),
+            Some(REGION),
+        )
+    }
+
+    /// Loads a fleet document (JSON) through `PUT /_emulator/fleet`.
+    pub fn fleet(&self, doc: Value) -> Value {
+        self.control("PUT", "fleet", Some(doc)).ok()
+    }
+
+    pub fn job(&self, id: &str) -> Value {
+        self.describe(id).ok()["job"].clone()
+    }
+
+    /// Every execution summary of a job, following nextToken.
+    pub fn executions(&self, id: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let path = match &token {
+                Some(t) => format!("/jobs/{id}/things?maxResults=250&nextToken={t}"),
+                None => format!("/jobs/{id}/things?maxResults=250"),
+            };
+            let page = self.aws("GET", &path, None).ok();
+            out.extend(
+                page["executionSummaries"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            match page["nextToken"].as_str() {
+                Some(t) => token = Some(t.to_owned()),
+                None => return out,
+            }
+        }
     }
 
     pub fn control(&self, method: &str, path: &str, body: Option<Value>) -> Resp {

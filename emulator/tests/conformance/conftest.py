@@ -2,6 +2,7 @@
 moto_server for the differential test) on free loopback ports, and build boto3 clients
 for them. Under CI=true a missing boto3/moto is an error, never a skip."""
 
+import json
 import os
 import shutil
 import socket
@@ -152,6 +153,36 @@ def emulator():
 @pytest.fixture
 def iot(emulator):
     return iot_client(emulator.url)
+
+
+def aws_cli_env(**extra: str) -> dict:
+    """The environment for running the AWS CLI against the emulator: dummy credentials, no
+    retries, and no user configuration that could point it elsewhere."""
+    return dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_MAX_ATTEMPTS="1",
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+        **extra,
+    )
+
+
+def aws_cli_runner(exe: str, env: dict, *prefix: str):
+    """A function that runs `aws PREFIX... ARGS... --output json`: it returns the parsed
+    output, or with ok=False the finished process so a test can look at the failure."""
+
+    def aws(*args: str, ok: bool = True):
+        p = subprocess.run([exe, *prefix, *args, "--output", "json"], env=env, capture_output=True,
+                           text=True, timeout=60)
+        if ok:
+            assert p.returncode == 0, p.stderr
+            return json.loads(p.stdout) if p.stdout.strip() else None
+        return p
+
+    return aws
 
 
 def thing_arn(name: str, region: str = REGION) -> str:

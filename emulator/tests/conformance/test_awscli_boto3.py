@@ -16,6 +16,8 @@ from conftest import (
     ACCOUNT,
     REGION,
     Emulator,
+    aws_cli_env,
+    aws_cli_runner,
     group_arn,
     iot_client,
     job_arn,
@@ -293,23 +295,9 @@ def aws_cli():
 
 def test_aws_cli(emulator):
     exe = aws_cli()
-    env = dict(
-        os.environ,
-        AWS_ACCESS_KEY_ID="test",
-        AWS_SECRET_ACCESS_KEY="test",
-        AWS_DEFAULT_REGION=REGION,
-        AWS_ENDPOINT_URL_IOT=emulator.url,
-        AWS_MAX_ATTEMPTS="1",
-        AWS_CONFIG_FILE="/dev/null",
-        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
-    )
+    env = aws_cli_env(AWS_ENDPOINT_URL_IOT=emulator.url)
 
-    def aws(*args, ok=True):
-        p = subprocess.run([exe, "iot", *args, "--output", "json"], env=env, capture_output=True, text=True, timeout=60)
-        if ok:
-            assert p.returncode == 0, p.stderr
-            return json.loads(p.stdout) if p.stdout.strip() else None
-        return p
+    aws = aws_cli_runner(exe, env, "iot")
 
     aws("create-thing", "--thing-name", "dev1")
     out = aws("create-job", "--job-id", "cli", "--targets", thing_arn("dev1"), "--document", '{"op":"x"}',
