@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE, DATE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -194,8 +194,24 @@ async fn handle(
             error_response(&err, plane, &request_id)
         }
     };
+    let mut resp = resp;
+    // AWS stamps every answer with its own time. The emulator stamps its emulated clock, so a
+    // client that measures time by the server (a soak, an ETA) runs at `timeScale` too.
+    let now_ms = app.lock().now_ms();
+    if let Some(date) = http_date(now_ms) {
+        resp.headers_mut().insert(DATE, date);
+    }
     debug!(op = op.as_str(), %region, status = resp.status().as_u16(), "request");
     Ok(resp)
+}
+
+/// An HTTP date (RFC 9110 IMF-fixdate, always GMT), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn http_date(ms: i64) -> Option<HeaderValue> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let at = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).ok()?;
+    HeaderValue::from_str(&at.format(&format).ok()?).ok()
 }
 
 async fn run(

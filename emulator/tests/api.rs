@@ -963,3 +963,36 @@ fn control_api_reset_state_and_stats() {
     assert!(emu.now() < before + 50.0, "reset also resets the clock");
     assert_eq!(emu.control("GET", "nope", None).status, 404);
 }
+
+/// AWS stamps each answer with its time in `Date`; the emulator stamps its emulated clock, so
+/// clients that measure time by the server (soaks, ETAs) see the emulated time.
+#[test]
+fn date_header_follows_the_emulated_clock() {
+    let emu = Emu::start(&[]);
+    let day = 86_400.0;
+    emu.advance(2.0 * day);
+    let resp = emu.aws("GET", "/jobs", None);
+    assert_eq!(resp.status, 200);
+    let date = resp.headers.get("date").expect("a Date header");
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let stamped = time::PrimitiveDateTime::parse(date, &format)
+        .expect("an IMF-fixdate")
+        .assume_utc()
+        .unix_timestamp() as f64;
+    let now = emu.now();
+    assert!(
+        (stamped - now).abs() < 5.0,
+        "Date {date} ({stamped}) should be the emulated now {now}"
+    );
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64();
+    assert!(
+        stamped > wall + day,
+        "two emulated days ahead of the wall clock"
+    );
+    emu.stop();
+}
