@@ -589,3 +589,111 @@ async fn region_comes_from_the_signature() {
     // Not visible from the default region.
     assert_eq!(emu.aws("GET", "/things/d", None).status, 404);
 }
+
+/// The device side through the Rust SDK's `iot-jobs-data` client, on the same URL as the
+/// control plane: the emulator tells the two apart by the SigV4 scope the SDK signs with.
+#[tokio::test]
+async fn a_device_runs_a_job_through_the_data_plane_sdk() {
+    use aws_sdk_iotjobsdataplane::operation::describe_job_execution::DescribeJobExecutionError;
+    use aws_sdk_iotjobsdataplane::operation::update_job_execution::UpdateJobExecutionError;
+    use aws_sdk_iotjobsdataplane::types::JobExecutionStatus as DeviceStatus;
+
+    let emu = Emu::start(&[]);
+    let iot = client(&emu);
+    iot.create_thing().thing_name("dev1").send().await.unwrap();
+    iot.create_job()
+        .job_id("fw")
+        .targets(thing_arn("dev1"))
+        .document(r#"{"op":"reboot"}"#)
+        .send()
+        .await
+        .unwrap();
+    let conf = aws_sdk_iotjobsdataplane::Config::builder()
+        .behavior_version(aws_sdk_iotjobsdataplane::config::BehaviorVersion::latest())
+        .region(aws_sdk_iotjobsdataplane::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_iotjobsdataplane::config::Credentials::new(
+            "test", "test", None, None, "static",
+        ))
+        .endpoint_url(emu.url())
+        .retry_config(aws_sdk_iotjobsdataplane::config::retry::RetryConfig::disabled())
+        .build();
+    let device = aws_sdk_iotjobsdataplane::Client::from_conf(conf);
+
+    let pending = device
+        .get_pending_job_executions()
+        .thing_name("dev1")
+        .send()
+        .await
+        .unwrap();
+    let queued = pending.queued_jobs();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].job_id(), Some("fw"));
+    assert_eq!(queued[0].version_number(), 1);
+    assert!(pending.in_progress_jobs().is_empty());
+
+    let started = device
+        .start_next_pending_job_execution()
+        .thing_name("dev1")
+        .status_details("step", "download")
+        .send()
+        .await
+        .unwrap();
+    let execution = started.execution().expect("an execution was pending");
+    assert_eq!(execution.status(), Some(&DeviceStatus::InProgress));
+    assert_eq!(execution.version_number(), 2);
+    assert_eq!(execution.job_document(), Some(r#"{"op":"reboot"}"#));
+
+    let stale = device
+        .update_job_execution()
+        .thing_name("dev1")
+        .job_id("fw")
+        .status(DeviceStatus::InProgress)
+        .expected_version(1)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            stale.as_service_error(),
+            Some(UpdateJobExecutionError::InvalidStateTransitionException(_))
+        ),
+        "{stale:?}"
+    );
+
+    let done = device
+        .update_job_execution()
+        .thing_name("dev1")
+        .job_id("fw")
+        .status(DeviceStatus::Succeeded)
+        .expected_version(2)
+        .include_job_execution_state(true)
+        .send()
+        .await
+        .unwrap();
+    let state = done.execution_state().expect("asked for the state");
+    assert_eq!(state.status(), Some(&DeviceStatus::Succeeded));
+    assert_eq!(state.version_number(), 3);
+
+    let after = device
+        .describe_job_execution()
+        .thing_name("dev1")
+        .job_id("fw")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            after.as_service_error(),
+            Some(DescribeJobExecutionError::TerminalStateException(_))
+        ),
+        "{after:?}"
+    );
+    let job = iot.describe_job().job_id("fw").send().await.unwrap();
+    let job = job.job().unwrap();
+    assert_eq!(job.status(), Some(&JobStatus::Completed));
+    assert_eq!(
+        job.job_process_details()
+            .and_then(|d| d.number_of_succeeded_things()),
+        Some(1)
+    );
+}
