@@ -438,3 +438,63 @@ fn existing_files_are_never_overwritten_without_force() {
     assert!(read(&dir.join("a.yaml")).contains("name: a"));
     assert!(dir.join("b.yaml").exists());
 }
+
+/// A report with one of each thing export says: a written job, one left to its template with a
+/// warning, a failed job, finished jobs left out.
+fn sample_report() -> jobctl::report::ExportReport {
+    use jobctl::engine::export::{FileKind, WrittenFile};
+    use jobctl::engine::refresh::JobError;
+    use jobctl::report::{ExportReport, ExportedJob};
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+    let file = |id: &str, name: &str, kind| WrittenFile {
+        job_id: id.into(),
+        path: PathBuf::from("imported").join(name),
+        kind,
+    };
+    ExportReport {
+        dir: Some(PathBuf::from("imported")),
+        jobs: vec![
+            ExportedJob {
+                job_id: "bulb-fw".into(),
+                status: "IN_PROGRESS".into(),
+                inherited: vec![],
+                warnings: vec![],
+            },
+            ExportedJob {
+                job_id: "from-template".into(),
+                status: "SCHEDULED".into(),
+                inherited: vec!["description", "document"],
+                warnings: vec!["its document is JSON but not an object".into()],
+            },
+        ],
+        files: vec![
+            file("bulb-fw", "bulb-fw.yaml", FileKind::Manifest),
+            file("bulb-fw", "bulb-fw.json", FileKind::Document),
+            file("from-template", "from-template.yaml", FileKind::Manifest),
+        ],
+        errors: vec![JobError {
+            job_id: "gone".into(),
+            source: None,
+            message: "job `gone` does not exist in this account and region".into(),
+            operation: Some("DescribeJob"),
+            code: Some("ResourceNotFoundException".into()),
+        }],
+        finished_left_out: BTreeMap::from([("COMPLETED".to_string(), 12)]),
+        schema: "../schemas/job.schema.json".into(),
+        ..ExportReport::default()
+    }
+}
+
+#[test]
+fn export_report_as_text() {
+    insta::assert_snapshot!(jobctl::output::text::export_text(
+        &sample_report(),
+        jobctl::output::style::Paint::PLAIN
+    ));
+}
+
+#[test]
+fn export_report_as_json() {
+    insta::assert_json_snapshot!(jobctl::output::json::export(&sample_report()));
+}

@@ -484,6 +484,31 @@ mod tests {
         assert!(exported.warnings.is_empty());
     }
 
+    /// What people read: the whole text of an exported manifest, comments included.
+    #[test]
+    fn an_exported_manifest_as_written() {
+        let mut job = remote(
+            JobStatus::Completed,
+            json!({
+                "description": "Bulb firmware 4.2.0",
+                "targets": ["arn:aws:iot:us-east-1:123456789012:thinggroup/Bulbs"],
+                "targetSelection": "CONTINUOUS",
+                "presignedUrlConfig": {"roleArn": "arn:aws:iam::123456789012:role/S3", "expiresInSec": 600},
+                "abortConfig": {"criteriaList": [{"failureType": "FAILED", "action": "CANCEL", "thresholdPercentage": 10.0, "minNumberOfExecutedThings": 20}]},
+                "schedulingConfig": {"maintenanceWindows": [{"startTime": "cron(0 2 ? * SAT *)", "durationInMinutes": 60}]},
+            }),
+        );
+        job.spec
+            .tags
+            .insert("cost center".into(), TagValue("0755".into()));
+        let exported = export(
+            source(&job, Some("{\"operation\":\"update\"}")),
+            &options(Documents::Files),
+        )
+        .expect("export");
+        insta::assert_snapshot!(exported.manifest);
+    }
+
     #[test]
     fn inline_documents_read_back_as_the_same_value() {
         let text = r#"{"b": [1, 1.10, "0755", true, null, {"yes": "no"}], "a": "x: y"}"#;
