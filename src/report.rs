@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::engine::apply::JobResult;
+use crate::engine::export::WrittenFile;
 use crate::engine::plan::Plan;
 use crate::engine::reconcile::{Applied, Planned};
 use crate::engine::refresh::JobError;
@@ -107,6 +108,47 @@ impl ApplyReport {
     /// Refused, a job failed, or the plan itself had errors: the run exits 1.
     pub fn has_errors(&self) -> bool {
         self.refused() || self.failures().next().is_some() || self.plan.has_errors()
+    }
+}
+
+/// `jobctl export`: the jobs read from the account, and where their manifests went.
+#[derive(Debug, Clone, Default)]
+pub struct ExportReport {
+    /// `--dir`, when the manifests go to files; `None` for one stream on stdout.
+    pub dir: Option<PathBuf>,
+    pub jobs: Vec<ExportedJob>,
+    /// The files written (none when a file existed already).
+    pub files: Vec<WrittenFile>,
+    /// Without `--dir`: every manifest, as one multi-document YAML stream.
+    pub stream: Option<String>,
+    /// Jobs that could not be exported.
+    pub errors: Vec<JobError>,
+    /// Files that exist already: nothing was written (`--force` overwrites).
+    pub conflicts: Vec<PathBuf>,
+    /// Writing failed part way (a full disk, a permission).
+    pub write_error: Option<String>,
+    /// Finished jobs `--all` left out, by status.
+    pub finished_left_out: BTreeMap<String, usize>,
+    /// The `$schema=` each manifest's modeline carries.
+    pub schema: String,
+    /// How to make the modeline's schema exist, when it does not.
+    pub schema_hint: Option<String>,
+}
+
+/// One exported job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedJob {
+    pub job_id: String,
+    pub status: String,
+    /// Fields left to the job's template.
+    pub inherited: Vec<&'static str>,
+    pub warnings: Vec<String>,
+}
+
+impl ExportReport {
+    /// A job failed, a file existed, or writing failed: the run exits 1.
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty() || !self.conflicts.is_empty() || self.write_error.is_some()
     }
 }
 

@@ -8,6 +8,7 @@ use aws_sdk_iot::error::BuildError;
 use aws_sdk_iot::types as sdk;
 
 use crate::domain::spec::{self as m, JobSpec, Target};
+use crate::domain::JobTemplateDescription;
 
 /// The five configurations CreateJob and UpdateJob both take, converted once for either.
 #[derive(Debug, Default)]
@@ -320,6 +321,92 @@ fn spec_from_job_raw(job: &sdk::Job) -> JobSpec {
     }
 }
 
+/// Which Describe call a template ARN needs.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum TemplateRef<'a> {
+    /// `arn:aws:iot:REGION::jobtemplate/NAME:VERSION` (no account): an AWS-managed template.
+    Managed {
+        name: &'a str,
+        version: Option<&'a str>,
+    },
+    /// `arn:aws:iot:REGION:ACCOUNT:jobtemplate/ID`: the account's own.
+    Own { id: &'a str },
+}
+
+pub(super) fn template_ref(arn: &str) -> TemplateRef<'_> {
+    let account = arn.split(':').nth(4).unwrap_or_default();
+    let resource = arn.split_once(":jobtemplate/").map_or(arn, |(_, r)| r);
+    if account.is_empty() {
+        match resource.split_once(':') {
+            Some((name, version)) => TemplateRef::Managed {
+                name,
+                version: Some(version),
+            },
+            None => TemplateRef::Managed {
+                name: resource,
+                version: None,
+            },
+        }
+    } else {
+        TemplateRef::Own { id: resource }
+    }
+}
+
+/// The template's document in job terms: parsed when it is JSON, as a job's document is.
+fn template_document(text: Option<&str>) -> Option<serde_json::Value> {
+    text.map(|t| {
+        serde_json::from_str(t).unwrap_or_else(|_| serde_json::Value::String(t.to_string()))
+    })
+}
+
+/// DescribeJobTemplate in job-spec terms. The configurations go through [`spec_from_job`], so
+/// a template's values read exactly as the same values on a job do.
+pub(super) fn own_template(
+    arn: &str,
+    o: &aws_sdk_iot::operation::describe_job_template::DescribeJobTemplateOutput,
+) -> JobTemplateDescription {
+    let windows = o.maintenance_windows().to_vec();
+    let job = sdk::Job::builder()
+        .set_description(o.description().map(String::from))
+        .set_presigned_url_config(o.presigned_url_config().cloned())
+        .set_job_executions_rollout_config(o.job_executions_rollout_config().cloned())
+        .set_abort_config(o.abort_config().cloned())
+        .set_timeout_config(o.timeout_config().cloned())
+        .set_job_executions_retry_config(o.job_executions_retry_config().cloned())
+        .set_scheduling_config((!windows.is_empty()).then(|| {
+            sdk::SchedulingConfig::builder()
+                .set_maintenance_windows(Some(windows))
+                .build()
+        }))
+        .set_destination_package_versions(Some(o.destination_package_versions().to_vec()))
+        .build();
+    let mut spec = spec_from_job(&job);
+    spec.document_source = o.document_source().map(String::from);
+    spec.document = template_document(o.document());
+    JobTemplateDescription {
+        template_arn: arn.to_string(),
+        managed: false,
+        spec,
+        document_text: o.document().map(String::from),
+    }
+}
+
+/// DescribeManagedJobTemplate in job-spec terms: a description and a document.
+pub(super) fn managed_template(
+    arn: &str,
+    o: &aws_sdk_iot::operation::describe_managed_job_template::DescribeManagedJobTemplateOutput,
+) -> JobTemplateDescription {
+    let mut spec = spec_from_job(&sdk::Job::builder().build());
+    spec.description = o.description().map(String::from);
+    spec.document = template_document(o.document());
+    JobTemplateDescription {
+        template_arn: arn.to_string(),
+        managed: true,
+        spec,
+        document_text: o.document().map(String::from),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,6 +436,21 @@ mod tests {
                 .timeout_config
                 .and_then(|t| t.in_progress_timeout_in_minutes),
             Some(5)
+        );
+    }
+
+    #[test]
+    fn template_arns_name_the_right_describe_call() {
+        assert_eq!(
+            template_ref("arn:aws:iot:us-east-1::jobtemplate/AWS-Reboot:1.0"),
+            TemplateRef::Managed {
+                name: "AWS-Reboot",
+                version: Some("1.0")
+            }
+        );
+        assert_eq!(
+            template_ref("arn:aws:iot:us-east-1:123456789012:jobtemplate/fw"),
+            TemplateRef::Own { id: "fw" }
         );
     }
 }

@@ -9,7 +9,9 @@ use async_trait::async_trait;
 
 use super::{ApiError, ErrorKind, JobsApi};
 use crate::domain::spec::{JobSpec, TagValue, Target};
-use crate::domain::{JobDescription, JobStatus, JobSummary, JobUpdate, ResolvedSpec};
+use crate::domain::{
+    JobDescription, JobStatus, JobSummary, JobTemplateDescription, JobUpdate, ResolvedSpec,
+};
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
@@ -24,6 +26,7 @@ struct State {
     jobs: BTreeMap<String, (JobStatus, JobSpec)>,
     things: Vec<String>,
     groups: Vec<String>,
+    templates: BTreeMap<String, JobTemplateDescription>,
     /// Operation → error code, returned once per entry.
     failures: HashMap<(String, String), Vec<String>>,
     calls: Vec<String>,
@@ -49,6 +52,12 @@ impl FakeJobs {
     pub fn with_group(self, name: &str) -> Self {
         self.lock().groups.push(name.to_string());
         self
+    }
+
+    pub fn insert_template(&self, template: JobTemplateDescription) {
+        self.lock()
+            .templates
+            .insert(template.template_arn.clone(), template);
     }
 
     pub fn insert_job(&self, job_id: &str, status: JobStatus, spec: JobSpec) {
@@ -307,6 +316,14 @@ impl JobsApi for FakeJobs {
             .iter()
             .any(|t| t == name)
             .then(|| format!("arn:aws:iot:{REGION}:{ACCOUNT}:thinggroup/{name}")))
+    }
+
+    async fn describe_job_template(
+        &self,
+        template_arn: &str,
+    ) -> Result<Option<JobTemplateDescription>, ApiError> {
+        self.enter("DescribeJobTemplate", template_arn)?;
+        Ok(self.lock().templates.get(template_arn).cloned())
     }
 }
 

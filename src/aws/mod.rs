@@ -22,7 +22,9 @@ use serde::Serialize;
 pub use client::{Connection, IotJobs};
 
 use crate::domain::spec::TagValue;
-use crate::domain::{JobDescription, JobSummary, JobUpdate, RemoteJob, ResolvedSpec};
+use crate::domain::{
+    JobDescription, JobSummary, JobTemplateDescription, JobUpdate, RemoteJob, ResolvedSpec,
+};
 
 /// HTTP attempts by operation and outcome (`ok`, an AWS error code, `HTTP503`, `ConnectionError`).
 #[derive(Debug, Default)]
@@ -123,21 +125,39 @@ pub trait JobsApi: Send + Sync {
     async fn describe_thing(&self, name: &str) -> Result<Option<String>, ApiError>;
     /// DescribeThingGroup: the group's ARN, `None` if it does not exist.
     async fn describe_thing_group(&self, name: &str) -> Result<Option<String>, ApiError>;
+    /// DescribeJobTemplate for the account's own template ARNs, DescribeManagedJobTemplate for
+    /// AWS-managed ones (`…::jobtemplate/NAME:VERSION`); `None` when it does not exist.
+    async fn describe_job_template(
+        &self,
+        template_arn: &str,
+    ) -> Result<Option<JobTemplateDescription>, ApiError>;
 }
 
 /// Reads everything jobctl compares for one job: DescribeJob, then GetJobDocument (for inline
 /// documents) and ListTagsForResource.
 pub async fn read_job(api: &dyn JobsApi, job_id: &str) -> Result<Option<RemoteJob>, ApiError> {
+    Ok(read_job_verbatim(api, job_id).await?.map(|(job, _)| job))
+}
+
+/// [`read_job`], and also the document text exactly as GetJobDocument returned it (`None` for a
+/// `documentSource` job), for callers that must not change a byte of it (`export`).
+pub async fn read_job_verbatim(
+    api: &dyn JobsApi,
+    job_id: &str,
+) -> Result<Option<(RemoteJob, Option<String>)>, ApiError> {
     let Some(description) = api.describe_job(job_id).await? else {
         return Ok(None);
     };
     let mut spec = description.spec;
     // Template jobs have a document too (the template's, or their own), so only a
     // documentSource job has none to fetch.
+    let mut document_text = None;
     if spec.document_source.is_none() {
         let text = api.get_job_document(job_id).await?;
-        spec.document =
-            Some(serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)));
+        spec.document = Some(
+            serde_json::from_str(&text).unwrap_or_else(|_| serde_json::Value::String(text.clone())),
+        );
+        document_text = Some(text);
     }
     spec.tags = api
         .list_tags(&description.job_arn)
@@ -145,10 +165,11 @@ pub async fn read_job(api: &dyn JobsApi, job_id: &str) -> Result<Option<RemoteJo
         .into_iter()
         .map(|(k, v)| (k, TagValue(v)))
         .collect();
-    Ok(Some(RemoteJob {
+    let job = RemoteJob {
         job_id: job_id.to_string(),
         job_arn: description.job_arn,
         status: description.status,
         spec,
-    }))
+    };
+    Ok(Some((job, document_text)))
 }

@@ -9,7 +9,9 @@ use aws_sdk_iot::types as sdk;
 use super::convert::{self, Configs};
 use super::errors::{absent_if_not_found, api_error, build_error, empty_response};
 use super::{ApiError, ErrorKind, IotJobs, JobsApi};
-use crate::domain::{JobDescription, JobStatus, JobSummary, JobUpdate, ResolvedSpec};
+use crate::domain::{
+    JobDescription, JobStatus, JobSummary, JobTemplateDescription, JobUpdate, ResolvedSpec,
+};
 
 /// The token for the next page, `None` at the end. A repeated token would loop for ever (moto's
 /// do), so it is an error rather than a silent truncation.
@@ -291,6 +293,39 @@ impl JobsApi for IotJobs {
             .send()
             .await;
         Ok(absent_if_not_found(OP, result)?.and_then(|o| o.thing_group_arn().map(String::from)))
+    }
+
+    async fn describe_job_template(
+        &self,
+        template_arn: &str,
+    ) -> Result<Option<JobTemplateDescription>, ApiError> {
+        match convert::template_ref(template_arn) {
+            convert::TemplateRef::Managed { name, version } => {
+                const OP: &str = "DescribeManagedJobTemplate";
+                self.begin(OP).await;
+                let result = self
+                    .client
+                    .describe_managed_job_template()
+                    .template_name(name)
+                    .set_template_version(version.map(String::from))
+                    .send()
+                    .await;
+                Ok(absent_if_not_found(OP, result)?
+                    .map(|o| convert::managed_template(template_arn, &o)))
+            }
+            convert::TemplateRef::Own { id } => {
+                const OP: &str = "DescribeJobTemplate";
+                self.begin(OP).await;
+                let result = self
+                    .client
+                    .describe_job_template()
+                    .job_template_id(id)
+                    .send()
+                    .await;
+                Ok(absent_if_not_found(OP, result)?
+                    .map(|o| convert::own_template(template_arn, &o)))
+            }
+        }
     }
 }
 

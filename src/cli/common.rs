@@ -46,6 +46,20 @@ pub struct AwsArgs {
     pub max_attempts: u32,
 }
 
+impl AwsArgs {
+    /// How to reach AWS, from these flags.
+    pub fn connection(&self) -> Connection {
+        Connection {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            max_attempts: self.max_attempts,
+            default_tps: self.rate_limit,
+            tps_overrides: self.rates.iter().cloned().collect::<HashMap<_, _>>(),
+        }
+    }
+}
+
 /// Calls per second: 0 (no pacing) or 0.001 to 100,000.
 fn parse_tps(text: &str) -> Result<f64, String> {
     let tps: f64 = text
@@ -163,18 +177,10 @@ pub fn resolve(
             .then(|| reconcile.targets.iter().cloned().collect::<BTreeSet<_>>()),
         parallelism: usize::from(aws.parallelism),
     };
-    let connection = Connection {
-        region: aws.region.clone(),
-        profile: aws.profile.clone(),
-        endpoint_url: aws.endpoint_url.clone(),
-        max_attempts: aws.max_attempts,
-        default_tps: aws.rate_limit,
-        tps_overrides: aws.rates.iter().cloned().collect::<HashMap<_, _>>(),
-    };
     Ok(RunConfig {
         paths: manifests.paths.clone(),
         settings,
-        connection,
+        connection: aws.connection(),
     })
 }
 

@@ -4,6 +4,7 @@
 mod apply;
 mod common;
 mod completions;
+mod export;
 mod plan;
 mod schema;
 mod validate;
@@ -95,6 +96,8 @@ pub enum Command {
     Man(completions::ManArgs),
     /// Reconcile continuously: on manifest changes, on a timer, with /healthz, /readyz, /metrics.
     Watch(watch::Args),
+    /// Write manifests for jobs that already exist, to adopt them with `plan --adopt`.
+    Export(export::Args),
 }
 
 /// The entry point behind `main`: parse, set up, run, and map the outcome to an exit code.
@@ -154,6 +157,7 @@ async fn dispatch(command: Command, colors: Colors) -> u8 {
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::run_man(&args),
         Command::Watch(args) => watch::run(args).await,
+        Command::Export(args) => export::run(args, colors).await,
     }
 }
 

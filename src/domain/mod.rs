@@ -9,8 +9,10 @@ pub mod job;
 pub mod ownership;
 pub mod spec;
 pub mod targets;
+pub mod template;
 pub mod update;
 
 pub use job::{DesiredJob, JobDescription, JobStatus, JobSummary, Origin, RemoteJob};
 pub use targets::{ResolvedJob, ResolvedSpec};
+pub use template::JobTemplateDescription;
 pub use update::JobUpdate;

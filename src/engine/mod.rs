@@ -4,6 +4,7 @@
 //! talks to AWS only through [`crate::aws::JobsApi`].
 
 pub mod apply;
+pub mod export;
 pub mod plan;
 pub mod reconcile;
 pub mod refresh;

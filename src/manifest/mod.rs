@@ -4,6 +4,8 @@
 //! and [`ManifestSet::complete`] tells downstream whether the set it got is the whole truth.
 
 pub mod diagnostic;
+pub mod emit;
+pub mod export;
 pub mod load;
 pub mod model;
 pub mod root_config;

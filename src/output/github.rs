@@ -11,13 +11,13 @@
 use std::path::Path;
 
 use super::style::Paint;
-use super::text::{apply_text, diagnostics_text, plan_text, refusal_text, verdict};
+use super::text::{apply_text, diagnostics_text, export_text, plan_text, refusal_text, verdict};
 use super::{Render, Screen};
 use crate::engine::apply::{JobResult, Outcome};
 use crate::engine::plan::{Action, Plan};
 use crate::engine::refresh::JobError;
 use crate::manifest::diagnostic::{Diagnostic, Severity};
-use crate::report::{ApplyReport, Failure, PlanReport, ValidateReport};
+use crate::report::{ApplyReport, ExportReport, Failure, PlanReport, ValidateReport};
 
 /// The GitHub renderer: annotations first (GitHub's per-step cap counts them together), then
 /// the text output for the log, fenced so that manifest and AWS text cannot run commands.
@@ -91,6 +91,38 @@ impl Render for Github {
             ));
         }
         Screen::stdout(out)
+    }
+
+    /// An annotation per failed job and per existing file, then the summary, fenced. Without
+    /// `--dir` the manifests go to stdout unchanged and the rest to stderr.
+    fn export(&self, report: &ExportReport) -> Screen {
+        let mut annotations: Vec<Annotation> = report
+            .errors
+            .iter()
+            .map(|e| {
+                Annotation::new(Level::Error, format!("job `{}`: {}", e.job_id, e.message))
+                    .with_title("jobctl export")
+            })
+            .collect();
+        annotations.extend(report.conflicts.iter().map(|p| {
+            Annotation::new(
+                Level::Error,
+                format!(
+                    "{} exists already; nothing was written (--force overwrites)",
+                    p.display()
+                ),
+            )
+            .with_title("jobctl export")
+        }));
+        let mut out = annotations_text(&annotations);
+        out.push_str(&quoted(&export_text(report, Paint::PLAIN), &stop_token()));
+        match &report.stream {
+            Some(stream) => Screen {
+                stdout: stream.clone(),
+                stderr: out,
+            },
+            None => Screen::stdout(out),
+        }
     }
 
     fn failure(&self, failure: &Failure) -> Screen {

@@ -9,11 +9,12 @@ use serde::Serialize;
 
 use super::{Render, Screen};
 use crate::engine::apply::JobResult;
+use crate::engine::export::{FileKind, WrittenFile};
 use crate::engine::plan::{Change, NotCompared, Orphan, Summary};
 use crate::engine::refresh::JobError;
 use crate::manifest::diagnostic::{Diagnostic, Severity};
 use crate::manifest::rule::Rule;
-use crate::report::{ApplyReport, Failure, FailureKind, PlanReport, ValidateReport};
+use crate::report::{ApplyReport, ExportReport, Failure, FailureKind, PlanReport, ValidateReport};
 
 /// The version of the JSON contract.
 pub const VERSION: u32 = 1;
@@ -37,6 +38,10 @@ impl Render for Json {
 
     fn apply(&self, report: &ApplyReport) -> Screen {
         Screen::stdout(line(&apply(report)))
+    }
+
+    fn export(&self, report: &ExportReport) -> Screen {
+        Screen::stdout(line(&export(report)))
     }
 
     fn failure(&self, failure: &Failure) -> Screen {
@@ -167,6 +172,90 @@ pub fn apply(report: &ApplyReport) -> ApplyJson<'_> {
         results: report.results(),
         refused: refused.then_some(true),
         calls: (!refused).then_some(&report.calls),
+    }
+}
+
+/// `jobctl export -o json`: each job with its files, every file written, and without `--dir`
+/// the YAML stream itself.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportJson<'a> {
+    pub version: u32,
+    pub summary: ExportSummaryJson,
+    pub jobs: Vec<ExportJobJson<'a>>,
+    pub files: &'a [WrittenFile],
+    /// Without `--dir`: the manifests as one multi-document YAML stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<&'a str>,
+    /// Jobs that could not be exported.
+    #[serde(skip_serializing_if = "is_empty")]
+    pub errors: &'a [JobError],
+    /// Files that exist already; nothing was written.
+    #[serde(skip_serializing_if = "is_empty")]
+    pub conflicts: &'a [std::path::PathBuf],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_error: Option<&'a str>,
+    /// Finished jobs `--all` left out, by status.
+    pub finished_left_out: &'a BTreeMap<String, usize>,
+    /// The `$schema=` of every manifest's modeline.
+    pub schema: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportSummaryJson {
+    pub exported: usize,
+    pub failed: usize,
+    pub files: usize,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportJobJson<'a> {
+    pub job_id: &'a str,
+    pub status: &'a str,
+    /// The manifest file, when written.
+    pub manifest: Option<&'a std::path::Path>,
+    /// The document file, when written.
+    pub document: Option<&'a std::path::Path>,
+    /// Fields left to the job's template.
+    pub inherited: &'a [&'static str],
+    pub warnings: &'a [String],
+}
+
+pub fn export(report: &ExportReport) -> ExportJson<'_> {
+    let file = |job_id: &str, kind: FileKind| {
+        report
+            .files
+            .iter()
+            .find(|f| f.job_id == job_id && f.kind == kind)
+            .map(|f| f.path.as_path())
+    };
+    ExportJson {
+        version: VERSION,
+        summary: ExportSummaryJson {
+            exported: report.jobs.len(),
+            failed: report.errors.len(),
+            files: report.files.len(),
+        },
+        jobs: report
+            .jobs
+            .iter()
+            .map(|j| ExportJobJson {
+                job_id: &j.job_id,
+                status: &j.status,
+                manifest: file(&j.job_id, FileKind::Manifest),
+                document: file(&j.job_id, FileKind::Document),
+                inherited: &j.inherited,
+                warnings: &j.warnings,
+            })
+            .collect(),
+        files: &report.files,
+        stream: report.stream.as_deref(),
+        errors: &report.errors,
+        conflicts: &report.conflicts,
+        write_error: report.write_error.as_deref(),
+        finished_left_out: &report.finished_left_out,
+        schema: &report.schema,
     }
 }
 

@@ -17,7 +17,7 @@ use crate::engine::apply::{JobResult, Outcome};
 use crate::engine::plan::{Action, Change, FieldChange, Plan, Step};
 use crate::engine::refresh::JobError;
 use crate::manifest::diagnostic::{Diagnostic, Severity};
-use crate::report::{ApplyReport, Failure, PlanReport, ValidateReport};
+use crate::report::{ApplyReport, ExportReport, Failure, PlanReport, ValidateReport};
 
 /// GitHub's limit on one step's job summary ($GITHUB_STEP_SUMMARY), in bytes.
 pub const STEP_SUMMARY_MAX_BYTES: usize = 1024 * 1024;
@@ -63,9 +63,68 @@ impl Render for Markdown {
         Screen::stdout(apply_report_markdown(report, &options))
     }
 
+    fn export(&self, report: &ExportReport) -> Screen {
+        let markdown = export_markdown(report);
+        match &report.stream {
+            Some(stream) => Screen {
+                stdout: stream.clone(),
+                stderr: markdown,
+            },
+            None => Screen::stdout(markdown),
+        }
+    }
+
     fn failure(&self, failure: &Failure) -> Screen {
         self.notice(&failure.message)
     }
+}
+
+/// `jobctl export` as a table: one row per job with its files, then failures and conflicts.
+pub fn export_markdown(report: &ExportReport) -> String {
+    let mut out = format!(
+        "### jobctl export\n\n{} exported, {} failed.\n\n",
+        report.jobs.len(),
+        report.errors.len()
+    );
+    if !report.jobs.is_empty() {
+        out.push_str(
+            "| job | status | files | left to its template | warnings |\n|---|---|---|---|---|\n",
+        );
+        for job in &report.jobs {
+            let files: Vec<String> = report
+                .files
+                .iter()
+                .filter(|f| f.job_id == job.job_id)
+                .map(|f| code(&f.path.display().to_string()))
+                .collect();
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                code(&job.job_id),
+                text(&job.status),
+                files.join(" "),
+                text(&job.inherited.join(", ")),
+                text(&job.warnings.join("; "))
+            ));
+        }
+        out.push('\n');
+    }
+    for error in &report.errors {
+        out.push_str(&format!(
+            "- ✗ {}: {}\n",
+            code(&error.job_id),
+            text(&error.message)
+        ));
+    }
+    for path in &report.conflicts {
+        out.push_str(&format!(
+            "- ✗ {} exists already; nothing was written (`--force` overwrites)\n",
+            code(&path.display().to_string())
+        ));
+    }
+    if let Some(message) = &report.write_error {
+        out.push_str(&format!("- ✗ writing failed: {}\n", text(message)));
+    }
+    out
 }
 
 /// The heading of validate's report.

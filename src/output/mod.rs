@@ -19,7 +19,7 @@ use clap::ValueEnum;
 
 use crate::engine::apply::JobResult;
 use crate::manifest::diagnostic::Diagnostic;
-use crate::report::{ApplyReport, Failure, PlanReport, ValidateReport};
+use crate::report::{ApplyReport, ExportReport, Failure, PlanReport, ValidateReport};
 use files::{Document, ReportFiles};
 use style::Colors;
 
@@ -99,6 +99,10 @@ pub trait Render: Send + Sync {
 
     fn apply(&self, report: &ApplyReport) -> Screen;
 
+    /// `jobctl export`. Without `--dir` the manifests themselves are the output: formats for
+    /// people put them on stdout and their summary on stderr.
+    fn export(&self, report: &ExportReport) -> Screen;
+
     /// A run that stopped before its report.
     fn failure(&self, failure: &Failure) -> Screen;
 
@@ -149,6 +153,10 @@ impl Output {
 
     pub fn apply(&self, report: &ApplyReport) {
         show(&self.render.apply(report));
+    }
+
+    pub fn export(&self, report: &ExportReport) {
+        show(&self.render.export(report));
     }
 
     pub fn failure(&self, failure: &Failure) {

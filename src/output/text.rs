@@ -12,11 +12,12 @@ use super::diff::{self, pretty, Shape};
 use super::style::{self, Colors, Paint};
 use super::{Render, Screen};
 use crate::engine::apply::{JobResult, Outcome};
+use crate::engine::export::FileKind;
 use crate::engine::plan::{Action, Change, FieldChange, Plan, Summary};
 use crate::engine::refresh::JobError;
 use crate::manifest::diagnostic::{sanitize, Diagnostic, Severity};
 use crate::manifest::yaml::Location;
-use crate::report::{ApplyReport, Failure, PlanReport, ValidateReport};
+use crate::report::{ApplyReport, ExportReport, Failure, PlanReport, ValidateReport};
 
 /// The text renderer.
 pub struct Text {
@@ -73,6 +74,16 @@ impl Render for Text {
             Screen::stderr(refusal_text(&report.plan.plan))
         } else {
             Screen::stdout(format!("\n{}", apply_text(report.results(), self.stdout)))
+        }
+    }
+
+    fn export(&self, report: &ExportReport) -> Screen {
+        match &report.stream {
+            Some(stream) => Screen {
+                stdout: stream.clone(),
+                stderr: export_text(report, self.stderr),
+            },
+            None => Screen::stdout(export_text(report, self.stdout)),
         }
     }
 
@@ -521,6 +532,124 @@ pub fn apply_text(results: &[JobResult], paint: Paint) -> String {
         paint.paint(style::STRONG, "Apply:"),
         parts.join(", ")
     ));
+    out
+}
+
+/// What export did: a line per job with its files, what it left to its template, warnings,
+/// failures, conflicts, then a count line and what to run next.
+pub fn export_text(report: &ExportReport, paint: Paint) -> String {
+    let mut out = String::new();
+    for job in &report.jobs {
+        let files: Vec<String> = report
+            .files
+            .iter()
+            .filter(|f| f.job_id == job.job_id)
+            .map(|f| f.path.display().to_string())
+            .collect();
+        out.push_str(&format!(
+            "  {} {}  {}{}\n",
+            paint.paint(style::ADDED, "+"),
+            paint.paint(style::STRONG, &job.job_id),
+            job.status,
+            if files.is_empty() {
+                String::new()
+            } else {
+                format!("  {}", sanitize(&files.join(", ")))
+            }
+        ));
+        if !job.inherited.is_empty() {
+            out.push_str(&format!(
+                "      left to its template: {}\n",
+                job.inherited.join(", ")
+            ));
+        }
+        for warning in &job.warnings {
+            out.push_str(&format!(
+                "      {} {}\n",
+                paint.paint(style::WARNING, "warning:"),
+                sanitize(warning)
+            ));
+        }
+    }
+    for error in &report.errors {
+        out.push_str(&format!(
+            "  {} {}: {}\n",
+            paint.paint(style::DANGER, "✗"),
+            error.job_id,
+            sanitize(&error.message)
+        ));
+    }
+    for path in &report.conflicts {
+        out.push_str(&format!(
+            "{} {} exists already\n",
+            paint.paint(style::ERROR, "error:"),
+            sanitize(&path.display().to_string())
+        ));
+    }
+    if !report.conflicts.is_empty() {
+        out.push_str(&format!(
+            "{} nothing was written: {} file(s) exist already; pass --force to overwrite them\n",
+            paint.paint(style::ERROR, "error:"),
+            report.conflicts.len()
+        ));
+    }
+    if let Some(message) = &report.write_error {
+        out.push_str(&format!(
+            "{} writing failed: {}\n",
+            paint.paint(style::ERROR, "error:"),
+            sanitize(message)
+        ));
+    }
+    let manifests = report
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Manifest)
+        .count();
+    let documents = report.files.len() - manifests;
+    let mut line = format!(
+        "{} {} exported, {} failed",
+        paint.paint(style::STRONG, "Export:"),
+        report.jobs.len(),
+        report.errors.len()
+    );
+    if let Some(dir) = &report.dir {
+        line.push_str(&format!(
+            "; {manifests} manifest(s) and {documents} document file(s) written to {}",
+            sanitize(&dir.display().to_string())
+        ));
+    }
+    out.push_str(&line);
+    out.push_str(".\n");
+    if !report.finished_left_out.is_empty() {
+        let counts: Vec<String> = report
+            .finished_left_out
+            .iter()
+            .map(|(status, n)| format!("{n} {status}"))
+            .collect();
+        let statuses: Vec<&str> = report
+            .finished_left_out
+            .keys()
+            .map(String::as_str)
+            .collect();
+        out.push_str(&format!(
+            "Finished jobs left out ({}): export them with --status {} or by id.\n",
+            counts.join(", "),
+            statuses.join(",")
+        ));
+    }
+    if let (Some(dir), false) = (&report.dir, report.files.is_empty()) {
+        out.push_str(&format!(
+            "Next: `jobctl plan -f {} --adopt` shows only the ownership tags being added; `jobctl apply -f {0} --adopt` adds them.\n",
+            sanitize(&dir.display().to_string())
+        ));
+    }
+    if let Some(hint) = &report.schema_hint {
+        out.push_str(&format!(
+            "{} {}\n",
+            paint.paint(style::HELP, "hint:"),
+            sanitize(hint)
+        ));
+    }
     out
 }
 

@@ -337,7 +337,10 @@ fn create(job: &ResolvedJob, settings: &Settings, after_deletion: bool) -> Chang
 
 fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change {
     let want = normalized(&job.spec);
-    let have = normalized(&remote.spec);
+    let mut have = normalized(&remote.spec);
+    if job.spec.job_template_arn.is_some() {
+        inherited_left_out(&want, &mut have);
+    }
     let remote_tags: BTreeMap<String, String> = remote
         .spec
         .tags
@@ -349,14 +352,10 @@ fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change
         && remote.status == JobStatus::InProgress;
     let mut fields = Vec::new();
     let mut added_targets = Vec::new();
-    // A template job whose manifest has no document gets the template's: nothing to compare.
-    let document_from_template = job.spec.job_template_arn.is_some()
-        && job.spec.document.is_none()
-        && job.spec.document_source.is_none();
     for &field in FIELDS {
         let after = want.get(field).cloned().unwrap_or(Value::Null);
         let before = have.get(field).cloned().unwrap_or(Value::Null);
-        if after == before || (field == "document" && document_from_template) {
+        if after == before {
             continue;
         }
         let forces_replacement = match field {
@@ -455,6 +454,44 @@ fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change
         change.note = Some("the job was cancelled".into());
     }
     change
+}
+
+/// What a job template can hand down to a job (CreateJob takes the template's value where the
+/// job gives none). `schedulingConfig.maintenanceWindows` is handled apart.
+const INHERITABLE: &[&str] = &[
+    "description",
+    "document",
+    "documentSource",
+    "presignedUrlConfig",
+    "jobExecutionsRolloutConfig",
+    "abortConfig",
+    "timeoutConfig",
+    "jobExecutionsRetryConfig",
+    "destinationPackageVersions",
+];
+
+/// A job created from a template has, in the account, the template's values for what its
+/// manifest leaves out (`jobctl export` leaves them out on purpose). Without reading the
+/// template, such a value cannot be told from drift, so it is not compared; a value the
+/// manifest does give is compared as usual.
+fn inherited_left_out(want: &Map<String, Value>, have: &mut Map<String, Value>) {
+    for field in INHERITABLE {
+        if !want.contains_key(*field) {
+            have.remove(*field);
+        }
+    }
+    let wants_windows = want
+        .get("schedulingConfig")
+        .and_then(|s| s.get("maintenanceWindows"))
+        .is_some();
+    if !wants_windows {
+        if let Some(Value::Object(scheduling)) = have.get_mut("schedulingConfig") {
+            scheduling.remove("maintenanceWindows");
+            if scheduling.is_empty() {
+                have.remove("schedulingConfig");
+            }
+        }
+    }
 }
 
 /// ARNs added and whether any were removed, from the normalized target lists.

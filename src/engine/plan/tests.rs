@@ -487,3 +487,42 @@ fn template_jobs_without_their_own_document_do_not_diff_on_it() {
         only(&plan).fields
     );
 }
+
+#[test]
+fn template_jobs_do_not_diff_on_values_their_manifest_leaves_to_the_template() {
+    let mut want = spec();
+    want.document = None;
+    want.description = None;
+    want.timeout_config = None;
+    want.job_template_arn = Some("arn:aws:iot:us-east-1:123456789012:jobtemplate/fw".into());
+    let mut have = managed(spec(), "prod");
+    have.job_template_arn.clone_from(&want.job_template_arn);
+    have.scheduling_config = Some(
+        serde_json::from_value(json!({"maintenanceWindows": [{"startTime": "cron(0 2 ? * SAT *)", "durationInMinutes": 60}]}))
+            .expect("scheduling"),
+    );
+    let account = observed(vec![("a", JobStatus::InProgress, have.clone())]);
+    let plan1 = plan(&[desired("a", want.clone())], &account, &options());
+    assert_eq!(
+        only(&plan1).action,
+        Action::Unchanged,
+        "{:?}",
+        only(&plan1).fields
+    );
+
+    // A value the manifest does give is compared, and a job without a template inherits nothing.
+    want.timeout_config = Some(TimeoutConfig {
+        in_progress_timeout_in_minutes: Some(5),
+    });
+    let plan2 = plan(&[desired("a", want.clone())], &account, &options());
+    assert_eq!(only(&plan2).action, Action::Update);
+    assert_eq!(only(&plan2).fields[0].field, "timeoutConfig");
+    want.job_template_arn = None;
+    have.job_template_arn = None;
+    let plan3 = plan(
+        &[desired("a", want)],
+        &observed(vec![("a", JobStatus::InProgress, have)]),
+        &options(),
+    );
+    assert_eq!(only(&plan3).action, Action::Replace);
+}
