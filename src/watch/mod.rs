@@ -276,8 +276,11 @@ async fn run_pass(
     }
     metrics.set_manifests(set.jobs.len(), set.error_count());
     let manifest_errors = set.error_count();
-    let incomplete = set.incomplete_reason();
-    let planned = reconcile::plan(api, set.jobs, incomplete, &config.settings).await;
+    let coverage = reconcile::Coverage {
+        incomplete: set.incomplete_reason(),
+        empty_roots: set.empty_roots(),
+    };
+    let planned = reconcile::plan(api, set.jobs, coverage, &config.settings).await;
     for note in &planned.plan.notes {
         tracing::warn!("{note}");
     }
