@@ -10,7 +10,7 @@ use crate::engine::export::WrittenFile;
 use crate::engine::plan::Plan;
 use crate::engine::reconcile::{Applied, Planned};
 use crate::engine::refresh::JobError;
-use crate::manifest::diagnostic::Diagnostic;
+use crate::manifest::diagnostic::{tally, Diagnostic};
 use crate::manifest::ManifestSet;
 
 /// `jobctl validate`: every manifest problem found offline.
@@ -22,15 +22,24 @@ pub struct ValidateReport {
     /// Valid jobs declared.
     pub jobs: usize,
     pub diagnostics: Vec<Diagnostic>,
+    /// Remarks that are not problems: roots that hold no manifest, YAML files not read.
+    pub notes: Vec<String>,
 }
 
 impl ValidateReport {
     pub fn new(paths: Vec<PathBuf>, set: ManifestSet) -> Self {
+        let mut notes: Vec<String> = set
+            .empty_roots()
+            .into_iter()
+            .map(|root| format!("{root} holds no manifest"))
+            .collect();
+        notes.extend(set.skipped_note());
         Self {
             paths,
             files: set.files_read,
             jobs: set.jobs.len(),
             diagnostics: set.diagnostics,
+            notes,
         }
     }
 
@@ -39,12 +48,13 @@ impl ValidateReport {
     }
 
     pub fn warnings(&self) -> usize {
-        self.diagnostics.len() - self.errors()
+        tally(&self.diagnostics).warnings
     }
 }
 
+/// Errors among `diagnostics`, those left out past the per-file cap included.
 fn errors(diagnostics: &[Diagnostic]) -> usize {
-    diagnostics.iter().filter(|d| d.is_error()).count()
+    tally(diagnostics).errors
 }
 
 /// `jobctl plan` (and the plan an apply carries out).

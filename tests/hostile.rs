@@ -61,7 +61,8 @@ fn binary_garbage() {
     let run = validate(dir.path(), "garbage.yaml");
     assert_eq!(run.code, 1);
     assert!(
-        run.stdout.contains("garbage.yaml: error: not UTF-8 text"),
+        run.stdout
+            .contains("garbage.yaml:1:2: error: not UTF-8 text"),
         "{}",
         run.stdout
     );
@@ -252,4 +253,153 @@ fn a_document_file_naming_a_manifest_never_hides_that_manifest() {
         "a job with an error is never applied"
     );
     assert!(!set.complete, "prune must be off");
+}
+
+#[test]
+fn a_fifo_is_reported_at_its_path_and_never_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.yaml"), valid_manifest("a")).expect("write");
+    let fifo = dir.path().join("x.yaml");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    // Both through a directory walk and named directly; `validate` bounds the time.
+    for target in [".", "x.yaml"] {
+        let run = validate(dir.path(), target);
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        assert!(
+            run.stdout
+                .contains("x.yaml: error: is a FIFO (named pipe), not a regular file"),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn a_null_document_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!("{}---\nnull\n--- !!null \"\"\n", valid_manifest("a"));
+    std::fs::write(dir.path().join("n.yaml"), text).expect("write");
+    let run = validate(dir.path(), "n.yaml");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(
+        run.stdout
+            .matches("a manifest must be a YAML map, found null")
+            .count(),
+        2,
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn merge_keys_are_an_error_at_their_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = "apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: m\nspec:\n  targets: [{thing: pi}]\n  document:\n    base: &b {x: 1}\n    other: {<<: *b, z: 3}\n";
+    std::fs::write(dir.path().join("m.yaml"), text).expect("write");
+    let run = validate(dir.path(), "m.yaml");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("m.yaml:9:13: error: YAML merge keys"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_float_in_an_integer_field_is_reported_at_the_value_in_schema_words() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        "{}  timeoutConfig:\n    inProgressTimeoutInMinutes: 10.0\n",
+        valid_manifest("f")
+    );
+    std::fs::write(dir.path().join("f.yaml"), text).expect("write");
+    let run = validate(dir.path(), "f.yaml");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("f.yaml:9:33: error:"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("must be a whole number"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("i64"), "{}", run.stdout);
+}
+
+#[test]
+fn a_nul_byte_is_named_at_its_line_and_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("z.yaml"),
+        "apiVersion: jobctl/v1\nkind: J\0ob\n",
+    )
+    .expect("write");
+    let run = validate(dir.path(), "z.yaml");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("z.yaml:2:8: error: a NUL character"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn too_many_documents_name_the_node_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("d.yaml"), "---\n".repeat(250_000)).expect("write");
+    let run = validate(dir.path(), "d.yaml");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("more than 200000 YAML nodes"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("alias"), "{}", run.stdout);
+}
+
+#[test]
+fn upper_case_extensions_are_read_and_hidden_manifests_are_noted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("UP.YAML"), valid_manifest("up")).expect("write");
+    std::fs::create_dir(dir.path().join(".hidden")).expect("mkdir");
+    std::fs::write(dir.path().join(".hidden/h.yaml"), valid_manifest("h")).expect("write");
+    let run = validate(dir.path(), ".");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("1 valid"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("note: 1 YAML file(s) not read"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("h.yaml"), "{}", run.stdout);
+}
+
+#[test]
+fn fifty_thousand_empty_documents_are_capped_per_file_in_every_format() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("many.yaml"), "---\n{}\n".repeat(50_000)).expect("write");
+    let run = validate(dir.path(), "many.yaml");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("and "),
+        "{}",
+        &run.stdout[run.stdout.len().saturating_sub(2000)..]
+    );
+    assert!(run.stdout.contains("only the first 100 are shown"));
+    assert!(run.stdout.lines().count() < 2_000, "output is capped");
+    let output = Command::new(env!("CARGO_BIN_EXE_jobctl"))
+        .args(["validate", "-o", "json", "-f", "many.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("jobctl runs");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    let diagnostics = json["diagnostics"].as_array().expect("diagnostics");
+    assert_eq!(
+        diagnostics.len(),
+        101,
+        "100 shown and one that counts the rest"
+    );
+    let omitted = &diagnostics[100]["omitted"];
+    let errors = json["errors"].as_u64().expect("errors");
+    assert!(errors >= 50_000, "every problem is counted: {errors}");
+    assert_eq!(omitted["errors"].as_u64().expect("omitted") + 100, errors);
 }

@@ -377,3 +377,55 @@ fn jobctl_yaml_names_the_instance() {
     assert_eq!(run.code, 64, "{run:?}");
     assert!(run.stderr.contains("instance name `bad name!`"), "{run:?}");
 }
+
+#[test]
+fn an_empty_root_never_prunes_without_allow_empty() {
+    let (endpoint, dir) = setup(2);
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    // What a broken checkout leaves: no manifests, only a README and the root config.
+    std::fs::write(empty.join("README.md"), "# jobs\n").expect("write");
+    let run = endpoint.jobctl(&["apply", "-f", "empty", "--prune"], dir.path());
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("--allow-empty"), "{run:?}");
+    assert!(run.stdout.contains("it would prune 2 jobs"), "{run:?}");
+    assert_eq!(job(&endpoint, "job-000")["status"], "IN_PROGRESS");
+    assert_eq!(job(&endpoint, "job-001")["status"], "IN_PROGRESS");
+
+    let plan = endpoint.jobctl(
+        &["plan", "-f", "empty", "--prune", "-o", "json"],
+        dir.path(),
+    );
+    let prune = &plan.json()["prune"];
+    assert_eq!(prune["wouldPrune"], 2, "{plan:?}");
+    assert!(prune["refused"].is_string(), "{plan:?}");
+
+    let run = endpoint.jobctl(
+        &["apply", "-f", "empty", "--prune", "--allow-empty"],
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(job(&endpoint, "job-000")["status"], "CANCELED");
+}
+
+#[test]
+fn max_prune_refuses_a_run_that_would_prune_more() {
+    let (endpoint, dir) = setup(3);
+    std::fs::remove_file(dir.path().join("job-001.yaml")).expect("remove");
+    std::fs::remove_file(dir.path().join("job-002.yaml")).expect("remove");
+    let run = endpoint.jobctl(
+        &["apply", "-f", ".", "--prune", "--max-prune", "1"],
+        dir.path(),
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("more than --max-prune 1"), "{run:?}");
+    assert_eq!(job(&endpoint, "job-001")["status"], "IN_PROGRESS");
+    assert_eq!(job(&endpoint, "job-002")["status"], "IN_PROGRESS");
+    let run = endpoint.jobctl(
+        &["apply", "-f", ".", "--prune", "--max-prune", "2"],
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Prune: 2 jobs to prune"), "{run:?}");
+    assert_eq!(job(&endpoint, "job-002")["status"], "CANCELED");
+}

@@ -102,7 +102,8 @@ async fn planned() -> PlanReport {
         parallelism: 4,
         ..Default::default()
     };
-    let planned = jobctl::engine::reconcile::plan(&api, set.jobs, None, &settings).await;
+    let planned =
+        jobctl::engine::reconcile::plan(&api, set.jobs, Default::default(), &settings).await;
     PlanReport::new("prod".into(), Vec::new(), planned)
 }
 
@@ -121,7 +122,10 @@ async fn plan_json_contract() {
 #[test]
 fn empty_plan_summary() {
     let plan = Plan::default();
-    insta::assert_snapshot!(plan_text(&plan, &[], Paint::PLAIN), @"Plan: no jobs declared.");
+    insta::assert_snapshot!(plan_text(&plan, &[], Paint::PLAIN), @"
+    Plan: no jobs declared.
+    Prune: off.
+    ");
 }
 
 // --- GitHub Actions (`--output github`) and Markdown (`--output markdown`) ---
@@ -295,7 +299,7 @@ async fn hostile_account_text_cannot_run_workflow_commands() {
         ..Default::default()
     };
     let Planned { plan, errors } =
-        jobctl::engine::reconcile::plan(&api, set.jobs, None, &settings).await;
+        jobctl::engine::reconcile::plan(&api, set.jobs, Default::default(), &settings).await;
     assert!(plan.blocked().count() == 1, "{plan:?}");
     let annotations = github::plan_annotations(&plan, &errors, &Workspace::default());
     let mut log = github::annotations_text(&annotations);

@@ -412,3 +412,106 @@ fn a_missing_root_at_start_is_fatal() {
     let run = common::run_jobctl(&["watch", "-f", ".", "--debounce", "soon"], dir.path(), &[]);
     assert_eq!(run.code, 64, "{run:?}");
 }
+
+#[test]
+fn a_transient_empty_root_never_prunes() {
+    let (endpoint, dir, jobs) = setup(&[]);
+    for name in ["a", "b", "c"] {
+        std::fs::write(jobs.join(format!("{name}.yaml")), manifest(name, "kept")).expect("write");
+    }
+    let daemon = Daemon::start(&endpoint.url, dir.path(), &["-f", "jobs", "--prune"]);
+    until("created", WAIT, || {
+        ["a", "b", "c"]
+            .iter()
+            .all(|n| job(&endpoint, n)["status"] == "IN_PROGRESS")
+    });
+    std::fs::remove_dir_all(&jobs).expect("rm -r");
+    std::thread::sleep(Duration::from_millis(600));
+    std::fs::create_dir(&jobs).expect("mkdir");
+    until("the blocked prune shows in readyz", WAIT, || {
+        daemon.get("/readyz").1.contains("blocked")
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    for name in ["a", "b", "c"] {
+        assert_eq!(
+            job(&endpoint, name)["status"],
+            "IN_PROGRESS",
+            "an empty root never prunes without --allow-empty"
+        );
+    }
+    drop(daemon);
+}
+
+#[test]
+fn a_tree_that_lost_most_of_its_manifests_waits_one_settle_period_before_pruning() {
+    let (endpoint, dir, jobs) = setup(&[]);
+    for name in ["a", "b", "c", "d"] {
+        std::fs::write(jobs.join(format!("{name}.yaml")), manifest(name, "one")).expect("write");
+    }
+    let daemon = Daemon::start(&endpoint.url, dir.path(), &["-f", "jobs", "--prune"]);
+    until("created", WAIT, || {
+        job(&endpoint, "d")["status"] == "IN_PROGRESS"
+    });
+    until("ready", WAIT, || daemon.get("/readyz").0 == 200);
+    for name in ["b", "c", "d"] {
+        std::fs::remove_file(jobs.join(format!("{name}.yaml"))).expect("remove");
+    }
+    // Still gone after the extra settle period: then prune acts.
+    until("pruned after the tree held still", WAIT, || {
+        job(&endpoint, "d")["status"] == "CANCELED"
+    });
+    assert_eq!(job(&endpoint, "a")["status"], "IN_PROGRESS");
+    daemon.signal("TERM");
+    let (code, stderr) = daemon.wait(WAIT);
+    assert_eq!(code, Some(0));
+    assert!(
+        stderr.contains("prune waits one more settle period")
+            && stderr.contains("3 fewer than the 4"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn healthz_fails_when_a_pass_runs_longer_than_the_limit() {
+    let (endpoint, dir, jobs) = setup(&["--latency", "2500"]);
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "slow")).expect("write");
+    let daemon = Daemon::start(
+        &endpoint.url,
+        dir.path(),
+        &["-f", "jobs", "--max-pass-duration", "1s"],
+    );
+    until("healthz fails during the long pass", WAIT, || {
+        daemon.get("/healthz").0 == 503
+    });
+    let (_, body) = daemon.get("/healthz");
+    assert!(body.contains("--max-pass-duration"), "{body}");
+    until(
+        "healthy again once the pass ends",
+        Duration::from_secs(30),
+        || daemon.get("/healthz").0 == 200,
+    );
+}
+
+#[test]
+fn a_fifo_in_the_tree_never_wedges_the_daemon() {
+    let (endpoint, dir, jobs) = setup(&[]);
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "one")).expect("write");
+    let made = std::process::Command::new("mkfifo")
+        .arg(jobs.join("x.yaml"))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let daemon = Daemon::start(&endpoint.url, dir.path(), &["-f", "jobs"]);
+    until("created despite the FIFO", WAIT, || {
+        job(&endpoint, "a")["status"] == "IN_PROGRESS"
+    });
+    std::fs::write(jobs.join("b.yaml"), manifest("b", "two")).expect("write");
+    until("a later manifest is created too", WAIT, || {
+        job(&endpoint, "b")["status"] == "IN_PROGRESS"
+    });
+    let (_, body) = daemon.get("/readyz");
+    assert!(body.contains("invalid manifest"), "{body}");
+    daemon.signal("TERM");
+    let (code, _) = daemon.wait(Duration::from_secs(10));
+    assert_eq!(code, Some(0));
+}

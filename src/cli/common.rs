@@ -140,6 +140,14 @@ pub struct ReconcileArgs {
     /// Delete this instance's finished (COMPLETED/CANCELED) jobs that no manifest declares.
     #[arg(long)]
     pub prune_delete: bool,
+    /// Prune even when a manifest root yields no manifest (by default such a run never prunes:
+    /// an empty checkout would otherwise cancel every job).
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Refuse to run when the plan would prune more than N jobs (apply changes nothing; the
+    /// daemon applies the rest and reports the prune as blocked).
+    #[arg(long, value_name = "N")]
+    pub max_prune: Option<usize>,
     /// Limit the run to this job id. Repeatable.
     #[arg(long = "target", value_name = "JOB_ID")]
     pub targets: Vec<String>,
@@ -172,6 +180,8 @@ pub fn resolve(
         prune: reconcile.prune || reconcile.prune_force,
         prune_force: reconcile.prune_force,
         prune_delete: reconcile.prune_delete,
+        allow_empty: reconcile.allow_empty,
+        max_prune: reconcile.max_prune,
         compare_finished: reconcile.compare_finished,
         only: (!reconcile.targets.is_empty())
             .then(|| reconcile.targets.iter().cloned().collect::<BTreeSet<_>>()),
@@ -213,9 +223,13 @@ pub async fn prepare(
             return Err(exit::ERROR);
         }
     };
-    let incomplete = set.incomplete_reason();
+    let coverage = reconcile::Coverage {
+        incomplete: set.incomplete_reason(),
+        empty_roots: set.empty_roots(),
+    };
     let jobs = std::mem::take(&mut set.jobs);
-    let planned = reconcile::plan(&api, jobs, incomplete, &config.settings).await;
+    let mut planned = reconcile::plan(&api, jobs, coverage, &config.settings).await;
+    planned.plan.notes.extend(set.skipped_note());
     let report = PlanReport::new(config.settings.instance.clone(), set.diagnostics, planned);
     Ok((api, report, config.settings))
 }

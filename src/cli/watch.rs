@@ -31,6 +31,10 @@ pub struct Args {
     /// prints `listening on http://ADDR` as the first line on stdout).
     #[arg(long, value_name = "ADDR")]
     pub listen_addr: Option<SocketAddr>,
+    /// /healthz fails once one reconcile pass has run longer than this (a wedged daemon; a
+    /// supervisor's liveness probe then restarts it).
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub max_pass_duration: Duration,
 }
 
 /// `250ms`, `2s`, `5m`, `1h`, or plain seconds.
@@ -83,6 +87,7 @@ pub async fn run(args: Args) -> u8 {
         resync_interval: args.resync_interval,
         shutdown_timeout: args.shutdown_timeout,
         listen_addr: args.listen_addr,
+        max_pass_duration: args.max_pass_duration,
     };
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(signals(shutdown_tx));

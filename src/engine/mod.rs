@@ -27,6 +27,11 @@ pub struct Settings {
     pub prune_force: bool,
     /// Delete this instance's finished jobs that no manifest declares.
     pub prune_delete: bool,
+    /// Prune even when a root yields no manifest (`--allow-empty`); without it such a run never
+    /// prunes, since an empty checkout would otherwise cancel everything.
+    pub allow_empty: bool,
+    /// Refuse a run that would prune more than this many jobs (`--max-prune`).
+    pub max_prune: Option<usize>,
     /// Also read and compare declared jobs that have finished.
     pub compare_finished: bool,
     /// `--target`: only these job ids, when given.

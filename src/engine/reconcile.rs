@@ -25,17 +25,28 @@ pub enum Applied {
     Results(Vec<JobResult>),
 }
 
-/// Reads the account and plans. `incomplete` says why the declared jobs may not be all of them
-/// (a manifest could not be read or validated), which turns prune off.
+/// What the manifests' load says about pruning from them.
+#[derive(Debug, Clone, Default)]
+pub struct Coverage {
+    /// Why the declared jobs may not be all of them (a manifest could not be read or
+    /// validated, or the daemon holds prune while a tree settles): prune is off.
+    pub incomplete: Option<String>,
+    /// Roots that yielded no manifest: prune needs `--allow-empty`.
+    pub empty_roots: Vec<String>,
+}
+
+/// Reads the account and plans. `coverage` says how far the declared jobs can be trusted to be
+/// all of them, which decides whether prune may run.
 pub async fn plan(
     api: &dyn JobsApi,
     jobs: Vec<DesiredJob>,
-    incomplete: Option<String>,
+    coverage: Coverage,
     settings: &Settings,
 ) -> Planned {
     let refreshed = refresh::refresh(api, jobs, settings).await;
     let mut desired = refreshed.desired;
-    desired.incomplete = incomplete;
+    desired.incomplete = coverage.incomplete;
+    desired.empty_roots = coverage.empty_roots;
     Planned {
         plan: plan::plan(&desired, &refreshed.observed, settings),
         errors: refreshed.errors,

@@ -30,6 +30,18 @@ pub struct Related {
     pub location: Location,
 }
 
+/// The most diagnostics reported for one file. Past it, one more diagnostic says how many were
+/// left out: a file of 50,000 broken documents must not produce 200,000 messages (and hundreds
+/// of megabytes of output), and the first hundred always show the pattern.
+pub const MAX_PER_FILE: usize = 100;
+
+/// Problems left out of a report, counted so that totals stay true.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Omitted {
+    pub errors: usize,
+    pub warnings: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
     pub severity: Severity,
@@ -42,6 +54,8 @@ pub struct Diagnostic {
     pub label: Option<String>,
     pub help: Option<String>,
     pub related: Vec<Related>,
+    /// Set only on the diagnostic that stands for problems left out past [`MAX_PER_FILE`].
+    pub omitted: Option<Omitted>,
 }
 
 impl Diagnostic {
@@ -60,6 +74,7 @@ impl Diagnostic {
             label: None,
             help: None,
             related: Vec::new(),
+            omitted: None,
         }
     }
 
@@ -106,6 +121,22 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
+    /// The errors and warnings this diagnostic stands for: itself, or the problems it says were
+    /// left out.
+    pub fn counts(&self) -> Omitted {
+        match self.omitted {
+            Some(omitted) => omitted,
+            None if self.is_error() => Omitted {
+                errors: 1,
+                warnings: 0,
+            },
+            None => Omitted {
+                errors: 0,
+                warnings: 1,
+            },
+        }
+    }
+
     /// `path:line:col`, or just the path for whole-file problems.
     pub fn position(&self) -> String {
         match self.location {
@@ -113,6 +144,61 @@ impl Diagnostic {
             None => self.file.display.clone(),
         }
     }
+}
+
+/// Errors and warnings in `diagnostics`, those left out past the per-file cap included.
+pub fn tally(diagnostics: &[Diagnostic]) -> Omitted {
+    diagnostics.iter().fold(Omitted::default(), |sum, d| {
+        let c = d.counts();
+        Omitted {
+            errors: sum.errors + c.errors,
+            warnings: sum.warnings + c.warnings,
+        }
+    })
+}
+
+/// Keeps the first [`MAX_PER_FILE`] of one file's diagnostics, in the order `key` gives, and
+/// folds the rest into `omitted`. Applied as diagnostics accumulate, so memory stays bounded
+/// however many a file produces; keeping the first N of the first N plus more is the same as
+/// keeping the first N of all, so the result does not depend on when it runs.
+pub fn cap<K: Ord>(
+    diagnostics: &mut Vec<Diagnostic>,
+    omitted: &mut Omitted,
+    key: impl Fn(&Diagnostic) -> K,
+) {
+    if diagnostics.len() <= MAX_PER_FILE {
+        return;
+    }
+    diagnostics.sort_by_key(|d| key(d));
+    for dropped in diagnostics.drain(MAX_PER_FILE..) {
+        let c = dropped.counts();
+        omitted.errors += c.errors;
+        omitted.warnings += c.warnings;
+    }
+}
+
+/// The diagnostic that says how many problems of `file` were left out.
+pub fn omitted_notice(file: &Arc<SourceFile>, omitted: Omitted) -> Diagnostic {
+    let total = omitted.errors + omitted.warnings;
+    let mut diag = Diagnostic::error(
+        Rule::FileTooManyProblems,
+        file,
+        None,
+        format!(
+            "and {total} more problem{} in this file ({} error{}, {} warning{}); only the first {MAX_PER_FILE} are shown",
+            if total == 1 { "" } else { "s" },
+            omitted.errors,
+            if omitted.errors == 1 { "" } else { "s" },
+            omitted.warnings,
+            if omitted.warnings == 1 { "" } else { "s" },
+        ),
+    )
+    .with_help("fix the problems shown and run again; problems that many usually share one cause");
+    if omitted.errors == 0 {
+        diag.severity = Severity::Warning;
+    }
+    diag.omitted = Some(omitted);
+    diag
 }
 
 impl fmt::Display for Diagnostic {

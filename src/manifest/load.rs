@@ -1,12 +1,18 @@
 //! Finding and reading manifest files: `-f` paths, directory walks, the root boundary and size bounds.
 //!
 //! Every `-f` path is a root. A directory root is walked recursively in sorted order for
-//! `*.yaml`/`*.yml`; a file root is its own directory's root. Nothing outside a root is ever read:
-//! symlinks are resolved and checked, because a manifest repository is untrusted input in CI.
+//! `*.yaml`/`*.yml` (any case); a file root is its own directory's root. Nothing outside a root
+//! is ever read: symlinks are resolved and checked, because a manifest repository is untrusted
+//! input in CI. Only regular files are read, opened so that a FIFO or a device cannot block, and
+//! each read is bounded in size and in time: a daemon must never wedge on a file.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::yaml::Location;
 
 /// The largest manifest or document file jobctl reads. A job document is at most 32 KiB; a
 /// manifest file holding many jobs stays far below this.
@@ -19,6 +25,11 @@ pub const MAX_FILES: usize = 100_000;
 /// which turns prune off) rather than crawl a mistaken `-f /`.
 pub const MAX_ENTRIES: usize = 1_000_000;
 
+/// How long reading one file may take. A local file of at most [`MAX_FILE_BYTES`] is read in
+/// milliseconds; a network or FUSE file system that trickles its bytes is refused instead of
+/// holding up a run (or the daemon) for ever.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A manifest file found under a root.
 #[derive(Debug, Clone)]
 pub struct FoundFile {
@@ -26,6 +37,26 @@ pub struct FoundFile {
     pub path: PathBuf,
     /// The canonical root it belongs to; document files must stay inside it.
     pub root: PathBuf,
+}
+
+/// One `-f` path and, when it could be resolved, its canonical root.
+#[derive(Debug, Clone)]
+pub struct Root {
+    pub given: PathBuf,
+    pub canonical: Option<PathBuf>,
+}
+
+/// What a walk of the `-f` paths found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub files: Vec<FoundFile>,
+    /// What could not be walked or is not a file jobctl reads: the caller must know which parts
+    /// of the tree it did not see.
+    pub errors: Vec<LoadError>,
+    pub roots: Vec<Root>,
+    /// YAML files that were not read because they are hidden or under a hidden directory
+    /// (`.git` itself is not searched).
+    pub skipped: Vec<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,10 +77,26 @@ pub enum LoadError {
     TooManyFiles { path: PathBuf },
     #[error("{path}: {size} bytes is larger than the {MAX_FILE_BYTES}-byte limit")]
     TooLarge { path: PathBuf, size: u64 },
-    #[error("{path}: not UTF-8 text (invalid byte at offset {offset})")]
-    NotText { path: PathBuf, offset: usize },
+    #[error("{path}: not UTF-8 text (invalid byte at line {line}, column {col})")]
+    NotText {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        offset: usize,
+    },
+    #[error("{path}: a NUL character (byte 0) at line {line}, column {col}; YAML text cannot contain NUL")]
+    Nul {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        offset: usize,
+    },
     #[error("{path}: not a .yaml or .yml file")]
     NotYaml { path: PathBuf },
+    #[error("{path}: is {kind}, not a regular file")]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("{path}: reading took longer than {} s", READ_TIMEOUT.as_secs())]
+    SlowRead { path: PathBuf },
 }
 
 impl LoadError {
@@ -61,7 +108,28 @@ impl LoadError {
             | Self::TooManyFiles { path }
             | Self::TooLarge { path, .. }
             | Self::NotText { path, .. }
-            | Self::NotYaml { path } => path,
+            | Self::Nul { path, .. }
+            | Self::NotYaml { path }
+            | Self::NotRegular { path, .. }
+            | Self::SlowRead { path } => path,
+        }
+    }
+
+    /// Where in the file the problem is, for problems inside the text.
+    pub fn location(&self) -> Option<Location> {
+        match self {
+            Self::NotText {
+                line, col, offset, ..
+            }
+            | Self::Nul {
+                line, col, offset, ..
+            } => Some(Location {
+                offset: *offset,
+                len: 1,
+                line: *line,
+                col: *col,
+            }),
+            _ => None,
         }
     }
 
@@ -74,8 +142,15 @@ impl LoadError {
                 Some("split the file, or move large documents to S3 and use documentSource")
             }
             Self::NotText { .. } => Some("manifests must be UTF-8 YAML text"),
+            Self::Nul { .. } => Some(
+                "remove the NUL; a file full of them is usually binary, or saved as UTF-16 instead of UTF-8",
+            ),
             Self::NotYaml { .. } => Some("give a .yaml/.yml file or a directory to -f"),
             Self::TooManyFiles { .. } => Some("point -f at the directory that holds the manifests"),
+            Self::NotRegular { .. } => Some(
+                "jobctl reads only regular files; move it out of the manifest tree or rename it",
+            ),
+            Self::SlowRead { .. } => Some("check the file system the manifests live on"),
             _ => None,
         }
     }
@@ -83,198 +158,313 @@ impl LoadError {
 
 /// Expands the `-f` paths into manifest files, reporting what could not be walked. Errors do not
 /// stop the walk: the caller must know which parts of the tree it did not see.
-pub fn discover(paths: &[PathBuf]) -> (Vec<FoundFile>, Vec<LoadError>) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
+pub fn discover(paths: &[PathBuf]) -> Discovery {
+    let mut out = Discovery::default();
     for path in paths {
+        let mut root = Root {
+            given: path.clone(),
+            canonical: None,
+        };
         let meta = match fs::metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                errors.push(LoadError::Missing { path: path.clone() });
+                out.errors.push(LoadError::Missing { path: path.clone() });
+                out.roots.push(root);
                 continue;
             }
             Err(source) => {
-                errors.push(LoadError::Io {
+                out.errors.push(LoadError::Io {
                     path: path.clone(),
                     source,
                 });
+                out.roots.push(root);
                 continue;
             }
         };
         if meta.is_dir() {
-            let root = match fs::canonicalize(path) {
+            let canonical = match fs::canonicalize(path) {
                 Ok(r) => r,
                 Err(source) => {
-                    errors.push(LoadError::Io {
+                    out.errors.push(LoadError::Io {
                         path: path.clone(),
                         source,
                     });
+                    out.roots.push(root);
                     continue;
                 }
             };
-            let mut found = Vec::new();
-            let mut budget = MAX_ENTRIES;
-            walk(
-                path,
-                &root,
-                &mut found,
-                &mut errors,
-                &mut vec![root.clone()],
-                &mut budget,
-            );
+            root.canonical = Some(canonical.clone());
+            let mut walk = Walk {
+                root: &canonical,
+                files: Vec::new(),
+                errors: &mut out.errors,
+                skipped: &mut out.skipped,
+                visited: HashSet::from([canonical.clone()]),
+                budget: MAX_ENTRIES,
+            };
+            walk.dir(path, false);
+            let (found, budget) = (walk.files, walk.budget);
             if found.len() > MAX_FILES || budget == 0 {
-                errors.push(LoadError::TooManyFiles { path: path.clone() });
+                out.errors
+                    .push(LoadError::TooManyFiles { path: path.clone() });
             } else {
-                files.extend(found);
+                out.files.extend(found);
             }
+        } else if !is_yaml_name(path) {
+            out.errors.push(LoadError::NotYaml { path: path.clone() });
+        } else if !meta.is_file() {
+            out.errors.push(LoadError::NotRegular {
+                path: path.clone(),
+                kind: kind_of(&meta.file_type()),
+            });
         } else {
-            if !is_yaml_name(path) {
-                errors.push(LoadError::NotYaml { path: path.clone() });
-                continue;
-            }
             let parent = path
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
             match fs::canonicalize(parent) {
-                Ok(root) => {
+                Ok(canonical) => {
+                    root.canonical = Some(canonical.clone());
                     // A file given directly may itself be a symlink; it still may not leave its
                     // own directory, or `-f link.yaml` would read anything on the machine.
                     match fs::canonicalize(path) {
-                        Ok(real) if real.starts_with(&root) => files.push(FoundFile {
+                        Ok(real) if real.starts_with(&canonical) => out.files.push(FoundFile {
                             path: path.clone(),
-                            root,
+                            root: canonical,
                         }),
-                        Ok(_) => errors.push(LoadError::SymlinkEscape {
+                        Ok(_) => out.errors.push(LoadError::SymlinkEscape {
                             path: path.clone(),
-                            root,
+                            root: canonical,
                         }),
-                        Err(source) => errors.push(LoadError::Io {
+                        Err(source) => out.errors.push(LoadError::Io {
                             path: path.clone(),
                             source,
                         }),
                     }
                 }
-                Err(source) => errors.push(LoadError::Io {
+                Err(source) => out.errors.push(LoadError::Io {
                     path: path.clone(),
                     source,
                 }),
             }
         }
+        out.roots.push(root);
     }
-    (files, errors)
+    out
 }
 
-fn is_yaml_name(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml")
-    )
+/// `.yaml` and `.yml` in any case: `JOB.YAML` is a manifest too (Windows and some editors write
+/// upper-case extensions), so it is read rather than skipped without a word.
+pub fn is_yaml_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
 }
 
-fn walk(
-    dir: &Path,
-    root: &Path,
-    files: &mut Vec<FoundFile>,
-    errors: &mut Vec<LoadError>,
-    visited: &mut Vec<PathBuf>,
-    budget: &mut usize,
-) {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(source) => {
-            errors.push(LoadError::Io {
-                path: dir.to_path_buf(),
-                source,
-            });
-            return;
+/// A file type in words, for "is a FIFO, not a regular file".
+fn kind_of(file_type: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO (named pipe)";
         }
-    };
-    let mut names: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    names.sort();
-    for path in names {
-        if files.len() > MAX_FILES || *budget == 0 {
-            return;
+        if file_type.is_socket() {
+            return "a socket";
         }
-        *budget -= 1;
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        // `.git`, editor swap files and git-sync's `.worktrees` are never manifests.
-        if hidden {
-            continue;
+        if file_type.is_char_device() || file_type.is_block_device() {
+            return "a device";
         }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// One directory root's walk.
+struct Walk<'a> {
+    root: &'a Path,
+    files: Vec<FoundFile>,
+    errors: &'a mut Vec<LoadError>,
+    skipped: &'a mut Vec<PathBuf>,
+    /// Real directories entered, so that a symlink to an ancestor cannot loop.
+    visited: HashSet<PathBuf>,
+    budget: usize,
+}
+
+impl Walk<'_> {
+    /// Walks `dir`. Under a hidden directory (`hidden`), YAML files are only noted as skipped.
+    fn dir(&mut self, dir: &Path, hidden: bool) {
+        let entries = match fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(source) => {
+                if !hidden {
+                    self.errors.push(LoadError::Io {
+                        path: dir.to_path_buf(),
+                        source,
+                    });
+                }
+                return;
+            }
+        };
+        let mut names: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        names.sort();
+        for path in names {
+            if self.files.len() > MAX_FILES || self.budget == 0 {
+                return;
+            }
+            self.budget -= 1;
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            // `.git`, editor swap files and git-sync's `.worktrees` are never manifests; YAML
+            // files in hidden places are listed as skipped (`.git` is not searched: it is large
+            // and holds none).
+            let in_hidden = hidden || name.starts_with('.');
+            if in_hidden && (name == ".git" || name == ".worktrees") {
+                continue;
+            }
+            self.entry(path, in_hidden);
+        }
+    }
+
+    fn entry(&mut self, path: PathBuf, hidden: bool) {
         let link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
         let real = match fs::canonicalize(&path) {
             Ok(r) => r,
             Err(source) => {
                 // A dangling symlink that does not look like a manifest is not our business.
-                if link && !is_yaml_name(&path) {
-                    continue;
+                let dangling_other = link && !is_yaml_name(&path);
+                if !hidden && !dangling_other {
+                    self.errors.push(LoadError::Io { path, source });
                 }
-                errors.push(LoadError::Io { path, source });
-                continue;
+                return;
             }
         };
-        if !real.starts_with(root) {
-            if link && (real.is_dir() || is_yaml_name(&path)) {
-                errors.push(LoadError::SymlinkEscape {
+        if !real.starts_with(self.root) {
+            if !hidden && link && (real.is_dir() || is_yaml_name(&path)) {
+                self.errors.push(LoadError::SymlinkEscape {
                     path,
-                    root: root.to_path_buf(),
+                    root: self.root.to_path_buf(),
                 });
             }
-            continue;
+            return;
         }
-        if real.is_dir() {
-            // Symlinked directories inside the root are followed once; the visited list stops
+        let Ok(meta) = fs::metadata(&real) else {
+            return;
+        };
+        if meta.is_dir() {
+            // Symlinked directories inside the root are followed once; the visited set stops
             // a link to an ancestor from looping.
-            if visited.contains(&real) {
-                continue;
+            if self.visited.insert(real) {
+                self.dir(&path, hidden);
             }
-            visited.push(real);
-            walk(&path, root, files, errors, visited, budget);
         } else if is_yaml_name(&path) {
-            files.push(FoundFile {
-                path,
-                root: root.to_path_buf(),
-            });
+            if hidden {
+                self.skipped.push(path);
+            } else if meta.is_file() {
+                self.files.push(FoundFile {
+                    path,
+                    root: self.root.to_path_buf(),
+                });
+            } else {
+                // A FIFO named like a manifest would block whoever opens it: report it, never
+                // read it.
+                self.errors.push(LoadError::NotRegular {
+                    path,
+                    kind: kind_of(&meta.file_type()),
+                });
+            }
         }
     }
 }
 
-/// Reads a file as UTF-8 text within the size bound. The bound is enforced on what is read, not
-/// on what metadata claims, so a growing file or a FIFO cannot get past it.
+/// Reads a file as UTF-8 text within the size and time bounds. Only regular files are read: the
+/// file is opened without blocking (a FIFO without a writer would otherwise block the open for
+/// ever) and its type checked on the open handle, so a swap between a check and the open cannot
+/// get past it. The size bound is enforced on what is read, not on what metadata claims.
 pub fn read_text(path: &Path) -> Result<String, LoadError> {
-    let file = fs::File::open(path).map_err(|source| LoadError::Io {
+    let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|source| LoadError::Io {
+    };
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(LoadError::NotRegular {
             path: path.to_path_buf(),
-            source,
-        })?;
+            kind: kind_of(&meta.file_type()),
+        });
+    }
+    let deadline = Instant::now() + READ_TIMEOUT;
+    let capacity = usize::try_from(meta.len().min(MAX_FILE_BYTES + 1)).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(capacity);
+    let mut reader = file.take(MAX_FILE_BYTES + 1);
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
+        if Instant::now() > deadline {
+            return Err(LoadError::SlowRead {
+                path: path.to_path_buf(),
+            });
+        }
+    }
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        let size = fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
         return Err(LoadError::TooLarge {
             path: path.to_path_buf(),
-            size,
+            size: meta.len().max(bytes.len() as u64),
         });
     }
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let position = |offset: usize| {
+        let before = &body[..offset];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        // Columns count characters, as the YAML positions do.
+        let col = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1;
+        (line, col)
+    };
     match std::str::from_utf8(body) {
-        Ok(text) if !text.contains('\0') => Ok(text.to_string()),
-        Ok(text) => Err(LoadError::NotText {
-            path: path.to_path_buf(),
-            offset: text.find('\0').unwrap_or(0),
-        }),
-        Err(e) => Err(LoadError::NotText {
-            path: path.to_path_buf(),
-            offset: e.valid_up_to(),
-        }),
+        Ok(text) => match text.find('\0') {
+            None => Ok(text.to_string()),
+            Some(offset) => {
+                let (line, col) = position(offset);
+                Err(LoadError::Nul {
+                    path: path.to_path_buf(),
+                    line,
+                    col,
+                    offset,
+                })
+            }
+        },
+        Err(e) => {
+            let offset = e.valid_up_to();
+            let (line, col) = position(offset);
+            Err(LoadError::NotText {
+                path: path.to_path_buf(),
+                line,
+                col,
+                offset,
+            })
+        }
     }
 }
 
@@ -366,7 +556,7 @@ mod tests {
         fs::write(root.join("b/.git/x.yaml"), "").expect("write");
         fs::write(root.join("a.yml"), "").expect("write");
         fs::write(root.join("notes.txt"), "").expect("write");
-        let (files, errors) = discover(&[root.to_path_buf()]);
+        let Discovery { files, errors, .. } = discover(&[root.to_path_buf()]);
         assert!(errors.is_empty(), "{errors:?}");
         let names: Vec<_> = files
             .iter()

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::domain::{DesiredJob, Origin};
-use diagnostic::{Diagnostic, SourceFile};
+use diagnostic::{Diagnostic, Omitted, SourceFile};
 use load::{FoundFile, ReferenceError};
 use model::JobManifest;
 use rule::Rule;
@@ -39,15 +39,62 @@ pub struct ManifestSet {
     /// False when a file could not be read or any manifest was invalid: the set may then be
     /// missing jobs, and nothing may be concluded from a job's absence (no prune).
     pub complete: bool,
+    /// Each `-f` root, and how many manifest files it yielded.
+    pub roots: Vec<RootSummary>,
+    /// YAML files that were not read because they are hidden or under a hidden directory.
+    pub skipped: Vec<PathBuf>,
+}
+
+/// One `-f` root as the load saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootSummary {
+    /// The path as given.
+    pub path: PathBuf,
+    /// False when the root does not exist or could not be resolved.
+    pub exists: bool,
+    /// Manifest files read under it (`jobctl.yaml` and document files are not manifests).
+    pub manifests: usize,
 }
 
 impl ManifestSet {
     pub fn error_count(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.is_error()).count()
+        diagnostic::tally(&self.diagnostics).errors
     }
 
     pub fn warning_count(&self) -> usize {
-        self.diagnostics.len() - self.error_count()
+        diagnostic::tally(&self.diagnostics).warnings
+    }
+
+    /// The roots that exist and yielded no manifest at all. Pruning from such a root would cancel
+    /// every job it used to declare, so the engine refuses unless `--allow-empty` is given.
+    pub fn empty_roots(&self) -> Vec<String> {
+        self.roots
+            .iter()
+            .filter(|r| r.exists && r.manifests == 0)
+            .map(|r| r.path.display().to_string())
+            .collect()
+    }
+
+    /// A note naming the YAML files that were not read, so nobody wonders why a job is missing.
+    pub fn skipped_note(&self) -> Option<String> {
+        const SHOWN: usize = 5;
+        if self.skipped.is_empty() {
+            return None;
+        }
+        let mut names: Vec<String> = self
+            .skipped
+            .iter()
+            .take(SHOWN)
+            .map(|p| p.display().to_string())
+            .collect();
+        if self.skipped.len() > SHOWN {
+            names.push(format!("and {} more", self.skipped.len() - SHOWN));
+        }
+        Some(format!(
+            "{} YAML file(s) not read because they are hidden or under a hidden directory: {}",
+            self.skipped.len(),
+            names.join(", ")
+        ))
     }
 
     /// Why the set may be missing jobs, when it may: then nothing may be concluded from a job's
@@ -64,13 +111,18 @@ impl ManifestSet {
 
 /// Loads, parses and validates every manifest under `paths`.
 pub fn load(paths: &[PathBuf]) -> ManifestSet {
-    let (found, load_errors) = load::discover(paths);
-    let found: Vec<FoundFile> = found.into_iter().filter(|f| !is_root_config(f)).collect();
+    let discovery = load::discover(paths);
+    let found: Vec<FoundFile> = discovery
+        .files
+        .into_iter()
+        .filter(|f| !is_root_config(f))
+        .collect();
     let mut set = ManifestSet {
-        complete: load_errors.is_empty(),
+        complete: discovery.errors.is_empty(),
+        skipped: discovery.skipped,
         ..ManifestSet::default()
     };
-    for error in load_errors {
+    for error in discovery.errors {
         set.diagnostics.push(load_diagnostic(&error));
     }
 
@@ -106,6 +158,18 @@ pub fn load(paths: &[PathBuf]) -> ManifestSet {
     }
     results.retain(|r| r.canonical.as_ref().is_none_or(|p| !referenced.contains(p)));
     set.files_read = results.len();
+    set.roots = discovery
+        .roots
+        .into_iter()
+        .map(|root| RootSummary {
+            exists: root.canonical.is_some(),
+            manifests: results
+                .iter()
+                .filter(|r| Some(&r.root) == root.canonical.as_ref())
+                .count(),
+            path: root.given,
+        })
+        .collect();
     let mut first_seen: HashMap<String, (Arc<SourceFile>, Location)> = HashMap::new();
     let mut duplicates: HashSet<String> = HashSet::new();
     for result in results {
@@ -162,13 +226,15 @@ fn load_diagnostic(error: &load::LoadError) -> Diagnostic {
     let code = match error {
         load::LoadError::SymlinkEscape { .. } => Rule::FileSymlinkEscape,
         load::LoadError::TooLarge { .. } => Rule::FileTooLarge,
-        load::LoadError::NotText { .. } => Rule::FileNotText,
+        load::LoadError::NotText { .. } | load::LoadError::Nul { .. } => Rule::FileNotText,
+        load::LoadError::NotRegular { .. } => Rule::FileNotRegular,
         load::LoadError::Missing { .. }
         | load::LoadError::Io { .. }
         | load::LoadError::TooManyFiles { .. }
-        | load::LoadError::NotYaml { .. } => Rule::FileUnreadable,
+        | load::LoadError::NotYaml { .. }
+        | load::LoadError::SlowRead { .. } => Rule::FileUnreadable,
     };
-    let diag = Diagnostic::error(code, &file, None, message);
+    let diag = Diagnostic::error(code, &file, error.location(), message);
     match error.help() {
         Some(help) => diag.with_help(help),
         None => diag,
@@ -185,6 +251,8 @@ struct Reference {
 
 struct FileResult {
     canonical: Option<PathBuf>,
+    /// The canonical root the file was found under.
+    root: PathBuf,
     /// True when any YAML document in the file has `apiVersion` or `kind`: it is meant as a
     /// manifest, whatever else is wrong with it.
     declares_jobs: bool,
@@ -232,6 +300,7 @@ fn internal_error(found: &FoundFile) -> FileResult {
     });
     FileResult {
         canonical: None,
+        root: found.root.clone(),
         declares_jobs: true,
         references: Vec::new(),
         diagnostics: vec![Diagnostic::error(
@@ -248,6 +317,7 @@ fn internal_error(found: &FoundFile) -> FileResult {
 fn process_file(found: &FoundFile) -> FileResult {
     let mut result = FileResult {
         canonical: std::fs::canonicalize(&found.path).ok(),
+        root: found.root.clone(),
         declares_jobs: false,
         references: Vec::new(),
         diagnostics: Vec::new(),
@@ -271,18 +341,9 @@ fn process_file(found: &FoundFile) -> FileResult {
             return result;
         }
     };
-    let documents: Vec<_> = documents
-        .into_iter()
-        .filter(|d| {
-            !matches!(
-                d.root.kind,
-                yaml::NodeKind::Scalar {
-                    value: yaml::Scalar::Null,
-                    ..
-                }
-            )
-        })
-        .collect();
+    // A document with nothing in it (a trailing `---`) is no manifest; an explicit `null` is a
+    // manifest that is not a map, and an error below.
+    let documents: Vec<_> = documents.into_iter().filter(|d| !d.is_empty()).collect();
     if documents.is_empty() {
         result.diagnostics.push(
             Diagnostic::error(
@@ -295,7 +356,18 @@ fn process_file(found: &FoundFile) -> FileResult {
         );
         return result;
     }
+    // Top to bottom within the file; diagnostics in referenced document files follow.
+    let order = |d: &Diagnostic| {
+        (
+            !Arc::ptr_eq(&d.file, &file),
+            d.location.map_or(0, |l| l.offset),
+        )
+    };
+    let mut omitted = Omitted::default();
     for document in &documents {
+        if result.diagnostics.len() >= 2 * diagnostic::MAX_PER_FILE {
+            diagnostic::cap(&mut result.diagnostics, &mut omitted, order);
+        }
         if document.root.pointer("/apiVersion").is_some()
             || document.root.pointer("/kind").is_some()
         {
@@ -324,13 +396,13 @@ fn process_file(found: &FoundFile) -> FileResult {
             result.jobs.push((job, Arc::clone(&file), location));
         }
     }
-    // Top to bottom within the file; diagnostics in referenced document files follow.
-    result.diagnostics.sort_by_key(|d| {
-        (
-            !Arc::ptr_eq(&d.file, &file),
-            d.location.map_or(0, |l| l.offset),
-        )
-    });
+    result.diagnostics.sort_by_key(order);
+    diagnostic::cap(&mut result.diagnostics, &mut omitted, order);
+    if omitted != Omitted::default() {
+        result
+            .diagnostics
+            .push(diagnostic::omitted_notice(&file, omitted));
+    }
     result
 }
 
@@ -341,6 +413,8 @@ fn yaml_diagnostic(file: &Arc<SourceFile>, error: &yaml::YamlError) -> Diagnosti
         YamlErrorKind::AliasExpansion => Rule::YamlAliasExpansion,
         YamlErrorKind::Depth => Rule::YamlDepth,
         YamlErrorKind::Tag => Rule::YamlTag,
+        YamlErrorKind::TooManyNodes => Rule::YamlTooManyNodes,
+        YamlErrorKind::MergeKey => Rule::YamlMergeKey,
     };
     let mut diag = Diagnostic::error(code, file, Some(error.location), &error.message);
     if let Some(help) = &error.help {
@@ -361,12 +435,20 @@ fn check_document(
 ) -> Option<DesiredJob> {
     let instance = root.to_json();
     if !instance.is_object() {
+        let found = match &instance {
+            Value::Null => "null",
+            Value::Array(_) => "a list",
+            Value::String(_) => "a string",
+            Value::Number(_) => "a number",
+            Value::Bool(_) => "a boolean",
+            Value::Object(_) => "a map",
+        };
         out.push(
             Diagnostic::error(
                 Rule::ManifestNotAMap,
                 file,
                 Some(root.location),
-                "a manifest must be a YAML map",
+                format!("a manifest must be a YAML map, found {found}"),
             )
             .with_help("start with `apiVersion: jobctl/v1` and `kind: Job`"),
         );

@@ -29,6 +29,10 @@ rules! {
     FileTooLarge => "file/too-large",
     FileNotText => "file/not-text",
     FileSymlinkEscape => "file/symlink-escape",
+    /// A FIFO, socket, device or directory where a manifest or document file was expected.
+    FileNotRegular => "file/not-regular",
+    /// Stands for the problems of one file past the per-file cap; carries their counts.
+    FileTooManyProblems => "file/too-many-problems",
     /// jobctl failed while checking the file (a bug); the file counts as broken.
     FileInternalError => "file/internal-error",
     YamlSyntax => "yaml/syntax",
@@ -36,6 +40,8 @@ rules! {
     YamlAliasExpansion => "yaml/alias-expansion",
     YamlDepth => "yaml/depth",
     YamlTag => "yaml/tag",
+    YamlTooManyNodes => "yaml/too-many-nodes",
+    YamlMergeKey => "yaml/merge-key",
     ManifestEmpty => "manifest/empty",
     ManifestNotAMap => "manifest/not-a-map",
     ManifestApiVersion => "manifest/api-version",

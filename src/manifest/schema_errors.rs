@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, SourceFile};
 use super::rule::Rule;
-use super::yaml::{Location, Node};
+use super::yaml::{Location, Node, NodeKind, Scalar};
 
 /// Validates one document's JSON against the manifest schema and returns every problem.
 pub fn check(root: &Node, instance: &Value, file: &Arc<SourceFile>) -> Vec<Diagnostic> {
@@ -21,6 +21,7 @@ pub fn check(root: &Node, instance: &Value, file: &Arc<SourceFile>) -> Vec<Diagn
     for error in validator.iter_errors(instance) {
         push_error(&error, root, file, &mut out);
     }
+    floats_in_integer_fields(root, file, &mut out);
     // Reading order: a file's problems top to bottom. The validator may report a node both
     // through a branch and directly; one report is enough.
     out.sort_by_key(|d| d.location.map(|l| (l.offset, l.len)));
@@ -169,6 +170,45 @@ fn push_error(
         ),
     };
     out.push(diagnostic);
+}
+
+/// JSON Schema counts `10.0` as an integer, but AWS's integer fields (and jobctl's types) do not:
+/// left alone, the value would fail later with no position and a message about Rust types. So a
+/// written float where the schema wants an integer is reported here, at the value, as the
+/// schema's own type errors are. Job documents are free-form and left out.
+fn floats_in_integer_fields(root: &Node, file: &Arc<SourceFile>, out: &mut Vec<Diagnostic>) {
+    let mut path = String::new();
+    root.walk_scalars(&mut path, &mut |pointer, node| {
+        let NodeKind::Scalar {
+            value: Scalar::Float(number),
+            plain,
+        } = &node.kind
+        else {
+            return;
+        };
+        if pointer == "/spec/document" || pointer.starts_with("/spec/document/") {
+            return;
+        }
+        let wants_integer = super::schema::subschema_at(pointer)
+            .and_then(|s| s.get("type"))
+            .is_some_and(|t| t == "integer");
+        if !wants_integer || number.fract() != 0.0 {
+            return;
+        }
+        let written = plain.clone().unwrap_or_else(|| number.to_string());
+        out.push(
+            Diagnostic::error(
+                Rule::SchemaType,
+                file,
+                Some(node.location),
+                format!(
+                    "{} must be a whole number, found number `{written}`",
+                    describe_pointer(pointer)
+                ),
+            )
+            .with_help(format!("write it without a decimal point: `{number:.0}`")),
+        );
+    });
 }
 
 fn unknown_field(site: &Site<'_>, name: &str) -> Diagnostic {

@@ -16,7 +16,8 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 /// exists so that a hostile file cannot make later recursive passes expensive.
 pub const MAX_DEPTH: usize = 64;
 
-/// The most nodes one file may expand to, aliases included.
+/// The most nodes one file may hold, the copies aliases make included. Every scalar, list and map
+/// is a node; so is every `---` document, even an empty one.
 pub const MAX_NODES: usize = 200_000;
 
 /// The most bytes of scalar text aliases may copy in one file. Counting nodes alone would let
@@ -72,6 +73,17 @@ pub struct Document {
     pub location: Location,
 }
 
+impl Document {
+    /// True when nothing at all is written in the document (a trailing `---`, or `---` twice).
+    /// An explicit `null`, `~` or `!!null ""` is written, so it is not empty.
+    pub fn is_empty(&self) -> bool {
+        matches!(
+            &self.root.kind,
+            NodeKind::Scalar { value: Scalar::Null, plain: Some(text) } if text.is_empty()
+        )
+    }
+}
+
 /// What went wrong, as far as the rule a diagnostic reports goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum YamlErrorKind {
@@ -81,6 +93,10 @@ pub enum YamlErrorKind {
     DuplicateKey,
     /// Anchors and aliases expand past [`MAX_NODES`] or [`MAX_ALIAS_BYTES`].
     AliasExpansion,
+    /// The text itself holds more than [`MAX_NODES`] nodes, no alias involved.
+    TooManyNodes,
+    /// A YAML 1.1 merge key (`<<`), which YAML 1.2 and JSON do not have.
+    MergeKey,
     /// Nesting deeper than [`MAX_DEPTH`].
     Depth,
     /// A tag outside the core schema, or a malformed one.
@@ -184,6 +200,8 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, (Node, usize, usize)> = HashMap::new();
     let mut node_count: usize = 0;
+    // Nodes that aliases copied: when the count overflows, whether aliases are to blame.
+    let mut copied_nodes: usize = 0;
     let mut alias_bytes: usize = 0;
     let mut doc_start = Location::default();
     let mut root: Option<Node> = None;
@@ -224,10 +242,12 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                 None
             }
             Event::DocumentEnd => {
+                // A document with nothing in it reads as an empty plain scalar, as the parser
+                // reports one (see [`Document::is_empty`]).
                 let root_node = root.take().unwrap_or(Node {
                     kind: NodeKind::Scalar {
                         value: Scalar::Null,
-                        plain: None,
+                        plain: Some(String::new()),
                     },
                     location: doc_start,
                 });
@@ -247,9 +267,10 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                     .with_help("anchors do not carry across `---`; define the `&anchor` earlier in the same document"));
                 };
                 node_count = node_count.saturating_add(*nodes);
+                copied_nodes = copied_nodes.saturating_add(*nodes);
                 alias_bytes = alias_bytes.saturating_add(*bytes);
                 if node_count > MAX_NODES || alias_bytes > MAX_ALIAS_BYTES {
-                    return Err(too_many_nodes(location));
+                    return Err(alias_expansion(location));
                 }
                 let mut copy = node.clone();
                 // The alias stands where it is written; its inner nodes keep the anchor's spans
@@ -260,7 +281,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
             Event::Scalar(value, style, anchor, tag) => {
                 node_count += 1;
                 if node_count > MAX_NODES {
-                    return Err(too_many_nodes(location));
+                    return Err(too_many_nodes(location, copied_nodes));
                 }
                 let tag = tag.map(|t| core_tag(&t, location)).transpose()?;
                 let node = scalar_node(value, style, tag.as_deref(), location)?;
@@ -381,7 +402,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
     Ok(documents)
 }
 
-fn too_many_nodes(location: Location) -> YamlError {
+fn alias_expansion(location: Location) -> YamlError {
     YamlError::new(
         YamlErrorKind::AliasExpansion,
         format!(
@@ -390,6 +411,21 @@ fn too_many_nodes(location: Location) -> YamlError {
         location,
     )
     .with_help("anchors and aliases that expand exponentially are refused; write the values out")
+}
+
+/// The node limit, blamed on aliases only when they copied nodes.
+fn too_many_nodes(location: Location, copied_nodes: usize) -> YamlError {
+    if copied_nodes > 0 {
+        return alias_expansion(location);
+    }
+    YamlError::new(
+        YamlErrorKind::TooManyNodes,
+        format!(
+            "the file holds more than {MAX_NODES} YAML nodes (values, lists, maps and `---` documents)"
+        ),
+        location,
+    )
+    .with_help("split the manifests over several files; one file is read as a whole")
 }
 
 fn too_deep(location: Location) -> YamlError {
@@ -433,6 +469,18 @@ fn scalar_len(value: &Scalar) -> usize {
 
 fn key_from_node(node: Node) -> Result<Key, YamlError> {
     match node.kind {
+        // Only a plain `<<` is a merge key; `"<<"` is an ordinary key.
+        NodeKind::Scalar {
+            plain: Some(text), ..
+        } if text == "<<" => Err(YamlError::new(
+            YamlErrorKind::MergeKey,
+            "YAML merge keys (`<<`) are not supported",
+            node.location,
+        )
+        .with_help(
+            "write the fields out, or alias the whole value (`key: *anchor`); \
+             jobctl reads YAML 1.2, where `<<` would be sent to devices as an ordinary key",
+        )),
         NodeKind::Scalar { value, plain } => {
             let name = match (value, plain) {
                 (_, Some(text)) => text,
@@ -789,5 +837,45 @@ mod tests {
         let err = parse_documents("a: [1, 2\nb: 3\n").expect_err("unclosed");
         assert!(err.message.starts_with("invalid YAML"), "{}", err.message);
         assert!(err.location.line >= 1);
+    }
+
+    #[test]
+    fn merge_keys_are_refused_at_their_position() {
+        let err =
+            parse_documents("spec:\n  document:\n    base: &b {x: 1}\n    other: {<<: *b, z: 3}\n")
+                .expect_err("merge key");
+        assert_eq!(err.kind, YamlErrorKind::MergeKey);
+        assert_eq!((err.location.line, err.location.col), (4, 13));
+        assert!(err.message.contains("merge keys"), "{}", err.message);
+        let err = parse_documents("a: 1\n<<: {b: 2}\n").expect_err("block merge key");
+        assert_eq!(
+            (err.kind, err.location.line, err.location.col),
+            (YamlErrorKind::MergeKey, 2, 1)
+        );
+        // Quoted, it is an ordinary key.
+        let root = one("\"<<\": 1\n");
+        assert_eq!(root.to_json(), serde_json::json!({"<<": 1}));
+    }
+
+    #[test]
+    fn too_many_documents_name_the_node_limit_not_aliases() {
+        let text = "---\n".repeat(MAX_NODES + 10);
+        let err = parse_documents(&text).expect_err("too many nodes");
+        assert_eq!(err.kind, YamlErrorKind::TooManyNodes, "{}", err.message);
+        assert!(!err.message.contains("alias"), "{}", err.message);
+        assert!(err.message.contains("200000"), "{}", err.message);
+    }
+
+    #[test]
+    fn empty_documents_differ_from_null_documents() {
+        let docs = parse_documents("a: 1\n---\n").expect("parses");
+        assert!(docs.iter().skip(1).all(Document::is_empty), "{docs:?}");
+        assert!(!docs[0].is_empty());
+        for text in ["---\nnull\n", "---\n~\n", "--- !!null \"\"\n"] {
+            let docs = parse_documents(text).expect("parses");
+            assert_eq!(docs.len(), 1, "{text:?}");
+            assert!(!docs[0].is_empty(), "{text:?} is written, not empty");
+            assert_eq!(docs[0].root.to_json(), serde_json::Value::Null);
+        }
     }
 }

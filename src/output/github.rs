@@ -11,7 +11,10 @@
 use std::path::Path;
 
 use super::style::Paint;
-use super::text::{apply_text, diagnostics_text, export_text, plan_text, refusal_text, verdict};
+use super::text::{
+    apply_text, diagnostics_text, export_text, notes_text, plan_text, prune_line, refusal_text,
+    verdict,
+};
 use super::{Render, Screen};
 use crate::engine::apply::{JobResult, Outcome};
 use crate::engine::plan::{Action, Plan};
@@ -51,6 +54,7 @@ impl Render for Github {
             &self.workspace,
         ));
         let mut log = diagnostics_text(&report.diagnostics, Paint::PLAIN);
+        log.push_str(&notes_text(&report.notes));
         log.push_str(&verdict(report));
         out.push_str(&quoted(&log, &stop_token()));
         Screen::stdout(out)
@@ -417,6 +421,14 @@ pub fn plan_annotations(
     }
     for note in &plan.notes {
         out.push(Annotation::new(Level::Warning, note.clone()).with_title("jobctl"));
+    }
+    if plan.prune.requested {
+        let level = if plan.prune.refused.is_some() && plan.prune.would_prune > 0 {
+            Level::Warning
+        } else {
+            Level::Notice
+        };
+        out.push(Annotation::new(level, prune_line(plan)).with_title("jobctl: prune"));
     }
     out
 }

@@ -10,9 +10,9 @@ use serde::Serialize;
 use super::{Render, Screen};
 use crate::engine::apply::JobResult;
 use crate::engine::export::{FileKind, WrittenFile};
-use crate::engine::plan::{Change, NotCompared, Orphan, Summary};
+use crate::engine::plan::{Change, NotCompared, Orphan, PruneSummary, Summary};
 use crate::engine::refresh::JobError;
-use crate::manifest::diagnostic::{Diagnostic, Severity};
+use crate::manifest::diagnostic::{Diagnostic, Omitted, Severity};
 use crate::manifest::rule::Rule;
 use crate::report::{ApplyReport, ExportReport, Failure, FailureKind, PlanReport, ValidateReport};
 
@@ -76,6 +76,10 @@ pub struct DiagnosticJson<'a> {
     pub column: Option<usize>,
     pub message: &'a str,
     pub help: Option<&'a str>,
+    /// On the diagnostic that stands for a file's problems past the per-file cap: how many
+    /// errors and warnings it left out (they are counted in `errors` and `warnings`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub omitted: Option<Omitted>,
 }
 
 pub fn diagnostics(diagnostics: &[Diagnostic]) -> Vec<DiagnosticJson<'_>> {
@@ -89,6 +93,7 @@ pub fn diagnostics(diagnostics: &[Diagnostic]) -> Vec<DiagnosticJson<'_>> {
             column: d.location.map(|l| l.col),
             message: &d.message,
             help: d.help.as_deref(),
+            omitted: d.omitted,
         })
         .collect()
 }
@@ -103,6 +108,9 @@ pub struct ValidateJson<'a> {
     pub errors: usize,
     pub warnings: usize,
     pub diagnostics: Vec<DiagnosticJson<'a>>,
+    /// Remarks that are not problems (a root without manifests, YAML files not read).
+    #[serde(skip_serializing_if = "is_empty")]
+    pub notes: &'a [String],
 }
 
 pub fn validate(report: &ValidateReport) -> ValidateJson<'_> {
@@ -114,6 +122,7 @@ pub fn validate(report: &ValidateReport) -> ValidateJson<'_> {
         errors: report.errors(),
         warnings: report.warnings(),
         diagnostics: diagnostics(&report.diagnostics),
+        notes: &report.notes,
     }
 }
 
@@ -129,6 +138,9 @@ pub struct PlanJson<'a> {
     pub not_compared: &'a [NotCompared],
     pub orphans: &'a [Orphan],
     pub notes: &'a [String],
+    /// How many jobs prune takes (`wouldPrune`), whether it was asked for, and why it is
+    /// refused when it is.
+    pub prune: &'a PruneSummary,
     /// Jobs that could not be planned.
     #[serde(skip_serializing_if = "is_empty")]
     pub errors: &'a [JobError],
@@ -147,6 +159,7 @@ pub fn plan(report: &PlanReport) -> PlanJson<'_> {
         not_compared: &plan.not_compared,
         orphans: &plan.orphans,
         notes: &plan.notes,
+        prune: &plan.prune,
         errors: &report.errors,
         diagnostics: diagnostics(&report.diagnostics),
     }

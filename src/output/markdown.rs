@@ -11,12 +11,12 @@ use similar::ChangeTag;
 
 use super::diff::{self, pretty, Shape};
 use super::style::{Colors, Paint};
-use super::text::{apply_text, diagnostics_text, summary_line};
+use super::text::{apply_text, diagnostics_text, prune_line, summary_line};
 use super::{Render, Screen};
 use crate::engine::apply::{JobResult, Outcome};
 use crate::engine::plan::{Action, Change, FieldChange, Plan, Step};
 use crate::engine::refresh::JobError;
-use crate::manifest::diagnostic::{Diagnostic, Severity};
+use crate::manifest::diagnostic::{tally, Diagnostic, Omitted, Severity};
 use crate::report::{ApplyReport, ExportReport, Failure, PlanReport, ValidateReport};
 
 /// GitHub's limit on one step's job summary ($GITHUB_STEP_SUMMARY), in bytes.
@@ -166,7 +166,13 @@ fn titled(title: &str) -> MarkdownOptions {
 
 /// `jobctl validate`'s report.
 pub fn validate_markdown(report: &ValidateReport, options: &MarkdownOptions) -> String {
-    diagnostics_markdown(&report.diagnostics, report.files, report.jobs, options)
+    diagnostics_markdown_with_notes(
+        &report.diagnostics,
+        &report.notes,
+        report.files,
+        report.jobs,
+        options,
+    )
 }
 
 /// `jobctl apply`'s report: the refusal or the results, then the plan.
@@ -268,8 +274,18 @@ pub fn diagnostics_markdown(
     jobs: usize,
     options: &MarkdownOptions,
 ) -> String {
-    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-    let warnings = diagnostics.len() - errors;
+    diagnostics_markdown_with_notes(diagnostics, &[], files, jobs, options)
+}
+
+/// The same, with remarks that are not problems as notes under the verdict.
+pub fn diagnostics_markdown_with_notes(
+    diagnostics: &[Diagnostic],
+    notes: &[String],
+    files: usize,
+    jobs: usize,
+    options: &MarkdownOptions,
+) -> String {
+    let Omitted { errors, warnings } = tally(diagnostics);
     let mut head = format!("### {}\n\n", options.title);
     let noun = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     if errors == 0 {
@@ -290,6 +306,9 @@ pub fn diagnostics_markdown(
             noun(warnings, "warning", "warnings"),
             noun(files, "file", "files")
         ));
+    }
+    for note in notes {
+        head.push_str(&format!("> [!NOTE]\n> {}\n\n", text(note)));
     }
     head.push_str(&diagnostics_table(diagnostics));
     finish(head, Vec::new(), options)
@@ -336,11 +355,12 @@ fn plan_parts(
 ) -> (String, Vec<String>) {
     let mut head = format!("### {title}\n\n");
     head.push_str(&format!(
-        "**{}**\n\n",
-        summary_line(&plan.summary(), errors.len(), Paint::PLAIN)
+        "**{}**\n\n{}\n\n",
+        summary_line(&plan.summary(), errors.len(), Paint::PLAIN),
+        text(&prune_line(plan))
     ));
 
-    let invalid = diagnostics.iter().filter(|d| d.is_error()).count();
+    let invalid = tally(diagnostics).errors;
     if invalid > 0 {
         head.push_str(&format!(
             "> [!CAUTION]\n> **{invalid} manifest error(s):** the jobs they concern are left out of this plan, and jobctl exits 1 until they are fixed.\n\n"

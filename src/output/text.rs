@@ -44,6 +44,7 @@ impl Render for Text {
 
     fn validate(&self, report: &ValidateReport) -> Screen {
         let mut out = diagnostics_text(&report.diagnostics, self.stdout);
+        out.push_str(&notes_text(&report.notes));
         out.push_str(&verdict(report));
         out.push('\n');
         Screen::stdout(out)
@@ -157,7 +158,9 @@ fn snippet(
     paint: Paint,
     caret_style: anstyle::Style,
 ) {
-    let Some(line_text) = text.lines().nth(loc.line.saturating_sub(1)) else {
+    // The line is found from the byte offset, in time proportional to the line: a file with
+    // many diagnostics must not be scanned from its start for each of them.
+    let Some(line_text) = line_at(text, loc.offset) else {
         return;
     };
     let line_no = loc.line.to_string();
@@ -190,6 +193,24 @@ fn snippet(
         " {gutter} {bar} {}{carets}{label}\n",
         " ".repeat(start_col)
     ));
+}
+
+/// Remarks that are not problems, one `note:` line each.
+pub fn notes_text(notes: &[String]) -> String {
+    notes
+        .iter()
+        .map(|n| format!("note: {}\n", sanitize(n)))
+        .collect()
+}
+
+/// The line holding byte `offset`, without its line break.
+fn line_at(text: &str, offset: usize) -> Option<&str> {
+    if offset > text.len() || !text.is_char_boundary(offset) {
+        return None;
+    }
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    Some(text[start..end].trim_end_matches('\r'))
 }
 
 /// "3 valid jobs in 2 files" or "1 error, 0 warnings in 2 files".
@@ -283,7 +304,41 @@ pub fn plan_text(plan: &Plan, errors: &[JobError], paint: Paint) -> String {
         ));
     }
     out.push('\n');
+    out.push_str(&prune_line(plan));
+    out.push('\n');
     out
+}
+
+/// The line every plan ends with: how many jobs prune takes, or why it takes none, so the number
+/// is seen before anything is cancelled.
+pub fn prune_line(plan: &Plan) -> String {
+    let prune = &plan.prune;
+    let jobs = |n: usize| format!("{n} job{}", if n == 1 { "" } else { "s" });
+    if !prune.requested {
+        return match plan.orphans.len() {
+            0 => "Prune: off.".to_string(),
+            n => format!(
+                "Prune: off; {} of this instance {} no manifest.",
+                jobs(n),
+                if n == 1 { "has" } else { "have" }
+            ),
+        };
+    }
+    match &prune.refused {
+        None => format!(
+            "Prune: {} to prune{}.",
+            jobs(prune.would_prune),
+            prune
+                .max_prune
+                .map(|max| format!(" (--max-prune {max})"))
+                .unwrap_or_default()
+        ),
+        Some(reason) => format!(
+            "Prune: refused; it would prune {}: {}.",
+            jobs(prune.would_prune),
+            sanitize(reason)
+        ),
+    }
 }
 
 fn change_text(change: &Change, paint: Paint) -> String {

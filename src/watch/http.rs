@@ -46,7 +46,10 @@ async fn handle(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()>
     let path = parts.next().unwrap_or_default();
     let path = path.split('?').next().unwrap_or_default();
     let (status, content_type, body) = match (method, path) {
-        ("GET", "/healthz") => (200, "text/plain", "ok\n".to_string()),
+        ("GET", "/healthz") => match metrics.unhealthy() {
+            None => (200, "text/plain", "ok\n".to_string()),
+            Some(reason) => (503, "text/plain", format!("unhealthy: {reason}\n")),
+        },
         ("GET", "/readyz") => match metrics.not_ready() {
             None => (200, "text/plain", "ready\n".to_string()),
             Some(reason) => (503, "text/plain", format!("not ready: {reason}\n")),

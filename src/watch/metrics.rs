@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Trigger;
 use crate::aws::ApiStats;
@@ -50,17 +50,22 @@ struct State {
     last_success: Option<f64>,
     /// `Some(reason)` while not ready; starts not ready until the first pass ends.
     not_ready: Option<String>,
+    /// When the pass in progress started.
+    pass_started: Option<Instant>,
 }
 
 pub struct Metrics {
     api: Arc<ApiStats>,
     state: Mutex<State>,
+    /// How long a pass may run before `/healthz` says the daemon is wedged.
+    max_pass_duration: Duration,
 }
 
 impl Metrics {
-    pub fn new(api: Arc<ApiStats>) -> Self {
+    pub fn new(api: Arc<ApiStats>, max_pass_duration: Duration) -> Self {
         Self {
             api,
+            max_pass_duration,
             state: Mutex::new(State {
                 duration_buckets: vec![0; BUCKETS.len()],
                 not_ready: Some("the first reconcile has not finished".into()),
@@ -77,7 +82,22 @@ impl Metrics {
     }
 
     pub fn begin(&self, trigger: Trigger) {
-        *self.lock().reconciles.entry(trigger.as_str()).or_default() += 1;
+        let mut s = self.lock();
+        *s.reconciles.entry(trigger.as_str()).or_default() += 1;
+        s.pass_started = Some(Instant::now());
+    }
+
+    /// Why the daemon is not healthy: a pass that has run longer than the limit is wedged
+    /// (a hung file system or call), and only a restart helps.
+    pub fn unhealthy(&self) -> Option<String> {
+        let running = self.lock().pass_started?.elapsed();
+        (running > self.max_pass_duration).then(|| {
+            format!(
+                "a reconcile pass has run for {} s, longer than --max-pass-duration ({} s)",
+                running.as_secs(),
+                self.max_pass_duration.as_secs_f64()
+            )
+        })
     }
 
     pub fn set_manifests(&self, valid: usize, invalid: usize) {
@@ -105,6 +125,7 @@ impl Metrics {
         } else {
             s.reconcile_errors += 1;
         }
+        s.pass_started = None;
         s.blocked = outcome.blocked;
         s.in_backoff = outcome.in_backoff;
         s.not_ready.clone_from(&outcome.not_ready);
@@ -208,7 +229,7 @@ mod tests {
         let api = Arc::new(ApiStats::default());
         api.record("CreateJob", "ok");
         api.record("CreateJob", "ThrottlingException");
-        let metrics = Metrics::new(Arc::clone(&api));
+        let metrics = Metrics::new(Arc::clone(&api), Duration::from_secs(600));
         assert!(
             metrics.not_ready().is_some(),
             "not ready before the first pass"

@@ -55,7 +55,14 @@ pub struct Config {
     pub resync_interval: Duration,
     pub shutdown_timeout: Duration,
     pub listen_addr: Option<SocketAddr>,
+    /// `/healthz` fails once a pass has run longer than this, so a supervisor restarts a
+    /// daemon that is wedged (`--max-pass-duration`).
+    pub max_pass_duration: Duration,
 }
+
+/// Prune waits one more settle period when a tree has lost more than this share of the jobs
+/// it declared at the last complete pass: a checkout or sync half-way through looks like that.
+pub const PRUNE_HOLD_LOST_SHARE: f64 = 0.5;
 
 /// Why a pass runs; a label on the reconcile counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +96,7 @@ pub async fn run(
             return Err(FatalError::RootMissing(path.clone()));
         }
     }
-    let metrics = Arc::new(Metrics::new(api_stats));
+    let metrics = Arc::new(Metrics::new(api_stats, config.max_pass_duration));
     if let Some(addr) = config.listen_addr {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -107,6 +114,9 @@ pub async fn run(
         backoff: Backoff::default(),
         stop: Arc::new(AtomicBool::new(false)),
         last_fingerprint: None,
+        last_good_jobs: None,
+        tree_was_absent: false,
+        prune_held: None,
     };
     let mut next_resync = Instant::now() + config.resync_interval;
     let mut settle: Option<(Instant, Instant)> = None; // (deadline, first hint + cap)
@@ -225,6 +235,35 @@ struct PassState {
     stop: Arc<AtomicBool>,
     /// The manifests as of the last pass, to skip file events that changed nothing.
     last_fingerprint: Option<u64>,
+    /// Jobs declared at the last complete pass that was free to prune.
+    last_good_jobs: Option<usize>,
+    /// At the last pass, a root was missing or held no manifest.
+    tree_was_absent: bool,
+    /// The tree (as its fingerprint) for which prune waits one more settle period.
+    prune_held: Option<u64>,
+}
+
+/// Why prune must wait one more settle period before acting on this tree, if it must: a tree
+/// that has just reappeared, or that lost more than [`PRUNE_HOLD_LOST_SHARE`] of its jobs since
+/// the last good pass, is often a checkout in progress rather than what the user meant.
+fn prune_hold_reason(
+    was_absent: bool,
+    last_good_jobs: Option<usize>,
+    absent_now: bool,
+    jobs_now: usize,
+) -> Option<String> {
+    if was_absent && !absent_now {
+        return Some("the manifest tree has just reappeared".into());
+    }
+    let good = last_good_jobs?;
+    #[allow(clippy::cast_precision_loss)]
+    let lost = good.saturating_sub(jobs_now) as f64 / good.max(1) as f64;
+    (lost > PRUNE_HOLD_LOST_SHARE).then(|| {
+        format!(
+            "the tree declares {jobs_now} job(s), {} fewer than the {good} of the last complete pass",
+            good - jobs_now
+        )
+    })
 }
 
 /// One pass. Returns true when files changed while they were being read: the tree may have
@@ -241,6 +280,9 @@ async fn run_pass(
         backoff,
         stop,
         last_fingerprint,
+        last_good_jobs,
+        tree_was_absent,
+        prune_held,
     } = state;
     // Hints that arrived before this read are covered by it.
     while hints.try_recv().is_ok() {}
@@ -259,7 +301,12 @@ async fn run_pass(
         set.complete = false;
     }
     let print = fingerprint(&set);
-    if trigger == Trigger::Change && *last_fingerprint == Some(print) && !moving {
+    // A held prune is re-checked after one settle period even if nothing changed.
+    if trigger == Trigger::Change
+        && *last_fingerprint == Some(print)
+        && !moving
+        && prune_held.is_none()
+    {
         tracing::debug!("file events, but the manifests did not change");
         return false;
     }
@@ -276,8 +323,39 @@ async fn run_pass(
     }
     metrics.set_manifests(set.jobs.len(), set.error_count());
     let manifest_errors = set.error_count();
-    let incomplete = set.incomplete_reason();
-    let planned = reconcile::plan(api, set.jobs, incomplete, &config.settings).await;
+    let mut coverage = reconcile::Coverage {
+        incomplete: set.incomplete_reason(),
+        empty_roots: set.empty_roots(),
+    };
+    let absent_now = set.roots.iter().any(|r| !r.exists || r.manifests == 0);
+    let wants_prune = config.settings.prune || config.settings.prune_delete;
+    let mut hold = false;
+    if wants_prune && coverage.incomplete.is_none() && *prune_held != Some(print) {
+        if let Some(reason) = prune_hold_reason(
+            *tree_was_absent,
+            *last_good_jobs,
+            absent_now,
+            set.jobs.len(),
+        ) {
+            tracing::warn!(
+                settle_ms = u64::try_from(config.debounce.as_millis()).unwrap_or(u64::MAX),
+                "prune waits one more settle period: {reason}"
+            );
+            coverage.incomplete = Some(format!("prune waits one more settle period: {reason}"));
+            *prune_held = Some(print);
+            hold = true;
+        }
+    }
+    if !hold {
+        if prune_held.take().is_some() {
+            tracing::info!("the manifest tree held still for a settle period; prune may act");
+        }
+        *tree_was_absent = absent_now;
+        if coverage.incomplete.is_none() {
+            *last_good_jobs = Some(set.jobs.len());
+        }
+    }
+    let planned = reconcile::plan(api, set.jobs, coverage, &config.settings).await;
     for note in &planned.plan.notes {
         tracing::warn!("{note}");
     }
@@ -368,7 +446,8 @@ async fn run_pass(
     drop(planned);
     drop(plan);
     release_freed_memory();
-    moving
+    // A held prune is looked at again after one settle period.
+    moving || hold
 }
 
 /// Hands memory freed by a pass back to the OS. glibc keeps freed heap pages by default, so a
@@ -411,4 +490,23 @@ fn readiness_reason(
         reasons.push(format!("{in_backoff} job(s) waiting to be retried"));
     }
     (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prune_hold_reason;
+
+    #[test]
+    fn prune_waits_when_the_tree_reappears_or_loses_most_of_its_jobs() {
+        assert!(prune_hold_reason(true, Some(5), false, 5)
+            .is_some_and(|r| r.contains("just reappeared")));
+        assert!(prune_hold_reason(false, Some(5), false, 2)
+            .is_some_and(|r| r.contains("3 fewer than the 5")));
+        assert_eq!(prune_hold_reason(false, Some(5), false, 3), None);
+        assert_eq!(prune_hold_reason(false, None, false, 0), None);
+        assert_eq!(
+            prune_hold_reason(true, Some(5), true, 0).map(|_| ()),
+            Some(())
+        );
+    }
 }

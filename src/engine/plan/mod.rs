@@ -181,6 +181,24 @@ pub struct Summary {
     pub unchanged: usize,
 }
 
+/// How many jobs prune would take, and whether this run takes them. Always part of a plan, so a
+/// reviewer sees the number before anything is cancelled.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PruneSummary {
+    /// `--prune`, `--prune-force` or `--prune-delete` was given.
+    pub requested: bool,
+    /// This instance's jobs that no manifest declares and that the given prune flags act on:
+    /// what this run prunes, or would prune were it not refused.
+    pub would_prune: usize,
+    /// `--max-prune`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_prune: Option<usize>,
+    /// Why this run does not prune although asked to (an incomplete or empty tree, too many).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
@@ -191,6 +209,7 @@ pub struct Plan {
     pub orphans: Vec<Orphan>,
     /// Run-level remarks, such as prune being off.
     pub notes: Vec<String>,
+    pub prune: PruneSummary,
 }
 
 impl Plan {
@@ -248,6 +267,8 @@ pub struct Desired {
     /// Why nothing may be pruned this run, when a manifest could not be read or validated:
     /// jobctl cannot know what a broken file declared.
     pub incomplete: Option<String>,
+    /// Roots that yielded no manifest at all. Pruning from them needs `--allow-empty`.
+    pub empty_roots: Vec<String>,
 }
 
 /// Every compared field, in manifest order, so diffs read like the manifest.
@@ -302,13 +323,7 @@ pub fn plan(desired: &Desired, observed: &Observed, settings: &Settings) -> Plan
             });
         }
     }
-    plan_orphans(
-        &mut plan,
-        &declared,
-        observed,
-        settings,
-        desired.incomplete.as_deref(),
-    );
+    plan_orphans(&mut plan, &declared, observed, settings, desired);
     plan.changes.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     plan.not_compared.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     plan.orphans.sort_by(|a, b| a.job_id.cmp(&b.job_id));
@@ -566,7 +581,7 @@ fn plan_orphans(
     declared: &BTreeSet<&str>,
     observed: &Observed,
     settings: &Settings,
-    prune_disabled: Option<&str>,
+    desired: &Desired,
 ) {
     let mut candidates: Vec<(&String, &JobSummary)> = observed
         .listed
@@ -576,11 +591,13 @@ fn plan_orphans(
     candidates.sort_by(|a, b| a.0.cmp(b.0));
     let wants_prune = settings.prune || settings.prune_delete;
     if wants_prune {
-        if let Some(reason) = prune_disabled {
+        if let Some(reason) = &desired.incomplete {
             plan.notes
                 .push(format!("prune is off for this run: {reason}"));
         }
     }
+    // The jobs the prune flags act on, before any guard: the number the plan always reports.
+    let mut prunable = Vec::new();
     for (job_id, summary) in candidates {
         let Some(tags) = observed.undeclared_tags.get(job_id) else {
             continue;
@@ -590,8 +607,41 @@ fn plan_orphans(
         }
         let active = summary.status.is_active();
         let finished = summary.status.is_finished();
-        let pruning = prune_disabled.is_none();
-        let mut change = if active && settings.prune && pruning {
+        if (active && settings.prune) || (finished && settings.prune_delete) {
+            prunable.push((job_id, summary));
+        } else if active || finished {
+            plan.orphans.push(Orphan {
+                job_id: job_id.clone(),
+                status: summary.status.to_string(),
+            });
+        }
+    }
+    plan.prune = PruneSummary {
+        requested: wants_prune,
+        would_prune: prunable.len(),
+        max_prune: settings.max_prune,
+        refused: None,
+    };
+    if let Some(reason) = &desired.incomplete {
+        if wants_prune {
+            plan.prune.refused = Some(reason.clone());
+        }
+        plan.orphans
+            .extend(prunable.into_iter().map(|(job_id, summary)| Orphan {
+                job_id: job_id.clone(),
+                status: summary.status.to_string(),
+            }));
+        return;
+    }
+    if prunable.is_empty() {
+        return;
+    }
+    // The guards block the prune changes rather than drop them: the plan shows what would go,
+    // apply refuses the whole run (nothing changes), and the daemon applies the rest and
+    // reports the prune as blocked.
+    let refused = prune_refusal(prunable.len(), settings, desired);
+    for (job_id, summary) in prunable {
+        let mut change = if summary.status.is_active() {
             let mut c = Change::new(job_id, Action::Cancel);
             c.steps = vec![Step::CancelJob {
                 force: settings.prune_force,
@@ -602,25 +652,36 @@ fn plan_orphans(
                 "no manifest declares it; queued executions are cancelled, executions in progress on devices finish".into()
             });
             c
-        } else if finished && settings.prune_delete && pruning {
+        } else {
             let mut c = Change::new(job_id, Action::Delete);
             // Waiting keeps this run within AWS's 10 deletions in progress.
             c.steps = vec![Step::DeleteJob { force: false }, Step::WaitForDeletion];
             c.note = Some("no manifest declares it; the finished job is deleted".into());
             c
-        } else {
-            if active || finished {
-                plan.orphans.push(Orphan {
-                    job_id: job_id.clone(),
-                    status: summary.status.to_string(),
-                });
-            }
-            continue;
         };
         change.status = Some(summary.status.to_string());
         change.ownership = Some(Ownership::Managed);
         change.arn = Some(summary.job_arn.clone());
+        change.blocked.clone_from(&refused);
         plan.changes.push(change);
+    }
+    plan.prune.refused = refused;
+}
+
+/// Why a prune of `count` jobs must not run: an empty root without `--allow-empty` (Argo CD's
+/// `allowEmpty`), or more jobs than `--max-prune` allows.
+fn prune_refusal(count: usize, settings: &Settings, desired: &Desired) -> Option<String> {
+    if !settings.allow_empty && !desired.empty_roots.is_empty() {
+        let roots = desired.empty_roots.join(", ");
+        return Some(format!(
+            "{roots} yields no manifest, and jobctl never prunes from an empty root; pass --allow-empty if it is meant to be empty"
+        ));
+    }
+    match settings.max_prune {
+        Some(max) if count > max => Some(format!(
+            "this run would prune {count} jobs, more than --max-prune {max} allows"
+        )),
+        _ => None,
     }
 }
 

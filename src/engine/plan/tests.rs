@@ -526,3 +526,93 @@ fn template_jobs_do_not_diff_on_values_their_manifest_leaves_to_the_template() {
     );
     assert_eq!(only(&plan3).action, Action::Replace);
 }
+
+#[test]
+fn an_empty_root_never_prunes_without_allow_empty() {
+    let account = with_orphan(JobStatus::InProgress, Some("prod"));
+    let pruning = Settings {
+        prune: true,
+        ..options()
+    };
+    let desired = Desired {
+        empty_roots: vec!["jobs".into()],
+        ..Desired::default()
+    };
+    let refused = super::plan(&desired, &account, &pruning);
+    let change = only(&refused);
+    assert_eq!(change.action, Action::Cancel);
+    assert!(
+        change
+            .blocked
+            .as_deref()
+            .is_some_and(|b| b.contains("--allow-empty")),
+        "{change:?}"
+    );
+    assert_eq!(refused.prune.would_prune, 1);
+    assert!(refused.prune.refused.is_some());
+
+    let allowed = Settings {
+        allow_empty: true,
+        ..pruning
+    };
+    let pruned = super::plan(&desired, &account, &allowed);
+    assert!(only(&pruned).blocked.is_none());
+    assert_eq!(pruned.prune.refused, None);
+}
+
+#[test]
+fn max_prune_refuses_a_run_that_would_prune_more() {
+    let mut account = with_orphan(JobStatus::InProgress, Some("prod"));
+    let second = with_orphan(JobStatus::InProgress, Some("prod"));
+    let summary = second.listed["old"].clone();
+    account.listed.insert(
+        "older".into(),
+        JobSummary {
+            job_id: "older".into(),
+            ..summary
+        },
+    );
+    account
+        .undeclared_tags
+        .insert("older".into(), second.undeclared_tags["old"].clone());
+    let capped = Settings {
+        prune: true,
+        max_prune: Some(1),
+        ..options()
+    };
+    let refused = plan(&[], &account, &capped);
+    assert_eq!(refused.prune.would_prune, 2);
+    assert_eq!(refused.blocked().count(), 2, "{:?}", refused.changes);
+    assert!(refused
+        .prune
+        .refused
+        .as_deref()
+        .is_some_and(|r| r.contains("--max-prune 1")));
+    let enough = Settings {
+        max_prune: Some(2),
+        ..capped
+    };
+    let allowed = plan(&[], &account, &enough);
+    assert_eq!(allowed.blocked().count(), 0);
+    assert_eq!(allowed.prune.would_prune, 2);
+}
+
+#[test]
+fn the_plan_counts_what_prune_would_take_even_when_it_is_off() {
+    let account = with_orphan(JobStatus::InProgress, Some("prod"));
+    let off = plan(&[], &account, &options());
+    assert!(!off.prune.requested);
+    assert_eq!(off.orphans.len(), 1);
+    let desired = Desired {
+        incomplete: Some("1 manifest failed to validate".into()),
+        ..Desired::default()
+    };
+    let pruning = Settings {
+        prune: true,
+        ..options()
+    };
+    let held = super::plan(&desired, &account, &pruning);
+    assert_eq!(held.prune.would_prune, 1);
+    assert!(held.prune.refused.is_some());
+    assert!(held.changes.is_empty());
+}
