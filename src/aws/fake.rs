@@ -105,6 +105,8 @@ impl FakeJobs {
                     kind,
                     code,
                     message: format!("scripted failure for {id}"),
+                    request_id: None,
+                    endpoint: None,
                 });
             }
         }
@@ -118,6 +120,10 @@ pub fn job_arn(job_id: &str) -> String {
 
 #[async_trait]
 impl JobsApi for FakeJobs {
+    fn region(&self) -> Option<String> {
+        Some(REGION.to_string())
+    }
+
     async fn describe_job(&self, job_id: &str) -> Result<Option<JobDescription>, ApiError> {
         self.enter("DescribeJob", job_id)?;
         Ok(self.lock().jobs.get(job_id).map(|(status, spec)| {
@@ -170,6 +176,8 @@ impl JobsApi for FakeJobs {
                 kind: ErrorKind::AlreadyExists,
                 code: "ResourceAlreadyExistsException".into(),
                 message: format!("Job {job_id} already exists"),
+                request_id: None,
+                endpoint: None,
             });
         }
         state.jobs.insert(
@@ -316,6 +324,8 @@ fn invalid(operation: &'static str, message: &str) -> ApiError {
         kind: ErrorKind::InvalidRequest,
         code: "InvalidRequestException".into(),
         message: message.into(),
+        request_id: None,
+        endpoint: None,
     }
 }
 
@@ -325,5 +335,7 @@ fn not_found(operation: &'static str, id: &str) -> ApiError {
         kind: ErrorKind::NotFound,
         code: "ResourceNotFoundException".into(),
         message: format!("{id} does not exist"),
+        request_id: None,
+        endpoint: None,
     }
 }

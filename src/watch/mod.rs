@@ -277,7 +277,10 @@ async fn run_pass(
     metrics.set_manifests(set.jobs.len(), set.error_count());
     let manifest_errors = set.error_count();
     let incomplete = set.incomplete_reason();
-    let planned = reconcile::plan(api, set.jobs, incomplete, &config.settings).await;
+    let job_ids: Vec<String> = set.jobs.iter().map(|j| j.job_id.clone()).collect();
+    let planned = reconcile::plan(api, set.jobs, incomplete, &config.settings)
+        .await
+        .unwrap_or_else(|err| Planned::unreadable(job_ids, &err));
     for note in &planned.plan.notes {
         tracing::warn!("{note}");
     }
