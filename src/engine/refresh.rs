@@ -576,4 +576,42 @@ mod tests {
         let planned: Vec<_> = plan.changes.iter().map(|c| c.job_id.as_str()).collect();
         assert_eq!(planned, vec!["b"]);
     }
+
+    #[tokio::test]
+    async fn plan_without_prune_never_lists_tags_of_undeclared_jobs() {
+        let api = FakeJobs::new();
+        let arn = json!(["arn:aws:iot:us-east-1:123456789012:thing/x"]);
+        for i in 0..5 {
+            api.insert_job(
+                &format!("other-{i}"),
+                JobStatus::InProgress,
+                job("x", arn.clone()).spec,
+            );
+        }
+        let mut settings = Settings {
+            instance: "prod".into(),
+            parallelism: 2,
+            ..Settings::default()
+        };
+        refresh(&api, vec![job("a", arn.clone())], &settings)
+            .await
+            .expect("readable");
+        let tag_reads = |api: &FakeJobs| {
+            api.calls()
+                .iter()
+                .filter(|c| c.starts_with("ListTagsForResource"))
+                .count()
+        };
+        assert_eq!(tag_reads(&api), 0, "{:?}", api.calls());
+        settings.prune = true;
+        refresh(&api, vec![job("a", arn)], &settings)
+            .await
+            .expect("readable");
+        assert_eq!(
+            tag_reads(&api),
+            5,
+            "pruning must learn ownership: {:?}",
+            api.calls()
+        );
+    }
 }
