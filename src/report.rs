@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::engine::apply::JobResult;
 use crate::engine::export::WrittenFile;
 use crate::engine::plan::Plan;
-use crate::engine::reconcile::{Applied, Planned};
+use crate::engine::reconcile::{Applied, Planned, Refusal};
 use crate::engine::refresh::JobError;
 use crate::manifest::diagnostic::{tally, Diagnostic};
 use crate::manifest::ManifestSet;
@@ -57,11 +57,52 @@ fn errors(diagnostics: &[Diagnostic]) -> usize {
     tally(diagnostics).errors
 }
 
+/// Where a plan or apply works: what a reviewer must see before anything else.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scope {
+    /// The AWS account, from the ARNs AWS returned; `None` when it returned none.
+    pub account: Option<String>,
+    pub region: String,
+    /// The endpoint, when it is not AWS's own for the region (an emulator, a VPC endpoint, a
+    /// proxy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// The jobctl instance whose jobs the run manages.
+    pub instance: String,
+}
+
+impl Scope {
+    pub fn new(
+        account: Option<String>,
+        region: &str,
+        endpoint: Option<String>,
+        instance: &str,
+    ) -> Self {
+        let endpoint = endpoint.filter(|e| !is_aws_endpoint(e, region));
+        Self {
+            account,
+            region: region.to_string(),
+            endpoint,
+            instance: instance.to_string(),
+        }
+    }
+}
+
+/// `https://iot.REGION.amazonaws.com` (or `.amazonaws.com.cn`): AWS's own endpoint.
+fn is_aws_endpoint(endpoint: &str, region: &str) -> bool {
+    let host = endpoint.strip_prefix("https://").unwrap_or("");
+    host == format!("iot.{region}.amazonaws.com")
+        || host == format!("iot.{region}.amazonaws.com.cn")
+}
+
 /// `jobctl plan` (and the plan an apply carries out).
 #[derive(Debug, Clone)]
 pub struct PlanReport {
     /// The instance whose jobs this plan manages.
     pub instance: String,
+    /// The account, region, endpoint and instance the plan was made for.
+    pub scope: Scope,
     /// Manifest problems found while loading, errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
     pub plan: Plan,
@@ -70,9 +111,10 @@ pub struct PlanReport {
 }
 
 impl PlanReport {
-    pub fn new(instance: String, diagnostics: Vec<Diagnostic>, planned: Planned) -> Self {
+    pub fn new(scope: Scope, diagnostics: Vec<Diagnostic>, planned: Planned) -> Self {
         Self {
-            instance,
+            instance: scope.instance.clone(),
+            scope,
             diagnostics,
             plan: planned.plan,
             errors: planned.errors,
@@ -85,7 +127,12 @@ impl PlanReport {
 
     /// Manifest errors, or jobs that could not be planned: the run exits 1.
     pub fn has_errors(&self) -> bool {
-        self.manifest_errors() > 0 || !self.errors.is_empty()
+        self.error_count() > 0
+    }
+
+    /// Manifest errors plus jobs that could not be planned: what the summary counts.
+    pub fn error_count(&self) -> usize {
+        self.manifest_errors() + self.errors.len()
     }
 }
 
@@ -102,13 +149,20 @@ impl ApplyReport {
     /// The per-job results; none when the plan was refused.
     pub fn results(&self) -> &[JobResult] {
         match &self.applied {
-            Applied::Refused => &[],
+            Applied::Refused(_) => &[],
             Applied::Results(results) => results,
         }
     }
 
     pub fn refused(&self) -> bool {
-        self.applied == Applied::Refused
+        self.refusal().is_some()
+    }
+
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self.applied {
+            Applied::Refused(why) => Some(why),
+            Applied::Results(_) => None,
+        }
     }
 
     pub fn failures(&self) -> impl Iterator<Item = &JobResult> {
@@ -172,10 +226,18 @@ pub struct Failure {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "camelCase")]
 pub enum FailureKind {
     /// The configuration could not be resolved (flags, `jobctl.yaml`): a usage error.
     Config,
-    /// No client could be built for AWS (no region).
+    /// No client could be built for AWS (no region, no credentials, no such profile, an
+    /// unusable CA bundle).
     Connect,
+    /// The account could not be read at all (ListJobs failed, the endpoint is unreachable or
+    /// not AWS IoT): reported once for the run.
+    Aws,
+    /// `--timeout` passed (exit 3).
+    Timeout,
+    /// A saved plan cannot be applied: unreadable, or the account or manifests moved.
+    SavedPlan,
 }

@@ -207,7 +207,7 @@ fn concurrent_applies_create_each_job_once() {
 }
 
 #[test]
-fn missing_target_group_fails_that_job_only() {
+fn apply_changes_nothing_when_the_plan_has_an_error() {
     let endpoint = fleet();
     let dir = tempfile::tempdir().expect("tempdir");
     write_jobs(dir.path(), "ok", 1);
@@ -223,11 +223,29 @@ fn missing_target_group_fails_that_job_only() {
             .contains("target thing group `Nowhere` does not exist"),
         "{run:?}"
     );
-    assert_eq!(job_ids(&endpoint.state()), vec!["ok-000".to_string()]);
+    assert!(
+        run.stdout.contains("1 to create, 1 error."),
+        "the summary counts the error: {run:?}"
+    );
+    assert!(
+        run.stderr
+            .contains("apply refused: the plan has 1 error(s)"),
+        "{run:?}"
+    );
+    assert!(
+        job_ids(&endpoint.state()).is_empty(),
+        "as Terraform: nothing is changed"
+    );
+
+    let json = endpoint.jobctl(&["apply", "-f", ".", "-o", "json"], dir.path());
+    assert_eq!(json.code, 1, "{json:?}");
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(value["refusal"], "errors", "{value}");
+    assert!(job_ids(&endpoint.state()).is_empty());
 }
 
 #[test]
-fn invalid_manifests_block_nothing_else_and_exit_1() {
+fn apply_with_an_invalid_manifest_changes_nothing() {
     let endpoint = fleet();
     let dir = tempfile::tempdir().expect("tempdir");
     write_jobs(dir.path(), "v", 2);
@@ -242,7 +260,8 @@ fn invalid_manifests_block_nothing_else_and_exit_1() {
         run.stderr.contains("broken.yaml:4:"),
         "diagnostics go to stderr: {run:?}"
     );
-    assert_eq!(job_ids(&endpoint.state()).len(), 2);
+    assert!(run.stderr.contains("apply refused"), "{run:?}");
+    assert!(job_ids(&endpoint.state()).is_empty());
 }
 
 #[test]
@@ -283,16 +302,16 @@ fn unreachable_endpoint_is_a_clear_error() {
         &[],
     );
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stdout.contains("job `u-000`") || run.stdout.contains("u-000"),
+    // One failure, one message, naming the operation and the endpoint.
+    assert_eq!(
+        run.stderr
+            .matches("ListJobs failed: ConnectionError: could not reach http://127.0.0.1:9")
+            .count(),
+        1,
         "{run:?}"
     );
-    assert!(
-        run.stdout
-            .contains("ListJobs failed: ConnectionError: could not reach the endpoint"),
-        "{run:?}"
-    );
-    assert!(run.stdout.contains("Connection refused"), "{run:?}");
+    assert!(run.stderr.contains("Connection refused"), "{run:?}");
+    assert!(!run.stdout.contains("u-000"), "not once per job: {run:?}");
 }
 
 #[test]

@@ -192,7 +192,12 @@ fn pending_changes_are_reported_not_failed_unless_asked() {
     assert_eq!(json["summary"]["create"], 2, "{json}");
     assert!(
         step.summary
-            .starts_with("### jobctl plan · instance `ci`\n\n**Plan: 2 to create.**"),
+            .starts_with("### jobctl plan · instance `ci`\n\naccount "),
+        "the scope comes first: {step:?}"
+    );
+    assert!(
+        step.summary
+            .contains(" · instance `ci`\n\n**Plan: 2 to create.**"),
         "{step:?}"
     );
     assert!(step

@@ -226,9 +226,10 @@ fn prune_cancels_orphans_of_this_instance_only() {
     assert_eq!(run.code, 0, "{run:?}");
     std::fs::remove_file(dir.path().join("job-002.yaml")).expect("remove");
 
-    let plan = endpoint.jobctl(&["plan", "-f", "."], dir.path());
-    assert!(plan.stdout.contains("have no manifest"), "{plan:?}");
+    // Orphans are looked for only when pruning (issue 10, item 13).
+    let plan = endpoint.jobctl(&["plan", "-f", ".", "--prune"], dir.path());
     assert!(plan.stdout.contains("job-002"), "{plan:?}");
+    assert!(plan.stdout.contains("1 to cancel"), "{plan:?}");
     assert!(
         !plan.stdout.contains("staging-000"),
         "another instance's job is not ours: {plan:?}"

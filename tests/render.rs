@@ -102,15 +102,21 @@ async fn planned() -> PlanReport {
         parallelism: 4,
         ..Default::default()
     };
-    let planned =
-        jobctl::engine::reconcile::plan(&api, set.jobs, Default::default(), &settings).await;
-    PlanReport::new("prod".into(), Vec::new(), planned)
+    let planned = jobctl::engine::reconcile::plan(&api, set.jobs, Default::default(), &settings)
+        .await
+        .expect("the fake account is readable");
+    PlanReport::new(scope(), Vec::new(), planned)
+}
+
+/// Where the rendered plans work.
+fn scope() -> jobctl::report::Scope {
+    jobctl::report::Scope::new(Some("123456789012".into()), "us-east-1", None, "prod")
 }
 
 #[tokio::test]
 async fn plan_text_covers_each_action() {
     let report = planned().await;
-    insta::assert_snapshot!(plan_text(&report.plan, &report.errors, Paint::PLAIN));
+    insta::assert_snapshot!(plan_text(&report.plan, &report.errors, 0, Paint::PLAIN));
 }
 
 #[tokio::test]
@@ -122,7 +128,7 @@ async fn plan_json_contract() {
 #[test]
 fn empty_plan_summary() {
     let plan = Plan::default();
-    insta::assert_snapshot!(plan_text(&plan, &[], Paint::PLAIN), @"
+    insta::assert_snapshot!(plan_text(&plan, &[], 0, Paint::PLAIN), @"
     Plan: no jobs declared.
     Prune: off.
     ");
@@ -158,7 +164,7 @@ async fn apply_markdown_when_refused() {
         &plan,
         &errors,
         &[],
-        None,
+        &jobctl::engine::reconcile::Applied::Refused(jobctl::engine::reconcile::Refusal::Blocked),
         &options("jobctl apply · instance `prod`"),
     );
     insta::assert_snapshot!(text.lines().take(12).collect::<Vec<_>>().join("\n"));
@@ -167,12 +173,12 @@ async fn apply_markdown_when_refused() {
 #[tokio::test]
 async fn apply_markdown_with_results() {
     let PlanReport { plan, errors, .. } = planned().await;
-    let results = results();
+    let applied = jobctl::engine::reconcile::Applied::Results(results());
     let text = markdown::apply_markdown(
         &plan,
         &errors,
         &[],
-        Some(&results),
+        &applied,
         &options("jobctl apply · instance `prod`"),
     );
     insta::assert_snapshot!(text.lines().take(10).collect::<Vec<_>>().join("\n"));
@@ -186,11 +192,13 @@ fn results() -> Vec<jobctl::engine::apply::JobResult> {
         JobResult {
             job_id: "brand-new".into(),
             action: Action::Create,
+            job_arn: Some("arn:aws:iot:us-east-1:123456789012:job/brand-new".into()),
             outcome: Outcome::Done,
         },
         JobResult {
             job_id: "described".into(),
             action: Action::Update,
+            job_arn: None,
             outcome: Outcome::Failed {
                 operation: "UpdateJob".into(),
                 code: "ThrottlingException".into(),
@@ -213,6 +221,7 @@ async fn plan_markdown_capped_for_a_comment() {
             marker: Some("<!-- jobctl:plan instance=prod -->".into()),
             max_bytes: Some(full.len() - 400),
             full_report: Some("[run 7](https://github.example/o/r/actions/runs/7).".into()),
+            scope: None,
         },
     );
     assert!(capped.len() <= full.len() - 400, "{}", capped.len());
@@ -298,13 +307,15 @@ async fn hostile_account_text_cannot_run_workflow_commands() {
         instance: "prod".into(),
         ..Default::default()
     };
-    let Planned { plan, errors } =
-        jobctl::engine::reconcile::plan(&api, set.jobs, Default::default(), &settings).await;
+    let Planned { plan, errors, .. } =
+        jobctl::engine::reconcile::plan(&api, set.jobs, Default::default(), &settings)
+            .await
+            .expect("the fake account is readable");
     assert!(plan.blocked().count() == 1, "{plan:?}");
     let annotations = github::plan_annotations(&plan, &errors, &Workspace::default());
     let mut log = github::annotations_text(&annotations);
     log.push_str(&github::quoted(
-        &plan_text(&plan, &errors, Paint::PLAIN),
+        &plan_text(&plan, &errors, 0, Paint::PLAIN),
         &github::stop_token(),
     ));
     // The hostile lines are in the log, but only inside the fenced block.
@@ -338,7 +349,7 @@ async fn apply_json_when_refused() {
     use jobctl::engine::reconcile::Applied;
     let report = jobctl::report::ApplyReport {
         plan: planned().await,
-        applied: Applied::Refused,
+        applied: Applied::Refused(jobctl::engine::reconcile::Refusal::Blocked),
         calls: Default::default(),
     };
     let mut value = serde_json::to_value(json::apply(&report)).expect("json");
@@ -373,7 +384,7 @@ async fn apply_json_with_results() {
 #[test]
 fn plan_json_carries_manifest_diagnostics() {
     let set = jobctl::manifest::load(&[fixture("broken.yaml")]);
-    let report = PlanReport::new("prod".into(), set.diagnostics, Planned::default());
+    let report = PlanReport::new(scope(), set.diagnostics, Planned::default());
     let value = serde_json::to_value(json::plan(&report)).expect("json");
     let diagnostics = value["diagnostics"].as_array().expect("diagnostics");
     assert_eq!(

@@ -1,47 +1,119 @@
 //! Building the SDK client, once per run: region, profile and endpoint from the standard AWS
-//! chain (or flags), the SDK's own retries, timeouts, an attempt counter, and our per-operation
+//! chain (or flags), the trust store (`--ca-bundle`, `AWS_CA_BUNDLE`, the profile's
+//! `ca_bundle`), retries that respect `AWS_MAX_ATTEMPTS`/`AWS_RETRY_MODE` and the profile,
+//! connect and read timeouts, an attempt counter, the calls in flight, and our per-operation
 //! pacing.
 //!
 //! The HTTP client is the SDK's default (`default-https-client`): aws-smithy-http-client on
-//! hyper 1.x with rustls 0.23 and aws-lc, proxies from `HTTPS_PROXY`/`NO_PROXY`. It is the one to
-//! customise for a trust store (`--ca-bundle`, `AWS_CA_BUNDLE`): aws-smithy-http-client's
-//! `tls::TlsContext::builder().with_trust_store(..)` on the same rustls provider, handed to the
-//! loader with `.http_client(..)`. Connect and read timeouts need no custom client: they are
-//! the SDK's `TimeoutConfig`, set below.
+//! hyper 1.x with rustls 0.23 and aws-lc, proxies from `HTTPS_PROXY`/`NO_PROXY`. With a CA bundle
+//! jobctl builds the same client itself (the SDK's default has no way to take a trust store), with
+//! the same provider and the same proxy settings.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig as SdkTimeoutConfig;
 use aws_config::BehaviorVersion;
-use aws_sdk_iot::config::interceptors::FinalizerInterceptorContextRef;
+use aws_sdk_iot::config::interceptors::{
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_sdk_iot::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_iot::error::BoxError;
 use aws_sdk_iot::Client;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
 use super::ratelimit::RateLimiter;
-use super::ApiStats;
+use super::{ApiError, ApiStats, ErrorKind};
+
+/// `--connect-timeout` when not given: time to open a connection, per attempt.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// `--read-timeout` when not given: time to wait for an answer, per attempt. AWS IoT's control
+/// plane answers in well under a second; a silent endpoint should fail fast.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(20);
+/// Attempts per call when neither `--max-attempts`, `AWS_MAX_ATTEMPTS` nor the profile's
+/// `max_attempts` says otherwise.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
 /// How to reach AWS, resolved from flags and the environment.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Connection {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
-    /// Attempts per call, the first included, for throttling and 5xx answers.
-    pub max_attempts: u32,
+    /// `--max-attempts`: only when given does it override the AWS configuration.
+    pub max_attempts: Option<u32>,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    /// `--ca-bundle` or `AWS_CA_BUNDLE`; the profile's `ca_bundle` when neither is set.
+    pub ca_bundle: Option<PathBuf>,
     pub default_tps: f64,
     pub tps_overrides: HashMap<String, f64>,
 }
 
-/// Why no client could be built.
+impl Default for Connection {
+    fn default() -> Self {
+        Self {
+            region: None,
+            profile: None,
+            endpoint_url: None,
+            max_attempts: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            ca_bundle: None,
+            default_tps: super::ratelimit::DEFAULT_TPS,
+            tps_overrides: HashMap::new(),
+        }
+    }
+}
+
+/// Why no client could be built. Each says how to fix it, in one line.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("no AWS region: pass --region or set AWS_REGION")]
-    NoRegion,
+    #[error("no AWS region: pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or add `region = …` to the profile{}", profile_note(.profile))]
+    NoRegion { profile: Option<String> },
+    #[error("the AWS profile `{name}` does not exist; looked in {}{}", display_paths(.looked_in), known_profiles(.known))]
+    NoProfile {
+        name: String,
+        looked_in: Vec<PathBuf>,
+        known: Vec<String>,
+    },
+    #[error("the AWS config files cannot be read: {0}")]
+    ProfileFiles(String),
+    #[error("no AWS credentials{}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pick a profile that has them (--profile, AWS_PROFILE), or sign in (`aws sso login`)", profile_note(.profile))]
+    NoCredentials { profile: Option<String> },
+    #[error("the CA bundle {} ({from}) cannot be used: {message}", .path.display())]
+    CaBundle {
+        path: PathBuf,
+        from: &'static str,
+        message: String,
+    },
+}
+
+fn profile_note(profile: &Option<String>) -> String {
+    profile
+        .as_ref()
+        .map(|p| format!(" (profile `{p}`)"))
+        .unwrap_or_default()
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+fn known_profiles(known: &[String]) -> String {
+    if known.is_empty() {
+        " (no profiles are defined there)".into()
+    } else {
+        format!("; the profiles there are: {}", known.join(", "))
+    }
 }
 
 /// The SDK-backed [`super::JobsApi`].
@@ -49,17 +121,75 @@ pub struct IotJobs {
     pub(super) client: Client,
     limiter: RateLimiter,
     stats: Arc<ApiStats>,
+    calls: Arc<Calls>,
+    region: String,
+    timeouts: (Duration, Duration),
+}
+
+/// What the client knows about its calls: where they went, which are in flight, and whether the
+/// endpoint has proven unreachable (then later calls fail at once with the same error, so one
+/// outage is one message, not one per job).
+#[derive(Debug, Default)]
+pub(super) struct Calls {
+    endpoint: Mutex<Option<String>>,
+    next_id: AtomicU64,
+    in_flight: Mutex<BTreeMap<u64, (&'static str, String, Instant)>>,
+    unreachable: Mutex<Option<ApiError>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// A call in flight; dropping it (the call returned or was abandoned) removes it.
+pub(super) struct InFlight<'a> {
+    calls: &'a Calls,
+    id: u64,
+    pub(super) started: Instant,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        lock(&self.calls.in_flight).remove(&self.id);
+    }
+}
+
+/// The oldest call still waiting for AWS, for the message of an expired `--timeout`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub operation: &'static str,
+    /// The job id, ARN or name the call is about.
+    pub subject: String,
+    pub waited: Duration,
 }
 
 /// Counts every HTTP attempt the SDK makes (retries included), by operation and outcome, from
 /// an interceptor: this is what the account's quotas see, and where throttling shows up even
-/// when a retry later succeeds.
+/// when a retry later succeeds. It also notes the endpoint each request goes to, so errors can
+/// name it.
 #[derive(Debug)]
-struct AttemptMetrics(Arc<ApiStats>);
+struct AttemptMetrics(Arc<ApiStats>, Arc<Calls>);
 
 impl Intercept for AttemptMetrics {
     fn name(&self) -> &'static str {
         "jobctl-attempt-metrics"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // Scheme and authority only: the path and query may carry job ids, never secrets, but
+        // the endpoint is all an error message needs.
+        if let Some(endpoint) = endpoint_of(context.request().uri()) {
+            *lock(&self.1.endpoint) = Some(endpoint);
+        }
+        Ok(())
     }
 
     fn read_after_attempt(
@@ -86,21 +216,148 @@ impl Intercept for AttemptMetrics {
     }
 }
 
+/// `scheme://authority` of a request URI.
+fn endpoint_of(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    (!scheme.is_empty() && !authority.is_empty()).then(|| format!("{scheme}://{authority}"))
+}
+
+/// The bits of the AWS configuration files jobctl reads itself: whether the profile exists,
+/// its `ca_bundle`, and whether it sets retries.
+struct ProfileFacts {
+    ca_bundle: Option<String>,
+    sets_retries: bool,
+}
+
+async fn profile_facts(selected: Option<&str>) -> Result<ProfileFacts, ConnectError> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let env = Env::real();
+    let set = aws_config::profile::load(
+        &Fs::real(),
+        &env,
+        // The standard files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, ~/.aws).
+        &Default::default(),
+        selected.map(|s| std::borrow::Cow::Owned(s.to_string())),
+    )
+    .await
+    .map_err(|e| ConnectError::ProfileFiles(e.to_string()))?;
+    let profile = set.get_profile(set.selected_profile());
+    if let (Some(name), None) = (selected, profile) {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let file = |var: &str, default: &str| {
+            std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+                home.as_deref()
+                    .unwrap_or(Path::new("~"))
+                    .join(".aws")
+                    .join(default)
+            })
+        };
+        let mut known: Vec<String> = set.profiles().map(String::from).collect();
+        known.sort();
+        return Err(ConnectError::NoProfile {
+            name: name.to_string(),
+            looked_in: vec![
+                file("AWS_CONFIG_FILE", "config"),
+                file("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+            ],
+            known,
+        });
+    }
+    let get = |key: &str| profile.and_then(|p| p.get(key)).map(String::from);
+    let env_sets = |key: &str| env.get(key).is_ok_and(|v| !v.is_empty());
+    Ok(ProfileFacts {
+        ca_bundle: get("ca_bundle"),
+        sets_retries: env_sets("AWS_MAX_ATTEMPTS")
+            || env_sets("AWS_RETRY_MODE")
+            || get("max_attempts").is_some()
+            || get("retry_mode").is_some(),
+    })
+}
+
+/// The PEM bundle at `path`, checked the way the TLS stack will read it (which would panic on a
+/// malformed certificate instead of saying which file is wrong).
+fn read_ca_bundle(path: &Path, from: &'static str) -> Result<Vec<u8>, ConnectError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let fail = |message: String| ConnectError::CaBundle {
+        path: path.to_path_buf(),
+        from,
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(format!("not a PEM certificate bundle: {e:?}")))?;
+    if certs.is_empty() {
+        return Err(fail("it holds no PEM certificate".into()));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in certs {
+        roots
+            .add(cert)
+            .map_err(|e| fail(format!("a certificate in it cannot be used: {e}")))?;
+    }
+    Ok(bytes)
+}
+
+/// The SDK's default HTTPS client (rustls with aws-lc, proxies from the environment), trusting
+/// only the certificates of `bundle`, as the AWS CLI does with `--ca-bundle`.
+fn https_client_trusting(
+    bundle: Vec<u8>,
+) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(bundle);
+    Builder::new().build_with_connector_fn(move |settings, components| {
+        let context = TlsContext::builder()
+            .with_trust_store(trust.clone())
+            .build()
+            .unwrap_or_default();
+        let mut builder = ConnectorBuilder::default()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .tls_context(context);
+        builder.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        builder.set_proxy_config(Some(ProxyConfig::from_env()));
+        builder.build()
+    })
+}
+
 impl IotJobs {
-    /// Builds the client from flags and the standard AWS chain. Fails only when no region can be
-    /// found, which would otherwise surface as an obscure error on the first call.
+    /// Builds the client from flags and the standard AWS chain. Fails, with one line saying how
+    /// to fix it, when the profile does not exist, no region or no credentials can be found, or
+    /// the CA bundle is unusable: each would otherwise surface as an obscure error on the first
+    /// call.
     pub async fn connect(conn: &Connection) -> Result<Self, ConnectError> {
-        let retry = RetryConfig::standard()
-            .with_max_attempts(conn.max_attempts.max(1))
-            .with_initial_backoff(Duration::from_millis(200))
-            .with_max_backoff(Duration::from_secs(20));
+        let facts = profile_facts(conn.profile.as_deref()).await?;
         let timeouts = SdkTimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(30))
+            .connect_timeout(conn.connect_timeout)
+            .read_timeout(conn.read_timeout)
             .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(retry)
-            .timeout_config(timeouts);
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
+        // Only an explicit --max-attempts overrides AWS_MAX_ATTEMPTS, AWS_RETRY_MODE and the
+        // profile; without any of them jobctl keeps its own default, meant for throttling.
+        let attempts = match (conn.max_attempts, facts.sets_retries) {
+            (Some(n), _) => Some(n),
+            (None, false) => Some(DEFAULT_MAX_ATTEMPTS),
+            (None, true) => None,
+        };
+        if let Some(attempts) = attempts {
+            loader = loader.retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(attempts.max(1))
+                    .with_initial_backoff(Duration::from_millis(200))
+                    .with_max_backoff(Duration::from_secs(20)),
+            );
+        }
         if let Some(region) = &conn.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
         }
@@ -110,24 +367,49 @@ impl IotJobs {
         if let Some(url) = &conn.endpoint_url {
             loader = loader.endpoint_url(url);
         }
+        let bundle = match (&conn.ca_bundle, &facts.ca_bundle) {
+            (Some(path), _) => Some(read_ca_bundle(path, "--ca-bundle or AWS_CA_BUNDLE")?),
+            (None, Some(path)) => Some(read_ca_bundle(Path::new(path), "the profile's ca_bundle")?),
+            (None, None) => None,
+        };
+        if let Some(bundle) = bundle {
+            loader = loader.http_client(https_client_trusting(bundle));
+        }
         let config = loader.load().await;
-        if config.region().is_none() {
-            return Err(ConnectError::NoRegion);
+        let Some(region) = config.region().map(ToString::to_string) else {
+            return Err(ConnectError::NoRegion {
+                profile: conn.profile.clone(),
+            });
+        };
+        if let Some(provider) = config.credentials_provider() {
+            use aws_sdk_iot::config::ProvideCredentials;
+            if let Err(err) = provider.provide_credentials().await {
+                tracing::info!(error = %crate::aws::errors::chain(&err), "credentials");
+                return Err(ConnectError::NoCredentials {
+                    profile: conn.profile.clone(),
+                });
+            }
         }
         let builder = aws_sdk_iot::config::Builder::from(&config);
-        Ok(Self::from_config(builder, conn))
+        let mut api = Self::from_config(builder, conn);
+        api.region = region;
+        Ok(api)
     }
 
     /// The client for an SDK configuration (tests give one with their own HTTP client).
     pub(super) fn from_config(builder: aws_sdk_iot::config::Builder, conn: &Connection) -> Self {
         let stats = Arc::new(ApiStats::default());
+        let calls = Arc::new(Calls::default());
         let config = builder
-            .interceptor(AttemptMetrics(Arc::clone(&stats)))
+            .interceptor(AttemptMetrics(Arc::clone(&stats), Arc::clone(&calls)))
             .build();
         Self {
             client: Client::from_conf(config),
             limiter: RateLimiter::new(conn.default_tps, conn.tps_overrides.clone()),
             stats,
+            calls,
+            region: String::new(),
+            timeouts: (conn.connect_timeout, conn.read_timeout),
         }
     }
 
@@ -136,8 +418,86 @@ impl IotJobs {
         Arc::clone(&self.stats)
     }
 
-    /// Waits for `operation`'s next slot under the rate limit.
-    pub(super) async fn begin(&self, operation: &'static str) {
+    /// The region every call goes to.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Where the calls went (`https://iot.us-east-1.amazonaws.com`), once one was made.
+    pub fn endpoint(&self) -> Option<String> {
+        lock(&self.calls.endpoint).clone()
+    }
+
+    /// The call that has waited longest for AWS, if one is in flight.
+    pub fn waiting(&self) -> Option<Waiting> {
+        lock(&self.calls.in_flight)
+            .values()
+            .min_by_key(|(_, _, started)| *started)
+            .map(|(operation, subject, started)| Waiting {
+                operation,
+                subject: subject.clone(),
+                waited: started.elapsed(),
+            })
+    }
+
+    /// Waits for `operation`'s next slot under the rate limit, and registers the call as in
+    /// flight. Fails at once when the endpoint has already proven unreachable in this run.
+    pub(super) async fn begin(
+        &self,
+        operation: &'static str,
+        subject: &str,
+    ) -> Result<InFlight<'_>, ApiError> {
+        if let Some(err) = lock(&self.calls.unreachable).clone() {
+            return Err(ApiError { operation, ..err });
+        }
         self.limiter.acquire(operation).await;
+        let id = self.calls.next_id.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        lock(&self.calls.in_flight).insert(id, (operation, subject.to_string(), started));
+        Ok(InFlight {
+            calls: &self.calls,
+            id,
+            started,
+        })
+    }
+
+    /// An SDK failure as an [`ApiError`] naming the endpoint; an unreachable endpoint also trips
+    /// the breaker, so the calls after it fail at once with the same message.
+    pub(super) fn error<E>(
+        &self,
+        operation: &'static str,
+        err: &aws_sdk_iot::error::SdkError<E>,
+        call: &InFlight<'_>,
+    ) -> ApiError
+    where
+        E: aws_sdk_iot::error::ProvideErrorMetadata + std::error::Error + 'static,
+        aws_sdk_iot::error::SdkError<E>: aws_sdk_iot::operation::RequestId,
+    {
+        let mut error = super::errors::api_error(operation, err);
+        error.endpoint = self.endpoint();
+        let endpoint = error.endpoint.as_deref().unwrap_or("the endpoint");
+        if error.kind == ErrorKind::NotAws {
+            error.message = format!(
+                "{endpoint} answered {}: it does not look like AWS IoT (check --endpoint-url, AWS_ENDPOINT_URL_IOT and AWS_ENDPOINT_URL)",
+                error.message
+            );
+        }
+        if error.kind == ErrorKind::Unreachable {
+            let (connect, read) = self.timeouts;
+            error.message = format!(
+                "could not reach {endpoint} (waited {:.1}s; --connect-timeout {}, --read-timeout {}): {}",
+                call.started.elapsed().as_secs_f64(),
+                humantime::format_duration(connect),
+                humantime::format_duration(read),
+                error.message,
+            );
+        }
+        if error.ends_the_run() {
+            let mut tripped = lock(&self.calls.unreachable);
+            if tripped.is_none() {
+                *tripped = Some(error.clone());
+            }
+        }
+        error
     }
 }

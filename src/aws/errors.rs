@@ -2,51 +2,50 @@
 //! error code, the HTTP status), never by message text.
 
 use aws_sdk_iot::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_iot::operation::RequestId;
 
 use super::{ApiError, ErrorKind};
 
 /// Maps any SDK failure to an [`ApiError`]. The SDK's Display of a dispatch failure can include
-/// the endpoint but never credentials or signatures.
+/// the endpoint but never credentials or signatures. [`super::IotJobs`] adds the endpoint.
 pub(super) fn api_error<E>(operation: &'static str, err: &SdkError<E>) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
+    SdkError<E>: RequestId,
 {
     let code = err.code().unwrap_or_default().to_string();
     let status = err.raw_response().map(|r| r.status().as_u16());
     let kind = match (code.as_str(), status, err) {
-        ("ResourceNotFoundException", _, _) | (_, Some(404), _) => ErrorKind::NotFound,
+        ("ResourceNotFoundException", _, _) => ErrorKind::NotFound,
         ("ResourceAlreadyExistsException", _, _) => ErrorKind::AlreadyExists,
         ("ThrottlingException" | "LimitExceededException" | "TooManyRequestsException", _, _) => {
             ErrorKind::Throttled
         }
         ("InvalidRequestException", _, _) => ErrorKind::InvalidRequest,
         (_, Some(s), _) if s >= 500 => ErrorKind::Transient,
-        (
-            _,
-            _,
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_),
-        ) => ErrorKind::Transient,
+        // An answer without an AWS error code is not from AWS IoT: a wrong URL, a web server, a
+        // proxy's error page. Never "not found", or a plan would create what exists.
+        ("", Some(_), _) => ErrorKind::NotAws,
+        (_, None, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) => {
+            ErrorKind::Unreachable
+        }
+        (_, _, SdkError::ResponseError(_)) => ErrorKind::Transient,
         _ => ErrorKind::Other,
     };
     let message = match err.message() {
         Some(m) => m.to_string(),
         None => match err {
-            SdkError::DispatchFailure(d) => {
-                let detail = source_chain(err);
-                if d.is_io() {
-                    format!("could not reach the endpoint: {detail}")
-                } else if d.is_timeout() {
-                    "timed out".into()
-                } else {
-                    format!("request failed: {detail}")
-                }
+            SdkError::DispatchFailure(d) if d.is_timeout() => {
+                format!("timed out: {}", chain(err))
             }
+            SdkError::DispatchFailure(_) => chain(err),
             SdkError::TimeoutError(_) => "timed out".into(),
             SdkError::ConstructionFailure(_) => {
-                let detail = source_chain(err);
+                let detail = chain(err);
                 format!("could not build the request: {detail}")
             }
             other => match status {
+                Some(s) if kind == ErrorKind::NotAws => format!("HTTP {s} without an AWS error"),
                 Some(s) => format!("HTTP {s} with no error message"),
                 None => other.to_string(),
             },
@@ -55,7 +54,7 @@ where
     let code = if code.is_empty() {
         match (kind, status) {
             (_, Some(s)) => format!("HTTP{s}"),
-            (ErrorKind::Transient, None) => "ConnectionError".into(),
+            (ErrorKind::Unreachable, None) => "ConnectionError".into(),
             _ => "Error".into(),
         }
     } else {
@@ -66,12 +65,14 @@ where
         kind,
         code,
         message,
+        request_id: err.request_id().map(String::from),
+        endpoint: None,
     }
 }
 
 /// The causes below an error, innermost last ("io error: Connection refused (os error 111)"):
 /// the SDK's own top-level texts are too generic to act on.
-fn source_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = err.source();
     while let Some(cause) = next {
@@ -81,27 +82,19 @@ fn source_chain(err: &dyn std::error::Error) -> String {
         }
         next = cause.source();
     }
-    parts.join(": ")
+    if parts.is_empty() {
+        err.to_string()
+    } else {
+        parts.join(": ")
+    }
 }
 
 /// A Describe call's output, with "does not exist" as `None` rather than an error.
-pub(super) fn absent_if_not_found<O, E>(
-    operation: &'static str,
-    result: Result<O, SdkError<E>>,
-) -> Result<Option<O>, ApiError>
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
+pub(super) fn absent_if_not_found<O>(result: Result<O, ApiError>) -> Result<Option<O>, ApiError> {
     match result {
         Ok(output) => Ok(Some(output)),
-        Err(err) => {
-            let mapped = api_error(operation, &err);
-            if mapped.kind == ErrorKind::NotFound {
-                Ok(None)
-            } else {
-                Err(mapped)
-            }
-        }
+        Err(err) if err.kind == ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err),
     }
 }
 
@@ -115,6 +108,8 @@ pub(super) fn build_error(
         kind: ErrorKind::InvalidRequest,
         code: "BuildError".into(),
         message: err.to_string(),
+        request_id: None,
+        endpoint: None,
     }
 }
 
@@ -125,5 +120,7 @@ pub(super) fn empty_response(operation: &'static str, what: &str) -> ApiError {
         kind: ErrorKind::Other,
         code: "EmptyResponse".into(),
         message: format!("the response has no {what}"),
+        request_id: None,
+        endpoint: None,
     }
 }

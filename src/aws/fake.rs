@@ -114,6 +114,8 @@ impl FakeJobs {
                     kind,
                     code,
                     message: format!("scripted failure for {id}"),
+                    request_id: None,
+                    endpoint: None,
                 });
             }
         }
@@ -127,6 +129,10 @@ pub fn job_arn(job_id: &str) -> String {
 
 #[async_trait]
 impl JobsApi for FakeJobs {
+    fn region(&self) -> Option<String> {
+        Some(REGION.to_string())
+    }
+
     async fn describe_job(&self, job_id: &str) -> Result<Option<JobDescription>, ApiError> {
         self.enter("DescribeJob", job_id)?;
         Ok(self.lock().jobs.get(job_id).map(|(status, spec)| {
@@ -179,6 +185,8 @@ impl JobsApi for FakeJobs {
                 kind: ErrorKind::AlreadyExists,
                 code: "ResourceAlreadyExistsException".into(),
                 message: format!("Job {job_id} already exists"),
+                request_id: None,
+                endpoint: None,
             });
         }
         state.jobs.insert(
@@ -333,6 +341,8 @@ fn invalid(operation: &'static str, message: &str) -> ApiError {
         kind: ErrorKind::InvalidRequest,
         code: "InvalidRequestException".into(),
         message: message.into(),
+        request_id: None,
+        endpoint: None,
     }
 }
 
@@ -342,5 +352,7 @@ fn not_found(operation: &'static str, id: &str) -> ApiError {
         kind: ErrorKind::NotFound,
         code: "ResourceNotFoundException".into(),
         message: format!("{id} does not exist"),
+        request_id: None,
+        endpoint: None,
     }
 }

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::Serialize;
 
-pub use client::{Connection, IotJobs};
+pub use client::{ConnectError, Connection, IotJobs, Waiting};
 
 use crate::domain::spec::TagValue;
 use crate::domain::{
@@ -69,25 +69,55 @@ pub enum ErrorKind {
     AlreadyExists,
     Throttled,
     InvalidRequest,
-    /// 5xx, timeouts, connection failures: worth retrying later.
+    /// 5xx answers: worth retrying later.
     Transient,
+    /// No answer at all: connection refused, DNS, TLS, a connect or read timeout. Retried by
+    /// the SDK; when it persists, the run stops with one message instead of one per job.
+    Unreachable,
+    /// An answer without an AWS error code: the endpoint is not AWS IoT.
+    NotAws,
     Other,
 }
 
 /// A failed AWS call. Messages never contain credentials: they come from the service's error
 /// body or from the transport's description of a failure.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{operation} failed: {code}: {message}")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} failed: {code}: {message}{}", request_id_note(.request_id))]
 pub struct ApiError {
     pub operation: &'static str,
     pub kind: ErrorKind,
     pub code: String,
     pub message: String,
+    /// AWS's request id (`x-amzn-RequestId`), for a support case.
+    pub request_id: Option<String>,
+    /// Where the call went (`https://iot.us-east-1.amazonaws.com`), when a request was sent.
+    pub endpoint: Option<String>,
+}
+
+fn request_id_note(request_id: &Option<String>) -> String {
+    request_id
+        .as_ref()
+        .map(|id| format!(" (request id {id})"))
+        .unwrap_or_default()
 }
 
 impl ApiError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self.kind, ErrorKind::Throttled | ErrorKind::Transient)
+        matches!(
+            self.kind,
+            ErrorKind::Throttled | ErrorKind::Transient | ErrorKind::Unreachable
+        )
+    }
+
+    /// The endpoint gave no usable answer at all: nothing else in this run can succeed, so the
+    /// run reports it once and stops.
+    pub fn ends_the_run(&self) -> bool {
+        matches!(self.kind, ErrorKind::Unreachable | ErrorKind::NotAws)
+    }
+
+    /// The message with the request id, for reports that show code and message apart.
+    pub fn detail(&self) -> String {
+        format!("{}{}", self.message, request_id_note(&self.request_id))
     }
 }
 
@@ -95,6 +125,10 @@ impl ApiError {
 /// limits; callers see one result per call.
 #[async_trait]
 pub trait JobsApi: Send + Sync {
+    /// The region every call goes to, when known.
+    fn region(&self) -> Option<String> {
+        None
+    }
     /// DescribeJob; `Ok(None)` when the job does not exist.
     async fn describe_job(&self, job_id: &str) -> Result<Option<JobDescription>, ApiError>;
     /// GetJobDocument: the document text as stored.

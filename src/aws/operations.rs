@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_iot::types as sdk;
 
 use super::convert::{self, Configs};
-use super::errors::{absent_if_not_found, api_error, build_error, empty_response};
+use super::errors::{absent_if_not_found, build_error, empty_response};
 use super::{ApiError, ErrorKind, IotJobs, JobsApi};
 use crate::domain::{
     JobDescription, JobStatus, JobSummary, JobTemplateDescription, JobUpdate, ResolvedSpec,
@@ -26,6 +26,8 @@ fn next_page(
             kind: ErrorKind::Other,
             code: "RepeatedToken".into(),
             message: "the service returned the same pagination token twice".into(),
+            request_id: None,
+            endpoint: None,
         }),
         Some(next) if !next.is_empty() => Ok(Some(next.to_string())),
         _ => Ok(None),
@@ -34,11 +36,16 @@ fn next_page(
 
 #[async_trait]
 impl JobsApi for IotJobs {
+    fn region(&self) -> Option<String> {
+        Some(IotJobs::region(self).to_string()).filter(|r| !r.is_empty())
+    }
+
     async fn describe_job(&self, job_id: &str) -> Result<Option<JobDescription>, ApiError> {
         const OP: &str = "DescribeJob";
-        self.begin(OP).await;
+        let call = self.begin(OP, job_id).await?;
         let result = self.client.describe_job().job_id(job_id).send().await;
-        let Some(output) = absent_if_not_found(OP, result)? else {
+        let result = result.map_err(|e| self.error(OP, &e, &call));
+        let Some(output) = absent_if_not_found(result)? else {
             return Ok(None);
         };
         let job = output.job().ok_or_else(|| empty_response(OP, "job"))?;
@@ -53,14 +60,14 @@ impl JobsApi for IotJobs {
 
     async fn get_job_document(&self, job_id: &str) -> Result<String, ApiError> {
         const OP: &str = "GetJobDocument";
-        self.begin(OP).await;
+        let call = self.begin(OP, job_id).await?;
         let output = self
             .client
             .get_job_document()
             .job_id(job_id)
             .send()
             .await
-            .map_err(|e| api_error(OP, &e))?;
+            .map_err(|e| self.error(OP, &e, &call))?;
         Ok(output.document().unwrap_or_default().to_string())
     }
 
@@ -69,7 +76,7 @@ impl JobsApi for IotJobs {
         let mut tags = BTreeMap::new();
         let mut token: Option<String> = None;
         loop {
-            self.begin(OP).await;
+            let call = self.begin(OP, arn).await?;
             let output = self
                 .client
                 .list_tags_for_resource()
@@ -77,7 +84,7 @@ impl JobsApi for IotJobs {
                 .set_next_token(token.clone())
                 .send()
                 .await
-                .map_err(|e| api_error(OP, &e))?;
+                .map_err(|e| self.error(OP, &e, &call))?;
             for tag in output.tags() {
                 tags.insert(
                     tag.key().to_string(),
@@ -136,8 +143,11 @@ impl JobsApi for IotJobs {
         for arn in &spec.destination_package_versions {
             request = request.destination_package_versions(&arn.0);
         }
-        self.begin(OP).await;
-        let output = request.send().await.map_err(|e| api_error(OP, &e))?;
+        let call = self.begin(OP, job_id).await?;
+        let output = request
+            .send()
+            .await
+            .map_err(|e| self.error(OP, &e, &call))?;
         Ok(output.job_arn().unwrap_or_default().to_string())
     }
 
@@ -146,7 +156,7 @@ impl JobsApi for IotJobs {
         let mut jobs = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            self.begin(OP).await;
+            let call = self.begin(OP, "the account's jobs").await?;
             let output = self
                 .client
                 .list_jobs()
@@ -154,7 +164,7 @@ impl JobsApi for IotJobs {
                 .set_next_token(token.clone())
                 .send()
                 .await
-                .map_err(|e| api_error(OP, &e))?;
+                .map_err(|e| self.error(OP, &e, &call))?;
             for job in output.jobs() {
                 jobs.push(JobSummary {
                     job_id: job.job_id().unwrap_or_default().to_string(),
@@ -198,14 +208,17 @@ impl JobsApi for IotJobs {
             .set_abort_config(configs.abort)
             .set_timeout_config(configs.timeout)
             .set_job_executions_retry_config(configs.retry);
-        self.begin(OP).await;
-        request.send().await.map_err(|e| api_error(OP, &e))?;
+        let call = self.begin(OP, job_id).await?;
+        request
+            .send()
+            .await
+            .map_err(|e| self.error(OP, &e, &call))?;
         Ok(())
     }
 
     async fn cancel_job(&self, job_id: &str, force: bool, comment: &str) -> Result<(), ApiError> {
         const OP: &str = "CancelJob";
-        self.begin(OP).await;
+        let call = self.begin(OP, job_id).await?;
         self.client
             .cancel_job()
             .job_id(job_id)
@@ -214,26 +227,26 @@ impl JobsApi for IotJobs {
             .comment(comment)
             .send()
             .await
-            .map_err(|e| api_error(OP, &e))?;
+            .map_err(|e| self.error(OP, &e, &call))?;
         Ok(())
     }
 
     async fn delete_job(&self, job_id: &str, force: bool) -> Result<(), ApiError> {
         const OP: &str = "DeleteJob";
-        self.begin(OP).await;
+        let call = self.begin(OP, job_id).await?;
         self.client
             .delete_job()
             .job_id(job_id)
             .force(force)
             .send()
             .await
-            .map_err(|e| api_error(OP, &e))?;
+            .map_err(|e| self.error(OP, &e, &call))?;
         Ok(())
     }
 
     async fn associate_targets(&self, job_id: &str, targets: &[String]) -> Result<(), ApiError> {
         const OP: &str = "AssociateTargetsWithJob";
-        self.begin(OP).await;
+        let call = self.begin(OP, job_id).await?;
         self.client
             .associate_targets_with_job()
             .job_id(job_id)
@@ -241,7 +254,7 @@ impl JobsApi for IotJobs {
             .comment("added by jobctl")
             .send()
             .await
-            .map_err(|e| api_error(OP, &e))?;
+            .map_err(|e| self.error(OP, &e, &call))?;
         Ok(())
     }
 
@@ -252,47 +265,49 @@ impl JobsApi for IotJobs {
     ) -> Result<(), ApiError> {
         const OP: &str = "TagResource";
         let tags = convert::tags_to_sdk(tags).map_err(|e| build_error(OP, &e))?;
-        self.begin(OP).await;
+        let call = self.begin(OP, arn).await?;
         self.client
             .tag_resource()
             .resource_arn(arn)
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(|e| api_error(OP, &e))?;
+            .map_err(|e| self.error(OP, &e, &call))?;
         Ok(())
     }
 
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), ApiError> {
         const OP: &str = "UntagResource";
-        self.begin(OP).await;
+        let call = self.begin(OP, arn).await?;
         self.client
             .untag_resource()
             .resource_arn(arn)
             .set_tag_keys(Some(keys.to_vec()))
             .send()
             .await
-            .map_err(|e| api_error(OP, &e))?;
+            .map_err(|e| self.error(OP, &e, &call))?;
         Ok(())
     }
 
     async fn describe_thing(&self, name: &str) -> Result<Option<String>, ApiError> {
         const OP: &str = "DescribeThing";
-        self.begin(OP).await;
+        let call = self.begin(OP, name).await?;
         let result = self.client.describe_thing().thing_name(name).send().await;
-        Ok(absent_if_not_found(OP, result)?.and_then(|o| o.thing_arn().map(String::from)))
+        let result = result.map_err(|e| self.error(OP, &e, &call));
+        Ok(absent_if_not_found(result)?.and_then(|o| o.thing_arn().map(String::from)))
     }
 
     async fn describe_thing_group(&self, name: &str) -> Result<Option<String>, ApiError> {
         const OP: &str = "DescribeThingGroup";
-        self.begin(OP).await;
+        let call = self.begin(OP, name).await?;
         let result = self
             .client
             .describe_thing_group()
             .thing_group_name(name)
             .send()
             .await;
-        Ok(absent_if_not_found(OP, result)?.and_then(|o| o.thing_group_arn().map(String::from)))
+        let result = result.map_err(|e| self.error(OP, &e, &call));
+        Ok(absent_if_not_found(result)?.and_then(|o| o.thing_group_arn().map(String::from)))
     }
 
     async fn describe_job_template(

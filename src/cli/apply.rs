@@ -1,14 +1,20 @@
-//! `jobctl apply`: plan, then carry the plan out, all or nothing when anything is blocked.
+//! `jobctl apply`: plan, then carry the plan out, all or nothing: nothing is changed when the
+//! plan has an error or a blocked change, or when the person at the terminal does not confirm a
+//! destructive plan.
 
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::common::{prepare, AwsArgs, ManifestArgs, ReconcileArgs, ReportArgs};
+use super::common::{
+    prepare, within, AwsArgs, DeadlineArgs, ManifestArgs, ReconcileArgs, ReportArgs,
+};
 use super::exit;
 use crate::engine::apply::JobResult;
-use crate::engine::reconcile;
+use crate::engine::plan::{Action, Plan};
+use crate::engine::reconcile::{self, Applied, Refusal};
 use crate::output::style::Colors;
 use crate::output::{Format, Output};
-use crate::report::ApplyReport;
+use crate::report::{ApplyReport, PlanReport};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,6 +22,8 @@ pub struct Args {
     pub manifests: ManifestArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub deadline: DeadlineArgs,
     #[command(flatten)]
     pub reconcile: ReconcileArgs,
     /// Output format [default: github when GITHUB_ACTIONS=true, else text].
@@ -26,15 +34,27 @@ pub struct Args {
     /// Plan only: behave exactly like `jobctl plan`.
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not ask before replacing, cancelling or deleting jobs. (jobctl asks only when stdin
+    /// and stderr are terminals; elsewhere --allow-replace and --prune are the guard.)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 pub async fn run(args: Args, colors: Colors) -> u8 {
     let out = Output::new(Format::resolve(args.output), colors);
-    let (api, planned, settings) =
-        match prepare(&args.manifests, &args.aws, &args.reconcile, &out).await {
-            Ok(prepared) => prepared,
-            Err(code) => return code,
-        };
+    let prepared = match prepare(
+        &args.manifests,
+        &args.aws,
+        &args.reconcile,
+        &args.deadline,
+        &out,
+    )
+    .await
+    {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
+    };
+    let planned = prepared.report;
     if args.dry_run {
         out.plan(&planned);
         let written = out.write_files(&args.report.files(), &planned);
@@ -45,11 +65,38 @@ pub async fn run(args: Args, colors: Colors) -> u8 {
         };
     }
     out.apply_started(&planned);
-    let total = planned.plan.changes_to_apply().count();
-    let done = AtomicUsize::new(0);
-    let progress =
-        |result: &JobResult| out.progress(done.fetch_add(1, Ordering::Relaxed) + 1, total, result);
-    let applied = reconcile::apply(&api, &planned.plan, &settings, &progress).await;
+    let api = &prepared.api;
+    let settings = &prepared.config.settings;
+    let applied = if planned.has_errors() {
+        Applied::Refused(Refusal::Errors)
+    } else if planned.plan.blocked().next().is_some() {
+        Applied::Refused(Refusal::Blocked)
+    } else if must_confirm(
+        &planned.plan,
+        args.yes,
+        std::io::stdin().is_terminal(),
+        std::io::stderr().is_terminal(),
+    ) && !confirmed(&planned).await
+    {
+        Applied::Refused(Refusal::Declined)
+    } else {
+        let total = planned.plan.changes_to_apply().count();
+        let done = AtomicUsize::new(0);
+        let progress = |result: &JobResult| {
+            out.progress(done.fetch_add(1, Ordering::Relaxed) + 1, total, result)
+        };
+        let work = reconcile::apply(api, &planned.plan, settings, &progress);
+        match within(prepared.deadline, api, "applying the plan", work).await {
+            Ok(applied) => applied,
+            Err(mut failure) => {
+                failure.message.push_str(
+                    "; the changes made before it stay, and `jobctl plan` shows what is left",
+                );
+                out.failure(&failure);
+                return exit::TIMEOUT;
+            }
+        }
+    };
     tracing::info!(attempts = ?api.stats().by_operation(), "AWS calls");
     let report = ApplyReport {
         plan: planned,
@@ -62,5 +109,82 @@ pub async fn run(args: Args, colors: Colors) -> u8 {
         exit::ERROR
     } else {
         exit::OK
+    }
+}
+
+/// Whether apply must ask before it starts: the plan replaces, cancels or deletes a job, no
+/// `--yes` was given, and a person can answer (stdin and stderr are terminals). Without a
+/// terminal nothing is asked: `--allow-replace` and `--prune` are the guard there.
+pub fn must_confirm(plan: &Plan, yes: bool, stdin_terminal: bool, stderr_terminal: bool) -> bool {
+    let destructive = plan.changes.iter().any(|c| {
+        c.blocked.is_none() && matches!(c.action, Action::Replace | Action::Cancel | Action::Delete)
+    });
+    destructive && !yes && stdin_terminal && stderr_terminal
+}
+
+/// Asks on the terminal, as Terraform does: only `yes` goes ahead.
+async fn confirmed(report: &PlanReport) -> bool {
+    let summary = report.plan.summary();
+    let scope = &report.scope;
+    let question = format!(
+        "\njobctl will replace {}, cancel {} and delete {} job(s) in account {}, region {}, instance `{}`.\nOnly `yes` goes ahead. Apply these changes? ",
+        summary.replace,
+        summary.cancel,
+        summary.delete,
+        scope.account.as_deref().unwrap_or("(unknown)"),
+        scope.region,
+        scope.instance
+    );
+    let answer = tokio::task::spawn_blocking(move || {
+        use std::io::{BufRead, Write};
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(question.as_bytes());
+        let _ = stderr.flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+    })
+    .await;
+    matches!(answer, Ok(Ok(line)) if line.trim() == "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::plan::Change;
+
+    fn plan(action: Action, blocked: bool) -> Plan {
+        let mut change = Change::new("job", action);
+        change.blocked = blocked.then(|| "blocked".to_string());
+        Plan {
+            changes: vec![change],
+            ..Plan::default()
+        }
+    }
+
+    #[test]
+    fn apply_asks_only_before_destruction_on_a_terminal() {
+        for action in [Action::Replace, Action::Cancel, Action::Delete] {
+            let destructive = plan(action, false);
+            assert!(must_confirm(&destructive, false, true, true), "{action:?}");
+            assert!(!must_confirm(&destructive, true, true, true), "--yes skips");
+            assert!(
+                !must_confirm(&destructive, false, false, true),
+                "stdin not a terminal"
+            );
+            assert!(
+                !must_confirm(&destructive, false, true, false),
+                "stderr not a terminal"
+            );
+            assert!(
+                !must_confirm(&plan(action, true), false, true, true),
+                "a blocked change is refused anyway"
+            );
+        }
+        for action in [Action::Create, Action::Update, Action::Unchanged] {
+            assert!(
+                !must_confirm(&plan(action, false), false, true, true),
+                "{action:?}"
+            );
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::exit;
 use crate::aws::{Connection, IotJobs};
@@ -11,7 +12,7 @@ use crate::engine::{reconcile, Settings};
 use crate::manifest::{self, root_config};
 use crate::output::files::ReportFiles;
 use crate::output::Output;
-use crate::report::{Failure, FailureKind, PlanReport};
+use crate::report::{Failure, FailureKind, PlanReport, Scope};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ManifestArgs {
@@ -21,8 +22,10 @@ pub struct ManifestArgs {
 }
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "AWS connection")]
 pub struct AwsArgs {
-    /// AWS region (default: the standard AWS chain: AWS_REGION, profile).
+    /// AWS region (default: the standard AWS chain: AWS_REGION, AWS_DEFAULT_REGION, the
+    /// profile's `region`).
     #[arg(long, env = "AWS_REGION", hide_env_values = true)]
     pub region: Option<String>,
     /// Named profile from the AWS config files.
@@ -32,28 +35,80 @@ pub struct AwsArgs {
     /// work too).
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// Trust only the CA certificates in this PEM bundle for TLS, as the AWS CLI's --ca-bundle
+    /// (default: the profile's `ca_bundle`, else the system's roots).
+    #[arg(long, value_name = "PATH", env = "AWS_CA_BUNDLE")]
+    pub ca_bundle: Option<PathBuf>,
+    /// How long to wait for a connection, per HTTP attempt (e.g. 5s, 1m30s).
+    #[arg(long, value_name = "DURATION", env = "JOBCTL_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+    /// How long to wait for an answer, per HTTP attempt (e.g. 20s, 1m).
+    #[arg(long, value_name = "DURATION", env = "JOBCTL_READ_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub read_timeout: Duration,
     /// Calls per second allowed for each AWS operation; 0 turns pacing off.
-    #[arg(long, value_name = "TPS", default_value_t = crate::aws::ratelimit::DEFAULT_TPS, value_parser = parse_tps)]
+    #[arg(long, value_name = "TPS", env = "JOBCTL_RATE_LIMIT", default_value_t = crate::aws::ratelimit::DEFAULT_TPS, value_parser = parse_tps)]
     pub rate_limit: f64,
     /// Per-operation rate, e.g. `--rate CreateJob=5`. Repeatable.
     #[arg(long = "rate", value_name = "OPERATION=TPS", value_parser = parse_rate)]
     pub rates: Vec<(String, f64)>,
     /// Concurrent AWS calls at most.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", env = "JOBCTL_PARALLELISM", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
-    /// Attempts per call, the first included, when AWS throttles or fails with 5xx.
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
+    /// Attempts per call, the first included, when AWS throttles or fails with 5xx. Overrides
+    /// AWS_MAX_ATTEMPTS, AWS_RETRY_MODE and the profile's retry settings; without any of them,
+    /// 5.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
+}
+
+/// The deadline of a whole run, for the commands that have one (not the daemon).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "AWS connection")]
+pub struct DeadlineArgs {
+    /// Give up when the whole run (reading the account, applying) takes longer than this, and
+    /// exit 3 naming the call it was waiting for (e.g. 10m, 1h30m) [default: 30m].
+    #[arg(long, value_name = "DURATION", env = "JOBCTL_TIMEOUT", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+}
+
+/// The deadline of a command that does not wait for rollouts.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// A duration as Go and Kubernetes write them (`1m30s`, `500ms`, `2h`, through humantime), or
+/// plain seconds (`30`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let duration = match text.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => humantime::parse_duration(text).map_err(|e| {
+            format!("`{text}` is not a duration such as 500ms, 30s, 1m30s or 2h ({e})")
+        })?,
+    };
+    if duration > Duration::from_secs(7 * 24 * 3600) {
+        return Err(format!("`{text}` is more than a week"));
+    }
+    Ok(duration)
+}
+
 }
 
 impl AwsArgs {
     /// How to reach AWS, from these flags.
     pub fn connection(&self) -> Connection {
         Connection {
-            region: self.region.clone(),
+            // The Rust SDK reads AWS_REGION only; the AWS CLI also reads AWS_DEFAULT_REGION,
+            // before the profile's region, and so does jobctl.
+            region: self.region.clone().or_else(|| {
+                std::env::var("AWS_DEFAULT_REGION")
+                    .ok()
+                    .filter(|r| !r.is_empty())
+            }),
             profile: self.profile.clone(),
             endpoint_url: self.endpoint_url.clone(),
             max_attempts: self.max_attempts,
+            connect_timeout: self.connect_timeout,
+            read_timeout: self.read_timeout,
+            ca_bundle: self.ca_bundle.clone(),
             default_tps: self.rate_limit,
             tps_overrides: self.rates.iter().cloned().collect::<HashMap<_, _>>(),
         }
@@ -122,7 +177,7 @@ impl ReportArgs {
 pub struct ReconcileArgs {
     /// This jobctl instance's name, stored in the `jobctl:instance` tag of the jobs it creates.
     /// Default: `instance:` from jobctl.yaml at the manifest root, else `default`.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "JOBCTL_INSTANCE")]
     pub instance: Option<String>,
     /// Take over existing jobs that manifests name but jobctl does not manage (adds ownership tags).
     #[arg(long)]
@@ -164,6 +219,8 @@ pub struct RunConfig {
     pub paths: Vec<PathBuf>,
     pub settings: Settings,
     pub connection: Connection,
+    /// The deadline of the whole run (`--timeout`); `None` for no deadline.
+    pub timeout: Option<Duration>,
 }
 
 /// Merges the flags and the roots' `jobctl.yaml` into one configuration.
@@ -191,7 +248,75 @@ pub fn resolve(
         paths: manifests.paths.clone(),
         settings,
         connection: aws.connection(),
+        timeout: None,
     })
+}
+
+/// A run's deadline (`--timeout`): when it passes, the run stops and says what it was waiting
+/// for, and jobctl exits 3.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    limit: Duration,
+    at: tokio::time::Instant,
+}
+
+impl Deadline {
+    /// The deadline of a run that starts now; `None` runs without one.
+    pub fn start(limit: Option<Duration>) -> Option<Self> {
+        limit.map(|limit| Self {
+            limit,
+            at: tokio::time::Instant::now() + limit,
+        })
+    }
+}
+
+/// Runs `work` until `deadline`. When the deadline passes first, the work is dropped (calls in
+/// flight are abandoned) and the failure names the AWS call that was waiting longest.
+pub async fn within<T>(
+    deadline: Option<Deadline>,
+    api: &IotJobs,
+    doing: &str,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, Failure> {
+    let Some(deadline) = deadline else {
+        return Ok(work.await);
+    };
+    match tokio::time::timeout_at(deadline.at, work).await {
+        Ok(value) => Ok(value),
+        Err(_) => {
+            let endpoint = api
+                .endpoint()
+                .unwrap_or_else(|| "the AWS endpoint".to_string());
+            let what = match api.waiting() {
+                Some(waiting) => format!(
+                    "it was waiting {:.1}s for {} ({}) at {endpoint}",
+                    waiting.waited.as_secs_f64(),
+                    waiting.operation,
+                    waiting.subject
+                ),
+                None => {
+                    format!("no call to {endpoint} was in flight (calls are paced by --rate-limit)")
+                }
+            };
+            Err(Failure {
+                kind: FailureKind::Timeout,
+                message: format!(
+                    "--timeout {} passed while {doing}; {what}",
+                    humantime::format_duration(deadline.limit)
+                ),
+                diagnostics: Vec::new(),
+            })
+        }
+    }
+}
+
+/// What plan and apply have once the account is read: the client, the plan, and how the run
+/// was configured.
+pub struct Prepared {
+    pub api: IotJobs,
+    pub report: PlanReport,
+    pub config: RunConfig,
+    pub deadline: Option<Deadline>,
 }
 
 /// The front half of plan and apply: resolve, load (problems shown at once), connect, plan. A
@@ -200,9 +325,10 @@ pub async fn prepare(
     manifests: &ManifestArgs,
     aws: &AwsArgs,
     reconcile: &ReconcileArgs,
+    deadline: &DeadlineArgs,
     out: &Output,
-) -> Result<(IotJobs, PlanReport, Settings), u8> {
-    let config = resolve(manifests, aws, reconcile).map_err(|err| {
+) -> Result<Prepared, u8> {
+    let mut config = resolve(manifests, aws, reconcile).map_err(|err| {
         out.failure(&Failure {
             kind: FailureKind::Config,
             message: err.to_string(),
@@ -210,6 +336,8 @@ pub async fn prepare(
         });
         exit::USAGE
     })?;
+    config.timeout = Some(deadline.timeout.unwrap_or(DEFAULT_TIMEOUT));
+    let deadline = Deadline::start(config.timeout);
     let mut set = manifest::load(&config.paths);
     out.loaded(&set.diagnostics);
     let api = match IotJobs::connect(&config.connection).await {
@@ -228,8 +356,35 @@ pub async fn prepare(
         empty_roots: set.empty_roots(),
     };
     let jobs = std::mem::take(&mut set.jobs);
-    let mut planned = reconcile::plan(&api, jobs, coverage, &config.settings).await;
+    let work = reconcile::plan(&api, jobs, coverage, &config.settings);
+    let mut planned = match within(deadline, &api, "reading the account", work).await {
+        Ok(Ok(planned)) => planned,
+        Ok(Err(err)) => {
+            out.failure(&Failure {
+                kind: FailureKind::Aws,
+                message: err.to_string(),
+                diagnostics: set.diagnostics,
+            });
+            return Err(exit::ERROR);
+        }
+        Err(mut failure) => {
+            failure.diagnostics = set.diagnostics;
+            out.failure(&failure);
+            return Err(exit::TIMEOUT);
+        }
+    };
     planned.plan.notes.extend(set.skipped_note());
-    let report = PlanReport::new(config.settings.instance.clone(), set.diagnostics, planned);
-    Ok((api, report, config.settings))
+    let scope = Scope::new(
+        planned.account.clone(),
+        api.region(),
+        api.endpoint(),
+        &config.settings.instance,
+    );
+    let report = PlanReport::new(scope, set.diagnostics, planned);
+    Ok(Prepared {
+        api,
+        report,
+        config,
+        deadline,
+    })
 }

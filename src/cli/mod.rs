@@ -8,6 +8,7 @@ mod export;
 mod plan;
 mod schema;
 mod validate;
+mod version;
 mod watch;
 
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// `plan --detailed-exitcode`: the plan has changes.
     pub const CHANGES: u8 = 2;
+    /// `--timeout` passed before the run finished.
+    pub const TIMEOUT: u8 = 3;
     /// Bad flags or arguments (EX_USAGE); never 2, which means "changes" to CI scripts.
     pub const USAGE: u8 = 64;
     pub const SIGINT: u8 = 130;
@@ -32,6 +35,7 @@ pub mod exit {
 #[command(
     name = "jobctl",
     version,
+    long_version = version::LONG_VERSION,
     about = "Declarative GitOps reconciler for AWS IoT Jobs",
     long_about = "jobctl validates YAML job manifests, diffs them against the AWS IoT jobs in an account, and creates what is missing.",
     propagate_version = true
@@ -53,7 +57,7 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Log line format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, global = true, value_enum, env = "JOBCTL_LOG_FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 }
 
@@ -86,7 +90,8 @@ pub enum Command {
     Validate(validate::Args),
     /// Show what apply would change in the account.
     Plan(plan::Args),
-    /// Create the jobs the manifests declare and the account lacks.
+    /// Make the account match the manifests: create, update in place, and, when the flags say
+    /// so, replace (--allow-replace), cancel (--prune) and delete (--prune-delete) jobs.
     Apply(apply::Args),
     /// Print the JSON Schema of a Job manifest.
     Schema(schema::Args),
@@ -98,6 +103,8 @@ pub enum Command {
     Watch(watch::Args),
     /// Write manifests for jobs that already exist, to adopt them with `plan --adopt`.
     Export(export::Args),
+    /// Print the version, git commit, build date and target (`-o json` for a program).
+    Version(version::Args),
 }
 
 /// The entry point behind `main`: parse, set up, run, and map the outcome to an exit code.
@@ -158,6 +165,7 @@ async fn dispatch(command: Command, colors: Colors) -> u8 {
         Command::Man(args) => completions::run_man(&args),
         Command::Watch(args) => watch::run(args).await,
         Command::Export(args) => export::run(args, colors).await,
+        Command::Version(args) => version::run(&args),
     }
 }
 
@@ -187,27 +195,61 @@ async fn shutdown_signal() -> u8 {
     }
 }
 
-/// Logging goes to stderr. The AWS SDK's own logs are capped at `warn`, and request signing is
-/// never logged: at debug level those crates print canonical requests and headers.
+/// Logging goes to stderr. `JOBCTL_LOG` (or `RUST_LOG`) takes tracing filter directives such
+/// as `jobctl=debug`; otherwise `-v` sets the level. The AWS SDK's own logs stay below `-v`
+/// (a missing profile or IMDS is jobctl's to explain, in one line), and request signing is
+/// never logged, whatever the directives say: at debug level those crates print canonical
+/// requests and headers.
 fn init_logging(verbose: u8, format: LogFormat, color: bool) {
     use tracing_subscriber::EnvFilter;
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = EnvFilter::new(format!(
-        "warn,jobctl={level},aws_sigv4=off,aws_smithy_runtime=warn,aws_smithy_runtime_api=warn,aws_config=warn,aws_runtime=warn,hyper=warn,hyper_util=warn"
-    ));
+    let directives = log_directives(
+        verbose,
+        std::env::var("JOBCTL_LOG")
+            .ok()
+            .or_else(|| std::env::var("RUST_LOG").ok()),
+    );
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(EnvFilter::new(directives))
         .with_writer(std::io::stderr)
         .with_target(false);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.with_ansi(color).try_init(),
     };
+}
+
+/// Targets whose logs can carry signed headers or canonical requests: capped whatever the
+/// user's directives say.
+const GUARDED: &[&str] = &[
+    "aws_sigv4",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http_client",
+    "hyper",
+    "hyper_util",
+];
+
+fn log_directives(verbose: u8, user: Option<String>) -> String {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    // The SDK's configuration crates warn about a missing profile or IMDS with debug dumps:
+    // jobctl says the same in one line, so they are heard only from -v on.
+    let sdk = if verbose == 0 { "error" } else { "warn" };
+    let base = match user.filter(|u| !u.trim().is_empty()) {
+        Some(user) => user
+            .split(',')
+            .filter(|d| !GUARDED.iter().any(|g| d.trim_start().starts_with(g)))
+            .collect::<Vec<_>>()
+            .join(","),
+        None => format!("warn,jobctl={level},aws_config={sdk},aws_runtime={sdk}"),
+    };
+    format!(
+        "{base},aws_sigv4=off,aws_smithy_runtime=warn,aws_smithy_runtime_api=warn,aws_smithy_http_client=warn,hyper=warn,hyper_util=warn"
+    )
 }
 
 #[cfg(test)]
@@ -218,6 +260,31 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn log_directives_never_let_signing_through() {
+        let directives = log_directives(3, Some("trace,aws_sigv4=trace".into()));
+        assert!(!directives.contains("aws_sigv4=trace"), "{directives}");
+        assert!(directives.ends_with("hyper_util=warn"), "{directives}");
+        assert!(directives.contains("aws_sigv4=off"), "{directives}");
+        let quiet = log_directives(0, None);
+        assert!(quiet.contains("aws_config=error"), "{quiet}");
+        assert!(log_directives(1, None).contains("aws_config=warn"));
+    }
+
+    #[test]
+    fn durations_read_like_go_and_kubernetes() {
+        use super::common::parse_duration;
+        use std::time::Duration;
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("8d").is_err());
     }
 
     #[test]

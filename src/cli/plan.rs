@@ -1,6 +1,6 @@
 //! `jobctl plan`: read the account and show what apply would do.
 
-use super::common::{prepare, AwsArgs, ManifestArgs, ReconcileArgs, ReportArgs};
+use super::common::{prepare, AwsArgs, DeadlineArgs, ManifestArgs, ReconcileArgs, ReportArgs};
 use super::exit;
 use crate::output::style::Colors;
 use crate::output::{Format, Output};
@@ -11,6 +11,8 @@ pub struct Args {
     pub manifests: ManifestArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub deadline: DeadlineArgs,
     #[command(flatten)]
     pub reconcile: ReconcileArgs,
     /// Output format [default: github when GITHUB_ACTIONS=true, else text].
@@ -25,15 +27,24 @@ pub struct Args {
 
 pub async fn run(args: Args, colors: Colors) -> u8 {
     let out = Output::new(Format::resolve(args.output), colors);
-    let (api, report, _) = match prepare(&args.manifests, &args.aws, &args.reconcile, &out).await {
+    let prepared = match prepare(
+        &args.manifests,
+        &args.aws,
+        &args.reconcile,
+        &args.deadline,
+        &out,
+    )
+    .await
+    {
         Ok(prepared) => prepared,
         Err(code) => return code,
     };
-    out.plan(&report);
-    if !out.write_files(&args.report.files(), &report) {
+    let report = &prepared.report;
+    out.plan(report);
+    if !out.write_files(&args.report.files(), report) {
         return exit::ERROR;
     }
-    tracing::info!(attempts = ?api.stats().by_operation(), "AWS calls");
+    tracing::info!(attempts = ?prepared.api.stats().by_operation(), "AWS calls");
     if report.has_errors() {
         exit::ERROR
     } else if args.detailed_exitcode && report.plan.has_changes() {

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::common::{resolve, AwsArgs, ManifestArgs, ReconcileArgs};
+use super::common::{parse_duration, resolve, AwsArgs, ManifestArgs, ReconcileArgs};
 use super::exit;
 use crate::aws::IotJobs;
 use crate::watch::{self, Config};
@@ -19,45 +19,23 @@ pub struct Args {
     #[command(flatten)]
     pub reconcile: ReconcileArgs,
     /// How long file events must be quiet before reconciling (e.g. 500ms, 2s).
-    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "JOBCTL_DEBOUNCE", default_value = "500ms", value_parser = parse_duration)]
     pub debounce: Duration,
-    /// Reconcile this often even without file events, to catch changes made on the AWS side.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    /// Reconcile this often even without file events, to catch changes made on the AWS side
+    /// (e.g. 5m, 1h30m).
+    #[arg(long, value_name = "DURATION", env = "JOBCTL_RESYNC_INTERVAL", default_value = "5m", value_parser = parse_duration)]
     pub resync_interval: Duration,
     /// On SIGTERM/SIGINT, how long calls in flight may take to finish.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "JOBCTL_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
     /// Serve /healthz, /readyz and /metrics here (e.g. 0.0.0.0:9090; port 0 picks one and
     /// prints `listening on http://ADDR` as the first line on stdout).
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", env = "JOBCTL_LISTEN_ADDR")]
     pub listen_addr: Option<SocketAddr>,
     /// /healthz fails once one reconcile pass has run longer than this (a wedged daemon; a
     /// supervisor's liveness probe then restarts it).
     #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
     pub max_pass_duration: Duration,
-}
-
-/// `250ms`, `2s`, `5m`, `1h`, or plain seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration such as 500ms, 30s or 5m"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        other => return Err(format!("unknown unit `{other}`; use ms, s, m or h")),
-    };
-    if !seconds.is_finite() || !(0.0..=7.0 * 24.0 * 3600.0).contains(&seconds) {
-        return Err(format!("`{text}` is out of range"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
 }
 
 pub async fn run(args: Args) -> u8 {
@@ -126,21 +104,5 @@ async fn signals(shutdown: tokio::sync::watch::Sender<bool>) {
             eprintln!("jobctl: second signal, exiting now");
             std::process::exit(i32::from(code));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("5 parsecs").is_err());
-        assert!(parse_duration("-1s").is_err());
-        assert!(parse_duration("").is_err());
     }
 }

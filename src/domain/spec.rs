@@ -352,6 +352,17 @@ pub struct SchedulingConfig {
     pub maintenance_windows: Vec<MaintenanceWindow>,
 }
 
+impl SchedulingConfig {
+    /// Parses the `YYYY-MM-DDTHH:MM` (UTC) form of `startTime` and `endTime`.
+    pub fn parse_time(text: &str) -> Option<time::PrimitiveDateTime> {
+        time::PrimitiveDateTime::parse(
+            text,
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]"),
+        )
+        .ok()
+    }
+}
+
 /// What happens at `endTime`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

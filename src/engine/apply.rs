@@ -46,6 +46,9 @@ pub enum Outcome {
 pub struct JobResult {
     pub job_id: String,
     pub action: Action,
+    /// The job's ARN: the one CreateJob returned, or the existing job's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_arn: Option<String>,
     #[serde(flatten)]
     pub outcome: Outcome,
 }
@@ -95,13 +98,19 @@ pub async fn apply(
                 .as_ref()
                 .is_some_and(|s| s.load(Ordering::SeqCst));
             let started = std::time::Instant::now();
-            let outcome = match &change.blocked {
-                Some(reason) => Outcome::Skipped {
-                    reason: reason.clone(),
-                },
-                None if stopping => Outcome::Skipped {
-                    reason: "jobctl is shutting down".into(),
-                },
+            let (outcome, job_arn) = match &change.blocked {
+                Some(reason) => (
+                    Outcome::Skipped {
+                        reason: reason.clone(),
+                    },
+                    change.arn.clone(),
+                ),
+                None if stopping => (
+                    Outcome::Skipped {
+                        reason: "jobctl is shutting down".into(),
+                    },
+                    change.arn.clone(),
+                ),
                 None => run_steps(api, change, settings, options, deletions).await,
             };
             let (outcome_name, operation) = match &outcome {
@@ -121,6 +130,7 @@ pub async fn apply(
             let result = JobResult {
                 job_id: change.job_id.clone(),
                 action: change.action,
+                job_arn,
                 outcome,
             };
             on_result(&result);
@@ -133,13 +143,14 @@ pub async fn apply(
     results
 }
 
+/// Runs a change's steps; the outcome, and the job's ARN (a created job's is new).
 async fn run_steps(
     api: &dyn JobsApi,
     change: &Change,
     settings: &Settings,
     options: &ApplyOptions,
     deletions: &Semaphore,
-) -> Outcome {
+) -> (Outcome, Option<String>) {
     let arn = change.arn.clone().unwrap_or_default();
     let mut deletion_permit = None;
     for step in &change.steps {
@@ -178,19 +189,22 @@ async fn run_steps(
             Step::CreateJob => {
                 return match &change.desired {
                     Some(spec) => create(api, &change.job_id, spec, &settings.instance).await,
-                    None => Outcome::Skipped {
-                        reason: "the plan carries no spec for this job".into(),
-                    },
+                    None => (
+                        Outcome::Skipped {
+                            reason: "the plan carries no spec for this job".into(),
+                        },
+                        None,
+                    ),
                 };
             }
         };
         tracing::debug!(job_id = %change.job_id, action = change.action.as_str(), operation = step.name(), ok = result.is_ok(), "step");
         if let Err(err) = result {
-            return failed(&err);
+            return (failed(&err), change.arn.clone());
         }
     }
     drop(deletion_permit);
-    Outcome::Done
+    (Outcome::Done, change.arn.clone())
 }
 
 async fn wait_for_deletion(
@@ -212,18 +226,26 @@ async fn wait_for_deletion(
                     "the job was still being deleted after {}s",
                     options.deletion_timeout.as_secs()
                 ),
+                request_id: None,
+                endpoint: None,
             });
         }
         tokio::time::sleep(options.deletion_poll).await;
     }
 }
 
-async fn create(api: &dyn JobsApi, job_id: &str, spec: &ResolvedSpec, instance: &str) -> Outcome {
+async fn create(
+    api: &dyn JobsApi,
+    job_id: &str,
+    spec: &ResolvedSpec,
+    instance: &str,
+) -> (Outcome, Option<String>) {
     match api.create_job(job_id, spec).await {
-        Ok(_) => Outcome::Done,
+        Ok(arn) => (Outcome::Done, Some(arn).filter(|a| !a.is_empty())),
         Err(err) if err.kind == ErrorKind::AlreadyExists => {
             match aws::read_job(api, job_id).await {
                 Ok(Some(remote)) => {
+                    let arn = Some(remote.job_arn.clone());
                     let desired = Desired {
                         jobs: vec![ResolvedJob {
                             job_id: job_id.to_string(),
@@ -249,7 +271,7 @@ async fn create(api: &dyn JobsApi, job_id: &str, spec: &ResolvedSpec, instance: 
                         ..Settings::default()
                     };
                     let again = plan::plan(&desired, &observed, &settings);
-                    match again.changes.first() {
+                    let outcome = match again.changes.first() {
                         Some(c) if c.action == Action::Unchanged && c.blocked.is_none() => {
                             Outcome::AlreadyExists
                         }
@@ -269,13 +291,14 @@ async fn create(api: &dyn JobsApi, job_id: &str, spec: &ResolvedSpec, instance: 
                             },
                         },
                         None => failed(&err),
-                    }
+                    };
+                    (outcome, arn)
                 }
-                Ok(None) => failed(&err),
-                Err(read_err) => failed(&read_err),
+                Ok(None) => (failed(&err), None),
+                Err(read_err) => (failed(&read_err), None),
             }
         }
-        Err(err) => failed(&err),
+        Err(err) => (failed(&err), None),
     }
 }
 
@@ -283,7 +306,7 @@ fn failed(err: &ApiError) -> Outcome {
     Outcome::Failed {
         operation: err.operation.to_string(),
         code: err.code.clone(),
-        message: err.message.clone(),
+        message: err.detail(),
     }
 }
 
@@ -337,7 +360,9 @@ mod tests {
                 },
             })
             .collect();
-        let refreshed = crate::engine::refresh::refresh(api, desired, &settings).await;
+        let refreshed = crate::engine::refresh::refresh(api, desired, &settings)
+            .await
+            .expect("the fake account is readable");
         assert!(refreshed.errors.is_empty(), "{:?}", refreshed.errors);
         plan::plan(&refreshed.desired, &refreshed.observed, &settings)
     }

@@ -3,9 +3,9 @@
 
 use super::apply::{self, ApplyOptions, JobResult};
 use super::plan::{self, Plan};
-use super::refresh::{self, JobError};
+use super::refresh::{self, JobError, OwnerCache};
 use super::Settings;
-use crate::aws::JobsApi;
+use crate::aws::{ApiError, JobsApi};
 use crate::domain::DesiredJob;
 
 /// A computed plan and the jobs that could not be planned.
@@ -13,14 +13,50 @@ use crate::domain::DesiredJob;
 pub struct Planned {
     pub plan: Plan,
     pub errors: Vec<JobError>,
+    /// The account the plan was made for, from the ARNs AWS returned; `None` when the account
+    /// returned none (no jobs, no targets by name).
+    pub account: Option<String>,
+}
+
+impl Planned {
+    /// The pass as it was before a run-level failure was reported once: every declared job
+    /// carries the failure (the daemon retries each on its backoff schedule).
+    pub fn unreadable(job_ids: impl IntoIterator<Item = String>, err: &ApiError) -> Self {
+        Self {
+            errors: job_ids
+                .into_iter()
+                .map(|job_id| JobError {
+                    job_id,
+                    source: None,
+                    message: err.to_string(),
+                    operation: Some(err.operation),
+                    code: Some(err.code.clone()),
+                })
+                .collect(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Why apply changed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Refusal {
+    /// The plan had blocked changes: applying the rest would leave the account in a state
+    /// nobody reviewed.
+    Blocked,
+    /// The plan had errors (invalid manifests, jobs that could not be planned), as Terraform
+    /// refuses a plan with errors.
+    Errors,
+    /// The person at the terminal did not confirm.
+    Declined,
 }
 
 /// What an all-or-nothing apply did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Applied {
-    /// The plan had blocked changes, so nothing was attempted: applying the rest would leave the
-    /// account in a state nobody reviewed.
-    Refused,
+    /// Nothing was attempted, and why.
+    Refused(Refusal),
     /// One result per job that had something to do.
     Results(Vec<JobResult>),
 }
@@ -36,24 +72,38 @@ pub struct Coverage {
 }
 
 /// Reads the account and plans. `coverage` says how far the declared jobs can be trusted to be
-/// all of them, which decides whether prune may run.
+/// all of them, which decides whether prune may run. `Err` when the account could not be read
+/// at all: one failure for the run, not one per job.
 pub async fn plan(
     api: &dyn JobsApi,
     jobs: Vec<DesiredJob>,
     coverage: Coverage,
     settings: &Settings,
-) -> Planned {
-    let refreshed = refresh::refresh(api, jobs, settings).await;
+) -> Result<Planned, ApiError> {
+    plan_with_cache(api, jobs, coverage, settings, &mut OwnerCache::default()).await
+}
+
+/// [`plan`], with ownership remembered across passes (see [`OwnerCache`]).
+pub async fn plan_with_cache(
+    api: &dyn JobsApi,
+    jobs: Vec<DesiredJob>,
+    coverage: Coverage,
+    settings: &Settings,
+    cache: &mut OwnerCache,
+) -> Result<Planned, ApiError> {
+    let refreshed = refresh::refresh_with_cache(api, jobs, settings, cache).await?;
     let mut desired = refreshed.desired;
     desired.incomplete = coverage.incomplete;
     desired.empty_roots = coverage.empty_roots;
-    Planned {
+    Ok(Planned {
         plan: plan::plan(&desired, &refreshed.observed, settings),
         errors: refreshed.errors,
-    }
+        account: refreshed.account,
+    })
 }
 
-/// Carries out a plan all or nothing: refused as a whole when any change is blocked.
+/// Carries out a plan all or nothing: refused as a whole when any change is blocked. (Plans
+/// with errors are refused by the caller, which knows about manifest errors too.)
 pub async fn apply(
     api: &dyn JobsApi,
     plan: &Plan,
@@ -61,7 +111,7 @@ pub async fn apply(
     on_result: &(dyn Fn(&JobResult) + Sync),
 ) -> Applied {
     if plan.blocked().next().is_some() {
-        return Applied::Refused;
+        return Applied::Refused(Refusal::Blocked);
     }
     let options = ApplyOptions::default();
     Applied::Results(apply::apply(api, plan, settings, &options, on_result).await)

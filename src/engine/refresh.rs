@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::plan::{self, Desired, Observed};
 use super::Settings;
 use crate::aws::{self, ApiError, JobsApi};
+use crate::domain::ownership::{ownership, Ownership};
 use crate::domain::spec::Target;
 use crate::domain::{DesiredJob, JobStatus, RemoteJob, ResolvedJob, ResolvedSpec};
 
@@ -49,6 +50,8 @@ impl std::fmt::Display for JobError {
 /// The account as far as the declared jobs are concerned.
 #[derive(Debug, Default)]
 pub struct Refreshed {
+    /// The account the run works on, from the ARNs AWS returned (job, thing, thing group).
+    pub account: Option<String>,
     /// Declared jobs to plan: the ones read or to create have their targets resolved.
     pub desired: Desired,
     pub observed: Observed,
@@ -73,30 +76,71 @@ impl NameRef {
     }
 }
 
+/// Ownership learned in earlier passes, for a caller that plans again and again (the daemon).
+/// Only "not this instance's" is remembered: a job that is not ours is never touched, so a
+/// stale entry can at worst leave an orphan for a later pass, never cancel a job that is no
+/// longer ours. Entries are keyed by ARN and dropped when the job leaves the account.
+#[derive(Debug, Default, Clone)]
+pub struct OwnerCache {
+    not_ours: BTreeSet<String>,
+}
+
+impl OwnerCache {
+    pub fn len(&self) -> usize {
+        self.not_ours.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.not_ours.is_empty()
+    }
+}
+
+/// The account id of an ARN (`arn:aws:iot:us-east-1:123456789012:job/x` gives `123456789012`).
+pub fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// The region of an ARN.
+pub fn arn_region(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3).filter(|r| !r.is_empty())
+}
+
 /// Reads what planning needs: ListJobs (every page), the full state of each declared job that
-/// is active, target names of jobs to create or compare, and the tags of undeclared jobs that
-/// may be this instance's orphans. Cost grows with active jobs and pages of history, not with
-/// one call per historical job. `--target` is applied here, once, to both the declared jobs and
-/// the orphan candidates, so plan sees only what is in scope.
-pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, settings: &Settings) -> Refreshed {
+/// is active, target names of jobs to create or compare, and, only when pruning, the tags of
+/// undeclared jobs that may be this instance's orphans. Cost grows with the declared jobs and
+/// pages of ListJobs, never with one call per job of someone else unless `--prune` asks for
+/// it. `--target` is applied here, once, to both the declared jobs and the orphan candidates,
+/// so plan sees only what is in scope.
+///
+/// `Err` means the account could not be read at all (ListJobs failed, or the endpoint proved
+/// unreachable): one error for the whole run, not one per job.
+pub async fn refresh(
+    api: &dyn JobsApi,
+    jobs: Vec<DesiredJob>,
+    settings: &Settings,
+) -> Result<Refreshed, ApiError> {
+    refresh_with_cache(api, jobs, settings, &mut OwnerCache::default()).await
+}
+
+/// [`refresh`], keeping what it learns about ownership in `cache` for the next pass.
+pub async fn refresh_with_cache(
+    api: &dyn JobsApi,
+    jobs: Vec<DesiredJob>,
+    settings: &Settings,
+    cache: &mut OwnerCache,
+) -> Result<Refreshed, ApiError> {
     let parallelism = settings.parallelism.max(1);
     let mut out = Refreshed::default();
+    let declared_ids: BTreeSet<String> = jobs.iter().map(|j| j.job_id.clone()).collect();
     let jobs: Vec<DesiredJob> = jobs
         .into_iter()
         .filter(|j| settings.includes(&j.job_id))
         .collect();
-    let listed = match api.list_jobs().await {
-        Ok(list) => list,
-        Err(err) => {
-            // Without the listing nothing can be planned safely; every job carries the error.
-            for job in jobs {
-                let source = Some(job.origin.to_string());
-                out.errors
-                    .push(JobError::api(job.job_id, source, err.to_string(), &err));
-            }
-            return out;
-        }
-    };
+    let listed = api.list_jobs().await?;
+    out.account = listed
+        .iter()
+        .find_map(|s| arn_account(&s.job_arn))
+        .map(String::from);
     out.observed.listed = listed.into_iter().map(|s| (s.job_id.clone(), s)).collect();
 
     // Jobs that are finished and not compared need neither target resolution nor reads.
@@ -130,9 +174,34 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, settings: &Settin
         .buffer_unordered(parallelism)
         .collect()
         .await;
+    if let Some(err) = resolved
+        .values()
+        .find_map(|r| r.as_ref().err().filter(|e| e.ends_the_run()))
+    {
+        return Err(err.clone());
+    }
+    if out.account.is_none() {
+        out.account = resolved
+            .values()
+            .find_map(|r| r.as_ref().ok().and_then(|a| a.as_deref()))
+            .and_then(arn_account)
+            .map(String::from);
+    }
 
+    let region = api.region();
     let mut ready = Vec::new();
     for job in work {
+        let problems = target_scope_problems(&job, out.account.as_deref(), region.as_deref());
+        if !problems.is_empty() {
+            out.errors.push(JobError {
+                job_id: job.job_id.clone(),
+                source: Some(job.origin.to_string()),
+                message: problems.join("; "),
+                operation: None,
+                code: None,
+            });
+            continue;
+        }
         match resolve_targets(job, &resolved) {
             Ok(job) => ready.push(job),
             Err(error) => out.errors.push(error),
@@ -140,6 +209,19 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, settings: &Settin
     }
 
     let listed = &out.observed.listed;
+    let now = time::OffsetDateTime::now_utc();
+    let (ready, too_soon): (Vec<ResolvedJob>, Vec<ResolvedJob>) = ready
+        .into_iter()
+        .partition(|j| listed.contains_key(&j.job_id) || start_time_problem(j, now).is_none());
+    for job in too_soon {
+        out.errors.push(JobError {
+            message: start_time_problem(&job, now).unwrap_or_default(),
+            job_id: job.job_id,
+            source: Some(job.origin.to_string()),
+            operation: None,
+            code: None,
+        });
+    }
     let to_read: Vec<&ResolvedJob> = ready
         .iter()
         .filter(|j| {
@@ -153,6 +235,12 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, settings: &Settin
         .buffer_unordered(parallelism)
         .collect()
         .await;
+    if let Some(err) = reads
+        .iter()
+        .find_map(|(_, r)| r.as_ref().err().filter(|e| e.ends_the_run()))
+    {
+        return Err(err.clone());
+    }
     let mut failed = BTreeSet::new();
     for (job_id, result) in reads {
         match result {
@@ -187,23 +275,46 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, settings: &Settin
         .chain(out.desired.unread.iter().map(String::as_str))
         .chain(out.errors.iter().map(|e| e.job_id.as_str()))
         .collect();
+    // Orphans are looked for only when this run may prune them: without --prune nothing is
+    // read about jobs no manifest declares, so a plan costs the same in an account holding
+    // thousands of other people's jobs. `--target` names count too: a target that no manifest
+    // declares must be this instance's job, which only its tags can tell.
+    let pruning = settings.prune || settings.prune_delete;
+    let only = settings.only.as_ref();
     let candidates: Vec<(String, String)> = out
         .observed
         .listed
         .values()
         .filter(|s| !declared.contains(s.job_id.as_str()))
         .filter(|s| settings.includes(&s.job_id))
-        .filter(|s| s.status.is_active() || (settings.prune_delete && s.status.is_finished()))
+        .filter(|s| {
+            let prunable =
+                s.status.is_active() || (settings.prune_delete && s.status.is_finished());
+            (pruning && prunable) || only.is_some_and(|o| o.contains(&s.job_id))
+        })
+        .filter(|s| !cache.not_ours.contains(&s.job_arn))
         .map(|s| (s.job_id.clone(), s.job_arn.clone()))
         .collect();
-    let tags: Vec<(String, TagsResult)> = stream::iter(candidates)
-        .map(|(job_id, arn)| async move { (job_id, api.list_tags(&arn).await) })
+    let tags: Vec<(String, String, TagsResult)> = stream::iter(candidates)
+        .map(|(job_id, arn)| async move {
+            let result = api.list_tags(&arn).await;
+            (job_id, arn, result)
+        })
         .buffer_unordered(parallelism)
         .collect()
         .await;
-    for (job_id, result) in tags {
+    if let Some(err) = tags
+        .iter()
+        .find_map(|(_, _, r)| r.as_ref().err().filter(|e| e.ends_the_run()))
+    {
+        return Err(err.clone());
+    }
+    for (job_id, arn, result) in tags {
         match result {
             Ok(tags) => {
+                if ownership(&tags, &settings.instance) != Ownership::Managed {
+                    cache.not_ours.insert(arn);
+                }
                 out.observed.undeclared_tags.insert(job_id, tags);
             }
             Err(err) => {
@@ -212,10 +323,92 @@ pub async fn refresh(api: &dyn JobsApi, jobs: Vec<DesiredJob>, settings: &Settin
             }
         }
     }
+    let still_listed: BTreeSet<&str> = out
+        .observed
+        .listed
+        .values()
+        .map(|s| s.job_arn.as_str())
+        .collect();
+    cache
+        .not_ours
+        .retain(|arn| still_listed.contains(arn.as_str()));
+
+    // A --target that names nothing this run can work on is an error, not an empty plan.
+    for id in only.into_iter().flatten() {
+        if declared_ids.contains(id) {
+            continue;
+        }
+        let owned = out
+            .observed
+            .undeclared_tags
+            .get(id)
+            .is_some_and(|tags| ownership(tags, &settings.instance) == Ownership::Managed);
+        if !owned && !out.errors.iter().any(|e| &e.job_id == id) {
+            out.errors.push(JobError {
+                job_id: id.clone(),
+                source: None,
+                message: format!(
+                    "--target `{id}` names no job: no manifest declares it, and the account has no job of instance `{}` with this id",
+                    settings.instance
+                ),
+                operation: None,
+                code: None,
+            });
+        }
+    }
     out.desired.jobs.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     out.desired.unread.sort();
     out.errors.sort_by(|a, b| a.job_id.cmp(&b.job_id));
-    out
+    Ok(out)
+}
+
+/// Target ARNs that name another account or region than the one the run works on: AWS would
+/// refuse them at apply, so plan says so first.
+fn target_scope_problems(
+    job: &DesiredJob,
+    account: Option<&str>,
+    region: Option<&str>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for target in &job.spec.targets {
+        let Target::Arn(arn) = target else { continue };
+        if let (Some(want), Some(got)) = (region, arn_region(arn)) {
+            if want != got {
+                problems.push(format!(
+                    "target `{arn}` is in region {got}, but this run works on {want}"
+                ));
+                continue;
+            }
+        }
+        if let (Some(want), Some(got)) = (account, arn_account(arn)) {
+            if want != got {
+                problems.push(format!(
+                    "target `{arn}` is in account {got}, but this run works on account {want}"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Why a job to be created cannot start when its schedule says: AWS wants `startTime` at least
+/// 30 minutes after the job is created.
+fn start_time_problem(job: &ResolvedJob, now: time::OffsetDateTime) -> Option<String> {
+    let text = job.spec.scheduling_config.as_ref()?.start_time.as_ref()?;
+    let start = crate::domain::spec::SchedulingConfig::parse_time(text)?.assume_utc();
+    let ahead = start - now;
+    if ahead <= time::Duration::ZERO {
+        Some(format!(
+            "schedulingConfig.startTime {text} (UTC) has already passed; AWS refuses to create a job scheduled in the past"
+        ))
+    } else if ahead < time::Duration::minutes(30) {
+        Some(format!(
+            "schedulingConfig.startTime {text} (UTC) is only {} minutes ahead; AWS wants it at least 30 minutes after the job is created",
+            ahead.whole_minutes()
+        ))
+    } else {
+        None
+    }
 }
 
 /// The job with every target name replaced by its ARN, or an error naming each name that could
@@ -308,7 +501,8 @@ mod tests {
                 ..Settings::default()
             },
         )
-        .await;
+        .await
+        .expect("readable");
         assert_eq!(refreshed.desired.jobs.len(), 2);
         assert_eq!(refreshed.errors.len(), 1);
         assert_eq!(refreshed.errors[0].job_id, "c");
@@ -338,7 +532,9 @@ mod tests {
             parallelism: 1,
             ..Settings::default()
         };
-        let refreshed = refresh(&api, vec![existing], &settings).await;
+        let refreshed = refresh(&api, vec![existing], &settings)
+            .await
+            .expect("readable");
         assert!(refreshed.desired.jobs.is_empty());
         assert_eq!(refreshed.errors[0].job_id, "a");
         assert!(refreshed.errors[0]
@@ -362,7 +558,9 @@ mod tests {
             parallelism: 2,
             ..Settings::default()
         };
-        let refreshed = refresh(&api, vec![job("a", arn.clone()), job("b", arn)], &settings).await;
+        let refreshed = refresh(&api, vec![job("a", arn.clone()), job("b", arn)], &settings)
+            .await
+            .expect("readable");
         let ids: Vec<_> = refreshed
             .desired
             .jobs
@@ -377,5 +575,43 @@ mod tests {
         let plan = plan::plan(&refreshed.desired, &refreshed.observed, &settings);
         let planned: Vec<_> = plan.changes.iter().map(|c| c.job_id.as_str()).collect();
         assert_eq!(planned, vec!["b"]);
+    }
+
+    #[tokio::test]
+    async fn plan_without_prune_never_lists_tags_of_undeclared_jobs() {
+        let api = FakeJobs::new();
+        let arn = json!(["arn:aws:iot:us-east-1:123456789012:thing/x"]);
+        for i in 0..5 {
+            api.insert_job(
+                &format!("other-{i}"),
+                JobStatus::InProgress,
+                job("x", arn.clone()).spec,
+            );
+        }
+        let mut settings = Settings {
+            instance: "prod".into(),
+            parallelism: 2,
+            ..Settings::default()
+        };
+        refresh(&api, vec![job("a", arn.clone())], &settings)
+            .await
+            .expect("readable");
+        let tag_reads = |api: &FakeJobs| {
+            api.calls()
+                .iter()
+                .filter(|c| c.starts_with("ListTagsForResource"))
+                .count()
+        };
+        assert_eq!(tag_reads(&api), 0, "{:?}", api.calls());
+        settings.prune = true;
+        refresh(&api, vec![job("a", arn)], &settings)
+            .await
+            .expect("readable");
+        assert_eq!(
+            tag_reads(&api),
+            5,
+            "pruning must learn ownership: {:?}",
+            api.calls()
+        );
     }
 }

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use time::macros::format_description;
 use time::PrimitiveDateTime;
 
 use super::diagnostic::{Diagnostic, SourceFile};
@@ -149,11 +148,7 @@ fn check_decimals(spec: &JobSpec, ctx: &mut Context<'_>) {
 
 /// Parses the `YYYY-MM-DDTHH:MM` form scheduling times use.
 pub fn parse_schedule_time(text: &str) -> Option<PrimitiveDateTime> {
-    PrimitiveDateTime::parse(
-        text,
-        format_description!("[year]-[month]-[day]T[hour]:[minute]"),
-    )
-    .ok()
+    crate::domain::spec::SchedulingConfig::parse_time(text)
 }
 
 fn check_scheduling(spec: &JobSpec, ctx: &mut Context<'_>) {
@@ -203,12 +198,17 @@ fn check_scheduling(spec: &JobSpec, ctx: &mut Context<'_>) {
         }
     }
     if schedule.end_behavior.is_some() && schedule.end_time.is_none() {
-        ctx.error(
-            Rule::SemanticEndBehavior,
-            "/spec/schedulingConfig/endBehavior",
-            "endBehavior has no effect without endTime",
-        )
-        .help = Some("add `endTime`, or remove `endBehavior`".into());
+        // AWS accepts it (and ignores it), so it is a warning, not an error.
+        let location = ctx.at("/spec/schedulingConfig/endBehavior");
+        ctx.out.push(
+            Diagnostic::warning(
+                Rule::SemanticEndBehavior,
+                ctx.file,
+                location,
+                "endBehavior has no effect without endTime",
+            )
+            .with_help("add `endTime`, or remove `endBehavior`"),
+        );
     }
     for (i, window) in schedule.maintenance_windows.iter().enumerate() {
         if !is_cron_expression(&window.start_time) {

@@ -51,7 +51,11 @@ impl Document for PlanReport {
         json::line(&json::plan(self))
     }
     fn markdown(&self, options: &MarkdownOptions) -> String {
-        markdown::plan_markdown(&self.plan, &self.errors, &self.diagnostics, options)
+        let options = MarkdownOptions {
+            scope: Some(self.scope.clone()),
+            ..options.clone()
+        };
+        markdown::plan_markdown(&self.plan, &self.errors, &self.diagnostics, &options)
     }
     fn title(&self) -> String {
         markdown::title("plan", &self.instance)
@@ -66,7 +70,11 @@ impl Document for ApplyReport {
         json::line(&json::apply(self))
     }
     fn markdown(&self, options: &MarkdownOptions) -> String {
-        markdown::apply_report_markdown(self, options)
+        let options = MarkdownOptions {
+            scope: Some(self.plan.scope.clone()),
+            ..options.clone()
+        };
+        markdown::apply_report_markdown(self, &options)
     }
     fn title(&self) -> String {
         markdown::title("apply", &self.plan.instance)

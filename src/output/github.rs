@@ -12,7 +12,7 @@ use std::path::Path;
 
 use super::style::Paint;
 use super::text::{
-    apply_text, diagnostics_text, export_text, notes_text, plan_text, prune_line, refusal_text,
+    apply_text, diagnostics_text, export_text, notes_text, prune_line, refusal_text, report_text,
     verdict,
 };
 use super::{Render, Screen};
@@ -74,18 +74,19 @@ impl Render for Github {
     fn apply(&self, report: &ApplyReport) -> Screen {
         let plan = &report.plan;
         let mut out;
-        if report.refused() {
-            let refusal = Annotation::new(
-                Level::Error,
-                format!(
-                    "apply refused: {} change(s) are blocked; nothing was changed",
-                    plan.plan.blocked().count()
-                ),
-            )
-            .with_title("jobctl: apply refused");
+        if let Some(why) = report.refusal() {
+            let text = refusal_text(why, plan);
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("jobctl: ")
+                .trim_end_matches(':')
+                .to_string();
+            let refusal = Annotation::new(Level::Error, first).with_title("jobctl: apply refused");
             out = self.annotations(plan, &[refusal]);
             // Reasons quote AWS tags (another instance's name): fenced like all untrusted text.
-            out.push_str(&quoted(&refusal_text(&plan.plan), &stop_token()));
+            out.push_str(&quoted(&text, &stop_token()));
         } else {
             let failures = apply_annotations(report.results(), &plan.plan, &self.workspace);
             out = self.annotations(plan, &failures);
@@ -153,7 +154,7 @@ impl Render for Github {
 /// The diagnostics and the plan as text for the log, where manifest text cannot run commands.
 fn log(report: &PlanReport) -> String {
     let mut text = diagnostics_text(&report.diagnostics, Paint::PLAIN);
-    text.push_str(&plan_text(&report.plan, &report.errors, Paint::PLAIN));
+    text.push_str(&report_text(report, Paint::PLAIN));
     quoted(&text, &stop_token())
 }
 

@@ -11,10 +11,13 @@ use super::{Render, Screen};
 use crate::engine::apply::JobResult;
 use crate::engine::export::{FileKind, WrittenFile};
 use crate::engine::plan::{Change, NotCompared, Orphan, PruneSummary, Summary};
+use crate::engine::reconcile::Refusal;
 use crate::engine::refresh::JobError;
 use crate::manifest::diagnostic::{Diagnostic, Omitted, Severity};
 use crate::manifest::rule::Rule;
-use crate::report::{ApplyReport, ExportReport, Failure, FailureKind, PlanReport, ValidateReport};
+use crate::report::{
+    ApplyReport, ExportReport, Failure, FailureKind, PlanReport, Scope, ValidateReport,
+};
 
 /// The version of the JSON contract.
 pub const VERSION: u32 = 1;
@@ -131,6 +134,8 @@ pub fn validate(report: &ValidateReport) -> ValidateJson<'_> {
 #[serde(rename_all = "camelCase")]
 pub struct PlanJson<'a> {
     pub version: u32,
+    /// Where the plan works: account, region, endpoint (when not AWS's), instance.
+    pub scope: &'a Scope,
     pub summary: Summary,
     pub changes: &'a [Change],
     /// Changes apply will refuse to carry out.
@@ -153,6 +158,7 @@ pub fn plan(report: &PlanReport) -> PlanJson<'_> {
     let plan = &report.plan;
     PlanJson {
         version: VERSION,
+        scope: &report.scope,
         summary: plan.summary(),
         changes: &plan.changes,
         blocked: plan.blocked().count(),
@@ -165,8 +171,9 @@ pub fn plan(report: &PlanReport) -> PlanJson<'_> {
     }
 }
 
-/// `jobctl apply -o json`: the plan, then `results`, then `refused: true` when nothing was
-/// attempted or `calls` (HTTP attempts per operation) when it ran.
+/// `jobctl apply -o json`: the plan, then `results`, then `refused: true` and `refusal`
+/// (`blocked`, `errors` or `declined`) when nothing was attempted, or `calls` (HTTP attempts per
+/// operation) when it ran.
 #[derive(Debug, Serialize)]
 pub struct ApplyJson<'a> {
     #[serde(flatten)]
@@ -174,6 +181,8 @@ pub struct ApplyJson<'a> {
     pub results: &'a [JobResult],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calls: Option<&'a BTreeMap<String, u64>>,
 }
@@ -184,6 +193,7 @@ pub fn apply(report: &ApplyReport) -> ApplyJson<'_> {
         plan: plan(&report.plan),
         results: report.results(),
         refused: refused.then_some(true),
+        refusal: report.refusal(),
         calls: (!refused).then_some(&report.calls),
     }
 }
@@ -283,7 +293,9 @@ pub struct FailureJson<'a> {
 
 #[derive(Debug, Serialize)]
 pub struct ErrorJson<'a> {
-    /// `config` (flags or jobctl.yaml; exit 64) or `connect` (no client for AWS; exit 1).
+    /// `config` (flags or jobctl.yaml; exit 64), `connect` (no client for AWS; exit 1), `aws`
+    /// (the account could not be read; exit 1), `timeout` (`--timeout` passed; exit 3) or
+    /// `savedPlan` (a saved plan cannot be applied; exit 1).
     pub kind: FailureKind,
     pub message: &'a str,
 }

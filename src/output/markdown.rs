@@ -15,9 +15,10 @@ use super::text::{apply_text, diagnostics_text, prune_line, summary_line};
 use super::{Render, Screen};
 use crate::engine::apply::{JobResult, Outcome};
 use crate::engine::plan::{Action, Change, FieldChange, Plan, Step};
+use crate::engine::reconcile::{Applied, Refusal};
 use crate::engine::refresh::JobError;
 use crate::manifest::diagnostic::{tally, Diagnostic, Omitted, Severity};
-use crate::report::{ApplyReport, ExportReport, Failure, PlanReport, ValidateReport};
+use crate::report::{ApplyReport, ExportReport, Failure, PlanReport, Scope, ValidateReport};
 
 /// GitHub's limit on one step's job summary ($GITHUB_STEP_SUMMARY), in bytes.
 pub const STEP_SUMMARY_MAX_BYTES: usize = 1024 * 1024;
@@ -49,7 +50,10 @@ impl Render for Markdown {
     }
 
     fn plan(&self, report: &PlanReport) -> Screen {
-        let options = titled(&title("plan", &report.instance));
+        let options = MarkdownOptions {
+            scope: Some(report.scope.clone()),
+            ..titled(&title("plan", &report.instance))
+        };
         Screen::stdout(plan_markdown(
             &report.plan,
             &report.errors,
@@ -59,7 +63,10 @@ impl Render for Markdown {
     }
 
     fn apply(&self, report: &ApplyReport) -> Screen {
-        let options = titled(&title("apply", &report.plan.instance));
+        let options = MarkdownOptions {
+            scope: Some(report.plan.scope.clone()),
+            ..titled(&title("apply", &report.plan.instance))
+        };
         Screen::stdout(apply_report_markdown(report, &options))
     }
 
@@ -178,12 +185,11 @@ pub fn validate_markdown(report: &ValidateReport, options: &MarkdownOptions) -> 
 /// `jobctl apply`'s report: the refusal or the results, then the plan.
 pub fn apply_report_markdown(report: &ApplyReport, options: &MarkdownOptions) -> String {
     let plan = &report.plan;
-    let results = (!report.refused()).then(|| report.results());
     apply_markdown(
         &plan.plan,
         &plan.errors,
         &plan.diagnostics,
-        results,
+        &report.applied,
         options,
     )
 }
@@ -199,6 +205,8 @@ pub struct MarkdownOptions {
     pub max_bytes: Option<usize>,
     /// Where the complete report can be found, said in the note when something is left out.
     pub full_report: Option<String>,
+    /// Where the plan works, shown under the heading.
+    pub scope: Option<Scope>,
 }
 
 /// The plan: headline, alerts for what must stand out, a table of changes, then the diffs.
@@ -208,27 +216,32 @@ pub fn plan_markdown(
     diagnostics: &[Diagnostic],
     options: &MarkdownOptions,
 ) -> String {
-    let (head, blocks) = plan_parts(plan, errors, diagnostics, &options.title);
+    let (head, blocks) = plan_parts(plan, errors, diagnostics, options);
     finish(head, blocks, options)
 }
 
 /// The apply report: the plan it carried out, with the results (or the refusal) up front.
-/// `results` is `None` when apply refused a plan with blocked changes.
 pub fn apply_markdown(
     plan: &Plan,
     errors: &[JobError],
     diagnostics: &[Diagnostic],
-    results: Option<&[JobResult]>,
+    applied: &Applied,
     options: &MarkdownOptions,
 ) -> String {
-    let applied = results;
     let mut results = String::new();
     match applied {
-        None => results.push_str(&format!(
+        Applied::Refused(Refusal::Blocked) => results.push_str(&format!(
             "> [!CAUTION]\n> **Apply refused:** {} change(s) are blocked; nothing was changed.\n\n",
             plan.blocked().count()
         )),
-        Some(applied) => {
+        Applied::Refused(Refusal::Errors) => results.push_str(&format!(
+            "> [!CAUTION]\n> **Apply refused:** the plan has {} error(s); nothing was changed.\n\n",
+            errors.len() + diagnostics.iter().filter(|d| d.is_error()).count()
+        )),
+        Applied::Refused(Refusal::Declined) => results.push_str(
+            "> [!CAUTION]\n> **Apply cancelled:** the changes were not confirmed; nothing was changed.\n\n",
+        ),
+        Applied::Results(applied) => {
             results.push_str(&format!("**{}**\n\n", apply_line(applied)));
             let failed: Vec<_> = applied
                 .iter()
@@ -258,7 +271,7 @@ pub fn apply_markdown(
             }
         }
     }
-    let (head, blocks) = plan_parts(plan, errors, diagnostics, &options.title);
+    let (head, blocks) = plan_parts(plan, errors, diagnostics, options);
     // The results go right under the heading: they are what an apply run is read for.
     let head = match head.split_once("\n\n") {
         Some((heading, rest)) => format!("{heading}\n\n{results}{rest}"),
@@ -351,16 +364,23 @@ fn plan_parts(
     plan: &Plan,
     errors: &[JobError],
     diagnostics: &[Diagnostic],
-    title: &str,
+    options: &MarkdownOptions,
 ) -> (String, Vec<String>) {
-    let mut head = format!("### {title}\n\n");
+    let mut head = format!("### {}\n\n", options.title);
+    if let Some(scope) = &options.scope {
+        head.push_str(&format!("{}\n\n", scope_markdown(scope)));
+    }
+    let invalid = tally(diagnostics).errors;
     head.push_str(&format!(
         "**{}**\n\n{}\n\n",
-        summary_line(&plan.summary(), errors.len(), Paint::PLAIN),
+        summary_line(
+            &plan.summary(),
+            errors.len() + invalid,
+            plan.not_compared.len(),
+            Paint::PLAIN
+        ),
         text(&prune_line(plan))
     ));
-
-    let invalid = tally(diagnostics).errors;
     if invalid > 0 {
         head.push_str(&format!(
             "> [!CAUTION]\n> **{invalid} manifest error(s):** the jobs they concern are left out of this plan, and jobctl exits 1 until they are fixed.\n\n"
@@ -462,6 +482,26 @@ fn plan_parts(
     let mut blocks: Vec<String> = shown.iter().map(|c| change_block(c)).collect();
     blocks.extend(errors.iter().map(error_block));
     (head, blocks)
+}
+
+/// "Account `123456789012` · region `us-east-1` · instance `prod`", plus the endpoint when it
+/// is not AWS's.
+fn scope_markdown(scope: &Scope) -> String {
+    let mut parts = vec![
+        format!(
+            "account {}",
+            scope
+                .account
+                .as_deref()
+                .map_or_else(|| "unknown".to_string(), code)
+        ),
+        format!("region {}", code(&scope.region)),
+    ];
+    if let Some(endpoint) = &scope.endpoint {
+        parts.push(format!("endpoint {}", code(endpoint)));
+    }
+    parts.push(format!("instance {}", code(&scope.instance)));
+    parts.join(" · ")
 }
 
 /// The action's glyph; a blocked change also gets ⛔ (a conflict has only that).

@@ -14,10 +14,11 @@ use super::{Render, Screen};
 use crate::engine::apply::{JobResult, Outcome};
 use crate::engine::export::FileKind;
 use crate::engine::plan::{Action, Change, FieldChange, Plan, Summary};
+use crate::engine::reconcile::Refusal;
 use crate::engine::refresh::JobError;
 use crate::manifest::diagnostic::{sanitize, Diagnostic, Severity};
 use crate::manifest::yaml::Location;
-use crate::report::{ApplyReport, ExportReport, Failure, PlanReport, ValidateReport};
+use crate::report::{ApplyReport, ExportReport, Failure, PlanReport, Scope, ValidateReport};
 
 /// The text renderer.
 pub struct Text {
@@ -51,7 +52,7 @@ impl Render for Text {
     }
 
     fn plan(&self, report: &PlanReport) -> Screen {
-        Screen::stdout(plan_text(&report.plan, &report.errors, self.stdout))
+        Screen::stdout(report_text(report, self.stdout))
     }
 
     fn apply_started(&self, report: &PlanReport) -> Screen {
@@ -71,8 +72,8 @@ impl Render for Text {
     }
 
     fn apply(&self, report: &ApplyReport) -> Screen {
-        if report.refused() {
-            Screen::stderr(refusal_text(&report.plan.plan))
+        if let Some(refusal) = report.refusal() {
+            Screen::stderr(refusal_text(refusal, &report.plan))
         } else {
             Screen::stdout(format!("\n{}", apply_text(report.results(), self.stdout)))
         }
@@ -238,8 +239,45 @@ pub fn verdict(report: &ValidateReport) -> String {
     }
 }
 
+/// The line that says where a plan works, before anything else: account, region, endpoint
+/// (when it is not AWS's) and instance.
+pub fn scope_line(scope: &Scope) -> String {
+    let mut parts = vec![
+        format!(
+            "account {}",
+            scope
+                .account
+                .as_deref()
+                .unwrap_or("(unknown: AWS returned no ARN)")
+        ),
+        format!("region {}", scope.region),
+    ];
+    if let Some(endpoint) = &scope.endpoint {
+        parts.push(format!("endpoint {endpoint}"));
+    }
+    parts.push(format!("instance {}", scope.instance));
+    sanitize(&parts.join(" · ")).into_owned()
+}
+
+/// A plan report as text: where it works, then the plan.
+pub fn report_text(report: &PlanReport, paint: Paint) -> String {
+    format!(
+        "{}
+
+{}",
+        paint.paint(style::FAINT, &scope_line(&report.scope)),
+        plan_text(
+            &report.plan,
+            &report.errors,
+            report.manifest_errors(),
+            paint
+        )
+    )
+}
+
 /// The plan as text: one block per job that changes, a line per unchanged job, a summary last.
-pub fn plan_text(plan: &Plan, errors: &[JobError], paint: Paint) -> String {
+/// `manifest_errors` count in the summary with the jobs that could not be planned.
+pub fn plan_text(plan: &Plan, errors: &[JobError], manifest_errors: usize, paint: Paint) -> String {
     let mut out = String::new();
     for change in &plan.changes {
         out.push_str(&change_text(change, paint));
@@ -293,7 +331,12 @@ pub fn plan_text(plan: &Plan, errors: &[JobError], paint: Paint) -> String {
         out.push('\n');
     }
     let blocked = plan.blocked().count();
-    out.push_str(&summary_line(&plan.summary(), errors.len(), paint));
+    out.push_str(&summary_line(
+        &plan.summary(),
+        errors.len() + manifest_errors,
+        plan.not_compared.len(),
+        paint,
+    ));
     if blocked > 0 {
         out.push_str(&format!(
             " {}",
@@ -509,8 +552,10 @@ fn display_value(value: &Value) -> String {
     }
 }
 
-/// "Plan: 2 to create, 5 unchanged." with only the counts that are not zero.
-pub fn summary_line(summary: &Summary, errors: usize, paint: Paint) -> String {
+/// "Plan: 2 to create, 5 unchanged." with only the counts that are not zero. Finished jobs
+/// that were not compared count too: they are declared, so the plan is never "no jobs declared"
+/// because of them.
+pub fn summary_line(summary: &Summary, errors: usize, not_compared: usize, paint: Paint) -> String {
     let parts: Vec<String> = [
         (summary.create, "to create"),
         (summary.update, "to update"),
@@ -518,6 +563,7 @@ pub fn summary_line(summary: &Summary, errors: usize, paint: Paint) -> String {
         (summary.cancel, "to cancel"),
         (summary.delete, "to delete"),
         (summary.unchanged, "unchanged"),
+        (not_compared, "finished (not compared)"),
         (errors, if errors == 1 { "error" } else { "errors" }),
     ]
     .into_iter()
@@ -552,6 +598,16 @@ pub fn apply_text(results: &[JobResult], paint: Paint) -> String {
                     Action::Unchanged => "unchanged",
                 };
                 *done.entry(verb).or_default() += 1;
+                out.push_str(&format!(
+                    "  {} {} {verb}{}\n",
+                    paint.paint(style::ADDED, "✓"),
+                    result.job_id,
+                    result
+                        .job_arn
+                        .as_deref()
+                        .map(|arn| paint.paint(style::FAINT, &format!("  {arn}")))
+                        .unwrap_or_default()
+                ));
             }
             Outcome::AlreadyExists => *done.entry("already existed").or_default() += 1,
             Outcome::Skipped { reason } => {
@@ -708,8 +764,24 @@ pub fn export_text(report: &ExportReport, paint: Paint) -> String {
     out
 }
 
-/// Why apply changed nothing: every blocked change with its reason.
-pub fn refusal_text(plan: &Plan) -> String {
+/// Why apply changed nothing: the errors, every blocked change with its reason, or the
+/// declined prompt.
+pub fn refusal_text(refusal: Refusal, report: &PlanReport) -> String {
+    match refusal {
+        Refusal::Errors => format!(
+            "jobctl: apply refused: the plan has {} error(s) ({} in manifests, {} job(s) that could not be planned); nothing was changed. Fix them and run apply again.\n",
+            report.error_count(),
+            report.manifest_errors(),
+            report.errors.len()
+        ),
+        Refusal::Declined => {
+            "jobctl: apply cancelled: the changes were not confirmed; nothing was changed.\n".into()
+        }
+        Refusal::Blocked => blocked_text(&report.plan),
+    }
+}
+
+fn blocked_text(plan: &Plan) -> String {
     let blocked: Vec<&Change> = plan.blocked().collect();
     let mut out = format!(
         "jobctl: apply refused: {} change(s) are blocked; nothing was changed:\n",
@@ -760,10 +832,10 @@ mod tests {
             ..Summary::default()
         };
         assert_eq!(
-            summary_line(&summary, 0, Paint::PLAIN),
+            summary_line(&summary, 0, 0, Paint::PLAIN),
             "Plan: 1 to create."
         );
-        let coloured = summary_line(&summary, 0, Paint::new(true));
+        let coloured = summary_line(&summary, 0, 0, Paint::new(true));
         assert_eq!(
             coloured,
             format!(

@@ -355,7 +355,10 @@ async fn run_pass(
             *last_good_jobs = Some(set.jobs.len());
         }
     }
-    let planned = reconcile::plan(api, set.jobs, coverage, &config.settings).await;
+    let job_ids: Vec<String> = set.jobs.iter().map(|j| j.job_id.clone()).collect();
+    let planned = reconcile::plan(api, set.jobs, coverage, &config.settings)
+        .await
+        .unwrap_or_else(|err| Planned::unreadable(job_ids, &err));
     for note in &planned.plan.notes {
         tracing::warn!("{note}");
     }

@@ -137,7 +137,7 @@ pub struct Change {
 }
 
 impl Change {
-    fn new(job_id: &str, action: Action) -> Self {
+    pub fn new(job_id: &str, action: Action) -> Self {
         Self {
             job_id: job_id.to_string(),
             action,
