@@ -10,8 +10,8 @@
 //! the SDK's `TimeoutConfig`, set below.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig as SdkTimeoutConfig;
@@ -49,13 +49,53 @@ pub struct IotJobs {
     pub(super) client: Client,
     limiter: RateLimiter,
     stats: Arc<ApiStats>,
+    pub(super) clock: Arc<ServerClock>,
+    endpoint: String,
+}
+
+/// The service's clock as its answers' `Date` header gives it, so that "finished in the last
+/// 24 hours" is judged by the service's time, not by a local clock that may be off.
+#[derive(Debug, Default)]
+pub(super) struct ServerClock {
+    /// The latest `Date` and the local instant it arrived.
+    seen: Mutex<Option<(SystemTime, Instant)>>,
+}
+
+impl ServerClock {
+    fn record(&self, date: SystemTime) {
+        let mut seen = match self.seen.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *seen = Some((date, Instant::now()));
+    }
+
+    /// The latest `Date`, moved on by the time that passed here since it arrived.
+    pub(super) fn now(&self) -> Option<SystemTime> {
+        let seen = match self.seen.lock() {
+            Ok(g) => *g,
+            Err(p) => *p.into_inner(),
+        };
+        seen.map(|(date, at)| date + at.elapsed())
+    }
 }
 
 /// Counts every HTTP attempt the SDK makes (retries included), by operation and outcome, from
 /// an interceptor: this is what the account's quotas see, and where throttling shows up even
-/// when a retry later succeeds.
+/// when a retry later succeeds. It also notes the service's `Date`.
 #[derive(Debug)]
-struct AttemptMetrics(Arc<ApiStats>);
+struct AttemptMetrics(Arc<ApiStats>, Arc<ServerClock>);
+
+/// Where calls go: the `--endpoint-url`, the endpoint variables the SDK reads
+/// (`AWS_ENDPOINT_URL_IOT`, then `AWS_ENDPOINT_URL`), else AWS's regional endpoint.
+fn endpoint_of(conn: &Connection, region: &str) -> String {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    conn.endpoint_url
+        .clone()
+        .or_else(|| var("AWS_ENDPOINT_URL_IOT"))
+        .or_else(|| var("AWS_ENDPOINT_URL"))
+        .unwrap_or_else(|| format!("https://iot.{region}.amazonaws.com"))
+}
 
 impl Intercept for AttemptMetrics {
     fn name(&self) -> &'static str {
@@ -74,7 +114,16 @@ impl Intercept for AttemptMetrics {
             .to_string();
         let outcome = match context.response() {
             None => "ConnectionError".to_string(),
-            Some(response) if response.status().is_success() => "ok".to_string(),
+            Some(response) if response.status().is_success() => {
+                if let Some(date) = response
+                    .headers()
+                    .get("date")
+                    .and_then(|d| httpdate::parse_http_date(d).ok())
+                {
+                    self.1.record(date);
+                }
+                "ok".to_string()
+            }
             Some(response) => response
                 .headers()
                 .get("x-amzn-ErrorType")
@@ -111,23 +160,28 @@ impl IotJobs {
             loader = loader.endpoint_url(url);
         }
         let config = loader.load().await;
-        if config.region().is_none() {
+        let Some(region) = config.region().map(ToString::to_string) else {
             return Err(ConnectError::NoRegion);
-        }
+        };
         let builder = aws_sdk_iot::config::Builder::from(&config);
-        Ok(Self::from_config(builder, conn))
+        let mut client = Self::from_config(builder, conn);
+        client.endpoint = endpoint_of(conn, &region);
+        Ok(client)
     }
 
     /// The client for an SDK configuration (tests give one with their own HTTP client).
     pub(super) fn from_config(builder: aws_sdk_iot::config::Builder, conn: &Connection) -> Self {
         let stats = Arc::new(ApiStats::default());
+        let clock = Arc::new(ServerClock::default());
         let config = builder
-            .interceptor(AttemptMetrics(Arc::clone(&stats)))
+            .interceptor(AttemptMetrics(Arc::clone(&stats), Arc::clone(&clock)))
             .build();
         Self {
             client: Client::from_conf(config),
             limiter: RateLimiter::new(conn.default_tps, conn.tps_overrides.clone()),
             stats,
+            clock,
+            endpoint: conn.endpoint_url.clone().unwrap_or_default(),
         }
     }
 
@@ -136,8 +190,15 @@ impl IotJobs {
         Arc::clone(&self.stats)
     }
 
+    /// The endpoint calls go to, for messages (`https://iot.REGION.amazonaws.com` unless
+    /// overridden).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
     /// Waits for `operation`'s next slot under the rate limit.
     pub(super) async fn begin(&self, operation: &'static str) {
         self.limiter.acquire(operation).await;
+        self.stats.started(operation);
     }
 }

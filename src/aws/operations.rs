@@ -9,7 +9,10 @@ use aws_sdk_iot::types as sdk;
 use super::convert::{self, Configs};
 use super::errors::{absent_if_not_found, api_error, build_error, empty_response};
 use super::{ApiError, ErrorKind, IotJobs, JobsApi};
-use crate::domain::{JobDescription, JobStatus, JobSummary, JobUpdate, ResolvedSpec};
+use crate::domain::{
+    ExecutionDetail, ExecutionStatus, ExecutionSummary, JobDescription, JobStatus, JobSummary,
+    JobUpdate, ResolvedSpec,
+};
 
 /// The token for the next page, `None` at the end. A repeated token would loop for ever (moto's
 /// do), so it is an error rather than a silent truncation.
@@ -46,6 +49,7 @@ impl JobsApi for IotJobs {
             job_arn: job.job_arn().unwrap_or_default().to_string(),
             status: JobStatus::parse(job.status().map_or("", |s| s.as_str())),
             spec,
+            progress: convert::progress_from_job(job),
         }))
     }
 
@@ -158,6 +162,8 @@ impl JobsApi for IotJobs {
                     job_id: job.job_id().unwrap_or_default().to_string(),
                     job_arn: job.job_arn().unwrap_or_default().to_string(),
                     status: JobStatus::parse(job.status().map_or("", |s| s.as_str())),
+                    completed_at: convert::time(job.completed_at()),
+                    last_updated_at: convert::time(job.last_updated_at()),
                 });
             }
             token = next_page(OP, token.as_deref(), output.next_token())?;
@@ -272,6 +278,76 @@ impl JobsApi for IotJobs {
             .await
             .map_err(|e| api_error(OP, &e))?;
         Ok(())
+    }
+
+    async fn list_job_executions(
+        &self,
+        job_id: &str,
+        status: &ExecutionStatus,
+        max: usize,
+    ) -> Result<Vec<ExecutionSummary>, ApiError> {
+        const OP: &str = "ListJobExecutionsForJob";
+        let mut rows = Vec::new();
+        let mut token: Option<String> = None;
+        while rows.len() < max {
+            // Pages are at most 250 rows; ask for no more than are still wanted.
+            let page = i32::try_from((max - rows.len()).min(250)).unwrap_or(250);
+            self.begin(OP).await;
+            let output = self
+                .client
+                .list_job_executions_for_job()
+                .job_id(job_id)
+                .status(sdk::JobExecutionStatus::from(status.as_str()))
+                .max_results(page)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| api_error(OP, &e))?;
+            rows.extend(
+                output
+                    .execution_summaries()
+                    .iter()
+                    .map(convert::execution_summary),
+            );
+            token = next_page(OP, token.as_deref(), output.next_token())?;
+            if token.is_none() {
+                break;
+            }
+        }
+        rows.truncate(max);
+        Ok(rows)
+    }
+
+    async fn describe_job_execution(
+        &self,
+        job_id: &str,
+        thing_name: &str,
+    ) -> Result<Option<ExecutionDetail>, ApiError> {
+        const OP: &str = "DescribeJobExecution";
+        self.begin(OP).await;
+        let result = self
+            .client
+            .describe_job_execution()
+            .job_id(job_id)
+            .thing_name(thing_name)
+            .send()
+            .await;
+        let Some(output) = absent_if_not_found(OP, result)? else {
+            return Ok(None);
+        };
+        let details = output
+            .execution()
+            .and_then(|e| e.status_details())
+            .and_then(|d| d.details_map())
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        Ok(Some(ExecutionDetail {
+            status_details: details,
+        }))
+    }
+
+    fn server_time(&self) -> Option<std::time::SystemTime> {
+        self.clock.now()
     }
 
     async fn describe_thing(&self, name: &str) -> Result<Option<String>, ApiError> {

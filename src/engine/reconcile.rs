@@ -33,7 +33,8 @@ pub async fn plan(
     incomplete: Option<String>,
     settings: &Settings,
 ) -> Planned {
-    let refreshed = refresh::refresh(api, jobs, settings).await;
+    let mut refreshed = refresh::refresh(api, jobs, settings).await;
+    refresh::describe_owned(api, &mut refreshed.observed, settings).await;
     let mut desired = refreshed.desired;
     desired.incomplete = incomplete;
     Planned {
