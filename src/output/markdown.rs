@@ -63,6 +63,10 @@ impl Render for Markdown {
         Screen::stdout(apply_report_markdown(report, &options))
     }
 
+    fn status(&self, report: &crate::report::StatusReport) -> Screen {
+        Screen::stdout(super::status::markdown(report))
+    }
+
     fn failure(&self, failure: &Failure) -> Screen {
         self.notice(&failure.message)
     }

@@ -10,6 +10,7 @@ pub mod files;
 pub mod github;
 pub mod json;
 pub mod markdown;
+pub mod status;
 pub mod style;
 pub mod text;
 
@@ -19,7 +20,7 @@ use clap::ValueEnum;
 
 use crate::engine::apply::JobResult;
 use crate::manifest::diagnostic::Diagnostic;
-use crate::report::{ApplyReport, Failure, PlanReport, ValidateReport};
+use crate::report::{ApplyReport, Failure, PlanReport, StatusReport, ValidateReport};
 use files::{Document, ReportFiles};
 use style::Colors;
 
@@ -99,6 +100,11 @@ pub trait Render: Send + Sync {
 
     fn apply(&self, report: &ApplyReport) -> Screen;
 
+    /// `jobctl status`, and what `--watch` left at its end.
+    fn status(&self, report: &StatusReport) -> Screen {
+        Screen::stdout(status::text(report, style::Paint::PLAIN))
+    }
+
     /// A run that stopped before its report.
     fn failure(&self, failure: &Failure) -> Screen;
 
@@ -149,6 +155,10 @@ impl Output {
 
     pub fn apply(&self, report: &ApplyReport) {
         show(&self.render.apply(report));
+    }
+
+    pub fn status(&self, report: &StatusReport) {
+        show(&self.render.status(report));
     }
 
     pub fn failure(&self, failure: &Failure) {
