@@ -4,12 +4,17 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
 
 use crate::engine::apply::JobResult;
 use crate::engine::export::WrittenFile;
+use crate::engine::health::Health;
 use crate::engine::plan::Plan;
 use crate::engine::reconcile::{Applied, Planned, Refusal};
 use crate::engine::refresh::JobError;
+use crate::engine::status::JobHealth;
 use crate::manifest::diagnostic::{tally, Diagnostic};
 use crate::manifest::ManifestSet;
 
@@ -143,6 +148,8 @@ pub struct ApplyReport {
     pub applied: Applied,
     /// HTTP attempts by AWS operation during the whole run, retries included.
     pub calls: BTreeMap<String, u64>,
+    /// `apply --wait`: the jobs it created or changed, as the wait left them.
+    pub wait: Option<StatusReport>,
 }
 
 impl ApplyReport {
@@ -213,6 +220,91 @@ impl ExportReport {
     /// A job failed, a file existed, or writing failed: the run exits 1.
     pub fn has_errors(&self) -> bool {
         !self.errors.is_empty() || !self.conflicts.is_empty() || self.write_error.is_some()
+    }
+}
+
+/// `jobctl status` (and what `apply --wait` waited for): each job's status, health and counts.
+#[derive(Debug, Clone)]
+pub struct StatusReport {
+    /// The instance whose owned jobs were looked for (`status -f`).
+    pub instance: Option<String>,
+    pub jobs: Vec<JobHealth>,
+    /// Problems that belong to no shown job (an ownership check that failed).
+    pub errors: Vec<JobError>,
+    /// Manifest problems found while loading.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Finished jobs older than this were listed, not read.
+    pub finished_within: Duration,
+    /// How following the jobs ended, when the run followed them.
+    pub wait: Option<WaitOutcome>,
+    /// HTTP attempts by AWS operation during the whole run, retries included.
+    pub calls: BTreeMap<String, u64>,
+}
+
+/// How `status --watch` or `apply --wait` stopped following the jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum WaitOutcome {
+    /// Every job reached Healthy, Degraded, Aborted or Missing.
+    Finished,
+    /// `--timeout` passed first.
+    TimedOut,
+    /// Ctrl-C or SIGTERM: waiting stopped; the jobs go on.
+    Interrupted,
+}
+
+impl StatusReport {
+    /// Whether the job's health counts for the exit code: its counts were read this run, or it
+    /// is missing. Finished jobs that were only listed (older than `--finished-within`) do not.
+    pub fn counts(job: &JobHealth) -> bool {
+        job.progress.is_some() || job.health == Some(Health::Missing)
+    }
+
+    /// Jobs that are Degraded, Aborted or Missing (among those that count).
+    pub fn unhealthy(&self) -> impl Iterator<Item = &JobHealth> {
+        self.jobs
+            .iter()
+            .filter(|j| Self::counts(j) && j.health.is_some_and(Health::is_unhealthy))
+    }
+
+    /// Jobs still Progressing or Scheduled.
+    pub fn in_progress(&self) -> impl Iterator<Item = &JobHealth> {
+        self.jobs
+            .iter()
+            .filter(|j| j.pending() && j.health.is_some())
+    }
+
+    /// Finished jobs that were listed, not read.
+    pub fn not_read(&self) -> impl Iterator<Item = &JobHealth> {
+        self.jobs
+            .iter()
+            .filter(|j| j.progress.is_none() && j.status.as_ref().is_some_and(|s| s.is_finished()))
+    }
+
+    /// Jobs that could not be read, manifest errors, or problems of the run.
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+            || self.jobs.iter().any(|j| j.error.is_some())
+            || errors(&self.diagnostics) > 0
+    }
+
+    /// How many jobs have each health, in [`Health::ALL`] order; jobs not read last.
+    pub fn tally(&self) -> Vec<(Option<Health>, usize)> {
+        let mut out: Vec<(Option<Health>, usize)> = Health::ALL
+            .into_iter()
+            .map(|h| {
+                (
+                    Some(h),
+                    self.jobs.iter().filter(|j| j.health == Some(h)).count(),
+                )
+            })
+            .collect();
+        out.push((
+            None,
+            self.jobs.iter().filter(|j| j.health.is_none()).count(),
+        ));
+        out.retain(|(_, n)| *n > 0);
+        out
     }
 }
 

@@ -351,6 +351,7 @@ async fn apply_json_when_refused() {
         plan: planned().await,
         applied: Applied::Refused(jobctl::engine::reconcile::Refusal::Blocked),
         calls: Default::default(),
+        wait: None,
     };
     let mut value = serde_json::to_value(json::apply(&report)).expect("json");
     assert_eq!(value["refused"], true);
@@ -374,6 +375,7 @@ async fn apply_json_with_results() {
         calls: [("CreateJob".to_string(), 1), ("UpdateJob".to_string(), 3)]
             .into_iter()
             .collect(),
+        wait: None,
     };
     let mut value = serde_json::to_value(json::apply(&report)).expect("json");
     assert!(value.get("refused").is_none(), "{value}");

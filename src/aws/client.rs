@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig as SdkTimeoutConfig;
@@ -124,6 +124,7 @@ pub struct IotJobs {
     calls: Arc<Calls>,
     region: String,
     timeouts: (Duration, Duration),
+    pub(super) clock: Arc<ServerClock>,
 }
 
 /// What the client knows about its calls: where they went, which are in flight, and whether the
@@ -166,12 +167,39 @@ pub struct Waiting {
     pub waited: Duration,
 }
 
+/// The service's clock as its answers' `Date` header gives it, so that "finished in the last
+/// 24 hours" is judged by the service's time, not by a local clock that may be off.
+#[derive(Debug, Default)]
+pub(super) struct ServerClock {
+    /// The latest `Date` and the local instant it arrived.
+    seen: Mutex<Option<(SystemTime, Instant)>>,
+}
+
+impl ServerClock {
+    fn record(&self, date: SystemTime) {
+        let mut seen = match self.seen.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *seen = Some((date, Instant::now()));
+    }
+
+    /// The latest `Date`, moved on by the time that passed here since it arrived.
+    pub(super) fn now(&self) -> Option<SystemTime> {
+        let seen = match self.seen.lock() {
+            Ok(g) => *g,
+            Err(p) => *p.into_inner(),
+        };
+        seen.map(|(date, at)| date + at.elapsed())
+    }
+}
+
 /// Counts every HTTP attempt the SDK makes (retries included), by operation and outcome, from
 /// an interceptor: this is what the account's quotas see, and where throttling shows up even
 /// when a retry later succeeds. It also notes the endpoint each request goes to, so errors can
-/// name it.
+/// name it, and the service's `Date`.
 #[derive(Debug)]
-struct AttemptMetrics(Arc<ApiStats>, Arc<Calls>);
+struct AttemptMetrics(Arc<ApiStats>, Arc<Calls>, Arc<ServerClock>);
 
 impl Intercept for AttemptMetrics {
     fn name(&self) -> &'static str {
@@ -204,7 +232,16 @@ impl Intercept for AttemptMetrics {
             .to_string();
         let outcome = match context.response() {
             None => "ConnectionError".to_string(),
-            Some(response) if response.status().is_success() => "ok".to_string(),
+            Some(response) if response.status().is_success() => {
+                if let Some(date) = response
+                    .headers()
+                    .get("date")
+                    .and_then(|d| httpdate::parse_http_date(d).ok())
+                {
+                    self.2.record(date);
+                }
+                "ok".to_string()
+            }
             Some(response) => response
                 .headers()
                 .get("x-amzn-ErrorType")
@@ -400,8 +437,13 @@ impl IotJobs {
     pub(super) fn from_config(builder: aws_sdk_iot::config::Builder, conn: &Connection) -> Self {
         let stats = Arc::new(ApiStats::default());
         let calls = Arc::new(Calls::default());
+        let clock = Arc::new(ServerClock::default());
         let config = builder
-            .interceptor(AttemptMetrics(Arc::clone(&stats), Arc::clone(&calls)))
+            .interceptor(AttemptMetrics(
+                Arc::clone(&stats),
+                Arc::clone(&calls),
+                Arc::clone(&clock),
+            ))
             .build();
         Self {
             client: Client::from_conf(config),
@@ -410,6 +452,7 @@ impl IotJobs {
             calls,
             region: String::new(),
             timeouts: (conn.connect_timeout, conn.read_timeout),
+            clock,
         }
     }
 
@@ -440,6 +483,11 @@ impl IotJobs {
             })
     }
 
+    /// Lets calls try the endpoint again after it proved unreachable.
+    pub(super) fn forget_unreachable(&self) {
+        *lock(&self.calls.unreachable) = None;
+    }
+
     /// Waits for `operation`'s next slot under the rate limit, and registers the call as in
     /// flight. Fails at once when the endpoint has already proven unreachable in this run.
     pub(super) async fn begin(
@@ -451,6 +499,7 @@ impl IotJobs {
             return Err(ApiError { operation, ..err });
         }
         self.limiter.acquire(operation).await;
+        self.stats.started(operation);
         let id = self.calls.next_id.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         lock(&self.calls.in_flight).insert(id, (operation, subject.to_string(), started));

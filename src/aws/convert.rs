@@ -1,14 +1,17 @@
-//! jobctl's types to the SDK's and back: the request shapes of CreateJob and UpdateJob, and
-//! DescribeJob's `Job` in manifest terms. Wire enum values are our enums' serde names, so the two
-//! sides cannot drift apart.
+//! jobctl's types to the SDK's and back: the request shapes of CreateJob and UpdateJob,
+//! DescribeJob's `Job` in manifest terms and its progress, and executions. Wire enum values are
+//! our enums' serde names, so the two sides cannot drift apart.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use aws_sdk_iot::error::BuildError;
+use aws_sdk_iot::primitives::DateTime;
 use aws_sdk_iot::types as sdk;
 
 use crate::domain::spec::{self as m, JobSpec, Target};
 use crate::domain::JobTemplateDescription;
+use crate::domain::{ExecutionStatus, ExecutionSummary, JobProcessDetails, JobProgress};
 
 /// The five configurations CreateJob and UpdateJob both take, converted once for either.
 #[derive(Debug, Default)]
@@ -404,6 +407,53 @@ pub(super) fn managed_template(
         managed: true,
         spec,
         document_text: o.document().map(String::from),
+    }
+}
+
+/// An SDK timestamp as a `SystemTime`; `None` for one outside what the platform represents.
+pub(super) fn time(value: Option<&DateTime>) -> Option<SystemTime> {
+    value.and_then(|t| SystemTime::try_from(*t).ok())
+}
+
+/// A count AWS sends as an optional 32-bit integer; absent and negative are 0.
+fn count(value: Option<i32>) -> u64 {
+    value.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
+}
+
+/// DescribeJob's counts, reason and times.
+pub(super) fn progress_from_job(job: &sdk::Job) -> JobProgress {
+    let details = job
+        .job_process_details()
+        .map_or_else(JobProcessDetails::default, |d| JobProcessDetails {
+            processing_targets: d.processing_targets.clone(),
+            number_of_canceled_things: count(d.number_of_canceled_things()),
+            number_of_succeeded_things: count(d.number_of_succeeded_things()),
+            number_of_failed_things: count(d.number_of_failed_things()),
+            number_of_rejected_things: count(d.number_of_rejected_things()),
+            number_of_queued_things: count(d.number_of_queued_things()),
+            number_of_in_progress_things: count(d.number_of_in_progress_things()),
+            number_of_removed_things: count(d.number_of_removed_things()),
+            number_of_timed_out_things: count(d.number_of_timed_out_things()),
+        });
+    JobProgress {
+        details,
+        reason_code: job.reason_code().map(String::from),
+        comment: job.comment().map(String::from),
+        force_canceled: job.force_canceled(),
+        created_at: time(job.created_at()),
+        last_updated_at: time(job.last_updated_at()),
+        completed_at: time(job.completed_at()),
+    }
+}
+
+/// One row of ListJobExecutionsForJob.
+pub(super) fn execution_summary(row: &sdk::JobExecutionSummaryForJob) -> ExecutionSummary {
+    let summary = row.job_execution_summary();
+    ExecutionSummary {
+        thing_arn: row.thing_arn().unwrap_or_default().to_string(),
+        status: ExecutionStatus::parse(summary.and_then(|s| s.status()).map_or("", |s| s.as_str())),
+        execution_number: summary.and_then(|s| s.execution_number()),
+        retry_attempt: summary.and_then(|s| s.retry_attempt()),
     }
 }
 

@@ -4,13 +4,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 
 use super::{ApiError, ErrorKind, JobsApi};
 use crate::domain::spec::{JobSpec, TagValue, Target};
 use crate::domain::{
-    JobDescription, JobStatus, JobSummary, JobTemplateDescription, JobUpdate, ResolvedSpec,
+    ExecutionDetail, ExecutionStatus, ExecutionSummary, JobDescription, JobProgress, JobStatus,
+    JobSummary, JobTemplateDescription, JobUpdate, ResolvedSpec,
 };
 
 pub const ACCOUNT: &str = "123456789012";
@@ -27,6 +29,11 @@ struct State {
     things: Vec<String>,
     groups: Vec<String>,
     templates: BTreeMap<String, JobTemplateDescription>,
+    /// DescribeJob's counts, reason and times, by job (default: zero counts).
+    progress: BTreeMap<String, JobProgress>,
+    /// Executions by job: each thing's latest attempt and its status details.
+    executions: BTreeMap<String, Vec<(ExecutionSummary, ExecutionDetail)>>,
+    server_time: Option<SystemTime>,
     /// Operation → error code, returned once per entry.
     failures: HashMap<(String, String), Vec<String>>,
     calls: Vec<String>,
@@ -62,6 +69,50 @@ impl FakeJobs {
 
     pub fn insert_job(&self, job_id: &str, status: JobStatus, spec: JobSpec) {
         self.lock().jobs.insert(job_id.to_string(), (status, spec));
+    }
+
+    /// Sets what DescribeJob reports about a job's progress (and ListJobs about its times).
+    pub fn set_progress(&self, job_id: &str, progress: JobProgress) {
+        self.lock().progress.insert(job_id.to_string(), progress);
+    }
+
+    /// Sets a job's status, as the service would as it runs.
+    pub fn set_status(&self, job_id: &str, status: JobStatus) {
+        if let Some((s, _)) = self.lock().jobs.get_mut(job_id) {
+            *s = status;
+        }
+    }
+
+    /// Adds a thing's execution of a job, with the status details its device reported.
+    pub fn add_execution(
+        &self,
+        job_id: &str,
+        thing: &str,
+        status: ExecutionStatus,
+        details: &[(&str, &str)],
+    ) {
+        let summary = ExecutionSummary {
+            thing_arn: format!("arn:aws:iot:{REGION}:{ACCOUNT}:thing/{thing}"),
+            status,
+            execution_number: Some(1),
+            retry_attempt: Some(0),
+        };
+        let detail = ExecutionDetail {
+            status_details: details
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+        };
+        self.lock()
+            .executions
+            .entry(job_id.to_string())
+            .or_default()
+            .push((summary, detail));
+    }
+
+    /// The service time its answers carry (`Date`).
+    pub fn set_server_time(&self, now: SystemTime) {
+        self.lock().server_time = Some(now);
     }
 
     /// The next call of `operation` for `job_id` fails with `code`.
@@ -135,7 +186,8 @@ impl JobsApi for FakeJobs {
 
     async fn describe_job(&self, job_id: &str) -> Result<Option<JobDescription>, ApiError> {
         self.enter("DescribeJob", job_id)?;
-        Ok(self.lock().jobs.get(job_id).map(|(status, spec)| {
+        let state = self.lock();
+        Ok(state.jobs.get(job_id).map(|(status, spec)| {
             let mut spec = spec.clone();
             spec.document = None;
             spec.tags.clear();
@@ -143,6 +195,7 @@ impl JobsApi for FakeJobs {
                 job_arn: job_arn(job_id),
                 status: status.clone(),
                 spec,
+                progress: state.progress.get(job_id).cloned().unwrap_or_default(),
             }
         }))
     }
@@ -198,14 +251,19 @@ impl JobsApi for FakeJobs {
 
     async fn list_jobs(&self) -> Result<Vec<JobSummary>, ApiError> {
         self.enter("ListJobs", "")?;
-        Ok(self
-            .lock()
+        let state = self.lock();
+        Ok(state
             .jobs
             .iter()
-            .map(|(id, (status, _))| JobSummary {
-                job_id: id.clone(),
-                job_arn: job_arn(id),
-                status: status.clone(),
+            .map(|(id, (status, _))| {
+                let progress = state.progress.get(id);
+                JobSummary {
+                    job_id: id.clone(),
+                    job_arn: job_arn(id),
+                    status: status.clone(),
+                    completed_at: progress.and_then(|p| p.completed_at),
+                    last_updated_at: progress.and_then(|p| p.last_updated_at),
+                }
             })
             .collect())
     }
@@ -306,6 +364,39 @@ impl JobsApi for FakeJobs {
         Ok(())
     }
 
+    async fn list_job_executions(
+        &self,
+        job_id: &str,
+        status: &ExecutionStatus,
+        max: usize,
+    ) -> Result<Vec<ExecutionSummary>, ApiError> {
+        self.enter("ListJobExecutionsForJob", job_id)?;
+        Ok(self
+            .rows(job_id)
+            .into_iter()
+            .map(|(summary, _)| summary)
+            .filter(|s| &s.status == status)
+            .take(max)
+            .collect())
+    }
+
+    async fn describe_job_execution(
+        &self,
+        job_id: &str,
+        thing_name: &str,
+    ) -> Result<Option<ExecutionDetail>, ApiError> {
+        self.enter("DescribeJobExecution", &format!("{job_id} {thing_name}"))?;
+        Ok(self
+            .rows(job_id)
+            .into_iter()
+            .find(|(s, _)| s.thing_name() == thing_name)
+            .map(|(_, detail)| detail))
+    }
+
+    fn server_time(&self) -> Option<SystemTime> {
+        self.lock().server_time
+    }
+
     async fn describe_thing(&self, name: &str) -> Result<Option<String>, ApiError> {
         self.enter("DescribeThing", name)?;
         let state = self.lock();
@@ -332,6 +423,16 @@ impl JobsApi for FakeJobs {
     ) -> Result<Option<JobTemplateDescription>, ApiError> {
         self.enter("DescribeJobTemplate", template_arn)?;
         Ok(self.lock().templates.get(template_arn).cloned())
+    }
+}
+
+impl FakeJobs {
+    fn rows(&self, job_id: &str) -> Vec<(ExecutionSummary, ExecutionDetail)> {
+        self.lock()
+            .executions
+            .get(job_id)
+            .cloned()
+            .unwrap_or_default()
     }
 }
 

@@ -23,16 +23,36 @@ pub use client::{ConnectError, Connection, IotJobs, Waiting};
 
 use crate::domain::spec::TagValue;
 use crate::domain::{
-    JobDescription, JobSummary, JobTemplateDescription, JobUpdate, RemoteJob, ResolvedSpec,
+    ExecutionDetail, ExecutionStatus, ExecutionSummary, JobDescription, JobSummary,
+    JobTemplateDescription, JobUpdate, RemoteJob, ResolvedSpec,
 };
 
 /// HTTP attempts by operation and outcome (`ok`, an AWS error code, `HTTP503`, `ConnectionError`).
 #[derive(Debug, Default)]
 pub struct ApiStats {
     counts: std::sync::Mutex<BTreeMap<(String, String), u64>>,
+    /// The operation most recently started, for messages about a run that ran out of time.
+    last_started: std::sync::Mutex<Option<&'static str>>,
 }
 
 impl ApiStats {
+    /// Notes that a call of `operation` is starting.
+    pub fn started(&self, operation: &'static str) {
+        let mut last = match self.last_started.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *last = Some(operation);
+    }
+
+    /// The operation most recently started, if any.
+    pub fn last_started(&self) -> Option<&'static str> {
+        match self.last_started.lock() {
+            Ok(g) => *g,
+            Err(p) => *p.into_inner(),
+        }
+    }
+
     pub fn record(&self, operation: &str, outcome: &str) {
         let mut counts = match self.counts.lock() {
             Ok(g) => g,
@@ -129,6 +149,9 @@ pub trait JobsApi: Send + Sync {
     fn region(&self) -> Option<String> {
         None
     }
+    /// A new run of the daemon begins: an endpoint that proved unreachable in the last one is
+    /// tried again (within one run, the first such failure ends the run's other calls at once).
+    fn new_run(&self) {}
     /// DescribeJob; `Ok(None)` when the job does not exist.
     async fn describe_job(&self, job_id: &str) -> Result<Option<JobDescription>, ApiError>;
     /// GetJobDocument: the document text as stored.
@@ -165,6 +188,24 @@ pub trait JobsApi: Send + Sync {
         &self,
         template_arn: &str,
     ) -> Result<Option<JobTemplateDescription>, ApiError>;
+    /// ListJobExecutionsForJob filtered by `status`: at most `max` rows, paged (250 a call).
+    async fn list_job_executions(
+        &self,
+        job_id: &str,
+        status: &ExecutionStatus,
+        max: usize,
+    ) -> Result<Vec<ExecutionSummary>, ApiError>;
+    /// DescribeJobExecution of a thing's latest attempt; `Ok(None)` when there is none.
+    async fn describe_job_execution(
+        &self,
+        job_id: &str,
+        thing_name: &str,
+    ) -> Result<Option<ExecutionDetail>, ApiError>;
+    /// The service's clock, from the `Date` of its latest answer (moved on by the local clock
+    /// since); `None` before the first answer or when the service sends no `Date`.
+    fn server_time(&self) -> Option<std::time::SystemTime> {
+        None
+    }
 }
 
 /// Reads everything jobctl compares for one job: DescribeJob, then GetJobDocument (for inline
@@ -204,6 +245,7 @@ pub async fn read_job_verbatim(
         job_arn: description.job_arn,
         status: description.status,
         spec,
+        progress: description.progress,
     };
     Ok(Some((job, document_text)))
 }

@@ -10,7 +10,8 @@ use super::convert::{self, Configs};
 use super::errors::{absent_if_not_found, build_error, empty_response};
 use super::{ApiError, ErrorKind, IotJobs, JobsApi};
 use crate::domain::{
-    JobDescription, JobStatus, JobSummary, JobTemplateDescription, JobUpdate, ResolvedSpec,
+    ExecutionDetail, ExecutionStatus, ExecutionSummary, JobDescription, JobStatus, JobSummary,
+    JobTemplateDescription, JobUpdate, ResolvedSpec,
 };
 
 /// The token for the next page, `None` at the end. A repeated token would loop for ever (moto's
@@ -40,6 +41,10 @@ impl JobsApi for IotJobs {
         Some(IotJobs::region(self).to_string()).filter(|r| !r.is_empty())
     }
 
+    fn new_run(&self) {
+        self.forget_unreachable();
+    }
+
     async fn describe_job(&self, job_id: &str) -> Result<Option<JobDescription>, ApiError> {
         const OP: &str = "DescribeJob";
         let call = self.begin(OP, job_id).await?;
@@ -55,6 +60,7 @@ impl JobsApi for IotJobs {
             job_arn: job.job_arn().unwrap_or_default().to_string(),
             status: JobStatus::parse(job.status().map_or("", |s| s.as_str())),
             spec,
+            progress: convert::progress_from_job(job),
         }))
     }
 
@@ -170,6 +176,8 @@ impl JobsApi for IotJobs {
                     job_id: job.job_id().unwrap_or_default().to_string(),
                     job_arn: job.job_arn().unwrap_or_default().to_string(),
                     status: JobStatus::parse(job.status().map_or("", |s| s.as_str())),
+                    completed_at: convert::time(job.completed_at()),
+                    last_updated_at: convert::time(job.last_updated_at()),
                 });
             }
             token = next_page(OP, token.as_deref(), output.next_token())?;
@@ -289,6 +297,77 @@ impl JobsApi for IotJobs {
         Ok(())
     }
 
+    async fn list_job_executions(
+        &self,
+        job_id: &str,
+        status: &ExecutionStatus,
+        max: usize,
+    ) -> Result<Vec<ExecutionSummary>, ApiError> {
+        const OP: &str = "ListJobExecutionsForJob";
+        let mut rows = Vec::new();
+        let mut token: Option<String> = None;
+        while rows.len() < max {
+            // Pages are at most 250 rows; ask for no more than are still wanted.
+            let page = i32::try_from((max - rows.len()).min(250)).unwrap_or(250);
+            let call = self.begin(OP, job_id).await?;
+            let output = self
+                .client
+                .list_job_executions_for_job()
+                .job_id(job_id)
+                .status(sdk::JobExecutionStatus::from(status.as_str()))
+                .max_results(page)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| self.error(OP, &e, &call))?;
+            rows.extend(
+                output
+                    .execution_summaries()
+                    .iter()
+                    .map(convert::execution_summary),
+            );
+            token = next_page(OP, token.as_deref(), output.next_token())?;
+            if token.is_none() {
+                break;
+            }
+        }
+        rows.truncate(max);
+        Ok(rows)
+    }
+
+    async fn describe_job_execution(
+        &self,
+        job_id: &str,
+        thing_name: &str,
+    ) -> Result<Option<ExecutionDetail>, ApiError> {
+        const OP: &str = "DescribeJobExecution";
+        let call = self.begin(OP, job_id).await?;
+        let result = self
+            .client
+            .describe_job_execution()
+            .job_id(job_id)
+            .thing_name(thing_name)
+            .send()
+            .await;
+        let result = result.map_err(|e| self.error(OP, &e, &call));
+        let Some(output) = absent_if_not_found(result)? else {
+            return Ok(None);
+        };
+        let details = output
+            .execution()
+            .and_then(|e| e.status_details())
+            .and_then(|d| d.details_map())
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        Ok(Some(ExecutionDetail {
+            status_details: details,
+        }))
+    }
+
+    fn server_time(&self) -> Option<std::time::SystemTime> {
+        self.clock.now()
+    }
+
     async fn describe_thing(&self, name: &str) -> Result<Option<String>, ApiError> {
         const OP: &str = "DescribeThing";
         let call = self.begin(OP, name).await?;
@@ -317,7 +396,7 @@ impl JobsApi for IotJobs {
         match convert::template_ref(template_arn) {
             convert::TemplateRef::Managed { name, version } => {
                 const OP: &str = "DescribeManagedJobTemplate";
-                self.begin(OP).await;
+                let call = self.begin(OP, template_arn).await?;
                 let result = self
                     .client
                     .describe_managed_job_template()
@@ -325,20 +404,21 @@ impl JobsApi for IotJobs {
                     .set_template_version(version.map(String::from))
                     .send()
                     .await;
-                Ok(absent_if_not_found(OP, result)?
+                let result = result.map_err(|e| self.error(OP, &e, &call));
+                Ok(absent_if_not_found(result)?
                     .map(|o| convert::managed_template(template_arn, &o)))
             }
             convert::TemplateRef::Own { id } => {
                 const OP: &str = "DescribeJobTemplate";
-                self.begin(OP).await;
+                let call = self.begin(OP, template_arn).await?;
                 let result = self
                     .client
                     .describe_job_template()
                     .job_template_id(id)
                     .send()
                     .await;
-                Ok(absent_if_not_found(OP, result)?
-                    .map(|o| convert::own_template(template_arn, &o)))
+                let result = result.map_err(|e| self.error(OP, &e, &call));
+                Ok(absent_if_not_found(result)?.map(|o| convert::own_template(template_arn, &o)))
             }
         }
     }

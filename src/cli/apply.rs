@@ -102,6 +102,7 @@ pub async fn run(args: Args, colors: Colors) -> u8 {
         plan: planned,
         applied,
         calls: api.stats().by_operation(),
+        wait: None,
     };
     out.apply(&report);
     let written = out.write_files(&args.report.files(), &report);

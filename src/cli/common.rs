@@ -90,8 +90,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-}
-
 impl AwsArgs {
     /// How to reach AWS, from these flags.
     pub fn connection(&self) -> Connection {
@@ -210,6 +208,58 @@ pub struct ReconcileArgs {
     /// ListTagsForResource per job, each run).
     #[arg(long)]
     pub compare_finished: bool,
+    #[command(flatten)]
+    pub health: HealthArgs,
+}
+
+/// How jobs' rollouts are judged (plan, apply, watch and status show health).
+#[derive(Debug, Clone, clap::Args)]
+pub struct HealthArgs {
+    /// Percent of executed things that may fail, be rejected or time out before a job is
+    /// Degraded (0-100). A manifest's `metadata.maxFailureRate` overrides it for its job.
+    #[arg(long, value_name = "PERCENT", default_value_t = 0.0, value_parser = parse_percent)]
+    pub max_failure_rate: f64,
+}
+
+/// A percentage, 0 to 100.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("`{text}` is not a percentage such as 5 or 0.5"))?;
+    if (0.0..=100.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("`{text}` must be between 0 and 100"))
+    }
+}
+
+/// Following jobs until their rollouts end, and the run's deadline: `apply --wait` and
+/// `status --watch` (either spelling works for both).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WaitArgs {
+    /// Follow the jobs until each is Healthy, Degraded or Aborted (a Degraded job ends the wait
+    /// at once, even while it runs), with live progress on stderr. Ctrl-C stops waiting and
+    /// never cancels a job.
+    #[arg(long = "wait", visible_alias = "watch")]
+    pub follow: bool,
+    /// How often to read the jobs while following them, and the least time between two
+    /// progress lines of a job when stderr is not a terminal (e.g. 10s, 1m).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_interval)]
+    pub interval: std::time::Duration,
+    /// Deadline of the whole run (reading, applying and waiting), e.g. 30m or 1h30m; exit 3 when
+    /// it passes. Default: none with --wait/--watch, 30m otherwise.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// A polling interval: at least one second, so that a typo cannot flood the API.
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let interval = parse_duration(text)?;
+    if interval < std::time::Duration::from_secs(1) {
+        return Err(format!("`{text}` is too short: poll at most once a second"));
+    }
+    Ok(interval)
 }
 
 /// A reconcile run's configuration, resolved once: what to read, how to reconcile, how to
@@ -243,6 +293,7 @@ pub fn resolve(
         only: (!reconcile.targets.is_empty())
             .then(|| reconcile.targets.iter().cloned().collect::<BTreeSet<_>>()),
         parallelism: usize::from(aws.parallelism),
+        max_failure_rate: reconcile.health.max_failure_rate,
     };
     Ok(RunConfig {
         paths: manifests.paths.clone(),

@@ -7,6 +7,7 @@ mod completions;
 mod export;
 mod plan;
 mod schema;
+mod status;
 mod validate;
 mod version;
 mod watch;
@@ -23,8 +24,10 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// `plan --detailed-exitcode`: the plan has changes.
     pub const CHANGES: u8 = 2;
-    /// `--timeout` passed before the run finished.
+    /// `--timeout` passed before the waiting finished.
     pub const TIMEOUT: u8 = 3;
+    /// `status --detailed-exitcode`: some job is still Progressing or Scheduled, none unhealthy.
+    pub const PROGRESSING: u8 = 4;
     /// Bad flags or arguments (EX_USAGE); never 2, which means "changes" to CI scripts.
     pub const USAGE: u8 = 64;
     pub const SIGINT: u8 = 130;
@@ -93,6 +96,8 @@ pub enum Command {
     /// Make the account match the manifests: create, update in place, and, when the flags say
     /// so, replace (--allow-replace), cancel (--prune) and delete (--prune-delete) jobs.
     Apply(apply::Args),
+    /// Show each job's status, health and progress; --watch follows them until they end.
+    Status(status::Args),
     /// Print the JSON Schema of a Job manifest.
     Schema(schema::Args),
     /// Print shell completions: `jobctl completions bash > /etc/bash_completion.d/jobctl`.
@@ -160,6 +165,7 @@ async fn dispatch(command: Command, colors: Colors) -> u8 {
         Command::Validate(args) => validate::run(args, colors),
         Command::Plan(args) => plan::run(args, colors).await,
         Command::Apply(args) => apply::run(args, colors).await,
+        Command::Status(args) => status::run(args, colors).await,
         Command::Schema(args) => schema::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::run_man(&args),

@@ -85,6 +85,8 @@ pub struct ResolvedJob {
     pub job_id: String,
     pub spec: ResolvedSpec,
     pub origin: Origin,
+    /// `metadata.maxFailureRate`, carried for health (see [`super::DesiredJob`]).
+    pub max_failure_rate: Option<f64>,
 }
 
 #[cfg(test)]

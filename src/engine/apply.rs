@@ -251,6 +251,7 @@ async fn create(
                             job_id: job_id.to_string(),
                             spec: spec.clone(),
                             origin: Origin::default(),
+                            max_failure_rate: None,
                         }],
                         ..Desired::default()
                     };
@@ -261,10 +262,13 @@ async fn create(
                                 job_id: job_id.to_string(),
                                 job_arn: remote.job_arn.clone(),
                                 status: remote.status.clone(),
+                                completed_at: None,
+                                last_updated_at: None,
                             },
                         )]),
                         remote: HashMap::from([(job_id.to_string(), remote)]),
                         undeclared_tags: HashMap::new(),
+                        undeclared: HashMap::new(),
                     };
                     let settings = Settings {
                         instance: instance.to_string(),
@@ -358,6 +362,7 @@ mod tests {
                     line: 1,
                     col: 1,
                 },
+                max_failure_rate: None,
             })
             .collect();
         let refreshed = crate::engine::refresh::refresh(api, desired, &settings)

@@ -421,6 +421,7 @@ mod tests {
             job_arn: format!("arn:aws:iot:us-east-1:123456789012:job/{id}"),
             status: JobStatus::InProgress,
             spec: spec(json!({"targets": ["arn:aws:iot:us-east-1:123456789012:thing/a"]})),
+            progress: Default::default(),
         };
         convert::export(
             Source {

@@ -1,13 +1,16 @@
 //! The engine: reading the account ([`refresh`]), deciding ([`plan`], pure), carrying a plan out
 //! ([`apply`]), and one reconcile pass built from them ([`reconcile`]) that `plan`, `apply` and
-//! the daemon all run. Everything here takes the resolved [`Settings`], never raw flags, and
-//! talks to AWS only through [`crate::aws::JobsApi`].
+//! the daemon all run; judging rollouts ([`health`], pure) and following them ([`status`]).
+//! Everything here takes the resolved [`Settings`], never raw flags, and talks to AWS only
+//! through [`crate::aws::JobsApi`].
 
 pub mod apply;
 pub mod export;
+pub mod health;
 pub mod plan;
 pub mod reconcile;
 pub mod refresh;
+pub mod status;
 
 use std::collections::BTreeSet;
 
@@ -38,6 +41,9 @@ pub struct Settings {
     pub only: Option<BTreeSet<String>>,
     /// Concurrent AWS calls at most.
     pub parallelism: usize,
+    /// `--max-failure-rate`: the failure percentage a job without its own
+    /// `metadata.maxFailureRate` tolerates before it is Degraded.
+    pub max_failure_rate: f64,
 }
 
 impl Settings {

@@ -91,7 +91,9 @@ pub async fn plan_with_cache(
     settings: &Settings,
     cache: &mut OwnerCache,
 ) -> Result<Planned, ApiError> {
-    let refreshed = refresh::refresh_with_cache(api, jobs, settings, cache).await?;
+    let mut refreshed = refresh::refresh_with_cache(api, jobs, settings, cache).await?;
+    // The health of the owned jobs no manifest declares, shown before they are pruned.
+    refresh::describe_owned(api, &mut refreshed.observed, settings).await;
     let mut desired = refreshed.desired;
     desired.incomplete = coverage.incomplete;
     desired.empty_roots = coverage.empty_roots;

@@ -13,7 +13,9 @@ use super::Settings;
 use crate::aws::{self, ApiError, JobsApi};
 use crate::domain::ownership::{ownership, Ownership};
 use crate::domain::spec::Target;
-use crate::domain::{DesiredJob, JobStatus, RemoteJob, ResolvedJob, ResolvedSpec};
+use crate::domain::{
+    DesiredJob, JobDescription, JobStatus, JobSummary, RemoteJob, ResolvedJob, ResolvedSpec,
+};
 
 /// A job that could not be planned, with the reason.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -30,7 +32,12 @@ pub struct JobError {
 }
 
 impl JobError {
-    fn api(job_id: String, source: Option<String>, message: String, err: &ApiError) -> Self {
+    pub(crate) fn api(
+        job_id: String,
+        source: Option<String>,
+        message: String,
+        err: &ApiError,
+    ) -> Self {
         Self {
             job_id,
             source,
@@ -421,6 +428,7 @@ fn resolve_targets(
         job_id,
         spec,
         origin,
+        max_failure_rate,
     } = job;
     let mut api_error = None;
     let result = ResolvedSpec::resolve(spec, |target| {
@@ -448,6 +456,7 @@ fn resolve_targets(
             job_id,
             spec,
             origin,
+            max_failure_rate,
         }),
         Err(problems) => Err(JobError {
             job_id,
@@ -456,6 +465,73 @@ fn resolve_targets(
             operation: api_error.as_ref().map(|e| e.operation),
             code: api_error.map(|e| e.code),
         }),
+    }
+}
+
+/// Owned-job discovery: the tags of the listed jobs no manifest declares that could be this
+/// instance's (active ones, and finished ones with `--prune-delete`), within `--target`. One
+/// ListTagsForResource per candidate; ownership itself is judged from the tags by the caller.
+pub async fn undeclared_tags(
+    api: &dyn JobsApi,
+    listed: &HashMap<String, JobSummary>,
+    declared: &BTreeSet<&str>,
+    settings: &Settings,
+) -> (HashMap<String, BTreeMap<String, String>>, Vec<JobError>) {
+    let candidates: Vec<(String, String)> = listed
+        .values()
+        .filter(|s| !declared.contains(s.job_id.as_str()))
+        .filter(|s| settings.includes(&s.job_id))
+        .filter(|s| s.status.is_active() || (settings.prune_delete && s.status.is_finished()))
+        .map(|s| (s.job_id.clone(), s.job_arn.clone()))
+        .collect();
+    let tags: Vec<(String, TagsResult)> = stream::iter(candidates)
+        .map(|(job_id, arn)| async move { (job_id, api.list_tags(&arn).await) })
+        .buffer_unordered(settings.parallelism.max(1))
+        .collect()
+        .await;
+    let mut found = HashMap::new();
+    let mut errors = Vec::new();
+    for (job_id, result) in tags {
+        match result {
+            Ok(tags) => {
+                found.insert(job_id, tags);
+            }
+            Err(err) => {
+                let message = format!("could not read its tags to check ownership: {err}");
+                errors.push(JobError::api(job_id, None, message, &err));
+            }
+        }
+    }
+    (found, errors)
+}
+
+/// DescribeJob of each undeclared job this instance owns, so that a plan shows its health
+/// before it is pruned: one call per owned orphan. A read that fails only costs the health.
+pub async fn describe_owned(api: &dyn JobsApi, observed: &mut Observed, settings: &Settings) {
+    let owned: Vec<String> = observed
+        .undeclared_tags
+        .iter()
+        .filter(|(_, tags)| ownership(tags, &settings.instance) == Ownership::Managed)
+        .map(|(job_id, _)| job_id.clone())
+        .collect();
+    let reads: Vec<(String, Result<Option<JobDescription>, ApiError>)> = stream::iter(owned)
+        .map(|job_id| async move {
+            let result = api.describe_job(&job_id).await;
+            (job_id, result)
+        })
+        .buffer_unordered(settings.parallelism.max(1))
+        .collect()
+        .await;
+    for (job_id, result) in reads {
+        match result {
+            Ok(Some(d)) => {
+                observed
+                    .undeclared
+                    .insert(job_id, (d.status, d.spec, d.progress));
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(job_id = %job_id, "could not read the job's health: {err}"),
+        }
     }
 }
 
@@ -482,6 +558,7 @@ mod tests {
                 line: 1,
                 col: 1,
             },
+            max_failure_rate: None,
         }
     }
 

@@ -162,6 +162,7 @@ pub fn export(source: Source<'_>, options: &Options) -> Result<Exported, ExportE
         kind: KIND.into(),
         metadata: Metadata {
             name: job.job_id.clone(),
+            max_failure_rate: None,
         },
         spec,
     };
@@ -389,6 +390,7 @@ mod tests {
             job_arn: ARN.into(),
             status,
             spec: serde_json::from_value(spec).expect("spec"),
+            progress: Default::default(),
         }
     }
 

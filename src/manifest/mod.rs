@@ -529,6 +529,7 @@ fn check_document(
         .map_or(root.location, |n| n.location);
     Some(DesiredJob {
         job_id: manifest.metadata.name,
+        max_failure_rate: manifest.metadata.max_failure_rate,
         spec,
         origin: Origin {
             file: file.display.clone(),

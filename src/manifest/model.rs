@@ -27,7 +27,7 @@ pub struct JobManifest {
     pub spec: JobSpec,
 }
 
-/// Identifies the job.
+/// Identifies the job, and holds what only jobctl reads (never sent to AWS).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Metadata {
@@ -35,4 +35,12 @@ pub struct Metadata {
     /// be changed; a new name means a new job.
     #[schemars(length(min = 1, max = 64), regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
     pub name: String,
+    /// jobctl only, never sent to AWS: the share of executed things (percent, 0-100) that may
+    /// fail, be rejected or time out before `jobctl status`, `apply --wait`, `plan` and the
+    /// daemon call the job Degraded. Overrides `--max-failure-rate` (default 0: any failure
+    /// degrades) for this job. The job's own abortConfig is what stops a rollout; this only
+    /// judges it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub max_failure_rate: Option<f64>,
 }

@@ -654,7 +654,7 @@ fn range_help(pointer: &str) -> String {
             "rollout rates are 1-1000 things per minute".into()
         }
         "incrementFactor" => "the increment factor is 1.1-5".into(),
-        "thresholdPercentage" => "a percentage is 0-100".into(),
+        "thresholdPercentage" | "maxFailureRate" => "a percentage is 0-100".into(),
         "inProgressTimeoutInMinutes" => "the timeout is 1-10080 minutes (7 days)".into(),
         "numberOfRetries" => "retries are 0-10".into(),
         "durationInMinutes" => "a maintenance window lasts 1-1430 minutes".into(),

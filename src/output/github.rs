@@ -130,6 +130,26 @@ impl Render for Github {
         }
     }
 
+    /// An error annotation per unhealthy job, then the table, fenced.
+    fn status(&self, report: &crate::report::StatusReport) -> Screen {
+        let annotations: Vec<Annotation> = report
+            .unhealthy()
+            .filter_map(|job| {
+                let health = job.health?;
+                Some(
+                    Annotation::new(Level::Error, format!("{} is {health}", job.job_id))
+                        .with_title("jobctl status"),
+                )
+            })
+            .collect();
+        let mut out = annotations_text(&annotations);
+        out.push_str(&quoted(
+            &super::status::text(report, Paint::PLAIN),
+            &stop_token(),
+        ));
+        Screen::stdout(out)
+    }
+
     fn failure(&self, failure: &Failure) -> Screen {
         let mut out = annotations_text(&diagnostics_annotations(
             &failure.diagnostics,

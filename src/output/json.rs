@@ -47,6 +47,10 @@ impl Render for Json {
         Screen::stdout(line(&export(report)))
     }
 
+    fn status(&self, report: &crate::report::StatusReport) -> Screen {
+        Screen::stdout(line(&super::status::json(report)))
+    }
+
     fn failure(&self, failure: &Failure) -> Screen {
         Screen {
             stdout: line(&self::failure(failure)),

@@ -81,6 +81,10 @@ impl Render for Markdown {
         }
     }
 
+    fn status(&self, report: &crate::report::StatusReport) -> Screen {
+        Screen::stdout(super::status::markdown(report))
+    }
+
     fn failure(&self, failure: &Failure) -> Screen {
         self.notice(&failure.message)
     }

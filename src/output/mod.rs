@@ -10,6 +10,7 @@ pub mod files;
 pub mod github;
 pub mod json;
 pub mod markdown;
+pub mod status;
 pub mod style;
 pub mod text;
 
@@ -19,7 +20,7 @@ use clap::ValueEnum;
 
 use crate::engine::apply::JobResult;
 use crate::manifest::diagnostic::Diagnostic;
-use crate::report::{ApplyReport, ExportReport, Failure, PlanReport, ValidateReport};
+use crate::report::{ApplyReport, ExportReport, Failure, PlanReport, StatusReport, ValidateReport};
 use files::{Document, ReportFiles};
 use style::Colors;
 
@@ -102,6 +103,10 @@ pub trait Render: Send + Sync {
     /// `jobctl export`. Without `--dir` the manifests themselves are the output: formats for
     /// people put them on stdout and their summary on stderr.
     fn export(&self, report: &ExportReport) -> Screen;
+    /// `jobctl status`, and what `--watch` left at its end.
+    fn status(&self, report: &StatusReport) -> Screen {
+        Screen::stdout(status::text(report, style::Paint::PLAIN))
+    }
 
     /// A run that stopped before its report.
     fn failure(&self, failure: &Failure) -> Screen;
@@ -157,6 +162,10 @@ impl Output {
 
     pub fn export(&self, report: &ExportReport) {
         show(&self.render.export(report));
+    }
+
+    pub fn status(&self, report: &StatusReport) {
+        show(&self.render.status(report));
     }
 
     pub fn failure(&self, failure: &Failure) {

@@ -89,6 +89,10 @@ impl Render for Text {
         }
     }
 
+    fn status(&self, report: &crate::report::StatusReport) -> Screen {
+        Screen::stdout(super::status::text(report, self.stdout))
+    }
+
     fn failure(&self, failure: &Failure) -> Screen {
         self.notice(&failure.message)
     }

@@ -286,6 +286,8 @@ async fn run_pass(
     } = state;
     // Hints that arrived before this read are covered by it.
     while hints.try_recv().is_ok() {}
+    // Each pass is a run of its own: an outage seen in the last one must not fail this one unread.
+    api.new_run();
     let paths = config.paths.clone();
     let mut set = match tokio::task::spawn_blocking(move || manifest::load(&paths)).await {
         Ok(set) => set,

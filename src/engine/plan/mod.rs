@@ -9,10 +9,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::health::{self, Health};
 use super::Settings;
 use crate::domain::ownership::{ownership, ownership_tags, Ownership, RESERVED_TAG_PREFIX};
 use crate::domain::spec::{JobSpec, TargetSelection};
-use crate::domain::{JobStatus, JobSummary, JobUpdate, RemoteJob, ResolvedJob, ResolvedSpec};
+use crate::domain::{
+    JobProcessDetails, JobProgress, JobStatus, JobSummary, JobUpdate, RemoteJob, ResolvedJob,
+    ResolvedSpec,
+};
 
 /// What apply would do with one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -128,6 +132,12 @@ pub struct Change {
     pub note: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<Step>,
+    /// How the existing job's rollout is doing, when its counts were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+    /// Its counts (DescribeJob's `jobProcessDetails`), next to `health`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_process_details: Option<JobProcessDetails>,
     /// The spec a create sends (targets resolved, document inline, ownership tags added).
     #[serde(skip)]
     pub desired: Option<ResolvedSpec>,
@@ -149,9 +159,23 @@ impl Change {
             blocked: None,
             note: None,
             steps: Vec::new(),
+            health: None,
+            job_process_details: None,
             desired: None,
             arn: None,
         }
+    }
+
+    /// Sets the job's health from what DescribeJob said.
+    fn judge(
+        &mut self,
+        status: &JobStatus,
+        spec: &JobSpec,
+        progress: &JobProgress,
+        tolerance: f64,
+    ) {
+        self.health = Some(health::of_job(status, spec, &progress.details, tolerance));
+        self.job_process_details = Some(progress.details.clone());
     }
 }
 
@@ -161,6 +185,11 @@ impl Change {
 pub struct Orphan {
     pub job_id: String,
     pub status: String,
+    /// Its health, when its counts were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_process_details: Option<JobProcessDetails>,
 }
 
 /// A declared job that exists but was not compared, and why.
@@ -255,6 +284,8 @@ pub struct Observed {
     pub remote: HashMap<String, RemoteJob>,
     /// Tags of undeclared jobs that may be this instance's orphans.
     pub undeclared_tags: HashMap<String, BTreeMap<String, String>>,
+    /// DescribeJob of this instance's undeclared jobs, for their health.
+    pub undeclared: HashMap<String, (JobStatus, JobSpec, JobProgress)>,
 }
 
 /// What the manifests declare, as plan needs it.
@@ -403,6 +434,12 @@ fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change
     change.ownership = Some(owner.clone());
     change.arn = Some(remote.job_arn.clone());
     change.desired = Some(job.spec.clone());
+    change.judge(
+        &remote.status,
+        &remote.spec,
+        &remote.progress,
+        job.max_failure_rate.unwrap_or(settings.max_failure_rate),
+    );
     let finished = remote.status.is_finished();
 
     if !forced_by.is_empty() {
@@ -610,10 +647,8 @@ fn plan_orphans(
         if (active && settings.prune) || (finished && settings.prune_delete) {
             prunable.push((job_id, summary));
         } else if active || finished {
-            plan.orphans.push(Orphan {
-                job_id: job_id.clone(),
-                status: summary.status.to_string(),
-            });
+            plan.orphans
+                .push(orphan(job_id, summary, observed, settings));
         }
     }
     plan.prune = PruneSummary {
@@ -626,11 +661,11 @@ fn plan_orphans(
         if wants_prune {
             plan.prune.refused = Some(reason.clone());
         }
-        plan.orphans
-            .extend(prunable.into_iter().map(|(job_id, summary)| Orphan {
-                job_id: job_id.clone(),
-                status: summary.status.to_string(),
-            }));
+        plan.orphans.extend(
+            prunable
+                .into_iter()
+                .map(|(job_id, summary)| orphan(job_id, summary, observed, settings)),
+        );
         return;
     }
     if prunable.is_empty() {
@@ -663,9 +698,34 @@ fn plan_orphans(
         change.ownership = Some(Ownership::Managed);
         change.arn = Some(summary.job_arn.clone());
         change.blocked.clone_from(&refused);
+        if let Some((status, spec, progress)) = observed.undeclared.get(job_id) {
+            change.judge(status, spec, progress, settings.max_failure_rate);
+        }
         plan.changes.push(change);
     }
     plan.prune.refused = refused;
+}
+
+/// A job of this instance that no manifest declares and this run leaves alone, with its health
+/// when it was read.
+fn orphan(job_id: &str, summary: &JobSummary, observed: &Observed, settings: &Settings) -> Orphan {
+    let mut orphan = Orphan {
+        job_id: job_id.to_string(),
+        status: summary.status.to_string(),
+        health: None,
+        job_process_details: None,
+    };
+    if let Some((status, spec, progress)) = observed.undeclared.get(job_id) {
+        let details = &progress.details;
+        orphan.health = Some(health::of_job(
+            status,
+            spec,
+            details,
+            settings.max_failure_rate,
+        ));
+        orphan.job_process_details = Some(details.clone());
+    }
+    orphan
 }
 
 /// Why a prune of `count` jobs must not run: an empty root without `--allow-empty` (Argo CD's

@@ -3,7 +3,7 @@
 use super::*;
 use crate::domain::ownership::{INSTANCE_TAG, MANAGED_BY_TAG, MANAGED_BY_VALUE};
 use crate::domain::spec::{TagValue, Target, TimeoutConfig};
-use crate::domain::Origin;
+use crate::domain::{JobProgress, Origin};
 use serde_json::json;
 
 const GROUP: &str = "arn:aws:iot:us-east-1:123456789012:thinggroup/Bulbs";
@@ -29,6 +29,7 @@ fn desired(id: &str, spec: JobSpec) -> ResolvedJob {
             line: 4,
             col: 9,
         },
+        max_failure_rate: None,
     }
 }
 
@@ -67,6 +68,8 @@ fn observed(jobs: Vec<(&str, JobStatus, JobSpec)>) -> Observed {
                 job_id: id.into(),
                 job_arn: arn.clone(),
                 status: status.clone(),
+                completed_at: None,
+                last_updated_at: None,
             },
         );
         observed.remote.insert(
@@ -76,6 +79,7 @@ fn observed(jobs: Vec<(&str, JobStatus, JobSpec)>) -> Observed {
                 job_arn: arn,
                 status,
                 spec,
+                progress: JobProgress::default(),
             },
         );
     }
@@ -334,6 +338,8 @@ fn with_orphan(status: JobStatus, instance: Option<&str>) -> Observed {
             job_id: "old".into(),
             job_arn: "arn:aws:iot:us-east-1:123456789012:job/old".into(),
             status,
+            completed_at: None,
+            last_updated_at: None,
         },
     );
     let tags = match instance {
@@ -433,6 +439,8 @@ fn finished_jobs_not_read_are_listed_as_not_compared() {
             job_id: "a".into(),
             job_arn: "arn:aws:iot:us-east-1:123456789012:job/a".into(),
             status: JobStatus::Completed,
+            completed_at: None,
+            last_updated_at: None,
         },
     );
     let desired = Desired {
@@ -459,6 +467,8 @@ fn job_being_deleted_is_created_after_the_deletion() {
             job_id: "a".into(),
             job_arn: String::new(),
             status: JobStatus::DeletionInProgress,
+            completed_at: None,
+            last_updated_at: None,
         },
     );
     let plan = plan(&[desired("a", spec())], &account, &options());

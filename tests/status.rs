@@ -1,0 +1,199 @@
+//! `jobctl status` end to end: the real binaries, the emulator's simulated fleet and its
+//! emulated clock.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{jobctl_command, Endpoint};
+
+/// A fleet of 30 bulbs at 600 emulated seconds per second. Firmware 4.2.0 always succeeds;
+/// 4.2.1 is a bad build that fails on most devices.
+const FLEET: &str = r#"{
+  "seed": 7,
+  "timeScale": 600,
+  "groups": [{"name": "Bulbs", "size": 30}],
+  "devices": {
+    "pickupSeconds": {"min": 1, "max": 30},
+    "durationSeconds": {"min": 20, "max": 120},
+    "outcomes": {"SUCCEEDED": 1.0}
+  },
+  "rules": [
+    {"match": {"document": {"firmware": {"version": "4.2.1"}}},
+     "outcomes": {"FAILED": 0.8, "SUCCEEDED": 0.2}}
+  ]
+}"#;
+
+fn fleet() -> Endpoint {
+    let endpoint = Endpoint::emulator(&[]);
+    let (status, body) = endpoint.call("PUT", "/_emulator/fleet", FLEET);
+    assert_eq!(status, 200, "{body}");
+    endpoint
+}
+
+fn manifest(dir: &Path, name: &str, version: &str, extra: &str) {
+    std::fs::write(
+        dir.join(format!("{name}.yaml")),
+        format!(
+            "apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: {name}\nspec:\n  targets:\n    - thingGroup: Bulbs\n  document:\n    firmware:\n      version: \"{version}\"\n{extra}"
+        ),
+    )
+    .expect("write manifest");
+}
+
+/// DescribeJob as the emulator answers it.
+fn describe(endpoint: &Endpoint, job_id: &str) -> serde_json::Value {
+    let (status, body) = endpoint.call("GET", &format!("/jobs/{job_id}"), "");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("json")
+}
+
+const COUNTS: [&str; 8] = [
+    "numberOfQueuedThings",
+    "numberOfInProgressThings",
+    "numberOfSucceededThings",
+    "numberOfFailedThings",
+    "numberOfRejectedThings",
+    "numberOfTimedOutThings",
+    "numberOfCanceledThings",
+    "numberOfRemovedThings",
+];
+
+#[test]
+fn good_firmware_becomes_healthy_and_counts_match_describe_job() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    manifest(dir.path(), "fw-good", "4.2.0", "");
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+
+    let watch = endpoint.jobctl(
+        &[
+            "status",
+            "-f",
+            ".",
+            "--watch",
+            "--interval",
+            "1s",
+            "--timeout",
+            "90s",
+            "-o",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(watch.code, 0, "{watch:?}");
+    assert!(
+        !watch.stderr.contains('\r'),
+        "no carriage returns off a terminal: {watch:?}"
+    );
+    assert!(watch.stderr.contains("never cancels a job"), "{watch:?}");
+    let report = watch.json();
+    let job = &report["jobs"][0];
+    assert_eq!(job["jobId"], "fw-good");
+    assert_eq!(job["status"], "COMPLETED");
+    assert_eq!(job["health"], "Healthy");
+    assert_eq!(job["successRate"], 100.0);
+    assert_eq!(job["etaSeconds"], 0.0);
+    let described = describe(&endpoint, "fw-good");
+    let details = &described["job"]["jobProcessDetails"];
+    for name in COUNTS {
+        assert_eq!(
+            job[name],
+            details.get(name).cloned().unwrap_or(0.into()),
+            "{name}: {report} vs {described}"
+        );
+    }
+    assert_eq!(job["numberOfSucceededThings"], 30);
+
+    // A finished job is read once per run, and `--detailed-exitcode` has nothing pending.
+    let once = endpoint.jobctl(&["status", "fw-good", "--detailed-exitcode"], dir.path());
+    assert_eq!(once.code, 0, "{once:?}");
+    assert!(once.stdout.contains("fw-good"), "{once:?}");
+    assert!(once.stdout.contains("Healthy"), "{once:?}");
+}
+
+#[test]
+fn bad_firmware_with_an_abort_config_is_aborted_and_fails() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let abort = "  abortConfig:\n    criteriaList:\n      - failureType: FAILED\n        action: CANCEL\n        thresholdPercentage: 20\n        minNumberOfExecutedThings: 5\n";
+    manifest(dir.path(), "fw-bad", "4.2.1", abort);
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+
+    let watch = endpoint.jobctl(
+        &[
+            "status",
+            "fw-bad",
+            "--watch",
+            "--interval",
+            "1s",
+            "--timeout",
+            "90s",
+        ],
+        dir.path(),
+    );
+    assert_eq!(watch.code, 1, "{watch:?}");
+    assert!(
+        watch.stdout.contains("fw-bad is "),
+        "names the job: {watch:?}"
+    );
+    let json = endpoint.jobctl(&["status", "fw-bad", "-o", "json"], dir.path());
+    assert_eq!(json.code, 1, "{json:?}");
+    let job = &json.json()["jobs"][0];
+    assert_eq!(job["health"], "Aborted", "{job}");
+    assert_eq!(job["status"], "CANCELED", "{job}");
+    assert_eq!(job["reasonCode"], "ABORT_CRITERIA_MET", "{job}");
+}
+
+#[test]
+fn timeout_while_waiting_exits_3_and_ctrl_c_leaves_the_job_running() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_thing("lamp-1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("slow.yaml"),
+        "apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: slow\nspec:\n  targets:\n    - thing: lamp-1\n  document:\n    op: x\n",
+    )
+    .expect("write");
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+
+    // A manual device never answers: the wait can only time out.
+    let watch = endpoint.jobctl(
+        &[
+            "status",
+            "slow",
+            "--watch",
+            "--interval",
+            "1s",
+            "--timeout",
+            "2s",
+        ],
+        dir.path(),
+    );
+    assert_eq!(watch.code, 3, "{watch:?}");
+    assert!(watch.stderr.contains("--timeout"), "{watch:?}");
+    assert!(watch.stderr.contains("slow"), "{watch:?}");
+
+    let child = jobctl_command(
+        &["status", "slow", "--watch", "--interval", "1s"],
+        dir.path(),
+        &[("AWS_ENDPOINT_URL_IOT", endpoint.url.as_str())],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    std::thread::sleep(Duration::from_secs(2));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(130));
+    assert_eq!(describe(&endpoint, "slow")["job"]["status"], "IN_PROGRESS");
+}
