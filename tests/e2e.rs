@@ -388,3 +388,94 @@ fn a_run_that_fails_before_its_plan_is_still_one_json_object() {
     assert_eq!(run.code, 64, "{run:?}");
     assert_eq!(run.json()["error"]["kind"], "config", "{run:?}");
 }
+
+#[test]
+fn version_names_the_version_commit_build_date_and_target() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = common::run_jobctl(&["--version"], dir.path(), &[]);
+    assert_eq!(text.code, 0, "{text:?}");
+    let first = text.stdout.lines().next().unwrap_or_default();
+    assert_eq!(first, format!("jobctl {}", env!("CARGO_PKG_VERSION")));
+    for label in ["commit  ", "built   ", "target  "] {
+        assert!(
+            text.stdout.lines().any(|l| l.starts_with(label)),
+            "{label:?} missing: {text:?}"
+        );
+    }
+    let json = common::run_jobctl(&["version", "-o", "json"], dir.path(), &[]);
+    assert_eq!(json.code, 0, "{json:?}");
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("one JSON object");
+    assert_eq!(value["version"], env!("CARGO_PKG_VERSION"));
+    let commit = value["commit"].as_str().unwrap_or_default();
+    assert!(
+        commit == "unknown" || (commit.len() >= 7 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{value}"
+    );
+    // YYYY-MM-DDTHH:MM:SSZ
+    let date = value["buildDate"].as_str().unwrap_or_default();
+    assert_eq!(date.len(), 20, "{value}");
+    assert!(
+        date.ends_with('Z') && date.as_bytes()[10] == b'T',
+        "{value}"
+    );
+    assert!(
+        value["target"]
+            .as_str()
+            .is_some_and(|t| t.contains("-linux-") || t.contains("-apple-")),
+        "{value}"
+    );
+    // The text form says the same as the JSON.
+    assert!(
+        text.stdout.contains(commit) && text.stdout.contains(date),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn an_unknown_profile_is_named_with_the_files_read_and_the_profiles_known() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_jobs(dir.path(), "p", 1);
+    let config = dir.path().join("aws-config");
+    std::fs::write(&config, "[profile dev]\nregion = eu-west-1\n").expect("write config");
+    let credentials = dir.path().join("aws-credentials");
+    std::fs::write(&credentials, "[dev]\naws_access_key_id = AKIDDEV\n")
+        .expect("write credentials");
+    let run = common::run_jobctl(
+        &[
+            "plan",
+            "-f",
+            ".",
+            "--profile",
+            "nope",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ],
+        dir.path(),
+        &[
+            ("AWS_CONFIG_FILE", config.to_str().unwrap_or_default()),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                credentials.to_str().unwrap_or_default(),
+            ),
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("the AWS profile `nope` does not exist"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("aws-config") && run.stderr.contains("aws-credentials"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("dev"),
+        "the known profiles are listed: {run:?}"
+    );
+    // No SDK noise (IMDS, debug dumps) below -v, and nothing was called.
+    assert!(
+        !run.stderr.contains("WARN") && !run.stderr.contains("IMDS"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("ListJobs"), "{run:?}");
+}
