@@ -177,20 +177,12 @@ pub(super) struct ServerClock {
 
 impl ServerClock {
     fn record(&self, date: SystemTime) {
-        let mut seen = match self.seen.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        *seen = Some((date, Instant::now()));
+        *lock(&self.seen) = Some((date, Instant::now()));
     }
 
     /// The latest `Date`, moved on by the time that passed here since it arrived.
     pub(super) fn now(&self) -> Option<SystemTime> {
-        let seen = match self.seen.lock() {
-            Ok(g) => *g,
-            Err(p) => *p.into_inner(),
-        };
-        seen.map(|(date, at)| date + at.elapsed())
+        lock(&self.seen).map(|(date, at)| date + at.elapsed())
     }
 }
 
