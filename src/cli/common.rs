@@ -75,19 +75,34 @@ pub struct DeadlineArgs {
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// A duration as Go and Kubernetes write them (`1m30s`, `500ms`, `2h`, through humantime), or
-/// plain seconds (`30`).
+/// plain seconds (`30`), for timeouts and intervals: at most a week, so that adding it to a clock
+/// can never overflow.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let duration = match text.parse::<u64>() {
-        Ok(seconds) => Duration::from_secs(seconds),
-        Err(_) => humantime::parse_duration(text).map_err(|e| {
-            format!("`{text}` is not a duration such as 500ms, 30s, 1m30s or 2h ({e})")
-        })?,
-    };
+    let duration = parse_any_duration(text)?;
     if duration > Duration::from_secs(7 * 24 * 3600) {
-        return Err(format!("`{text}` is more than a week"));
+        return Err(format!("`{}` is more than a week", text.trim()));
     }
     Ok(duration)
+}
+
+/// A look-back window such as `24h` or `30d` (`status --finished-within`): it is only ever
+/// subtracted from the service's time, so it may be long; at most ten years.
+pub fn parse_window(text: &str) -> Result<Duration, String> {
+    let duration = parse_any_duration(text)?;
+    if duration > Duration::from_secs(10 * 366 * 24 * 3600) {
+        return Err(format!("`{}` is more than ten years", text.trim()));
+    }
+    Ok(duration)
+}
+
+fn parse_any_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    match text.parse::<u64>() {
+        Ok(seconds) => Ok(Duration::from_secs(seconds)),
+        Err(_) => humantime::parse_duration(text).map_err(|e| {
+            format!("`{text}` is not a duration such as 500ms, 30s, 1m30s or 2h ({e})")
+        }),
+    }
 }
 
 impl AwsArgs {

@@ -294,6 +294,18 @@ mod tests {
     }
 
     #[test]
+    fn finished_within_takes_windows_longer_than_a_week() {
+        use super::common::parse_window;
+        use std::time::Duration;
+        assert_eq!(parse_window("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_window("24h"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_window("11y").is_err());
+        assert!(parse_window("soon").is_err());
+        let cli = Cli::try_parse_from(["jobctl", "status", "--finished-within", "30d", "fw"]);
+        assert!(cli.is_ok(), "{cli:?}");
+    }
+
+    #[test]
     fn unknown_flags_are_usage_errors_not_changes() {
         let err = Cli::try_parse_from(["jobctl", "plan", "--nope"]).expect_err("unknown flag");
         assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);

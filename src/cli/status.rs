@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::common::{parse_duration, AwsArgs, HealthArgs, WaitArgs};
+use super::common::{parse_window, AwsArgs, HealthArgs, WaitArgs};
 use super::exit;
 use crate::aws::IotJobs;
 use crate::engine::health::Health;
@@ -42,7 +42,7 @@ pub struct Args {
     pub failed: usize,
     /// Read the counts of declared finished jobs that finished this recently; older ones are
     /// shown from ListJobs alone (their counts never change).
-    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_window)]
     pub finished_within: Duration,
     /// Output format [default: github when GITHUB_ACTIONS=true, else text].
     #[arg(short, long, value_enum)]
