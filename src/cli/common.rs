@@ -262,8 +262,8 @@ pub struct WaitArgs {
     /// progress lines of a job when stderr is not a terminal (e.g. 10s, 1m).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_interval)]
     pub interval: std::time::Duration,
-    /// Deadline of the whole run (reading, applying and waiting), e.g. 30m or 1h30m; exit 3 when
-    /// it passes. Default: none with --wait/--watch, 30m otherwise.
+    /// How long to follow the jobs (`--watch`), e.g. 30m or 1h30m; exit 3 when it passes, and
+    /// the jobs keep running. Default: no limit.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<std::time::Duration>,
 }
