@@ -330,6 +330,4 @@ pub enum FailureKind {
     Aws,
     /// `--timeout` passed (exit 3).
     Timeout,
-    /// A saved plan cannot be applied: unreadable, or the account or manifests moved.
-    SavedPlan,
 }
