@@ -19,51 +19,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchlib import AWS, ENV, GROUP_ARN, ROOT, Emulator, calls
+
 PROFILE = os.environ.get("BENCH_PROFILE", "release")
 # BENCH_BIN: a directory holding jobctl and jobctl-emulator already built (no build here).
 BIN = Path(os.environ.get("BENCH_BIN", ROOT / "target" / PROFILE))
-AWS = ROOT / ".venv" / "bin" / "aws"
-GROUP_ARN = "arn:aws:iot:us-east-1:123456789012:thinggroup/Fleet"
-ENV = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1",
-           AWS_DEFAULT_REGION="us-east-1", NO_COLOR="1")
-
-
-class Emulator:
-    def __init__(self, *flags):
-        self.proc = subprocess.Popen([str(BIN / "jobctl-emulator"), "--listen", "127.0.0.1:0", *flags],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline().strip()
-        assert line.startswith("listening on "), line
-        self.url = line[len("listening on "):]
-
-    def call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        with urllib.request.urlopen(req) as resp:
-            return json.loads(resp.read() or b"{}")
-
-    def stats(self):
-        return self.call("GET", "/_emulator/stats")
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
-
-
-def calls(stats):
-    ops = {op: v["total"] for op, v in sorted(stats["operations"].items())}
-    failed = sum(n for v in stats["operations"].values() for k, n in v.items()
-                 if k not in ("total", "ok", "OK", "200", "success"))
-    return ops, failed
 
 
 def seed(state, jobs):
     """1,000 jobs created straight through the API (as a create-job loop would), without limits."""
-    emu = Emulator("--state-file", str(state))
+    emu = Emulator(BIN, "--state-file", str(state))
     emu.call("PUT", "/thing-groups/Fleet", {})
     for i in range(jobs):
         emu.call("PUT", f"/jobs/legacy-{i:04d}", {
@@ -96,7 +63,7 @@ def main():
     state = work / "state.json"
     seed(state, jobs)
 
-    emu = Emulator("--state-file", str(state), "--aws-limits")
+    emu = Emulator(BIN, "--state-file", str(state), "--aws-limits")
     start = time.monotonic()
     proc = subprocess.run([str(BIN / "jobctl"), "export", "--all", "--dir", str(work / "exported"),
                            "--endpoint-url", emu.url], env=ENV, capture_output=True, text=True)
@@ -107,7 +74,7 @@ def main():
     written = len(list((work / "exported").glob("*.yaml")))
     assert written == jobs, f"{written} manifests written, {jobs} expected"
 
-    emu = Emulator("--state-file", str(state), "--aws-limits")
+    emu = Emulator(BIN, "--state-file", str(state), "--aws-limits")
     aws = f'"{AWS}" --endpoint-url {emu.url} --output json iot'
     loop = (f'{aws} list-jobs --max-items {sample} --query "jobs[].jobId" --output text | tr "\\t" "\\n" | grep -v "^None$" | '
             f'while read id; do {aws} describe-job --job-id "$id" >/dev/null && '

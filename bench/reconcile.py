@@ -17,50 +17,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchlib import AWS, ENV, GROUP_ARN, ROOT, Emulator, calls
+
 BIN = ROOT / "target" / "release"
-AWS = ROOT / ".venv" / "bin" / "aws"
-GROUP_ARN = "arn:aws:iot:us-east-1:123456789012:thinggroup/Fleet"
-ENV = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1",
-           AWS_DEFAULT_REGION="us-east-1", NO_COLOR="1")
-
-
-class Emulator:
-    def __init__(self, *flags):
-        self.proc = subprocess.Popen([str(BIN / "jobctl-emulator"), "--listen", "127.0.0.1:0", *flags],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline().strip()
-        assert line.startswith("listening on "), line
-        self.url = line[len("listening on "):]
-
-    def call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        with urllib.request.urlopen(req) as resp:
-            return json.loads(resp.read() or b"{}")
-
-    def stats(self):
-        return self.call("GET", "/_emulator/stats")
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
 
 
 def manifest(job_id, i):
     return (f"apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: {job_id}\nspec:\n"
             f"  description: rollout {i}\n  targets:\n    - {GROUP_ARN}\n"
             f"  document:\n    operation: update\n    build: {i}\n  tags:\n    batch: bench\n")
-
-
-def calls(stats):
-    ops = {op: v["total"] for op, v in sorted(stats["operations"].items())}
-    failed = sum(n for v in stats["operations"].values() for k, n in v.items()
-                 if k not in ("total", "ok", "OK", "200", "success"))
-    return ops, failed
 
 
 def run(cmd, **kw):
@@ -77,7 +44,7 @@ def noop_plan():
     for i in range(1000):
         (jobs / f"job-{i:04d}.yaml").write_text(manifest(f"job-{i:04d}", i))
     # Seed without limits: 1,000 creates, then 900 of them completed through the control API.
-    seed = Emulator("--state-file", str(state))
+    seed = Emulator(BIN, "--state-file", str(state))
     seed.call("PUT", "/thing-groups/Fleet", {})
     proc, _ = run([str(BIN / "jobctl"), "apply", "-f", str(jobs), "--endpoint-url", seed.url,
                    "--rate-limit", "0", "--parallelism", "32"])
@@ -88,7 +55,7 @@ def noop_plan():
 
     results = {}
     for label, extra in [("jobctl plan (no-op)", []), ("naive plan: read every job", ["--compare-finished"])]:
-        emu = Emulator("--state-file", str(state), "--aws-limits")
+        emu = Emulator(BIN, "--state-file", str(state), "--aws-limits")
         proc, secs = run([str(BIN / "jobctl"), "plan", "-f", str(jobs), "--endpoint-url", emu.url,
                           "--detailed-exitcode", *extra])
         ops, failed = calls(emu.stats())
@@ -112,7 +79,7 @@ def apply_100():
             "document": json.dumps({"operation": "update", "build": i}, separators=(",", ":")),
             "tags": [{"Key": "batch", "Value": "bench"}]}))
     results = {}
-    emu = Emulator("--aws-limits")
+    emu = Emulator(BIN, "--aws-limits")
     emu.call("PUT", "/thing-groups/Fleet", {})
     proc, secs = run([str(BIN / "jobctl"), "apply", "-f", str(jobs), "--endpoint-url", emu.url])
     ops, failed = calls(emu.stats())
@@ -120,7 +87,7 @@ def apply_100():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results["jobctl apply (100 creates)"] = (secs, ops, failed)
 
-    emu = Emulator("--aws-limits")
+    emu = Emulator(BIN, "--aws-limits")
     emu.call("PUT", "/thing-groups/Fleet", {})
     loop = (f'for f in {inputs}/*.json; do "{AWS}" --endpoint-url {emu.url} iot create-job '
             f'--cli-input-json "file://$f" >/dev/null || echo "failed: $f"; done')
