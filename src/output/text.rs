@@ -75,7 +75,12 @@ impl Render for Text {
         if let Some(refusal) = report.refusal() {
             Screen::stderr(refusal_text(refusal, &report.plan))
         } else {
-            Screen::stdout(format!("\n{}", apply_text(report.results(), self.stdout)))
+            let mut out = format!("\n{}", apply_text(report.results(), self.stdout));
+            if let Some(wait) = &report.wait {
+                out.push('\n');
+                out.push_str(&super::status::text(wait, self.stdout));
+            }
+            Screen::stdout(out)
         }
     }
 
