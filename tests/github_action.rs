@@ -502,3 +502,75 @@ fn summary_and_comment_fit_githubs_limits() {
     }
     assert!(!full.contains("Truncated"));
 }
+
+/// Ten simulated bulbs at 600 emulated seconds per second; a document asking for `bad` fails on
+/// every one.
+fn bulbs() -> Endpoint {
+    let endpoint = Endpoint::emulator(&[]);
+    let (status, body) = endpoint.call(
+        "PUT",
+        "/_emulator/fleet",
+        r#"{"seed": 3, "timeScale": 600, "groups": [{"name": "Bulbs", "size": 10}],
+            "devices": {"pickupSeconds": {"min": 1, "max": 10}, "durationSeconds": {"min": 5, "max": 30},
+                        "outcomes": {"SUCCEEDED": 1.0}},
+            "rules": [{"match": {"document": {"operation": "bad"}}, "outcomes": {"FAILED": 1.0}}]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    endpoint
+}
+
+fn firmware(name: &str, operation: &str) -> String {
+    format!(
+        "apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: {name}\nspec:\n  targets:\n    - thingGroup: Bulbs\n  document:\n    operation: {operation}\n"
+    )
+}
+
+#[test]
+fn after_an_apply_the_summary_holds_the_status_table_and_wait_fails_on_a_degraded_job() {
+    let endpoint = bulbs();
+    let runner = Runner::new(Some(&endpoint));
+    runner.write("good.yaml", &firmware("fw-good", "update"));
+
+    // Without wait: the apply's report, then where each rollout stands.
+    let step = runner.step("run", &[("INPUT_COMMAND", "apply")]);
+    assert_eq!(step.code, 0, "{step:?}");
+    assert!(
+        step.summary.contains("**Apply: 1 created, 0 failed.**"),
+        "{step:?}"
+    );
+    assert!(step.summary.contains("### jobctl status"), "{step:?}");
+    assert!(step.summary.contains("| `fw-good` |"), "{step:?}");
+
+    // With wait: the step follows the new job, and fails naming the one that degraded.
+    runner.write("bad.yaml", &firmware("fw-bad", "bad"));
+    let step = runner.step(
+        "run",
+        &[
+            ("INPUT_COMMAND", "apply"),
+            ("INPUT_WAIT", "true"),
+            ("INPUT_ARGS", "--interval 1s --timeout 2m"),
+        ],
+    );
+    assert_eq!(step.code, 1, "{step:?}");
+    assert_eq!(step.outputs["exit-code"], "1", "{step:?}");
+    assert!(step.log.contains("jobctl apply -f jobs"), "{step:?}");
+    assert!(step.log.contains("--wait"), "{step:?}");
+    assert!(
+        step.log
+            .contains("::error title=jobctl status::fw-bad is Degraded"),
+        "an annotation names the job: {step:?}"
+    );
+    assert!(step.summary.contains("### jobctl status"), "{step:?}");
+    assert!(step.summary.contains("| `fw-bad` |"), "{step:?}");
+    assert!(
+        step.summary
+            .contains("| `fw-bad` | COMPLETED | **Degraded** | 0\\/10 ✓ 10 ✗ |"),
+        "{step:?}"
+    );
+    assert!(step.summary.contains("fw\\-bad is Degraded"), "{step:?}");
+    assert_eq!(
+        step.summary.matches("### jobctl status").count(),
+        1,
+        "one status table: {step:?}"
+    );
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use jobctl::aws::fake::FakeJobs;
 use jobctl::domain::ownership::ownership_tags;
 use jobctl::domain::spec::{JobSpec, TagValue};
-use jobctl::domain::JobStatus;
+use jobctl::domain::{JobProcessDetails, JobProgress, JobStatus};
 use jobctl::engine::plan::Plan;
 use jobctl::engine::reconcile::Planned;
 use jobctl::engine::Settings;
@@ -65,6 +65,20 @@ async fn planned() -> PlanReport {
     api.insert_job("hand-made", JobStatus::InProgress, spec(base.clone()));
     api.insert_job("retired", JobStatus::InProgress, owned(base.clone()));
     api.insert_job("archived", JobStatus::Completed, owned(base.clone()));
+    // Health next to the diff: `stable` is on its way, `retired` (to be pruned) is over the
+    // default tolerance of 0%.
+    let progress = |succeeded, failed, in_progress, queued| JobProgress {
+        details: JobProcessDetails {
+            number_of_succeeded_things: succeeded,
+            number_of_failed_things: failed,
+            number_of_in_progress_things: in_progress,
+            number_of_queued_things: queued,
+            ..JobProcessDetails::default()
+        },
+        ..JobProgress::default()
+    };
+    api.set_progress("stable", progress(812, 0, 20, 168));
+    api.set_progress("retired", progress(40, 2, 0, 8));
 
     let mut changed_description = base.clone();
     changed_description["description"] = "Bulb firmware 4.2.0 (staged)".into();
@@ -406,4 +420,27 @@ fn failure_json_contract() {
         diagnostics: set.diagnostics.into_iter().take(1).collect(),
     };
     insta::assert_json_snapshot!(json::failure(&failure));
+}
+
+#[test]
+fn an_orphan_shows_its_health_before_it_is_pruned() {
+    let plan = Plan {
+        orphans: vec![jobctl::engine::plan::Orphan {
+            job_id: "retired".into(),
+            status: "IN_PROGRESS".into(),
+            health: Some(jobctl::engine::health::Health::Degraded),
+            job_process_details: Some(JobProcessDetails {
+                number_of_succeeded_things: 40,
+                number_of_failed_things: 2,
+                number_of_queued_things: 8,
+                ..JobProcessDetails::default()
+            }),
+        }],
+        ..Plan::default()
+    };
+    let text = plan_text(&plan, &[], 0, Paint::PLAIN);
+    assert!(
+        text.contains("  ? retired  [IN_PROGRESS] · Degraded 40/50 ✓ 2 ✗\n"),
+        "{text}"
+    );
 }

@@ -515,3 +515,105 @@ fn a_fifo_in_the_tree_never_wedges_the_daemon() {
     let (code, _) = daemon.wait(Duration::from_secs(10));
     assert_eq!(code, Some(0));
 }
+
+/// 30 simulated bulbs at 30 emulated seconds per second: rollouts take a few real seconds, long
+/// enough for passes a second apart to see them running. 4.2.1 fails on most devices.
+const SLOW_FLEET: &str = r#"{
+  "seed": 11,
+  "timeScale": 30,
+  "groups": [{"name": "Bulbs", "size": 30}],
+  "devices": {
+    "pickupSeconds": {"min": 1, "max": 30},
+    "durationSeconds": {"min": 20, "max": 90},
+    "outcomes": {"SUCCEEDED": 1.0}
+  },
+  "rules": [
+    {"match": {"document": {"firmware": {"version": "4.2.1"}}},
+     "outcomes": {"FAILED": 0.8, "SUCCEEDED": 0.2}}
+  ]
+}"#;
+
+fn firmware(name: &str, version: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: {name}\nspec:\n  targets:\n    - thingGroup: Bulbs\n  document:\n    firmware:\n      version: \"{version}\"\n{extra}"
+    )
+}
+
+#[test]
+fn metrics_show_each_owned_rollout_and_a_job_that_aborts_is_logged_once() {
+    let endpoint = Endpoint::emulator(&[]);
+    let (status, body) = endpoint.call("PUT", "/_emulator/fleet", SLOW_FLEET);
+    assert_eq!(status, 200, "{body}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let jobs = dir.path().join("jobs");
+    std::fs::create_dir(&jobs).expect("mkdir");
+    let abort = "  abortConfig:\n    criteriaList:\n      - failureType: FAILED\n        action: CANCEL\n        thresholdPercentage: 20\n        minNumberOfExecutedThings: 5\n";
+    std::fs::write(jobs.join("good.yaml"), firmware("fw-good", "4.2.0", "")).expect("write");
+    std::fs::write(jobs.join("bad.yaml"), firmware("fw-bad", "4.2.1", abort)).expect("write");
+    // Another instance's job in the same account: never shown.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).expect("mkdir");
+    std::fs::write(
+        other.join("theirs.yaml"),
+        firmware("fw-theirs", "4.2.0", ""),
+    )
+    .expect("write");
+    let applied = endpoint.jobctl(
+        &["apply", "-f", "other", "--instance", "staging"],
+        dir.path(),
+    );
+    assert_eq!(applied.code, 0, "{applied:?}");
+
+    let daemon = Daemon::start(
+        &endpoint.url,
+        dir.path(),
+        &["-f", "jobs", "--resync-interval", "1s"],
+    );
+    let series = |job: &str, health: &str| {
+        format!("jobctl_job_health{{job_id=\"{job}\",health=\"{health}\"}}")
+    };
+    until(
+        "fw-good running in the metrics",
+        Duration::from_secs(30),
+        || daemon.metric(&series("fw-good", "Progressing")) == 1.0,
+    );
+    until(
+        "fw-bad aborted and fw-good healthy",
+        Duration::from_secs(60),
+        || {
+            daemon.metric(&series("fw-bad", "Aborted")) == 1.0
+                && daemon.metric(&series("fw-good", "Healthy")) == 1.0
+        },
+    );
+    assert_eq!(job(&endpoint, "fw-bad")["status"], "CANCELED");
+    let (_, body) = daemon.get("/metrics");
+    assert!(
+        body.contains("jobctl_job_executions{job_id=\"fw-good\",state=\"SUCCEEDED\"} 30"),
+        "the final counts of a job that finished: {body}"
+    );
+    assert!(!body.contains("fw-theirs"), "{body}");
+    assert_eq!(
+        body.lines()
+            .filter(|l| l.starts_with("jobctl_job_") && l.contains("\"fw-good\""))
+            .count(),
+        14,
+        "8 execution states and 6 health values: {body}"
+    );
+    // A few more passes: the warning is not repeated.
+    std::thread::sleep(Duration::from_secs(3));
+    daemon.signal("TERM");
+    let (code, stderr) = daemon.wait(Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stderr.matches("job fw-bad is Aborted").count(),
+        1,
+        "logged once at warn level: {stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("WARN") && l.contains("job fw-bad is Aborted")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("job fw-good is"), "{stderr}");
+}

@@ -6,15 +6,19 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::common::{
-    prepare, within, AwsArgs, DeadlineArgs, ManifestArgs, ReconcileArgs, ReportArgs,
+    prepare, within, AwsArgs, Deadline, DeadlineArgs, ManifestArgs, ReconcileArgs, ReportArgs,
+    WaitArgs,
 };
 use super::exit;
+use crate::aws::IotJobs;
 use crate::engine::apply::JobResult;
 use crate::engine::plan::{Action, Plan};
 use crate::engine::reconcile::{self, Applied, Refusal};
+use crate::engine::status::{self, Options, Tracker};
+use crate::engine::Settings;
 use crate::output::style::Colors;
 use crate::output::{Format, Output};
-use crate::report::{ApplyReport, PlanReport};
+use crate::report::{ApplyReport, PlanReport, StatusReport, WaitOutcome};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,6 +30,8 @@ pub struct Args {
     pub deadline: DeadlineArgs,
     #[command(flatten)]
     pub reconcile: ReconcileArgs,
+    #[command(flatten)]
+    pub wait: WaitArgs,
     /// Output format [default: github when GITHUB_ACTIONS=true, else text].
     #[arg(short, long, value_enum)]
     pub output: Option<Format>,
@@ -40,7 +46,9 @@ pub struct Args {
     pub yes: bool,
 }
 
-pub async fn run(args: Args, colors: Colors) -> u8 {
+pub async fn run(mut args: Args, colors: Colors) -> u8 {
+    args.deadline.follows = args.wait.follow && !args.dry_run;
+    let started = std::time::Instant::now();
     let out = Output::new(Format::resolve(args.output), colors);
     let prepared = match prepare(
         &args.manifests,
@@ -97,19 +105,80 @@ pub async fn run(args: Args, colors: Colors) -> u8 {
             }
         }
     };
-    tracing::info!(attempts = ?api.stats().by_operation(), "AWS calls");
-    let report = ApplyReport {
+    let mut report = ApplyReport {
         plan: planned,
         applied,
-        calls: api.stats().by_operation(),
+        calls: Default::default(),
         wait: None,
     };
+    if args.wait.follow {
+        report.wait = wait(
+            api,
+            settings,
+            prepared.deadline,
+            &report,
+            &args.wait,
+            started,
+        )
+        .await;
+    }
+    report.calls = api.stats().by_operation();
+    tracing::info!(attempts = ?report.calls, "AWS calls");
     out.apply(&report);
     let written = out.write_files(&args.report.files(), &report);
-    if report.has_errors() || !written {
-        exit::ERROR
+    exit_code(&report, written)
+}
+
+/// `--wait`: follows the jobs the apply created or changed until each has ended, the run's
+/// deadline passes or Ctrl-C. Nothing is waited for when the apply was refused or failed (the
+/// run exits 1 anyway).
+async fn wait(
+    api: &IotJobs,
+    settings: &Settings,
+    deadline: Option<Deadline>,
+    report: &ApplyReport,
+    args: &WaitArgs,
+    started: std::time::Instant,
+) -> Option<StatusReport> {
+    if report.has_errors() {
+        eprintln!("jobctl: not waiting: the apply did not succeed");
+        return None;
+    }
+    let subjects = status::applied(&report.plan.plan, report.results());
+    let options = Options {
+        max_failure_rate: settings.max_failure_rate,
+        finished_within: std::time::Duration::ZERO,
+        parallelism: settings.parallelism,
+    };
+    let mut tracker = Tracker::follow(options, subjects);
+    let outcome = if tracker.rows().is_empty() {
+        eprintln!("Nothing to wait for: the apply created or changed no job.");
+        WaitOutcome::Finished
     } else {
-        exit::OK
+        super::wait::follow(api, &mut tracker, args.interval, deadline, started).await
+    };
+    let (jobs, errors) = tracker.into_rows();
+    Some(StatusReport {
+        instance: Some(settings.instance.clone()),
+        jobs,
+        errors,
+        diagnostics: Vec::new(),
+        finished_within: std::time::Duration::ZERO,
+        wait: Some(outcome),
+        calls: Default::default(),
+    })
+}
+
+/// 1 when the apply failed, a report file could not be written, or a followed job is Degraded,
+/// Aborted or Missing; 3 when `--timeout` passed while waiting; 130 when Ctrl-C stopped the
+/// waiting; else 0.
+fn exit_code(report: &ApplyReport, written: bool) -> u8 {
+    if report.has_errors() || !written {
+        return exit::ERROR;
+    }
+    match &report.wait {
+        Some(wait) => super::status::exit_code(wait, false),
+        None => exit::OK,
     }
 }
 

@@ -65,10 +65,23 @@ pub struct AwsArgs {
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "AWS connection")]
 pub struct DeadlineArgs {
-    /// Give up when the whole run (reading the account, applying) takes longer than this, and
-    /// exit 3 naming the call it was waiting for (e.g. 10m, 1h30m) [default: 30m].
+    /// Give up when the whole run (reading the account, applying, and with --wait/--watch the
+    /// waiting) takes longer than this, and exit 3 saying what it was waiting for (e.g. 10m,
+    /// 1h30m) [default: 30m; no deadline with --wait/--watch].
     #[arg(long, value_name = "DURATION", env = "JOBCTL_TIMEOUT", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+    /// Set by a command whose `--wait`/`--watch` is on: it has no default deadline.
+    #[arg(skip)]
+    pub follows: bool,
+}
+
+impl DeadlineArgs {
+    /// The run's deadline: `--timeout` when given; otherwise 30m for a command that does not
+    /// wait, none for one that follows rollouts (decisions.md, "Time flags").
+    pub fn limit(&self) -> Option<Duration> {
+        self.timeout
+            .or_else(|| (!self.follows).then_some(DEFAULT_TIMEOUT))
+    }
 }
 
 /// The deadline of a command that does not wait for rollouts.
@@ -249,8 +262,8 @@ fn parse_percent(text: &str) -> Result<f64, String> {
     }
 }
 
-/// Following jobs until their rollouts end, and the run's deadline: `apply --wait` and
-/// `status --watch` (either spelling works for both).
+/// Following jobs until their rollouts end: `apply --wait` and `status --watch` (either
+/// spelling works for both). Their deadline is the run's `--timeout` ([`DeadlineArgs`]).
 #[derive(Debug, Clone, clap::Args)]
 pub struct WaitArgs {
     /// Follow the jobs until each is Healthy, Degraded or Aborted (a Degraded job ends the wait
@@ -262,10 +275,6 @@ pub struct WaitArgs {
     /// progress lines of a job when stderr is not a terminal (e.g. 10s, 1m).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_interval)]
     pub interval: std::time::Duration,
-    /// How long to follow the jobs (`--watch`), e.g. 30m or 1h30m; exit 3 when it passes, and
-    /// the jobs keep running. Default: no limit.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub timeout: Option<std::time::Duration>,
 }
 
 /// A polling interval: at least one second, so that a typo cannot flood the API.
@@ -333,6 +342,16 @@ impl Deadline {
             limit,
             at: tokio::time::Instant::now() + limit,
         })
+    }
+
+    /// The `--timeout` given.
+    pub fn limit(&self) -> Duration {
+        self.limit
+    }
+
+    /// When it passes.
+    pub fn at(&self) -> tokio::time::Instant {
+        self.at
     }
 }
 
@@ -402,7 +421,7 @@ pub async fn prepare(
         });
         exit::USAGE
     })?;
-    config.timeout = Some(deadline.timeout.unwrap_or(DEFAULT_TIMEOUT));
+    config.timeout = deadline.limit();
     let deadline = Deadline::start(config.timeout);
     let mut set = manifest::load(&config.paths);
     out.loaded(&set.diagnostics);

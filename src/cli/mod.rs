@@ -10,6 +10,7 @@ mod schema;
 mod status;
 mod validate;
 mod version;
+mod wait;
 mod watch;
 
 use std::process::ExitCode;
@@ -183,14 +184,23 @@ async fn shutdown_signal() -> u8 {
             Ok(s) => s,
             Err(_) => return std::future::pending().await,
         };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("jobctl: interrupted");
-                exit::SIGINT
-            }
-            _ = term.recv() => {
-                eprintln!("jobctl: terminated");
-                exit::SIGTERM
+        let mut deferred = false;
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {
+                    // A command following jobs stops waiting on the first Ctrl-C and reports
+                    // what it saw; a second one ends jobctl at once.
+                    if wait::ctrl_c_claimed() && !deferred {
+                        deferred = true;
+                        continue;
+                    }
+                    eprintln!("jobctl: interrupted");
+                    return exit::SIGINT;
+                }
+                _ = term.recv() => {
+                    eprintln!("jobctl: terminated");
+                    return exit::SIGTERM;
+                }
             }
         }
     }

@@ -1,19 +1,15 @@
 //! `jobctl status`: each declared, owned or named job's status, health and progress, once or
 //! followed (`--watch`) until every rollout has ended.
 
-use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::common::{parse_window, AwsArgs, HealthArgs, WaitArgs};
+use super::common::{parse_window, within, AwsArgs, Deadline, DeadlineArgs, HealthArgs, WaitArgs};
 use super::exit;
 use crate::aws::IotJobs;
-use crate::engine::health::Health;
-use crate::engine::status::{JobHealth, Options, Subject, Tracker};
+use crate::engine::status::{Options, Subject, Tracker};
 use crate::engine::Settings;
 use crate::manifest::{self, root_config};
-use crate::output::status::progress_line;
 use crate::output::style::Colors;
 use crate::output::{Format, Output};
 use crate::report::{Failure, FailureKind, StatusReport, WaitOutcome};
@@ -36,6 +32,8 @@ pub struct Args {
     pub health: HealthArgs,
     #[command(flatten)]
     pub wait: WaitArgs,
+    #[command(flatten)]
+    pub deadline: DeadlineArgs,
     /// List up to N failing things per job (failed, rejected, timed out) with the status
     /// details their devices reported.
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -52,7 +50,9 @@ pub struct Args {
     pub detailed_exitcode: bool,
 }
 
-pub async fn run(args: Args, colors: Colors) -> u8 {
+pub async fn run(mut args: Args, colors: Colors) -> u8 {
+    args.deadline.follows = args.wait.follow;
+    let deadline = Deadline::start(args.deadline.limit());
     let out = Output::new(Format::resolve(args.output), colors);
     let config_error = |message: String| {
         out.failure(&Failure {
@@ -103,13 +103,31 @@ pub async fn run(args: Args, colors: Colors) -> u8 {
     let named: Vec<Subject> = args.job_ids.iter().map(|id| Subject::named(id)).collect();
     let owner = (!args.paths.is_empty()).then_some(&settings);
     let started = Instant::now();
-    let mut tracker = Tracker::survey(&api, options, declared, named, owner).await;
+    let survey = Tracker::survey(&api, options, declared, named, owner);
+    let mut tracker = match within(deadline, &api, "reading the jobs", survey).await {
+        Ok(tracker) => tracker,
+        Err(mut failure) => {
+            failure.diagnostics = diagnostics;
+            out.failure(&failure);
+            return exit::TIMEOUT;
+        }
+    };
     let wait = if args.wait.follow {
-        Some(follow(&api, &mut tracker, &args.wait, started).await)
+        Some(super::wait::follow(&api, &mut tracker, args.wait.interval, deadline, started).await)
     } else {
         None
     };
-    tracker.read_failing(&api, args.failed).await;
+    if within(
+        deadline,
+        &api,
+        "listing failing things",
+        tracker.read_failing(&api, args.failed),
+    )
+    .await
+    .is_err()
+    {
+        tracing::warn!("--timeout passed while listing failing things; the table shows none");
+    }
     let calls = api.stats().by_operation();
     tracing::info!(attempts = ?calls, "AWS calls");
     let (jobs, errors) = tracker.into_rows();
@@ -126,139 +144,18 @@ pub async fn run(args: Args, colors: Colors) -> u8 {
     exit_code(&report, args.detailed_exitcode)
 }
 
-/// 1 for errors and unhealthy jobs, 3 when the wait timed out, 4 (with `--detailed-exitcode`)
-/// while some job is still Progressing or Scheduled, else 0.
+/// 1 for errors and unhealthy jobs, 3 when the wait timed out, 130 when Ctrl-C stopped it, 4
+/// (with `--detailed-exitcode`) while some job is still Progressing or Scheduled, else 0.
 pub fn exit_code(report: &StatusReport, detailed: bool) -> u8 {
     if report.has_errors() || report.unhealthy().next().is_some() {
         exit::ERROR
     } else if report.wait == Some(WaitOutcome::TimedOut) {
         exit::TIMEOUT
+    } else if report.wait == Some(WaitOutcome::Interrupted) {
+        exit::SIGINT
     } else if detailed && report.in_progress().next().is_some() {
         exit::PROGRESSING
     } else {
         exit::OK
-    }
-}
-
-/// Follows the tracker's jobs until each has ended or `--timeout` passes, showing progress on
-/// stderr: live bars on a terminal, otherwise one plain line per job that changed, at most
-/// once per `--interval`.
-pub async fn follow(
-    api: &IotJobs,
-    tracker: &mut Tracker,
-    wait: &WaitArgs,
-    started: Instant,
-) -> WaitOutcome {
-    if tracker.done() {
-        return WaitOutcome::Finished;
-    }
-    eprintln!(
-        "Waiting for {} job(s); Ctrl-C stops waiting and never cancels a job.",
-        tracker.waiting().count()
-    );
-    let mut progress = Progress::new(std::io::stderr().is_terminal(), started);
-    progress.show(&tracker.rows());
-    let mut on_poll = |rows: &[&JobHealth]| progress.show(rows);
-    let following = tracker.follow_until_done(api, wait.interval, &mut on_poll);
-    // `--timeout` of the waiting, in this code path only, so that it folds into the run-wide
-    // deadline (issue 10's `--timeout`) by replacing `wait.timeout` with that one.
-    let outcome = match wait.timeout {
-        Some(limit) => {
-            match tokio::time::timeout(limit.saturating_sub(started.elapsed()), following).await {
-                Ok(()) => WaitOutcome::Finished,
-                Err(_) => WaitOutcome::TimedOut,
-            }
-        }
-        None => {
-            following.await;
-            WaitOutcome::Finished
-        }
-    };
-    progress.finish();
-    if outcome == WaitOutcome::TimedOut {
-        let waiting: Vec<&str> = tracker.waiting().map(|j| j.job_id.as_str()).collect();
-        eprintln!(
-            "jobctl: --timeout of {} passed while waiting for {} (DescribeJob at {}); the jobs keep running",
-            humantime::format_duration(wait.timeout.unwrap_or_default()),
-            waiting.join(", "),
-            api.endpoint().unwrap_or_else(|| "the endpoint".into())
-        );
-    }
-    outcome
-}
-
-/// Progress on stderr while following.
-struct Progress {
-    started: Instant,
-    bars: Option<(
-        indicatif::MultiProgress,
-        BTreeMap<String, indicatif::ProgressBar>,
-    )>,
-    /// Plain mode: what each job's last line said.
-    last: BTreeMap<String, String>,
-}
-
-impl Progress {
-    fn new(terminal: bool, started: Instant) -> Self {
-        let bars = terminal.then(|| {
-            (
-                indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr()),
-                BTreeMap::new(),
-            )
-        });
-        Self {
-            started,
-            bars,
-            last: BTreeMap::new(),
-        }
-    }
-
-    fn show(&mut self, rows: &[&JobHealth]) {
-        let elapsed = self.started.elapsed();
-        if let Some((multi, bars)) = &mut self.bars {
-            for job in rows {
-                let bar = bars.entry(job.job_id.clone()).or_insert_with(|| {
-                    let style = indicatif::ProgressStyle::with_template(
-                        "{prefix:24} [{bar:30}] {pos}/{len} {msg}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                    .progress_chars("#>-");
-                    let bar = multi.add(indicatif::ProgressBar::new(0));
-                    bar.set_style(style);
-                    bar.set_prefix(job.job_id.clone());
-                    bar
-                });
-                if let Some(progress) = &job.progress {
-                    let d = &progress.details;
-                    bar.set_length(d.notified());
-                    bar.set_position(d.notified() - d.pending());
-                }
-                let health = job.health.map_or("", Health::as_str);
-                bar.set_message(format!(
-                    "{health} eta {}",
-                    crate::output::status::eta(job.eta_seconds)
-                ));
-            }
-            return;
-        }
-        let mut stderr = std::io::stderr().lock();
-        for job in rows {
-            let line = progress_line(job, elapsed);
-            let key = line
-                .split_once("] ")
-                .map_or(line.as_str(), |(_, rest)| rest);
-            if self.last.get(&job.job_id).map(String::as_str) != Some(key) {
-                let _ = writeln!(stderr, "{line}");
-                self.last.insert(job.job_id.clone(), key.to_string());
-            }
-        }
-    }
-
-    fn finish(&mut self) {
-        if let Some((_, bars)) = &self.bars {
-            for bar in bars.values() {
-                bar.finish();
-            }
-        }
     }
 }

@@ -19,7 +19,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
+use super::apply::{JobResult, Outcome};
 use super::health::{self, Health, Rollout, Sample};
+use super::plan::{Action, Change, Plan};
 use super::refresh::{self, JobError};
 use super::Settings;
 use crate::aws::{ApiError, JobsApi};
@@ -107,6 +109,19 @@ impl JobHealth {
     }
 }
 
+/// What the wait loop ([`Tracker::follow_until_done`]) does around each poll.
+#[async_trait::async_trait]
+pub trait Follower: Send {
+    /// Runs before each poll, with the jobs as last read. This is the place for a step that
+    /// acts while jobctl waits, such as advancing staged rollouts (start a rollout's next stage
+    /// when its gate passes, halt it when it fails): the poll right after it reads what the
+    /// step changed. It may add jobs to follow with [`Tracker::add_subject`].
+    async fn before_poll(&mut self, _api: &dyn JobsApi, _tracker: &mut Tracker) {}
+
+    /// After each poll, with every job as read (live progress).
+    fn after_poll(&mut self, rows: &[&JobHealth]);
+}
+
 /// A job to report on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subject {
@@ -124,6 +139,16 @@ impl Subject {
             why: Why::Declared,
             source: Some(job.origin.to_string()),
             max_failure_rate: job.max_failure_rate,
+        }
+    }
+
+    /// A job `apply --wait` created or changed, with its manifest's place and tolerance.
+    pub fn applied(job_id: &str, source: Option<String>, max_failure_rate: Option<f64>) -> Self {
+        Self {
+            job_id: job_id.to_string(),
+            why: Why::Applied,
+            source,
+            max_failure_rate,
         }
     }
 
@@ -184,6 +209,12 @@ impl Tracker {
             tracker.add(&subject);
         }
         tracker
+    }
+
+    /// Follows one more job (a step of the wait loop may add some); a job already followed is
+    /// left as it is.
+    pub fn add_subject(&mut self, subject: &Subject) {
+        self.add(subject);
     }
 
     fn add(&mut self, subject: &Subject) -> usize {
@@ -425,14 +456,15 @@ impl Tracker {
             .map(|t| &t.row)
     }
 
-    /// Polls every `interval` until no job is waited for, calling `on_poll` after each poll.
-    /// The first poll is at once when some job was never read. Cancel it (a deadline, Ctrl-C)
-    /// by dropping the future: what was read so far stays.
+    /// The wait loop of `status --watch` and `apply --wait`: every `interval`, until no job is
+    /// waited for, runs the follower's step, polls the jobs still waited for, and hands every
+    /// row to the follower. The first round is at once when some job was never read. Cancel it
+    /// (a deadline, Ctrl-C) by dropping the future: what was read so far stays.
     pub async fn follow_until_done(
         &mut self,
         api: &dyn JobsApi,
         interval: Duration,
-        on_poll: &mut (dyn FnMut(&[&JobHealth]) + Send),
+        follower: &mut dyn Follower,
     ) {
         let unread = self.jobs.iter().any(|t| t.samples.is_empty() && !t.settled);
         let mut next = tokio::time::Instant::now();
@@ -442,8 +474,9 @@ impl Tracker {
         while !self.done() {
             tokio::time::sleep_until(next).await;
             next = tokio::time::Instant::now() + interval;
+            follower.before_poll(api, self).await;
             self.poll(api).await;
-            on_poll(&self.rows());
+            follower.after_poll(&self.rows());
         }
     }
 
@@ -508,6 +541,32 @@ impl Tracker {
         self.jobs.sort_by(|a, b| a.row.job_id.cmp(&b.row.job_id));
         (self.jobs.into_iter().map(|t| t.row).collect(), self.errors)
     }
+}
+
+/// The jobs an apply created or changed, to follow with `apply --wait`: every change that was
+/// carried out (or whose create found the identical job there already), except cancels and
+/// deletes, each with its manifest's place and tolerance.
+pub fn applied(plan: &Plan, results: &[JobResult]) -> Vec<Subject> {
+    let changes: HashMap<&str, &Change> = plan
+        .changes
+        .iter()
+        .map(|c| (c.job_id.as_str(), c))
+        .collect();
+    let mut subjects: Vec<Subject> = results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Done | Outcome::AlreadyExists))
+        .filter(|r| !matches!(r.action, Action::Cancel | Action::Delete))
+        .map(|r| {
+            let change = changes.get(r.job_id.as_str());
+            Subject::applied(
+                &r.job_id,
+                change.and_then(|c| c.source.clone()),
+                change.and_then(|c| c.max_failure_rate),
+            )
+        })
+        .collect();
+    subjects.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+    subjects
 }
 
 /// The earlier sample the pace is measured from: the oldest within [`PACE_WINDOW`], else the
@@ -750,6 +809,104 @@ mod tests {
         tracker.poll(&api).await;
         assert_eq!(describes(&api).len(), 2);
         assert_eq!(tracker.rows()[0].health, Some(Health::Healthy));
+    }
+
+    #[test]
+    fn apply_wait_follows_what_apply_created_or_changed_with_its_tolerance() {
+        let mut create = Change::new("new", Action::Create);
+        create.source = Some("jobs/new.yaml:4:9".into());
+        create.max_failure_rate = Some(5.0);
+        let plan = Plan {
+            changes: vec![
+                create,
+                Change::new("moved", Action::Update),
+                Change::new("broken", Action::Update),
+                Change::new("gone", Action::Cancel),
+            ],
+            ..Plan::default()
+        };
+        let result = |id: &str, action, outcome| JobResult {
+            job_id: id.into(),
+            action,
+            job_arn: None,
+            outcome,
+        };
+        let results = vec![
+            result("new", Action::Create, Outcome::Done),
+            result("moved", Action::Update, Outcome::Done),
+            result(
+                "broken",
+                Action::Update,
+                Outcome::Failed {
+                    operation: "UpdateJob".into(),
+                    code: "X".into(),
+                    message: "x".into(),
+                },
+            ),
+            result("gone", Action::Cancel, Outcome::Done),
+        ];
+        let subjects = applied(&plan, &results);
+        assert_eq!(
+            subjects,
+            vec![
+                Subject::applied("moved", None, None),
+                Subject::applied("new", Some("jobs/new.yaml:4:9".into()), Some(5.0)),
+            ]
+        );
+        let tracker = Tracker::follow(options(), subjects);
+        let rows = tracker.rows();
+        assert_eq!(
+            rows[1].max_failure_rate, 5.0,
+            "the manifest's own tolerance"
+        );
+        assert_eq!(rows[0].max_failure_rate, 0.0, "the flag's");
+        assert_eq!(rows[1].why, Why::Applied);
+    }
+
+    /// A step that acts while jobctl waits (as advancing staged rollouts will).
+    struct Advance<'a> {
+        api: &'a FakeJobs,
+        rounds: usize,
+        seen: Vec<usize>,
+    }
+
+    #[async_trait::async_trait]
+    impl Follower for Advance<'_> {
+        async fn before_poll(&mut self, _api: &dyn JobsApi, tracker: &mut Tracker) {
+            self.rounds += 1;
+            if self.rounds == 2 {
+                self.api.set_status("running", JobStatus::Completed);
+                self.api
+                    .set_progress("running", progress(15, 0, 0, Some(1)));
+                tracker.add_subject(&Subject::applied("recent", None, None));
+            }
+        }
+
+        fn after_poll(&mut self, rows: &[&JobHealth]) {
+            self.seen.push(rows.len());
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_wait_loop_runs_its_step_before_each_poll() {
+        let api = account();
+        let mut tracker = Tracker::follow(options(), vec![Subject::applied("running", None, None)]);
+        let mut step = Advance {
+            api: &api,
+            rounds: 0,
+            seen: Vec::new(),
+        };
+        tracker
+            .follow_until_done(&api, Duration::from_secs(5), &mut step)
+            .await;
+        assert_eq!(step.rounds, 2);
+        assert_eq!(
+            step.seen,
+            vec![1, 2],
+            "the poll after the step read what it added"
+        );
+        let health: Vec<Option<Health>> = tracker.rows().iter().map(|r| r.health).collect();
+        assert_eq!(health, vec![Some(Health::Healthy), Some(Health::Degraded)]);
     }
 
     #[tokio::test]

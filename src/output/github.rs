@@ -88,12 +88,15 @@ impl Render for Github {
             // Reasons quote AWS tags (another instance's name): fenced like all untrusted text.
             out.push_str(&quoted(&text, &stop_token()));
         } else {
-            let failures = apply_annotations(report.results(), &plan.plan, &self.workspace);
+            let mut failures = apply_annotations(report.results(), &plan.plan, &self.workspace);
+            let mut log = apply_text(report.results(), Paint::PLAIN);
+            if let Some(wait) = &report.wait {
+                failures.extend(status_annotations(wait));
+                log.push('\n');
+                log.push_str(&super::status::text(wait, Paint::PLAIN));
+            }
             out = self.annotations(plan, &failures);
-            out.push_str(&quoted(
-                &apply_text(report.results(), Paint::PLAIN),
-                &stop_token(),
-            ));
+            out.push_str(&quoted(&log, &stop_token()));
         }
         Screen::stdout(out)
     }
@@ -132,17 +135,7 @@ impl Render for Github {
 
     /// An error annotation per unhealthy job, then the table, fenced.
     fn status(&self, report: &crate::report::StatusReport) -> Screen {
-        let annotations: Vec<Annotation> = report
-            .unhealthy()
-            .filter_map(|job| {
-                let health = job.health?;
-                Some(
-                    Annotation::new(Level::Error, format!("{} is {health}", job.job_id))
-                        .with_title("jobctl status"),
-                )
-            })
-            .collect();
-        let mut out = annotations_text(&annotations);
+        let mut out = annotations_text(&status_annotations(report));
         out.push_str(&quoted(
             &super::status::text(report, Paint::PLAIN),
             &stop_token(),
@@ -169,6 +162,38 @@ impl Render for Github {
                 .command()
         ))
     }
+}
+
+/// An error annotation per unhealthy job (`status`, `apply --wait`), and one when the wait
+/// timed out.
+fn status_annotations(report: &crate::report::StatusReport) -> Vec<Annotation> {
+    let mut annotations: Vec<Annotation> = report
+        .unhealthy()
+        .filter_map(|job| {
+            let health = job.health?;
+            Some(
+                Annotation::new(Level::Error, format!("{} is {health}", job.job_id))
+                    .with_title("jobctl status"),
+            )
+        })
+        .collect();
+    if report.wait == Some(crate::report::WaitOutcome::TimedOut) {
+        let waiting: Vec<&str> = report
+            .in_progress()
+            .map(|job| job.job_id.as_str())
+            .collect();
+        annotations.push(
+            Annotation::new(
+                Level::Error,
+                format!(
+                    "--timeout passed while waiting for {}; they keep running",
+                    waiting.join(", ")
+                ),
+            )
+            .with_title("jobctl status"),
+        );
+    }
+    annotations
 }
 
 /// The diagnostics and the plan as text for the log, where manifest text cannot run commands.

@@ -189,6 +189,9 @@ pub struct ApplyJson<'a> {
     pub refusal: Option<Refusal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calls: Option<&'a BTreeMap<String, u64>>,
+    /// `--wait`: the jobs it followed, as `jobctl status -o json` shows them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait: Option<super::status::StatusJson<'a>>,
 }
 
 pub fn apply(report: &ApplyReport) -> ApplyJson<'_> {
@@ -199,6 +202,7 @@ pub fn apply(report: &ApplyReport) -> ApplyJson<'_> {
         refused: refused.then_some(true),
         refusal: report.refusal(),
         calls: (!refused).then_some(&report.calls),
+        wait: report.wait.as_ref().map(super::status::json),
     }
 }
 

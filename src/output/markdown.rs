@@ -189,13 +189,27 @@ pub fn validate_markdown(report: &ValidateReport, options: &MarkdownOptions) -> 
 /// `jobctl apply`'s report: the refusal or the results, then the plan.
 pub fn apply_report_markdown(report: &ApplyReport, options: &MarkdownOptions) -> String {
     let plan = &report.plan;
-    apply_markdown(
+    // `--wait`: the status table of the jobs it followed comes last, and always fits.
+    let status = report
+        .wait
+        .as_ref()
+        .map(|wait| format!("\n{}", super::status::markdown(wait)))
+        .unwrap_or_default();
+    let options = MarkdownOptions {
+        max_bytes: options
+            .max_bytes
+            .map(|max| max.saturating_sub(status.len())),
+        ..options.clone()
+    };
+    let mut out = apply_markdown(
         &plan.plan,
         &plan.errors,
         &plan.diagnostics,
         &report.applied,
-        options,
-    )
+        &options,
+    );
+    out.push_str(&status);
+    out
 }
 
 #[derive(Debug, Clone, Default)]

@@ -211,6 +211,31 @@ pub fn eta(seconds: Option<f64>) -> String {
     }
 }
 
+/// ` · Progressing 812/1000 ✓ 3 ✗`: a job's health and progress after its line in a plan
+/// (the counts only once some thing was notified); nothing when its counts were not read.
+pub fn plan_health(
+    health: Option<Health>,
+    details: Option<&JobProcessDetails>,
+    paint: Paint,
+) -> String {
+    let Some(health) = health else {
+        return String::new();
+    };
+    let mut out = format!(
+        " · {}",
+        paint.paint(health_style(Some(health)), health.as_str())
+    );
+    if let Some(d) = details.filter(|d| d.notified() > 0) {
+        out.push_str(&format!(
+            " {}/{} ✓ {} ✗",
+            d.number_of_succeeded_things,
+            d.notified(),
+            d.failures()
+        ));
+    }
+    out
+}
+
 fn health_style(health: Option<Health>) -> anstyle::Style {
     match health {
         Some(Health::Healthy) => style::ADDED,

@@ -75,7 +75,12 @@ impl Render for Text {
         if let Some(refusal) = report.refusal() {
             Screen::stderr(refusal_text(refusal, &report.plan))
         } else {
-            Screen::stdout(format!("\n{}", apply_text(report.results(), self.stdout)))
+            let mut out = format!("\n{}", apply_text(report.results(), self.stdout));
+            if let Some(wait) = &report.wait {
+                out.push('\n');
+                out.push_str(&super::status::text(wait, self.stdout));
+            }
+            Screen::stdout(out)
         }
     }
 
@@ -306,10 +311,15 @@ pub fn plan_text(plan: &Plan, errors: &[JobError], manifest_errors: usize, paint
         ));
         for orphan in &plan.orphans {
             out.push_str(&format!(
-                "  {} {}  {}\n",
+                "  {} {}  {}{}\n",
                 paint.paint(style::CHANGED, "?"),
                 orphan.job_id,
-                paint.paint(style::FAINT, &format!("[{}]", orphan.status))
+                paint.paint(style::FAINT, &format!("[{}]", orphan.status)),
+                super::status::plan_health(
+                    orphan.health,
+                    orphan.job_process_details.as_ref(),
+                    paint
+                )
             ));
         }
     }
@@ -411,11 +421,16 @@ fn change_body(change: &Change, paint: Paint) -> String {
         .as_ref()
         .map(|s| paint.paint(style::FAINT, &format!("  ({s})")))
         .unwrap_or_default();
-    let status = change
+    let mut status = change
         .status
         .as_ref()
         .map(|s| paint.paint(style::FAINT, &format!("  [{s}]")))
         .unwrap_or_default();
+    status.push_str(&super::status::plan_health(
+        change.health,
+        change.job_process_details.as_ref(),
+        paint,
+    ));
     let id = paint.paint(style::STRONG, &change.job_id);
     match change.action {
         Action::Unchanged if change.blocked.is_some() => format!(

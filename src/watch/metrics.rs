@@ -52,6 +52,8 @@ struct State {
     not_ready: Option<String>,
     /// When the pass in progress started.
     pass_started: Option<Instant>,
+    /// Per-job gauges of the active jobs this instance owns.
+    jobs: super::jobs::JobGauges,
 }
 
 pub struct Metrics {
@@ -129,6 +131,30 @@ impl Metrics {
         s.blocked = outcome.blocked;
         s.in_backoff = outcome.in_backoff;
         s.not_ready.clone_from(&outcome.not_ready);
+    }
+
+    /// Takes the job counts a pass's plan read; returns the jobs that left the active set,
+    /// with their tolerance, to be read once and passed to [`Self::job_finished`].
+    pub fn jobs_observed(
+        &self,
+        plan: &crate::engine::plan::Plan,
+        default_tolerance: f64,
+    ) -> Vec<(String, f64)> {
+        self.lock()
+            .jobs
+            .observe(plan, default_tolerance, Instant::now())
+    }
+
+    /// A job's final counts after it left the active set (`None`: it is gone).
+    pub fn job_finished(
+        &self,
+        job_id: &str,
+        last: Option<(
+            crate::engine::health::Health,
+            crate::domain::JobProcessDetails,
+        )>,
+    ) {
+        self.lock().jobs.finished(job_id, last, Instant::now());
     }
 
     pub fn not_ready(&self) -> Option<String> {
@@ -209,6 +235,7 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
             );
         }
+        s.jobs.render(&mut out, escape);
         out
     }
 }

@@ -10,6 +10,7 @@
 pub mod backoff;
 pub mod fs;
 pub mod http;
+pub mod jobs;
 pub mod metrics;
 
 use std::collections::hash_map::DefaultHasher;
@@ -25,7 +26,8 @@ use tokio::time::Instant;
 
 use crate::aws::{ApiStats, JobsApi};
 use crate::engine::apply::{self, ApplyOptions, Outcome};
-use crate::engine::plan::Action;
+use crate::engine::health;
+use crate::engine::plan::{Action, Plan};
 use crate::engine::reconcile::{self, Planned};
 use crate::engine::Settings;
 use crate::manifest::{self, ManifestSet};
@@ -364,6 +366,13 @@ async fn run_pass(
     for note in &planned.plan.notes {
         tracing::warn!("{note}");
     }
+    job_gauges(
+        api,
+        metrics,
+        &planned.plan,
+        config.settings.max_failure_rate,
+    )
+    .await;
     for error in &planned.errors {
         tracing::error!(job_id = %error.job_id, operation = error.operation.unwrap_or(""), "{}", error.message);
         backoff.failed(&error.job_id);
@@ -453,6 +462,25 @@ async fn run_pass(
     release_freed_memory();
     // A held prune is looked at again after one settle period.
     moving || hold
+}
+
+/// Updates the per-job gauges from the counts the plan read, and reads once each owned job
+/// that left the active set since the last pass, for its final counts.
+async fn job_gauges(api: &dyn JobsApi, metrics: &Metrics, plan: &Plan, default_tolerance: f64) {
+    for (job_id, tolerance) in metrics.jobs_observed(plan, default_tolerance) {
+        match api.describe_job(&job_id).await {
+            Ok(Some(job)) => {
+                let details = job.progress.details;
+                let health = health::of_job(&job.status, &job.spec, &details, tolerance);
+                metrics.job_finished(&job_id, Some((health, details)));
+            }
+            Ok(None) => metrics.job_finished(&job_id, None),
+            // Its last values stay until the series expire.
+            Err(err) => {
+                tracing::debug!(job_id, error = %err, "final read of a finished job failed")
+            }
+        }
+    }
 }
 
 /// Hands memory freed by a pass back to the OS. glibc keeps freed heap pages by default, so a

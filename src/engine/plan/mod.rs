@@ -144,6 +144,9 @@ pub struct Change {
     /// The job's ARN, when it exists.
     #[serde(skip)]
     pub arn: Option<String>,
+    /// The manifest's `metadata.maxFailureRate`, carried for `apply --wait`.
+    #[serde(skip)]
+    pub max_failure_rate: Option<f64>,
 }
 
 impl Change {
@@ -163,6 +166,7 @@ impl Change {
             job_process_details: None,
             desired: None,
             arn: None,
+            max_failure_rate: None,
         }
     }
 
@@ -364,6 +368,7 @@ pub fn plan(desired: &Desired, observed: &Observed, settings: &Settings) -> Plan
 fn create(job: &ResolvedJob, settings: &Settings, after_deletion: bool) -> Change {
     let mut change = Change::new(&job.job_id, Action::Create);
     change.source = Some(job.origin.to_string());
+    change.max_failure_rate = job.max_failure_rate;
     change.desired = Some(
         job.spec
             .clone()
@@ -430,6 +435,7 @@ fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change
         .collect();
     let mut change = Change::new(&job.job_id, Action::Unchanged);
     change.source = Some(job.origin.to_string());
+    change.max_failure_rate = job.max_failure_rate;
     change.status = Some(remote.status.to_string());
     change.ownership = Some(owner.clone());
     change.arn = Some(remote.job_arn.clone());
