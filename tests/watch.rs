@@ -84,6 +84,25 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// Like [`until`], but a timeout ends the daemon and shows its log.
+    fn until(&mut self, what: &str, limit: Duration, mut check: impl FnMut(&Self) -> bool) {
+        let start = Instant::now();
+        while !check(self) {
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let mut stderr = String::new();
+                if let Some(mut err) = self.child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+                }
+                panic!("timed out after {limit:?} waiting for {what}; the daemon's log:\n{stderr}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -514,4 +533,62 @@ fn a_fifo_in_the_tree_never_wedges_the_daemon() {
     daemon.signal("TERM");
     let (code, _) = daemon.wait(Duration::from_secs(10));
     assert_eq!(code, Some(0));
+}
+
+#[test]
+fn create_edit_and_delete_in_a_recreated_root_each_start_a_pass_promptly() {
+    let (endpoint, dir, jobs) = setup(&[]);
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "one")).expect("write");
+    let mut daemon = Daemon::start(
+        &endpoint.url,
+        dir.path(),
+        &["-f", "jobs", "--prune", "--resync-interval", "1h", "-v"],
+    );
+    daemon.until("created", WAIT, |_| {
+        job(&endpoint, "a")["status"] == "IN_PROGRESS"
+    });
+    daemon.until("ready", WAIT, |daemon| daemon.get("/readyz").0 == 200);
+    std::fs::remove_dir_all(&jobs).expect("rm -r");
+    std::thread::sleep(Duration::from_millis(600));
+    std::fs::create_dir(&jobs).expect("mkdir");
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "one")).expect("write");
+    // Let the passes about the recreate (and the settle period they hold prune for) finish, so
+    // what follows can only be seen through a watch on the new directory.
+    daemon.until("the recreated tree is read", WAIT, |daemon| {
+        daemon.metric("jobctl_manifests") == 1.0
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let passes = daemon.metric("jobctl_reconciles_total");
+
+    std::fs::write(jobs.join("r3.yaml"), manifest("r3", "new")).expect("write");
+    daemon.until("create after recreate", WAIT, |_| {
+        job(&endpoint, "r3")["status"] == "IN_PROGRESS"
+    });
+    daemon.until("jobctl_manifests follows the create", WAIT, |daemon| {
+        daemon.metric("jobctl_manifests") == 2.0
+    });
+    std::fs::write(jobs.join("r3.yaml"), manifest("r3", "edited")).expect("write");
+    daemon.until("update after recreate", WAIT, |_| {
+        job(&endpoint, "r3")["description"] == "edited"
+    });
+    std::fs::remove_file(jobs.join("r3.yaml")).expect("remove");
+    daemon.until("cancel after recreate", WAIT, |_| {
+        job(&endpoint, "r3")["status"] == "CANCELED"
+    });
+    daemon.until("jobctl_manifests follows the delete", WAIT, |daemon| {
+        daemon.metric("jobctl_manifests") == 1.0
+    });
+    assert_eq!(job(&endpoint, "a")["status"], "IN_PROGRESS");
+    assert!(
+        daemon.metric("jobctl_reconciles_total{trigger=\"resync\"}") == 0.0,
+        "file events, not the resync, started these passes"
+    );
+    assert!(daemon.metric("jobctl_reconciles_total") >= passes + 3.0);
+    daemon.signal("TERM");
+    let (code, stderr) = daemon.wait(WAIT);
+    assert_eq!(code, Some(0));
+    assert!(
+        stderr.contains("manifest root was deleted and recreated"),
+        "{stderr}"
+    );
 }

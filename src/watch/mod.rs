@@ -127,6 +127,7 @@ pub async fn run(
             break;
         }
         if let Some(why) = trigger.take() {
+            watcher.rewatch_if_moved(&config.paths);
             let stop_flag = Arc::clone(&state.stop);
             let pass = run_pass(&config, &*api, &metrics, &mut state, why, &mut hints);
             tokio::select! {
@@ -164,6 +165,9 @@ pub async fn run(
             }
             hint = hints.recv() => {
                 if hint.is_some() {
+                    // Re-armed at once, so events in a recreated root are not lost while
+                    // the events about its creation settle.
+                    watcher.rewatch_if_moved(&config.paths);
                     let now = Instant::now();
                     // Trailing debounce, with a cap so a constant stream of events cannot
                     // postpone reconciling for ever.
