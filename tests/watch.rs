@@ -592,3 +592,56 @@ fn create_edit_and_delete_in_a_recreated_root_each_start_a_pass_promptly() {
         "{stderr}"
     );
 }
+
+#[test]
+fn sighup_rereads_jobctl_yaml_and_starts_a_full_pass_without_exiting() {
+    let (endpoint, dir, jobs) = setup(&[]);
+    std::fs::write(jobs.join("jobctl.yaml"), "instance: blue\n").expect("write");
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "one")).expect("write");
+    let mut daemon = Daemon::start(
+        &endpoint.url,
+        dir.path(),
+        &["-f", "jobs", "--resync-interval", "1h"],
+    );
+    daemon.until("created", WAIT, |_| {
+        job(&endpoint, "a")["status"] == "IN_PROGRESS"
+    });
+    daemon.until("ready", WAIT, |daemon| daemon.get("/readyz").0 == 200);
+    // Editing jobctl.yaml alone changes nothing: the daemon reads it again on SIGHUP only.
+    std::fs::write(jobs.join("jobctl.yaml"), "instance: green\n").expect("write");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(daemon.get("/readyz").0, 200);
+    assert_eq!(
+        daemon.metric("jobctl_reconciles_total{trigger=\"reload\"}"),
+        0.0
+    );
+
+    daemon.signal("HUP");
+    daemon.until("a reload pass", WAIT, |daemon| {
+        daemon.metric("jobctl_reconciles_total{trigger=\"reload\"}") == 1.0
+    });
+    assert!(
+        daemon.child.try_wait().expect("try_wait").is_none(),
+        "SIGHUP never ends the daemon"
+    );
+    // Now instance `green`: job a belongs to `blue`, so it is blocked, never taken over.
+    daemon.until("the other instance's job is blocked", WAIT, |daemon| {
+        daemon.get("/readyz").1.contains("blocked")
+    });
+    std::fs::write(jobs.join("b.yaml"), manifest("b", "two")).expect("write");
+    daemon.until("created as green", WAIT, |_| {
+        job(&endpoint, "b")["status"] == "IN_PROGRESS"
+    });
+    let arn = "arn%3Aaws%3Aiot%3Aus-east-1%3A123456789012%3Ajob%2Fb";
+    let (_, body) = endpoint.call("GET", &format!("/tags?resourceArn={arn}"), "");
+    assert!(
+        body.contains("\"jobctl:instance\"") && body.contains("\"green\""),
+        "{body}"
+    );
+
+    daemon.signal("TERM");
+    let (code, stderr) = daemon.wait(WAIT);
+    assert_eq!(code, Some(0));
+    assert!(stderr.contains("SIGHUP received"), "{stderr}");
+    assert!(stderr.contains("the instance changed"), "{stderr}");
+}
