@@ -84,6 +84,25 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// Like [`until`], but a timeout ends the daemon and shows its log.
+    fn until(&mut self, what: &str, limit: Duration, mut check: impl FnMut(&Self) -> bool) {
+        let start = Instant::now();
+        while !check(self) {
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let mut stderr = String::new();
+                if let Some(mut err) = self.child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+                }
+                panic!("timed out after {limit:?} waiting for {what}; the daemon's log:\n{stderr}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -616,4 +635,115 @@ fn metrics_show_each_owned_rollout_and_a_job_that_aborts_is_logged_once() {
         "{stderr}"
     );
     assert!(!stderr.contains("job fw-good is"), "{stderr}");
+}
+
+#[test]
+fn create_edit_and_delete_in_a_recreated_root_each_start_a_pass_promptly() {
+    let (endpoint, dir, jobs) = setup(&[]);
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "one")).expect("write");
+    let mut daemon = Daemon::start(
+        &endpoint.url,
+        dir.path(),
+        &["-f", "jobs", "--prune", "--resync-interval", "1h", "-v"],
+    );
+    daemon.until("created", WAIT, |_| {
+        job(&endpoint, "a")["status"] == "IN_PROGRESS"
+    });
+    daemon.until("ready", WAIT, |daemon| daemon.get("/readyz").0 == 200);
+    std::fs::remove_dir_all(&jobs).expect("rm -r");
+    std::thread::sleep(Duration::from_millis(600));
+    std::fs::create_dir(&jobs).expect("mkdir");
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "one")).expect("write");
+    // Let the passes about the recreate (and the settle period they hold prune for) finish, so
+    // what follows can only be seen through a watch on the new directory.
+    daemon.until("the recreated tree is read", WAIT, |daemon| {
+        daemon.metric("jobctl_manifests") == 1.0
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let passes = daemon.metric("jobctl_reconciles_total");
+
+    std::fs::write(jobs.join("r3.yaml"), manifest("r3", "new")).expect("write");
+    daemon.until("create after recreate", WAIT, |_| {
+        job(&endpoint, "r3")["status"] == "IN_PROGRESS"
+    });
+    daemon.until("jobctl_manifests follows the create", WAIT, |daemon| {
+        daemon.metric("jobctl_manifests") == 2.0
+    });
+    std::fs::write(jobs.join("r3.yaml"), manifest("r3", "edited")).expect("write");
+    daemon.until("update after recreate", WAIT, |_| {
+        job(&endpoint, "r3")["description"] == "edited"
+    });
+    std::fs::remove_file(jobs.join("r3.yaml")).expect("remove");
+    daemon.until("cancel after recreate", WAIT, |_| {
+        job(&endpoint, "r3")["status"] == "CANCELED"
+    });
+    daemon.until("jobctl_manifests follows the delete", WAIT, |daemon| {
+        daemon.metric("jobctl_manifests") == 1.0
+    });
+    assert_eq!(job(&endpoint, "a")["status"], "IN_PROGRESS");
+    assert!(
+        daemon.metric("jobctl_reconciles_total{trigger=\"resync\"}") == 0.0,
+        "file events, not the resync, started these passes"
+    );
+    assert!(daemon.metric("jobctl_reconciles_total") >= passes + 3.0);
+    daemon.signal("TERM");
+    let (code, stderr) = daemon.wait(WAIT);
+    assert_eq!(code, Some(0));
+    assert!(
+        stderr.contains("manifest root was deleted and recreated"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sighup_rereads_jobctl_yaml_and_starts_a_full_pass_without_exiting() {
+    let (endpoint, dir, jobs) = setup(&[]);
+    std::fs::write(jobs.join("jobctl.yaml"), "instance: blue\n").expect("write");
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "one")).expect("write");
+    let mut daemon = Daemon::start(
+        &endpoint.url,
+        dir.path(),
+        &["-f", "jobs", "--resync-interval", "1h"],
+    );
+    daemon.until("created", WAIT, |_| {
+        job(&endpoint, "a")["status"] == "IN_PROGRESS"
+    });
+    daemon.until("ready", WAIT, |daemon| daemon.get("/readyz").0 == 200);
+    // Editing jobctl.yaml alone changes nothing: the daemon reads it again on SIGHUP only.
+    std::fs::write(jobs.join("jobctl.yaml"), "instance: green\n").expect("write");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(daemon.get("/readyz").0, 200);
+    assert_eq!(
+        daemon.metric("jobctl_reconciles_total{trigger=\"reload\"}"),
+        0.0
+    );
+
+    daemon.signal("HUP");
+    daemon.until("a reload pass", WAIT, |daemon| {
+        daemon.metric("jobctl_reconciles_total{trigger=\"reload\"}") == 1.0
+    });
+    assert!(
+        daemon.child.try_wait().expect("try_wait").is_none(),
+        "SIGHUP never ends the daemon"
+    );
+    // Now instance `green`: job a belongs to `blue`, so it is blocked, never taken over.
+    daemon.until("the other instance's job is blocked", WAIT, |daemon| {
+        daemon.get("/readyz").1.contains("blocked")
+    });
+    std::fs::write(jobs.join("b.yaml"), manifest("b", "two")).expect("write");
+    daemon.until("created as green", WAIT, |_| {
+        job(&endpoint, "b")["status"] == "IN_PROGRESS"
+    });
+    let arn = "arn%3Aaws%3Aiot%3Aus-east-1%3A123456789012%3Ajob%2Fb";
+    let (_, body) = endpoint.call("GET", &format!("/tags?resourceArn={arn}"), "");
+    assert!(
+        body.contains("\"jobctl:instance\"") && body.contains("\"green\""),
+        "{body}"
+    );
+
+    daemon.signal("TERM");
+    let (code, stderr) = daemon.wait(WAIT);
+    assert_eq!(code, Some(0));
+    assert!(stderr.contains("SIGHUP received"), "{stderr}");
+    assert!(stderr.contains("the instance changed"), "{stderr}");
 }

@@ -371,7 +371,15 @@ impl IotJobs {
             .connect_timeout(conn.connect_timeout)
             .read_timeout(conn.read_timeout)
             .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
+        // The SDK's read timeout ends when the response head arrives; a body that stalls after
+        // it is cut off by stalled-stream protection, whose grace period is made the same
+        // --read-timeout (the SDK's default is 5 s whatever the flag says).
+        let stalled = aws_sdk_iot::config::StalledStreamProtectionConfig::enabled()
+            .grace_period(conn.read_timeout)
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts)
+            .stalled_stream_protection(stalled);
         // Only an explicit --max-attempts overrides AWS_MAX_ATTEMPTS, AWS_RETRY_MODE and the
         // profile; without any of them jobctl keeps its own default, meant for throttling.
         let attempts = match (conn.max_attempts, facts.sets_retries) {
@@ -521,6 +529,14 @@ impl IotJobs {
             error.message = format!(
                 "{endpoint} answered {}: it does not look like AWS IoT (check --endpoint-url, AWS_ENDPOINT_URL_IOT and AWS_ENDPOINT_URL)",
                 error.message
+            );
+        }
+        if error.kind == ErrorKind::BadResponse {
+            error.message = format!(
+                "{endpoint} answered {} (after {:.1}s; a body that stalls is cut off after --read-timeout {})",
+                error.message,
+                call.started.elapsed().as_secs_f64(),
+                humantime::format_duration(self.timeouts.1),
             );
         }
         if error.kind == ErrorKind::Unreachable {

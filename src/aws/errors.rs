@@ -23,6 +23,14 @@ where
         }
         ("InvalidRequestException", _, _) => ErrorKind::InvalidRequest,
         (_, Some(s), _) if s >= 500 => ErrorKind::Transient,
+        // A success whose body the SDK could not read or deserialize (malformed JSON, a body
+        // cut off by stalled-stream protection) comes back as an error with the success
+        // status: not AWS refusing, and not "no error message".
+        (_, Some(s), SdkError::ServiceError(_) | SdkError::ResponseError(_))
+            if (200..300).contains(&s) =>
+        {
+            ErrorKind::BadResponse
+        }
         // An answer without an AWS error code is not from AWS IoT: a wrong URL, a web server, a
         // proxy's error page. Never "not found", or a plan would create what exists.
         ("", Some(_), _) => ErrorKind::NotAws,
@@ -45,6 +53,12 @@ where
                 format!("could not build the request: {detail}")
             }
             other => match status {
+                Some(s) if kind == ErrorKind::BadResponse => {
+                    format!(
+                        "HTTP {s}, but the response could not be parsed: {}",
+                        chain(other)
+                    )
+                }
                 Some(s) if kind == ErrorKind::NotAws => format!("HTTP {s} without an AWS error"),
                 Some(s) => format!("HTTP {s} with no error message"),
                 None => other.to_string(),
@@ -53,6 +67,7 @@ where
     };
     let code = if code.is_empty() {
         match (kind, status) {
+            (ErrorKind::BadResponse, _) => "UnparsableResponse".into(),
             (_, Some(s)) => format!("HTTP{s}"),
             (ErrorKind::Unreachable, None) => "ConnectionError".into(),
             _ => "Error".into(),

@@ -96,6 +96,8 @@ pub enum ErrorKind {
     Unreachable,
     /// An answer without an AWS error code: the endpoint is not AWS IoT.
     NotAws,
+    /// A success status whose body is not the operation's answer (malformed or cut short).
+    BadResponse,
     Other,
 }
 

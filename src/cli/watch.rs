@@ -66,10 +66,13 @@ pub async fn run(args: Args) -> u8 {
         shutdown_timeout: args.shutdown_timeout,
         listen_addr: args.listen_addr,
         max_pass_duration: args.max_pass_duration,
+        instance_flag: args.reconcile.instance.clone(),
     };
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(signals(shutdown_tx));
-    match watch::run(config, Arc::new(api), stats, shutdown_rx).await {
+    // One pending reload is enough: SIGHUPs during a pass start one pass after it.
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(signals(shutdown_tx, reload_tx));
+    match watch::run(config, Arc::new(api), stats, shutdown_rx, reload_rx).await {
         Ok(()) => exit::OK,
         Err(err) => {
             eprintln!("jobctl: {err}");
@@ -78,12 +81,17 @@ pub async fn run(args: Args) -> u8 {
     }
 }
 
-/// First SIGTERM/SIGINT: graceful stop. Second: exit at once.
-async fn signals(shutdown: tokio::sync::watch::Sender<bool>) {
+/// First SIGTERM/SIGINT: graceful stop. Second: exit at once. SIGHUP: reload (re-read
+/// `jobctl.yaml`, then a full pass), never an exit.
+async fn signals(
+    shutdown: tokio::sync::watch::Sender<bool>,
+    reload: tokio::sync::mpsc::Sender<()>,
+) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
     ) else {
         tracing::error!("cannot install signal handlers");
         return;
@@ -93,6 +101,13 @@ async fn signals(shutdown: tokio::sync::watch::Sender<bool>) {
         let code = tokio::select! {
             _ = term.recv() => exit::SIGTERM,
             _ = int.recv() => exit::SIGINT,
+            _ = hup.recv() => {
+                // Warn, the default level: a reload must show in the log without -v.
+                tracing::warn!("SIGHUP received: re-reading jobctl.yaml and starting a full pass");
+                // Full: a reload is already pending and will do.
+                let _ = reload.try_send(());
+                continue;
+            }
         };
         received += 1;
         if received == 1 {

@@ -3,11 +3,15 @@
 //!
 //! Each root is watched recursively through its resolved path, and its parent directory is
 //! watched too: git-sync publishes a new checkout by atomically swapping a symlink, and a root
-//! can be deleted and recreated; neither shows up inside the old tree.
+//! can be deleted and recreated; neither shows up inside the old tree. inotify watches follow
+//! inodes, so a recreated root (same path, new directory) must be watched again: a root is
+//! re-armed when its resolved path or its (device, inode) changed, or when an event said it was
+//! removed (a file system may give the new directory the inode number of the old one).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
@@ -15,10 +19,51 @@ use tokio::sync::mpsc;
 pub struct TreeWatcher {
     watcher: RecommendedWatcher,
     /// Root as given → the directory currently watched for it.
-    watched: HashMap<PathBuf, PathBuf>,
+    watched: HashMap<PathBuf, Watched>,
     /// Paths whose events matter: each root as given (absolute) and its current target. Events
     /// about siblings in a root's parent (a log file next to the checkout) are not hints.
     relevant: Arc<RwLock<Vec<PathBuf>>>,
+    /// Roots (as watched, or as given) that an event reported removed since the last re-arm.
+    removed: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+/// A directory under watch, and which one it was: a directory deleted and made again at the
+/// same path is a different one, whose events the old watch never sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Watched {
+    real: PathBuf,
+    identity: Option<(u64, u64)>,
+}
+
+impl Watched {
+    fn of(real: PathBuf) -> Self {
+        let identity = std::fs::metadata(&real).ok().map(|m| (m.dev(), m.ino()));
+        Self { real, identity }
+    }
+}
+
+/// Notes the roots this event says were removed: their watch died with them.
+fn note_removed_roots(
+    event: &Event,
+    relevant: &RwLock<Vec<PathBuf>>,
+    removed: &Mutex<HashSet<PathBuf>>,
+) {
+    if !matches!(event.kind, EventKind::Remove(_)) {
+        return;
+    }
+    let roots = match relevant.read() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    let mut removed = match removed.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    for path in &event.paths {
+        if roots.iter().any(|root| root == path) {
+            removed.insert(path.clone());
+        }
+    }
 }
 
 fn is_relevant(event: &Event, relevant: &RwLock<Vec<PathBuf>>) -> bool {
@@ -38,13 +83,16 @@ fn is_relevant(event: &Event, relevant: &RwLock<Vec<PathBuf>>) -> bool {
 impl TreeWatcher {
     pub fn new(roots: &[PathBuf], hints: mpsc::Sender<()>) -> Result<Self, notify::Error> {
         let relevant = Arc::new(RwLock::new(Vec::new()));
+        let removed = Arc::new(Mutex::new(HashSet::new()));
         let filter = Arc::clone(&relevant);
+        let lost = Arc::clone(&removed);
         let handler = move |event: notify::Result<Event>| match event {
             // Reads (ours included) change nothing.
             Ok(event) if matches!(event.kind, EventKind::Access(_)) => {}
             Ok(event) if !is_relevant(&event, &filter) => {}
             // A full channel already holds a pending hint; one is enough.
-            Ok(_) => {
+            Ok(event) => {
+                note_removed_roots(&event, &filter, &lost);
                 let _ = hints.try_send(());
             }
             Err(err) => {
@@ -60,12 +108,13 @@ impl TreeWatcher {
             }
             let real = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
             watcher.watch(&real, RecursiveMode::Recursive)?;
-            watched.insert(root.clone(), real);
+            watched.insert(root.clone(), Watched::of(real));
         }
         let mut this = Self {
             watcher,
             watched,
             relevant,
+            removed,
         };
         this.refresh_relevant(roots);
         Ok(this)
@@ -76,29 +125,54 @@ impl TreeWatcher {
             .iter()
             .filter_map(|r| std::path::absolute(r).ok())
             .collect();
-        prefixes.extend(self.watched.values().cloned());
+        prefixes.extend(self.watched.values().map(|w| w.real.clone()));
         match self.relevant.write() {
             Ok(mut g) => *g = prefixes,
             Err(p) => *p.into_inner() = prefixes,
         }
     }
 
-    /// Follows roots whose real directory changed (symlink swap, delete and recreate).
+    /// Follows roots whose real directory changed (symlink swap, delete and recreate). Called on
+    /// every hint and before every pass, so a pass always reads a tree whose later changes are
+    /// watched: whatever changed before the re-arm, the pass reads.
     pub fn rewatch_if_moved(&mut self, roots: &[PathBuf]) {
+        let removed: HashSet<PathBuf> = match self.removed.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
         for root in roots {
             let Ok(real) = std::fs::canonicalize(root) else {
                 continue;
             };
-            if self.watched.get(root) == Some(&real) {
+            let now = Watched::of(real);
+            let Some(old) = self.watched.get(root) else {
+                continue;
+            };
+            let was_removed = removed.contains(&old.real)
+                || std::path::absolute(root).is_ok_and(|a| removed.contains(&a));
+            if *old == now && !was_removed {
                 continue;
             }
-            if let Some(old) = self.watched.get(root) {
-                let _ = self.watcher.unwatch(old);
-            }
-            match self.watcher.watch(&real, RecursiveMode::Recursive) {
+            let recreated = old.real == now.real;
+            // The old watch may be gone already (inotify drops it with its directory).
+            let _ = self.watcher.unwatch(&old.real);
+            match self.watcher.watch(&now.real, RecursiveMode::Recursive) {
                 Ok(()) => {
-                    tracing::info!(root = %root.display(), now = %real.display(), "manifest root moved; watching its new target");
-                    self.watched.insert(root.clone(), real);
+                    if recreated {
+                        tracing::info!(root = %root.display(), "manifest root was deleted and recreated; watching the new directory");
+                    } else {
+                        tracing::info!(root = %root.display(), now = %now.real.display(), "manifest root moved; watching its new target");
+                    }
+                    let mut removed = match self.removed.lock() {
+                        Ok(g) => g,
+                        Err(p) => p.into_inner(),
+                    };
+                    removed.remove(&old.real);
+                    if let Ok(absolute) = std::path::absolute(root) {
+                        removed.remove(&absolute);
+                    }
+                    drop(removed);
+                    self.watched.insert(root.clone(), now);
                 }
                 Err(err) => {
                     tracing::warn!(root = %root.display(), error = %err, "cannot watch the manifest root")

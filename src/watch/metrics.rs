@@ -166,7 +166,7 @@ impl Metrics {
         let s = self.lock();
         let mut out = String::new();
         let _ = writeln!(out, "# HELP jobctl_reconciles_total Reconcile passes, by what triggered them.\n# TYPE jobctl_reconciles_total counter");
-        for trigger in ["start", "change", "resync", "retry"] {
+        for trigger in ["start", "change", "resync", "retry", "reload"] {
             let n = s.reconciles.get(trigger).copied().unwrap_or(0);
             let _ = writeln!(out, "jobctl_reconciles_total{{trigger=\"{trigger}\"}} {n}");
         }

@@ -60,6 +60,9 @@ pub struct Config {
     /// `/healthz` fails once a pass has run longer than this, so a supervisor restarts a
     /// daemon that is wedged (`--max-pass-duration`).
     pub max_pass_duration: Duration,
+    /// The instance name given on the command line (`--instance`), which wins over
+    /// `jobctl.yaml` when the file is re-read on SIGHUP.
+    pub instance_flag: Option<String>,
 }
 
 /// Prune waits one more settle period when a tree has lost more than this share of the jobs
@@ -73,6 +76,8 @@ pub enum Trigger {
     Change,
     Resync,
     Retry,
+    /// SIGHUP: `jobctl.yaml` re-read, then a full pass at once.
+    Reload,
 }
 
 impl Trigger {
@@ -82,16 +87,19 @@ impl Trigger {
             Self::Change => "change",
             Self::Resync => "resync",
             Self::Retry => "retry",
+            Self::Reload => "reload",
         }
     }
 }
 
-/// Runs until `shutdown` turns true. Returns `Err` only for start-up failures.
+/// Runs until `shutdown` turns true; each message on `reload` (SIGHUP) re-reads `jobctl.yaml`
+/// and starts a full pass. Returns `Err` only for start-up failures.
 pub async fn run(
-    config: Config,
+    mut config: Config,
     api: Arc<dyn JobsApi>,
     api_stats: Arc<ApiStats>,
     mut shutdown: watch::Receiver<bool>,
+    mut reload: mpsc::Receiver<()>,
 ) -> Result<(), FatalError> {
     for path in &config.paths {
         if !path.exists() {
@@ -129,6 +137,7 @@ pub async fn run(
             break;
         }
         if let Some(why) = trigger.take() {
+            watcher.rewatch_if_moved(&config.paths);
             let stop_flag = Arc::clone(&state.stop);
             let pass = run_pass(&config, &*api, &metrics, &mut state, why, &mut hints);
             tokio::select! {
@@ -164,8 +173,19 @@ pub async fn run(
                     break;
                 }
             }
+            Some(()) = reload.recv() => {
+                reload_root_config(&mut config);
+                // A full pass: every job, those waiting in backoff included, whatever the
+                // fingerprint says. It also covers any file events still settling.
+                state.backoff = Backoff::default();
+                settle = None;
+                trigger = Some(Trigger::Reload);
+            }
             hint = hints.recv() => {
                 if hint.is_some() {
+                    // Re-armed at once, so events in a recreated root are not lost while
+                    // the events about its creation settle.
+                    watcher.rewatch_if_moved(&config.paths);
                     let now = Instant::now();
                     // Trailing debounce, with a cap so a constant stream of events cannot
                     // postpone reconciling for ever.
@@ -191,6 +211,24 @@ pub async fn run(
     }
     tracing::info!("watch stopped");
     Ok(())
+}
+
+/// SIGHUP: reads the roots' `jobctl.yaml` again. A file that cannot be read keeps the instance
+/// the daemon runs as (a broken edit must not change which jobs it owns); `--instance` still wins.
+fn reload_root_config(config: &mut Config) {
+    let current = config.settings.instance.clone();
+    match manifest::root_config::instance(config.instance_flag.as_deref(), &config.paths) {
+        Ok(name) if name == current => {
+            tracing::info!(instance = %name, "SIGHUP: jobctl.yaml re-read, instance unchanged");
+        }
+        Ok(name) => {
+            tracing::warn!(from = %current, to = %name, "SIGHUP: jobctl.yaml re-read, the instance changed; from now on this daemon owns the jobs of instance `{name}`");
+            config.settings.instance = name;
+        }
+        Err(err) => {
+            tracing::error!(instance = %current, "SIGHUP: jobctl.yaml could not be read, keeping instance `{current}`: {err}");
+        }
+    }
 }
 
 /// Completes when shutdown was requested and the grace period is over.
