@@ -85,6 +85,13 @@ rules! {
     DocumentFileNotOneDocument => "document-file/not-one-document",
     DocumentFileNotAMap => "document-file/not-a-map",
     DocumentFileIsAManifest => "document-file/is-a-manifest",
+    /// A key repeated in one object of a JSON document file.
+    DocumentFileDuplicateKey => "document-file/duplicate-key",
+    /// A number in a JSON document file that parsers read differently (beyond ±2^53, or more
+    /// digits than a double keeps).
+    DocumentFileAmbiguousNumber => "document-file/ambiguous-number",
+    /// A decimal with trailing zeros in a JSON document file (a warning).
+    DocumentFileTrailingZeros => "document-file/trailing-zeros",
     /// A plain scalar in a job document whose JSON differs from its text (a warning).
     DocumentUnquotedScalar => "document/unquoted-scalar",
 }

@@ -319,16 +319,18 @@ fn check_template(spec: &JobSpec, ctx: &mut Context<'_>) {
 
 /// Checks a resolved document: size once serialized, presigned placeholders, and plain scalars
 /// whose JSON differs from what the user wrote. `node` is where the document is written (inline
-/// in the manifest, or the root of a YAML document file).
+/// in the manifest, or the root of a YAML document file). `sent` is the text sent when it is not
+/// the compact serialization (a JSON document file, sent as written).
 pub fn check_document(
     spec: &JobSpec,
     document: &Value,
     node: Option<&Node>,
     doc_file: &Arc<SourceFile>,
     doc_pointer: &str,
+    sent: Option<&str>,
     ctx: &mut Context<'_>,
 ) {
-    let compact = document.to_string();
+    let compact = sent.map_or_else(|| document.to_string(), str::to_string);
     let anchor = ctx.key(doc_pointer);
     if compact.len() > MAX_DOCUMENT_BYTES {
         ctx.out.push(
