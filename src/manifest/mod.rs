@@ -11,6 +11,7 @@ pub mod load;
 pub mod model;
 pub mod root_config;
 pub mod rule;
+pub mod salvage;
 pub mod schema;
 pub mod schema_errors;
 pub mod semantic;
@@ -460,8 +461,16 @@ fn check_document(
         .iter()
         .any(|d| matches!(d.code, Rule::ManifestKind | Rule::ManifestApiVersion));
     let has_errors = !schema_errors.is_empty();
-    if wrong_kind {
-        // Another kind of object: its field errors would only be noise.
+    // `kind: job` is still meant as a jobctl/v1 Job: all its problems are worth reporting.
+    // Another kind, or another format version, would make its field errors noise.
+    let meant_as_job = instance
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.eq_ignore_ascii_case(model::KIND))
+        && !schema_errors
+            .iter()
+            .any(|d| d.code == Rule::ManifestApiVersion);
+    if wrong_kind && !meant_as_job {
         out.extend(schema_errors.into_iter().filter(|d| {
             d.code.is_envelope()
                 || d.code == Rule::SchemaMissingField && d.location == Some(root.location)
@@ -469,16 +478,24 @@ fn check_document(
         return None;
     }
     out.extend(schema_errors);
-    if has_errors {
-        // The document's own warnings do not depend on the rest of the manifest being valid.
-        if let Some(document) = root.pointer("/spec/document") {
-            semantic::faithfulness_warnings(document, file, out);
+    // With schema errors, the semantic checks still run on the fields that passed, as far as
+    // what is left deserializes; the job is never returned.
+    let checked = if has_errors {
+        salvage::without_invalid_fields(&instance)
+    } else {
+        Some(instance)
+    };
+    let parsed = checked.map(serde_json::from_value::<JobManifest>);
+    let manifest: JobManifest = match parsed {
+        Some(Ok(m)) => m,
+        Some(Err(_)) | None if has_errors => {
+            // The document's own warnings do not depend on the rest of the manifest.
+            if let Some(document) = root.pointer("/spec/document") {
+                semantic::faithfulness_warnings(document, file, out);
+            }
+            return None;
         }
-        return None;
-    }
-    let manifest: JobManifest = match serde_json::from_value(instance) {
-        Ok(m) => m,
-        Err(err) => {
+        Some(Err(err)) => {
             out.push(Diagnostic::error(
                 Rule::ManifestInvalid,
                 file,
@@ -487,7 +504,9 @@ fn check_document(
             ));
             return None;
         }
+        None => return None,
     };
+    let salvaged_from = out.len();
     let before = out.iter().filter(|d| d.is_error()).count();
     let mut spec = manifest.spec;
     let mut ctx = semantic::Context {
@@ -526,6 +545,14 @@ fn check_document(
             None,
             &mut ctx,
         );
+    }
+    if has_errors {
+        let mut index = 0;
+        out.retain(|d| {
+            index += 1;
+            index <= salvaged_from || !salvage::absence_rule(d.code)
+        });
+        return None;
     }
     let after = out.iter().filter(|d| d.is_error()).count();
     if after > before {

@@ -73,6 +73,8 @@ rules! {
     SemanticEndBehavior => "semantic/end-behavior",
     SemanticCron => "semantic/cron",
     SemanticReservedTag => "semantic/reserved-tag",
+    /// A tag key starting with `aws:`, which AWS reserves.
+    SemanticAwsTag => "semantic/aws-tag",
     SemanticTooManyTags => "semantic/too-many-tags",
     SemanticDuplicateTarget => "semantic/duplicate-target",
     SemanticDuplicateJob => "semantic/duplicate-job",
