@@ -236,6 +236,7 @@ fn spec_from_job_raw(job: &sdk::Job) -> JobSpec {
             .collect(),
         target_selection: job.target_selection().and_then(|t| parse_enum(t.as_str())),
         document: None,
+        document_text: None,
         document_file: None,
         document_source: None,
         presigned_url_config: job.presigned_url_config().map(|c| m::PresignedUrlConfig {

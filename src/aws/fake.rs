@@ -205,12 +205,7 @@ impl JobsApi for FakeJobs {
         self.lock()
             .jobs
             .get(job_id)
-            .map(|(_, s)| {
-                s.document
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            })
+            .map(|(_, s)| s.sent_document().unwrap_or_default())
             .ok_or_else(|| not_found("GetJobDocument", job_id))
     }
 

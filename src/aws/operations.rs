@@ -128,7 +128,7 @@ impl JobsApi for IotJobs {
             .job_id(job_id)
             .set_targets(Some(spec.target_arns()))
             .set_description(spec.description.clone())
-            .set_document(spec.document.as_ref().map(ToString::to_string))
+            .set_document(spec.sent_document())
             .set_document_source(spec.document_source.clone())
             .set_target_selection(
                 spec.target_selection

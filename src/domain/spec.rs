@@ -39,6 +39,12 @@ pub struct JobSpec {
     #[schemars(extend("type" = "object"))]
     pub document: Option<serde_json::Value>,
 
+    /// The text sent as the document when it is not `document` serialized: a JSON
+    /// `documentFile`'s exact text, so devices get the bytes that were reviewed. `document` holds
+    /// its parsed value, which plan compares (formatting alone never plans a change).
+    #[serde(skip)]
+    pub document_text: Option<String>,
+
     /// A file holding the job document (`.json`, `.yaml` or `.yml`), relative to this manifest
     /// and inside the manifest root. Use exactly one of `document`, `documentFile` and
     /// `documentSource`.
@@ -109,6 +115,16 @@ pub struct JobSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 25))]
     pub destination_package_versions: Vec<PackageVersionArn>,
+}
+
+impl JobSpec {
+    /// The document text CreateJob sends: a JSON document file's own text, or the inline
+    /// document as compact JSON.
+    pub fn sent_document(&self) -> Option<String> {
+        self.document_text
+            .clone()
+            .or_else(|| self.document.as_ref().map(ToString::to_string))
+    }
 }
 
 /// A tag value: at most 256 characters.

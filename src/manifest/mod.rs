@@ -6,10 +6,12 @@
 pub mod diagnostic;
 pub mod emit;
 pub mod export;
+pub mod json_document;
 pub mod load;
 pub mod model;
 pub mod root_config;
 pub mod rule;
+pub mod salvage;
 pub mod schema;
 pub mod schema_errors;
 pub mod semantic;
@@ -459,8 +461,16 @@ fn check_document(
         .iter()
         .any(|d| matches!(d.code, Rule::ManifestKind | Rule::ManifestApiVersion));
     let has_errors = !schema_errors.is_empty();
-    if wrong_kind {
-        // Another kind of object: its field errors would only be noise.
+    // `kind: job` is still meant as a jobctl/v1 Job: all its problems are worth reporting.
+    // Another kind, or another format version, would make its field errors noise.
+    let meant_as_job = instance
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.eq_ignore_ascii_case(model::KIND))
+        && !schema_errors
+            .iter()
+            .any(|d| d.code == Rule::ManifestApiVersion);
+    if wrong_kind && !meant_as_job {
         out.extend(schema_errors.into_iter().filter(|d| {
             d.code.is_envelope()
                 || d.code == Rule::SchemaMissingField && d.location == Some(root.location)
@@ -468,16 +478,24 @@ fn check_document(
         return None;
     }
     out.extend(schema_errors);
-    if has_errors {
-        // The document's own warnings do not depend on the rest of the manifest being valid.
-        if let Some(document) = root.pointer("/spec/document") {
-            semantic::faithfulness_warnings(document, file, out);
+    // With schema errors, the semantic checks still run on the fields that passed, as far as
+    // what is left deserializes; the job is never returned.
+    let checked = if has_errors {
+        salvage::without_invalid_fields(&instance)
+    } else {
+        Some(instance)
+    };
+    let parsed = checked.map(serde_json::from_value::<JobManifest>);
+    let manifest: JobManifest = match parsed {
+        Some(Ok(m)) => m,
+        Some(Err(_)) | None if has_errors => {
+            // The document's own warnings do not depend on the rest of the manifest.
+            if let Some(document) = root.pointer("/spec/document") {
+                semantic::faithfulness_warnings(document, file, out);
+            }
+            return None;
         }
-        return None;
-    }
-    let manifest: JobManifest = match serde_json::from_value(instance) {
-        Ok(m) => m,
-        Err(err) => {
+        Some(Err(err)) => {
             out.push(Diagnostic::error(
                 Rule::ManifestInvalid,
                 file,
@@ -486,7 +504,9 @@ fn check_document(
             ));
             return None;
         }
+        None => return None,
     };
+    let salvaged_from = out.len();
     let before = out.iter().filter(|d| d.is_error()).count();
     let mut spec = manifest.spec;
     let mut ctx = semantic::Context {
@@ -499,15 +519,20 @@ fn check_document(
         if let Some((document, doc_file, doc_node)) =
             read_document_file(&reference, found, &mut ctx)
         {
+            // A JSON file is sent as written (its bytes, as `aws iot create-job --document
+            // file://` does); a YAML one has no JSON text of its own and is sent compact.
+            let sent = doc_node.is_none().then(|| doc_file.text.clone());
             semantic::check_document(
                 &spec,
                 &document,
                 doc_node.as_ref(),
                 &doc_file,
                 "/spec/documentFile",
+                sent.as_deref(),
                 &mut ctx,
             );
             spec.document = Some(document);
+            spec.document_text = sent;
             spec.document_file = None;
         }
     } else if let Some(document) = &spec.document {
@@ -517,8 +542,17 @@ fn check_document(
             root.pointer("/spec/document"),
             file,
             "/spec/document",
+            None,
             &mut ctx,
         );
+    }
+    if has_errors {
+        let mut index = 0;
+        out.retain(|d| {
+            index += 1;
+            index <= salvaged_from || !salvage::absence_rule(d.code)
+        });
+        return None;
     }
     let after = out.iter().filter(|d| d.is_error()).count();
     if after > before {
@@ -601,7 +635,10 @@ fn read_document_file(
     let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
     let (value, node) = if is_json {
         match serde_json::from_str::<Value>(&doc_file.text) {
-            Ok(v) => (v, None),
+            Ok(v) => {
+                json_document_diagnostics(&doc_file, ctx, location);
+                (v, None)
+            }
             Err(err) => {
                 let loc = line_col_location(&doc_file.text, err.line(), err.column());
                 ctx.out.push(
@@ -657,6 +694,72 @@ fn read_document_file(
         );
     }
     Some((value, doc_file, node))
+}
+
+/// Duplicate keys and numbers parsers disagree on, in a JSON document file that parsed.
+fn json_document_diagnostics(
+    doc_file: &Arc<SourceFile>,
+    ctx: &mut semantic::Context<'_>,
+    referenced: Option<Location>,
+) {
+    use json_document::Finding;
+    for finding in json_document::scan(&doc_file.text) {
+        let integer = matches!(finding, Finding::UnsafeInteger { .. });
+        let diag = match finding {
+            Finding::DuplicateKey { key, at, first } => Diagnostic::error(
+                Rule::DocumentFileDuplicateKey,
+                doc_file,
+                Some(at),
+                format!("key `{key}` appears twice in this object"),
+            )
+            .with_related("first here", doc_file, first)
+            .with_help("JSON parsers keep the first, keep the last or refuse; remove one of them"),
+            Finding::UnsafeInteger {
+                text,
+                as_double,
+                at,
+            }
+            | Finding::Imprecise {
+                text,
+                as_double,
+                at,
+            } => {
+                let (message, help) = if integer {
+                    (
+                        format!(
+                            "integer {text} is beyond ±{}: parsers that read numbers as doubles (JavaScript, many device SDKs) get {as_double}",
+                            json_document::MAX_SAFE_INTEGER
+                        ),
+                        format!("write it as a string (\"{text}\") if devices need every digit"),
+                    )
+                } else {
+                    (
+                        format!("{text} has more digits than a double keeps: most parsers get {as_double}, others keep every digit"),
+                        format!("write {as_double}, or a string (\"{text}\") if devices need every digit"),
+                    )
+                };
+                Diagnostic::error(
+                    Rule::DocumentFileAmbiguousNumber,
+                    doc_file,
+                    Some(at),
+                    message,
+                )
+                .with_help(help)
+            }
+            Finding::TrailingZeros { text, read_as, at } => Diagnostic::warning(
+                Rule::DocumentFileTrailingZeros,
+                doc_file,
+                Some(at),
+                format!("`{text}` is a number: devices' JSON parsers read it as {read_as}"),
+            )
+            .with_label("the device's code sees this value")
+            .with_help(format!(
+                "write \"{text}\" (a string) if the text is what devices should see"
+            )),
+        };
+        ctx.out
+            .push(diag.with_related("referenced", ctx.file, referenced.unwrap_or_default()));
+    }
 }
 
 fn line_col_location(text: &str, line: usize, col: usize) -> Location {

@@ -73,6 +73,8 @@ rules! {
     SemanticEndBehavior => "semantic/end-behavior",
     SemanticCron => "semantic/cron",
     SemanticReservedTag => "semantic/reserved-tag",
+    /// A tag key starting with `aws:`, which AWS reserves.
+    SemanticAwsTag => "semantic/aws-tag",
     SemanticTooManyTags => "semantic/too-many-tags",
     SemanticDuplicateTarget => "semantic/duplicate-target",
     SemanticDuplicateJob => "semantic/duplicate-job",
@@ -85,6 +87,13 @@ rules! {
     DocumentFileNotOneDocument => "document-file/not-one-document",
     DocumentFileNotAMap => "document-file/not-a-map",
     DocumentFileIsAManifest => "document-file/is-a-manifest",
+    /// A key repeated in one object of a JSON document file.
+    DocumentFileDuplicateKey => "document-file/duplicate-key",
+    /// A number in a JSON document file that parsers read differently (beyond ±2^53, or more
+    /// digits than a double keeps).
+    DocumentFileAmbiguousNumber => "document-file/ambiguous-number",
+    /// A decimal with trailing zeros in a JSON document file (a warning).
+    DocumentFileTrailingZeros => "document-file/trailing-zeros",
     /// A plain scalar in a job document whose JSON differs from its text (a warning).
     DocumentUnquotedScalar => "document/unquoted-scalar",
 }

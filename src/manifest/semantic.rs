@@ -21,6 +21,8 @@ pub const MAX_SUBSTITUTIONS: usize = 10;
 /// AWS allows at most 50 user tags per resource; jobctl's own two come on top in practice, so
 /// manifests get 48.
 pub const MAX_USER_TAGS: usize = 48;
+/// The tag prefix AWS keeps for itself (any case).
+const AWS_TAG_PREFIX: &str = "aws:";
 
 pub struct Context<'a> {
     pub root: &'a Node,
@@ -238,21 +240,31 @@ fn is_cron_expression(text: &str) -> bool {
 
 fn check_tags(spec: &JobSpec, ctx: &mut Context<'_>) {
     for key in spec.tags.keys() {
-        if key.starts_with(RESERVED_TAG_PREFIX) {
-            let location = ctx.key(&format!(
-                "/spec/tags/{}",
-                key.replace('~', "~0").replace('/', "~1")
-            ));
-            ctx.out.push(
-                Diagnostic::error(
-                    Rule::SemanticReservedTag,
-                    ctx.file,
-                    location,
-                    format!("tag `{key}` uses the reserved `{RESERVED_TAG_PREFIX}` prefix"),
-                )
-                .with_help("jobctl sets its own ownership tags; choose another key"),
-            );
-        }
+        let (code, message, help) = if key.starts_with(RESERVED_TAG_PREFIX) {
+            (
+                Rule::SemanticReservedTag,
+                format!("tag `{key}` uses the reserved `{RESERVED_TAG_PREFIX}` prefix"),
+                "jobctl sets its own ownership tags; choose another key",
+            )
+        } else if key
+            .get(..AWS_TAG_PREFIX.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(AWS_TAG_PREFIX))
+        {
+            // AWS reserves the prefix in any case and refuses the create or tag call.
+            (
+                Rule::SemanticAwsTag,
+                format!("tag `{key}` uses the `aws:` prefix, which AWS reserves for its own tags"),
+                "AWS refuses user tags starting with `aws:`; choose another key",
+            )
+        } else {
+            continue;
+        };
+        let location = ctx.key(&format!(
+            "/spec/tags/{}",
+            key.replace('~', "~0").replace('/', "~1")
+        ));
+        ctx.out
+            .push(Diagnostic::error(code, ctx.file, location, message).with_help(help));
     }
     if spec.tags.len() > MAX_USER_TAGS {
         ctx.error(
@@ -319,16 +331,18 @@ fn check_template(spec: &JobSpec, ctx: &mut Context<'_>) {
 
 /// Checks a resolved document: size once serialized, presigned placeholders, and plain scalars
 /// whose JSON differs from what the user wrote. `node` is where the document is written (inline
-/// in the manifest, or the root of a YAML document file).
+/// in the manifest, or the root of a YAML document file). `sent` is the text sent when it is not
+/// the compact serialization (a JSON document file, sent as written).
 pub fn check_document(
     spec: &JobSpec,
     document: &Value,
     node: Option<&Node>,
     doc_file: &Arc<SourceFile>,
     doc_pointer: &str,
+    sent: Option<&str>,
     ctx: &mut Context<'_>,
 ) {
-    let compact = document.to_string();
+    let compact = sent.map_or_else(|| document.to_string(), str::to_string);
     let anchor = ctx.key(doc_pointer);
     if compact.len() > MAX_DOCUMENT_BYTES {
         ctx.out.push(

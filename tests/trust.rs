@@ -1,0 +1,88 @@
+//! End to end, issue 10 ("Trust"): what was reviewed is what runs. The real `jobctl` binary
+//! against the real `jobctl-emulator` on loopback.
+
+mod common;
+
+use common::Endpoint;
+
+fn fleet() -> Endpoint {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_group("Fleet");
+    endpoint
+}
+
+fn manifest(name: &str, document_file: &str) -> String {
+    format!(
+        "apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: {name}\nspec:\n  targets:\n    - thingGroup: Fleet\n  documentFile: {document_file}\n"
+    )
+}
+
+/// What GetJobDocument answers for a job, as text.
+fn job_document(endpoint: &Endpoint, job_id: &str) -> String {
+    let (status, body) = endpoint.call("GET", &format!("/jobs/{job_id}/job-document"), "");
+    assert_eq!(status, 200, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).expect("JSON answer");
+    body["document"]
+        .as_str()
+        .expect("document text")
+        .to_string()
+}
+
+#[test]
+fn a_json_document_file_reaches_devices_byte_for_byte() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Formatting, key order, escapes and number spellings a re-serialization would change.
+    let written = "{\n    \"version\": \"4.2.0\",\n    \"operation\" : \"update\",\n\t\"caf\\u00e9\": 1.0,\n    \"size\": 1e3,\n    \"steps\": [ 1, 2,3 ]\n}\n";
+    std::fs::write(dir.path().join("fw.json"), written).expect("write");
+    std::fs::write(dir.path().join("fw.yaml"), manifest("fw", "fw.json")).expect("write");
+
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert_eq!(job_document(&endpoint, "fw"), written);
+
+    // The same document, formatted differently: nothing to do, and nothing replaced.
+    let reformatted =
+        r#"{"operation":"update","version":"4.2.0","café":1.0,"size":1000.0,"steps":[1,2,3]}"#;
+    std::fs::write(dir.path().join("fw.json"), reformatted).expect("write");
+    let plan = endpoint.jobctl(&["plan", "-f", ".", "--detailed-exitcode"], dir.path());
+    assert_eq!(plan.code, 0, "formatting alone is no change: {plan:?}");
+    assert!(plan.stdout.contains("1 unchanged"), "{plan:?}");
+
+    // A real change of meaning is one.
+    std::fs::write(
+        dir.path().join("fw.json"),
+        reformatted.replace("4.2.0", "4.2.1"),
+    )
+    .expect("write");
+    let plan = endpoint.jobctl(&["plan", "-f", ".", "--detailed-exitcode"], dir.path());
+    assert_eq!(plan.code, 2, "{plan:?}");
+}
+
+#[test]
+fn a_json_document_file_with_duplicate_keys_or_ambiguous_numbers_is_refused_at_its_line() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("fw.json"),
+        "{\"serial\": 123456789012345678901234567890,\n \"pi\": 3.14159265358979323846,\n \"dup\": 1, \"dup\": 2, \"ratio\": 1.10}\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("fw.yaml"), manifest("fw", "fw.json")).expect("write");
+
+    let validate = endpoint.jobctl(&["validate", "-f", "."], dir.path());
+    assert_eq!(validate.code, 1, "{validate:?}");
+    let out = format!("{}{}", validate.stdout, validate.stderr);
+    for line in [
+        "fw.json:1:12: error: integer 123456789012345678901234567890 is beyond",
+        "fw.json:2:8: error: 3.14159265358979323846 has more digits than a double keeps",
+        "fw.json:3:12: error: key `dup` appears twice",
+        "fw.json:3:31: warning: `1.10` is a number",
+    ] {
+        assert!(out.contains(line), "{line:?} missing: {validate:?}");
+    }
+
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 1, "{apply:?}");
+    assert!(common::job_ids(&endpoint.state()).is_empty(), "{apply:?}");
+}
