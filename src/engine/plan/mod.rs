@@ -86,6 +86,10 @@ pub enum Step {
     /// Poll DescribeJob until the job is gone, so its id can be used again.
     WaitForDeletion,
     CreateJob,
+    /// A template change (`jobtemplate/NAME`): create it, with jobctl's ownership tags.
+    CreateJobTemplate,
+    /// A template change: delete it (jobs already created from it keep running).
+    DeleteJobTemplate,
 }
 
 impl Step {
@@ -102,6 +106,8 @@ impl Step {
             Self::DeleteJob { .. } => "DeleteJob",
             Self::WaitForDeletion => "WaitForDeletion",
             Self::CreateJob => "CreateJob",
+            Self::CreateJobTemplate => "CreateJobTemplate",
+            Self::DeleteJobTemplate => "DeleteJobTemplate",
         }
     }
 }
@@ -144,6 +150,10 @@ pub struct Change {
     /// The job's ARN, when it exists.
     #[serde(skip)]
     pub arn: Option<String>,
+    /// For a template's change (`jobtemplate/NAME`): the template CreateJobTemplate sends,
+    /// ownership tags added.
+    #[serde(skip)]
+    pub template: Option<crate::domain::JobTemplateSpec>,
 }
 
 impl Change {
@@ -163,6 +173,7 @@ impl Change {
             job_process_details: None,
             desired: None,
             arn: None,
+            template: None,
         }
     }
 
