@@ -18,6 +18,8 @@ where
     let kind = match (code.as_str(), status, err) {
         ("ResourceNotFoundException", _, _) => ErrorKind::NotFound,
         ("ResourceAlreadyExistsException", _, _) => ErrorKind::AlreadyExists,
+        // CreateJobTemplate answers a duplicate id with ConflictException (409).
+        ("ConflictException", _, _) if operation == "CreateJobTemplate" => ErrorKind::AlreadyExists,
         ("ThrottlingException" | "LimitExceededException" | "TooManyRequestsException", _, _) => {
             ErrorKind::Throttled
         }

@@ -12,7 +12,7 @@ use super::{ApiError, ErrorKind, JobsApi};
 use crate::domain::spec::{JobSpec, TagValue, Target};
 use crate::domain::{
     ExecutionDetail, ExecutionStatus, ExecutionSummary, JobDescription, JobProgress, JobStatus,
-    JobSummary, JobTemplateDescription, JobUpdate, ResolvedSpec,
+    JobSummary, JobTemplateDescription, JobTemplateSpec, JobUpdate, ResolvedSpec,
 };
 
 pub const ACCOUNT: &str = "123456789012";
@@ -29,6 +29,8 @@ struct State {
     things: Vec<String>,
     groups: Vec<String>,
     templates: BTreeMap<String, JobTemplateDescription>,
+    /// Tags of templates, by template ARN.
+    template_tags: BTreeMap<String, BTreeMap<String, String>>,
     /// DescribeJob's counts, reason and times, by job (default: zero counts).
     progress: BTreeMap<String, JobProgress>,
     /// Executions by job: each thing's latest attempt and its status details.
@@ -174,6 +176,10 @@ impl FakeJobs {
     }
 }
 
+pub fn template_arn(template_id: &str) -> String {
+    format!("arn:aws:iot:{REGION}:{ACCOUNT}:jobtemplate/{template_id}")
+}
+
 pub fn job_arn(job_id: &str) -> String {
     format!("arn:aws:iot:{REGION}:{ACCOUNT}:job/{job_id}")
 }
@@ -210,6 +216,14 @@ impl JobsApi for FakeJobs {
     }
 
     async fn list_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ApiError> {
+        if arn.contains(":jobtemplate/") {
+            self.enter("ListTagsForResource", arn)?;
+            let state = self.lock();
+            return match state.templates.contains_key(arn) {
+                true => Ok(state.template_tags.get(arn).cloned().unwrap_or_default()),
+                false => Err(not_found("ListTagsForResource", arn)),
+            };
+        }
         let job_id = arn.rsplit('/').next().unwrap_or_default();
         self.enter("ListTagsForResource", job_id)?;
         self.lock()
@@ -410,6 +424,71 @@ impl JobsApi for FakeJobs {
             .iter()
             .any(|t| t == name)
             .then(|| format!("arn:aws:iot:{REGION}:{ACCOUNT}:thinggroup/{name}")))
+    }
+
+    async fn create_job_template(
+        &self,
+        template_id: &str,
+        spec: &JobTemplateSpec,
+    ) -> Result<String, ApiError> {
+        self.enter("CreateJobTemplate", template_id)?;
+        let arn = template_arn(template_id);
+        let mut state = self.lock();
+        if state.templates.contains_key(&arn) {
+            return Err(ApiError {
+                operation: "CreateJobTemplate",
+                kind: ErrorKind::AlreadyExists,
+                code: "ConflictException".into(),
+                message: format!("Job template {template_id} already exists."),
+                request_id: None,
+                endpoint: None,
+            });
+        }
+        let mut job_spec = spec.as_job_spec();
+        job_spec.tags.clear();
+        state.templates.insert(
+            arn.clone(),
+            JobTemplateDescription {
+                template_arn: arn.clone(),
+                managed: false,
+                document_text: spec.document.as_ref().map(ToString::to_string),
+                spec: job_spec,
+            },
+        );
+        state.template_tags.insert(
+            arn.clone(),
+            spec.tags
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect(),
+        );
+        Ok(arn)
+    }
+
+    async fn delete_job_template(&self, template_id: &str) -> Result<(), ApiError> {
+        self.enter("DeleteJobTemplate", template_id)?;
+        let arn = template_arn(template_id);
+        let mut state = self.lock();
+        state.template_tags.remove(&arn);
+        state
+            .templates
+            .remove(&arn)
+            .map(|_| ())
+            .ok_or_else(|| not_found("DeleteJobTemplate", template_id))
+    }
+
+    async fn list_job_templates(&self) -> Result<Vec<(String, String)>, ApiError> {
+        self.enter("ListJobTemplates", "")?;
+        Ok(self
+            .lock()
+            .templates
+            .values()
+            .filter(|t| !t.managed)
+            .filter_map(|t| {
+                let id = t.template_arn.rsplit_once(":jobtemplate/")?.1;
+                Some((id.to_string(), t.template_arn.clone()))
+            })
+            .collect())
     }
 
     async fn describe_job_template(

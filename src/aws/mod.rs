@@ -24,7 +24,7 @@ pub use client::{ConnectError, Connection, IotJobs, Waiting};
 use crate::domain::spec::TagValue;
 use crate::domain::{
     ExecutionDetail, ExecutionStatus, ExecutionSummary, JobDescription, JobSummary,
-    JobTemplateDescription, JobUpdate, RemoteJob, ResolvedSpec,
+    JobTemplateDescription, JobTemplateSpec, JobUpdate, RemoteJob, ResolvedSpec,
 };
 
 /// HTTP attempts by operation and outcome (`ok`, an AWS error code, `HTTP503`, `ConnectionError`).
@@ -190,6 +190,18 @@ pub trait JobsApi: Send + Sync {
         &self,
         template_arn: &str,
     ) -> Result<Option<JobTemplateDescription>, ApiError>;
+    /// CreateJobTemplate (the document inline or a source, `spec.tags` sent as they are).
+    /// Returns the template ARN.
+    async fn create_job_template(
+        &self,
+        template_id: &str,
+        spec: &JobTemplateSpec,
+    ) -> Result<String, ApiError>;
+    /// DeleteJobTemplate. Jobs already created from the template keep running.
+    async fn delete_job_template(&self, template_id: &str) -> Result<(), ApiError>;
+    /// ListJobTemplates, every page: (jobTemplateId, jobTemplateArn) of the account's own
+    /// templates; one call per 250 templates.
+    async fn list_job_templates(&self) -> Result<Vec<(String, String)>, ApiError>;
     /// ListJobExecutionsForJob filtered by `status`: at most `max` rows, paged (250 a call).
     async fn list_job_executions(
         &self,

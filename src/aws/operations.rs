@@ -11,7 +11,7 @@ use super::errors::{absent_if_not_found, build_error, empty_response};
 use super::{ApiError, ErrorKind, IotJobs, JobsApi};
 use crate::domain::{
     ExecutionDetail, ExecutionStatus, ExecutionSummary, JobDescription, JobStatus, JobSummary,
-    JobTemplateDescription, JobUpdate, ResolvedSpec,
+    JobTemplateDescription, JobTemplateSpec, JobUpdate, ResolvedSpec,
 };
 
 /// The token for the next page, `None` at the end. A repeated token would loop for ever (moto's
@@ -387,6 +387,99 @@ impl JobsApi for IotJobs {
             .await;
         let result = result.map_err(|e| self.error(OP, &e, &call));
         Ok(absent_if_not_found(result)?.and_then(|o| o.thing_group_arn().map(String::from)))
+    }
+
+    async fn create_job_template(
+        &self,
+        template_id: &str,
+        spec: &JobTemplateSpec,
+    ) -> Result<String, ApiError> {
+        const OP: &str = "CreateJobTemplate";
+        let configs = Configs::new(
+            spec.presigned_url_config.as_ref(),
+            spec.job_executions_rollout_config.as_ref(),
+            spec.abort_config.as_ref(),
+            spec.timeout_config.as_ref(),
+            spec.job_executions_retry_config.as_ref(),
+        )
+        .map_err(|e| build_error(OP, &e))?;
+        let windows = spec
+            .as_job_spec()
+            .scheduling_config
+            .as_ref()
+            .map(convert::scheduling_to_sdk)
+            .transpose()
+            .map_err(|e| build_error(OP, &e))?
+            .map(|s| s.maintenance_windows().to_vec());
+        let tags = convert::tags_to_sdk(spec.tags.iter().map(|(k, v)| (k, &v.0)))
+            .map_err(|e| build_error(OP, &e))?;
+        let request = self
+            .client
+            .create_job_template()
+            .job_template_id(template_id)
+            .description(&spec.description)
+            .set_document(spec.as_job_spec().sent_document())
+            .set_document_source(spec.document_source.clone())
+            .set_presigned_url_config(configs.presigned_url)
+            .set_job_executions_rollout_config(configs.rollout)
+            .set_abort_config(configs.abort)
+            .set_timeout_config(configs.timeout)
+            .set_job_executions_retry_config(configs.retry)
+            .set_maintenance_windows(windows)
+            .set_destination_package_versions((!spec.destination_package_versions.is_empty()).then(
+                || {
+                    spec.destination_package_versions
+                        .iter()
+                        .map(|a| a.0.clone())
+                        .collect()
+                },
+            ))
+            .set_tags((!tags.is_empty()).then_some(tags));
+        let call = self.begin(OP, template_id).await?;
+        let output = request
+            .send()
+            .await
+            .map_err(|e| self.error(OP, &e, &call))?;
+        Ok(output.job_template_arn().unwrap_or_default().to_string())
+    }
+
+    async fn delete_job_template(&self, template_id: &str) -> Result<(), ApiError> {
+        const OP: &str = "DeleteJobTemplate";
+        let call = self.begin(OP, template_id).await?;
+        self.client
+            .delete_job_template()
+            .job_template_id(template_id)
+            .send()
+            .await
+            .map_err(|e| self.error(OP, &e, &call))?;
+        Ok(())
+    }
+
+    async fn list_job_templates(&self) -> Result<Vec<(String, String)>, ApiError> {
+        const OP: &str = "ListJobTemplates";
+        let mut templates = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let call = self.begin(OP, "the account's job templates").await?;
+            let output = self
+                .client
+                .list_job_templates()
+                .max_results(250)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| self.error(OP, &e, &call))?;
+            for t in output.job_templates() {
+                templates.push((
+                    t.job_template_id().unwrap_or_default().to_string(),
+                    t.job_template_arn().unwrap_or_default().to_string(),
+                ));
+            }
+            token = next_page(OP, token.as_deref(), output.next_token())?;
+            if token.is_none() {
+                return Ok(templates);
+            }
+        }
     }
 
     async fn describe_job_template(

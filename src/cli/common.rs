@@ -439,6 +439,7 @@ pub async fn prepare(
     let coverage = reconcile::Coverage {
         incomplete: set.incomplete_reason(),
         empty_roots: set.empty_roots(),
+        templates: std::mem::take(&mut set.templates),
     };
     let jobs = std::mem::take(&mut set.jobs);
     let work = reconcile::plan(&api, jobs, coverage, &config.settings);

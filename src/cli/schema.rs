@@ -1,11 +1,29 @@
-//! `jobctl schema`: print the manifest JSON Schema (the same text as schemas/job.schema.json).
+//! `jobctl schema`: print a manifest JSON Schema (the same text as schemas/job.schema.json, or
+//! schemas/job-template.schema.json with `--kind JobTemplate`).
 
 use super::exit;
+use crate::manifest::schema::{text_of, SchemaKind};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The manifest kind whose schema to print.
+    #[arg(long, value_enum, default_value = "Job")]
+    pub kind: KindArg,
+}
 
-pub fn run(_args: &Args) -> u8 {
-    print!("{}", crate::manifest::schema::schema_text());
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum KindArg {
+    #[value(name = "Job")]
+    Job,
+    #[value(name = "JobTemplate")]
+    JobTemplate,
+}
+
+pub fn run(args: &Args) -> u8 {
+    let kind = match args.kind {
+        KindArg::Job => SchemaKind::Job,
+        KindArg::JobTemplate => SchemaKind::JobTemplate,
+    };
+    print!("{}", text_of(kind));
     exit::OK
 }

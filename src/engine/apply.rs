@@ -16,7 +16,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use super::plan::{self, Action, Change, Desired, Plan, Step};
-use super::Settings;
+use super::{templates, Settings};
 use crate::aws::{self, ApiError, ErrorKind, JobsApi};
 use crate::domain::ownership::ownership_tags;
 use crate::domain::{JobSummary, Origin, ResolvedJob, ResolvedSpec};
@@ -89,56 +89,64 @@ pub async fn apply(
     on_result: &(dyn Fn(&JobResult) + Sync),
 ) -> Vec<JobResult> {
     let deletions = Semaphore::new(MAX_DELETIONS_IN_FLIGHT);
-    let work: Vec<&Change> = plan.changes_to_apply().collect();
     let deletions = &deletions;
-    let mut results: Vec<JobResult> = stream::iter(work)
-        .map(|change| async move {
-            let stopping = options
-                .stop
-                .as_ref()
-                .is_some_and(|s| s.load(Ordering::SeqCst));
-            let started = std::time::Instant::now();
-            let (outcome, job_arn) = match &change.blocked {
-                Some(reason) => (
-                    Outcome::Skipped {
-                        reason: reason.clone(),
-                    },
-                    change.arn.clone(),
-                ),
-                None if stopping => (
-                    Outcome::Skipped {
-                        reason: "jobctl is shutting down".into(),
-                    },
-                    change.arn.clone(),
-                ),
-                None => run_steps(api, change, settings, options, deletions).await,
-            };
-            let (outcome_name, operation) = match &outcome {
-                Outcome::Done => ("done", ""),
-                Outcome::AlreadyExists => ("already_exists", "CreateJob"),
-                Outcome::Skipped { .. } => ("skipped", ""),
-                Outcome::Failed { operation, .. } => ("failed", operation.as_str()),
-            };
-            tracing::info!(
-                job_id = %change.job_id,
-                action = change.action.as_str(),
-                operation,
-                duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                outcome = outcome_name,
-                "job applied"
-            );
-            let result = JobResult {
-                job_id: change.job_id.clone(),
-                action: change.action,
-                job_arn,
-                outcome,
-            };
-            on_result(&result);
-            result
-        })
-        .buffer_unordered(settings.parallelism.max(1))
-        .collect()
-        .await;
+    let mut results: Vec<JobResult> = Vec::new();
+    // Templates jobs may use first, then jobs, then the templates pruned after their jobs.
+    for phase in 0..=2 {
+        let work: Vec<&Change> = plan
+            .changes_to_apply()
+            .filter(|c| templates::phase(c) == phase)
+            .collect();
+        let part: Vec<JobResult> = stream::iter(work)
+            .map(|change| async move {
+                let stopping = options
+                    .stop
+                    .as_ref()
+                    .is_some_and(|s| s.load(Ordering::SeqCst));
+                let started = std::time::Instant::now();
+                let (outcome, job_arn) = match &change.blocked {
+                    Some(reason) => (
+                        Outcome::Skipped {
+                            reason: reason.clone(),
+                        },
+                        change.arn.clone(),
+                    ),
+                    None if stopping => (
+                        Outcome::Skipped {
+                            reason: "jobctl is shutting down".into(),
+                        },
+                        change.arn.clone(),
+                    ),
+                    None => run_steps(api, change, settings, options, deletions).await,
+                };
+                let (outcome_name, operation) = match &outcome {
+                    Outcome::Done => ("done", ""),
+                    Outcome::AlreadyExists => ("already_exists", "CreateJob"),
+                    Outcome::Skipped { .. } => ("skipped", ""),
+                    Outcome::Failed { operation, .. } => ("failed", operation.as_str()),
+                };
+                tracing::info!(
+                    job_id = %change.job_id,
+                    action = change.action.as_str(),
+                    operation,
+                    duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    outcome = outcome_name,
+                    "job applied"
+                );
+                let result = JobResult {
+                    job_id: change.job_id.clone(),
+                    action: change.action,
+                    job_arn,
+                    outcome,
+                };
+                on_result(&result);
+                result
+            })
+            .buffer_unordered(settings.parallelism.max(1))
+            .collect()
+            .await;
+        results.extend(part);
+    }
     results.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     results
 }
@@ -185,6 +193,25 @@ async fn run_steps(
                     None => deletions.acquire().await.ok(),
                 };
                 wait_for_deletion(api, &change.job_id, options).await
+            }
+            Step::DeleteJobTemplate => {
+                let name = templates::template_name(&change.job_id).unwrap_or_default();
+                api.delete_job_template(name).await
+            }
+            Step::CreateJobTemplate => {
+                let name = templates::template_name(&change.job_id).unwrap_or_default();
+                return match &change.template {
+                    Some(spec) => match api.create_job_template(name, spec).await {
+                        Ok(arn) => (Outcome::Done, Some(arn).filter(|a| !a.is_empty())),
+                        Err(err) => (failed(&err), change.arn.clone()),
+                    },
+                    None => (
+                        Outcome::Skipped {
+                            reason: "the plan carries no spec for this job template".into(),
+                        },
+                        None,
+                    ),
+                };
             }
             Step::CreateJob => {
                 return match &change.desired {

@@ -11,6 +11,7 @@ pub mod plan;
 pub mod reconcile;
 pub mod refresh;
 pub mod status;
+pub mod templates;
 
 use std::collections::BTreeSet;
 

@@ -4,7 +4,7 @@
 use super::apply::{self, ApplyOptions, JobResult};
 use super::plan::{self, Plan};
 use super::refresh::{self, JobError, OwnerCache};
-use super::Settings;
+use super::{templates, Settings};
 use crate::aws::{ApiError, JobsApi};
 use crate::domain::DesiredJob;
 
@@ -69,6 +69,8 @@ pub struct Coverage {
     pub incomplete: Option<String>,
     /// Roots that yielded no manifest: prune needs `--allow-empty`.
     pub empty_roots: Vec<String>,
+    /// The declared job templates (`kind: JobTemplate`).
+    pub templates: Vec<crate::domain::DesiredTemplate>,
 }
 
 /// Reads the account and plans. `coverage` says how far the declared jobs can be trusted to be
@@ -97,9 +99,24 @@ pub async fn plan_with_cache(
     let mut desired = refreshed.desired;
     desired.incomplete = coverage.incomplete;
     desired.empty_roots = coverage.empty_roots;
+    let mut plan = plan::plan(&desired, &refreshed.observed, settings);
+    let mut errors = refreshed.errors;
+    let prune_templates = plan.prune.requested && plan.prune.refused.is_none();
+    // Templates are read only when some are declared or pruning may delete some.
+    if !coverage.templates.is_empty() || prune_templates {
+        let (observed, template_errors) = templates::refresh(api, &coverage.templates).await?;
+        plan.changes.extend(templates::plan(
+            &coverage.templates,
+            &observed,
+            settings,
+            prune_templates,
+        ));
+        plan.changes.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+        errors.extend(template_errors);
+    }
     Ok(Planned {
-        plan: plan::plan(&desired, &refreshed.observed, settings),
-        errors: refreshed.errors,
+        plan,
+        errors,
         account: refreshed.account,
     })
 }

@@ -15,6 +15,7 @@ pub mod salvage;
 pub mod schema;
 pub mod schema_errors;
 pub mod semantic;
+pub mod template;
 pub mod yaml;
 
 use std::collections::{HashMap, HashSet};
@@ -23,7 +24,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::domain::{DesiredJob, Origin};
+use crate::domain::{DesiredJob, DesiredTemplate, Origin};
 use diagnostic::{Diagnostic, Omitted, SourceFile};
 use load::{FoundFile, ReferenceError};
 use model::JobManifest;
@@ -36,6 +37,8 @@ pub const CONFIG_FILE_NAME: &str = "jobctl.yaml";
 #[derive(Debug, Default)]
 pub struct ManifestSet {
     pub jobs: Vec<DesiredJob>,
+    /// The `kind: JobTemplate` manifests, each valid.
+    pub templates: Vec<DesiredTemplate>,
     pub diagnostics: Vec<Diagnostic>,
     pub files_read: usize,
     /// False when a file could not be read or any manifest was invalid: the set may then be
@@ -153,6 +156,9 @@ pub fn load(paths: &[PathBuf]) -> ManifestSet {
                 result
                     .jobs
                     .retain(|(job, _, _)| Some(&job.job_id) != reference.job_id.as_ref());
+                result
+                    .templates
+                    .retain(|(t, _, _)| Some(&t.name) != reference.job_id.as_ref());
             } else {
                 referenced.insert(reference.target);
             }
@@ -174,7 +180,33 @@ pub fn load(paths: &[PathBuf]) -> ManifestSet {
         .collect();
     let mut first_seen: HashMap<String, (Arc<SourceFile>, Location)> = HashMap::new();
     let mut duplicates: HashSet<String> = HashSet::new();
+    let mut first_template: HashMap<String, (Arc<SourceFile>, Location)> = HashMap::new();
+    let mut duplicate_templates: HashSet<String> = HashSet::new();
     for result in results {
+        for (template, file, location) in result.templates {
+            match first_template.get(&template.name) {
+                Some((first_file, first_location)) => {
+                    set.complete = false;
+                    duplicate_templates.insert(template.name.clone());
+                    set.diagnostics.push(
+                        Diagnostic::error(
+                            Rule::SemanticDuplicateTemplate,
+                            &file,
+                            Some(location),
+                            format!("job template `{}` is declared twice", template.name),
+                        )
+                        .with_related("first declared", first_file, *first_location)
+                        .with_help(
+                            "a jobTemplateId names one template per account and region; rename one of them",
+                        ),
+                    );
+                }
+                None => {
+                    first_template.insert(template.name.clone(), (file, location));
+                    set.templates.push(template);
+                }
+            }
+        }
         if result.diagnostics.iter().any(Diagnostic::is_error) {
             set.complete = false;
         }
@@ -206,6 +238,8 @@ pub fn load(paths: &[PathBuf]) -> ManifestSet {
     }
     // A duplicate makes both declarations suspect; neither may be applied.
     set.jobs.retain(|j| !duplicates.contains(&j.job_id));
+    set.templates
+        .retain(|t| !duplicate_templates.contains(&t.name));
     set
 }
 
@@ -262,6 +296,7 @@ struct FileResult {
     references: Vec<Reference>,
     diagnostics: Vec<Diagnostic>,
     jobs: Vec<(DesiredJob, Arc<SourceFile>, Location)>,
+    templates: Vec<(DesiredTemplate, Arc<SourceFile>, Location)>,
 }
 
 /// Files are independent until the duplicate check, so they are checked on every core.
@@ -313,6 +348,7 @@ fn internal_error(found: &FoundFile) -> FileResult {
         )
         .with_help("please report this with the file attached")],
         jobs: Vec::new(),
+        templates: Vec::new(),
     }
 }
 
@@ -324,6 +360,7 @@ fn process_file(found: &FoundFile) -> FileResult {
         references: Vec::new(),
         diagnostics: Vec::new(),
         jobs: Vec::new(),
+        templates: Vec::new(),
     };
     let text = match load::read_text(&found.path) {
         Ok(t) => t,
@@ -390,11 +427,19 @@ fn process_file(found: &FoundFile) -> FileResult {
                 }
             }
         }
-        if let Some(job) = check_document(&document.root, &file, found, &mut result.diagnostics) {
-            let location = document
-                .root
-                .pointer("/metadata/name")
-                .map_or(document.root.location, |n| n.location);
+        let location = document
+            .root
+            .pointer("/metadata/name")
+            .map_or(document.root.location, |n| n.location);
+        if is_template(&document.root) {
+            if let Some(t) =
+                template::check_document(&document.root, &file, found, &mut result.diagnostics)
+            {
+                result.templates.push((t, Arc::clone(&file), location));
+            }
+        } else if let Some(job) =
+            check_document(&document.root, &file, found, &mut result.diagnostics)
+        {
             result.jobs.push((job, Arc::clone(&file), location));
         }
     }
@@ -406,6 +451,12 @@ fn process_file(found: &FoundFile) -> FileResult {
             .push(diagnostic::omitted_notice(&file, omitted));
     }
     result
+}
+
+/// A `kind: JobTemplate` document, checked against the template schema instead of the Job one.
+fn is_template(root: &Node) -> bool {
+    root.pointer("/kind")
+        .is_some_and(|k| k.to_json().as_str() == Some(model::TEMPLATE_KIND))
 }
 
 fn yaml_diagnostic(file: &Arc<SourceFile>, error: &yaml::YamlError) -> Diagnostic {
@@ -515,36 +566,10 @@ fn check_document(
         out: &mut *out,
     };
     semantic::check(&spec, &mut ctx);
-    if let Some(reference) = spec.document_file.clone() {
-        if let Some((document, doc_file, doc_node)) =
-            read_document_file(&reference, found, &mut ctx)
-        {
-            // A JSON file is sent as written (its bytes, as `aws iot create-job --document
-            // file://` does); a YAML one has no JSON text of its own and is sent compact.
-            let sent = doc_node.is_none().then(|| doc_file.text.clone());
-            semantic::check_document(
-                &spec,
-                &document,
-                doc_node.as_ref(),
-                &doc_file,
-                "/spec/documentFile",
-                sent.as_deref(),
-                &mut ctx,
-            );
-            spec.document = Some(document);
-            spec.document_text = sent;
-            spec.document_file = None;
-        }
-    } else if let Some(document) = &spec.document {
-        semantic::check_document(
-            &spec,
-            document,
-            root.pointer("/spec/document"),
-            file,
-            "/spec/document",
-            None,
-            &mut ctx,
-        );
+    if let Some((document, sent)) = resolve_document(&spec, found, &mut ctx) {
+        spec.document = Some(document);
+        spec.document_text = sent;
+        spec.document_file = None;
     }
     if has_errors {
         let mut index = 0;
@@ -571,6 +596,36 @@ fn check_document(
             col: name_location.col,
         },
     })
+}
+
+/// Checks the document a spec declares (inline, or read from `documentFile`). For a
+/// `documentFile`, returns the document read, which replaces the reference, and the text to send:
+/// a JSON file is sent as written (its bytes, as `aws iot create-job --document file://` does); a
+/// YAML one has no JSON text of its own and is sent compact (`None`).
+fn resolve_document(
+    spec: &crate::domain::spec::JobSpec,
+    found: &FoundFile,
+    ctx: &mut semantic::Context<'_>,
+) -> Option<(Value, Option<String>)> {
+    if let Some(reference) = &spec.document_file {
+        let (document, doc_file, doc_node) = read_document_file(reference, found, ctx)?;
+        let sent = doc_node.is_none().then(|| doc_file.text.clone());
+        semantic::check_document(
+            spec,
+            &document,
+            doc_node.as_ref(),
+            &doc_file,
+            "/spec/documentFile",
+            sent.as_deref(),
+            ctx,
+        );
+        return Some((document, sent));
+    }
+    if let Some(document) = &spec.document {
+        let node = ctx.root.pointer("/spec/document");
+        semantic::check_document(spec, document, node, ctx.file, "/spec/document", None, ctx);
+    }
+    None
 }
 
 /// Reads and parses a `documentFile`. Returns the document, the file it came from (for

@@ -1,5 +1,6 @@
-//! The manifest envelope: the Rust types a `jobctl/v1` Job manifest deserializes into. The spec
-//! inside it is [`crate::domain::spec::JobSpec`], shared with the rest of jobctl.
+//! The manifest envelopes: the Rust types `jobctl/v1` Job and JobTemplate manifests deserialize
+//! into. Their specs are [`crate::domain::spec::JobSpec`] and
+//! [`crate::domain::JobTemplateSpec`], shared with the rest of jobctl.
 //!
 //! The JSON Schema published under `schemas/` is generated from these types (see
 //! [`super::schema`]).
@@ -8,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::spec::JobSpec;
+use crate::domain::JobTemplateSpec;
 
 pub const API_VERSION: &str = "jobctl/v1";
 pub const KIND: &str = "Job";
@@ -43,4 +45,32 @@ pub struct Metadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 100.0))]
     pub max_failure_rate: Option<f64>,
+}
+
+pub const TEMPLATE_KIND: &str = "JobTemplate";
+
+/// A jobctl JobTemplate manifest: one AWS IoT job template, declared. See docs/templates.md.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "jobctl JobTemplate manifest")]
+pub struct JobTemplateManifest {
+    /// The manifest format version. Always `jobctl/v1`.
+    #[schemars(extend("const" = "jobctl/v1"))]
+    pub api_version: String,
+    /// The kind of object. Always `JobTemplate`.
+    #[schemars(extend("const" = "JobTemplate"))]
+    pub kind: String,
+    pub metadata: TemplateMetadata,
+    pub spec: JobTemplateSpec,
+}
+
+/// Identifies the job template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TemplateMetadata {
+    /// The jobTemplateId: unique in the account and region, 1-64 characters of
+    /// `[a-zA-Z0-9_-]`. Jobs name the template by it (`jobTemplate: NAME`). Templates cannot
+    /// be changed in AWS: a new name, or any change to the spec, means a new template.
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
+    pub name: String,
 }

@@ -78,6 +78,7 @@ rules! {
     SemanticTooManyTags => "semantic/too-many-tags",
     SemanticDuplicateTarget => "semantic/duplicate-target",
     SemanticDuplicateJob => "semantic/duplicate-job",
+    SemanticDuplicateTemplate => "semantic/duplicate-template",
     SemanticDocumentParameters => "semantic/document-parameters",
     DocumentFileMissing => "document-file/missing",
     DocumentFileEscapesRoot => "document-file/escapes-root",

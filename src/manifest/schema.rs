@@ -9,11 +9,23 @@ use std::sync::OnceLock;
 use schemars::generate::SchemaSettings;
 use serde_json::{json, Map, Value};
 
-use super::model::JobManifest;
+use super::model::{JobManifest, JobTemplateManifest};
 
 /// Where the schema is published in the repository; manifests point at it with a modeline.
 pub const SCHEMA_PATH: &str = "schemas/job.schema.json";
 pub const SCHEMA_ID: &str = "https://jobctl.dev/schemas/job.schema.json";
+
+/// The JobTemplate manifest's schema, published beside the Job one.
+pub const TEMPLATE_SCHEMA_PATH: &str = "schemas/job-template.schema.json";
+pub const TEMPLATE_SCHEMA_ID: &str = "https://jobctl.dev/schemas/job-template.schema.json";
+
+/// Which manifest kind a schema describes: each kind has its own schema file, so an editor's
+/// modeline names exactly the fields that kind accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaKind {
+    Job,
+    JobTemplate,
+}
 
 /// The schema as JSON, with `null` removed from optional fields: an absent field and an explicit
 /// `null` are different things to a reviewer, and manifests should not carry the latter.
@@ -21,19 +33,47 @@ pub fn schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
     SCHEMA.get_or_init(|| {
         let generator = SchemaSettings::draft07().into_generator();
-        let schema = generator.into_root_schema_for::<JobManifest>();
-        let mut value = schema.to_value();
-        strip_null(&mut value);
-        if let Value::Object(map) = &mut value {
-            map.insert("$id".into(), json!(SCHEMA_ID));
-        }
-        value
+        finish(generator.into_root_schema_for::<JobManifest>(), SCHEMA_ID)
     })
+}
+
+/// The JobTemplate manifest's schema, made like [`schema`].
+pub fn template_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let generator = SchemaSettings::draft07().into_generator();
+        finish(
+            generator.into_root_schema_for::<JobTemplateManifest>(),
+            TEMPLATE_SCHEMA_ID,
+        )
+    })
+}
+
+fn finish(schema: schemars::Schema, id: &str) -> Value {
+    let mut value = schema.to_value();
+    strip_null(&mut value);
+    if let Value::Object(map) = &mut value {
+        map.insert("$id".into(), json!(id));
+    }
+    value
+}
+
+/// The schema of `kind`.
+pub fn schema_of(kind: SchemaKind) -> &'static Value {
+    match kind {
+        SchemaKind::Job => schema(),
+        SchemaKind::JobTemplate => template_schema(),
+    }
 }
 
 /// The schema as the pretty text committed under `schemas/`.
 pub fn schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(schema()).unwrap_or_default();
+    text_of(SchemaKind::Job)
+}
+
+/// The schema of `kind` as the pretty text committed under `schemas/`.
+pub fn text_of(kind: SchemaKind) -> String {
+    let mut text = serde_json::to_string_pretty(schema_of(kind)).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -91,7 +131,12 @@ fn wrap_ref_with_siblings(map: &mut Map<String, Value>) {
 /// `$ref`, `allOf` and array `items`. Used to list the fields allowed where an unknown one was
 /// found.
 pub fn subschema_at(pointer: &str) -> Option<&'static Value> {
-    let root = schema();
+    subschema_in(SchemaKind::Job, pointer)
+}
+
+/// [`subschema_at`] in the schema of `kind`.
+pub fn subschema_in(kind: SchemaKind, pointer: &str) -> Option<&'static Value> {
+    let root = schema_of(kind);
     let mut node = resolve(root, root);
     for token in pointer.split('/').skip(1) {
         let token = token.replace("~1", "/").replace("~0", "~");
@@ -133,11 +178,21 @@ fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
 
 /// The compiled validator, built once per process.
 pub fn validator() -> &'static jsonschema::Validator {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
+    validator_of(SchemaKind::Job)
+}
+
+/// The compiled validator of `kind`'s schema, built once per process.
+pub fn validator_of(kind: SchemaKind) -> &'static jsonschema::Validator {
+    static JOB: OnceLock<jsonschema::Validator> = OnceLock::new();
+    static TEMPLATE: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let cell = match kind {
+        SchemaKind::Job => &JOB,
+        SchemaKind::JobTemplate => &TEMPLATE,
+    };
+    cell.get_or_init(|| {
         match jsonschema::options()
             .with_draft(jsonschema::Draft::Draft7)
-            .build(schema())
+            .build(schema_of(kind))
         {
             Ok(v) => v,
             // The schema is generated from our own types; failing to compile it is a jobctl bug
@@ -181,5 +236,55 @@ mod tests {
             committed == schema_text(),
             "schemas/job.schema.json is stale: run `cargo run -- schema > schemas/job.schema.json`"
         );
+    }
+
+    #[test]
+    fn committed_template_schema_is_current() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/job-template.schema.json"
+        );
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == text_of(SchemaKind::JobTemplate),
+            "schemas/job-template.schema.json is stale: run `cargo run -- schema --kind JobTemplate > schemas/job-template.schema.json`"
+        );
+    }
+
+    #[test]
+    fn template_schema_describes_every_member_and_no_job_only_field() {
+        let schema = template_schema();
+        assert_eq!(schema["properties"]["kind"]["const"], "JobTemplate");
+        let spec = &schema["definitions"]["JobTemplateSpec"];
+        let props = spec["properties"].as_object().expect("properties");
+        for member in [
+            "description",
+            "document",
+            "documentFile",
+            "documentSource",
+            "presignedUrlConfig",
+            "jobExecutionsRolloutConfig",
+            "abortConfig",
+            "timeoutConfig",
+            "jobExecutionsRetryConfig",
+            "maintenanceWindows",
+            "destinationPackageVersions",
+            "tags",
+        ] {
+            assert!(
+                props[member].get("description").is_some(),
+                "{member} missing or undocumented"
+            );
+        }
+        for job_only in [
+            "targets",
+            "jobTemplateArn",
+            "documentParameters",
+            "schedulingConfig",
+        ] {
+            assert!(!props.contains_key(job_only), "{job_only}");
+        }
+        assert_eq!(spec["required"], json!(["description"]));
+        assert!(!text_of(SchemaKind::JobTemplate).contains("\"null\""));
     }
 }

@@ -12,16 +12,27 @@ use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, SourceFile};
 use super::rule::Rule;
+use super::schema::SchemaKind;
 use super::yaml::{Location, Node, NodeKind, Scalar};
 
 /// Validates one document's JSON against the manifest schema and returns every problem.
 pub fn check(root: &Node, instance: &Value, file: &Arc<SourceFile>) -> Vec<Diagnostic> {
-    let validator = super::schema::validator();
+    check_kind(root, instance, file, SchemaKind::Job)
+}
+
+/// [`check`] against the schema of `kind`.
+pub fn check_kind(
+    root: &Node,
+    instance: &Value,
+    file: &Arc<SourceFile>,
+    kind: SchemaKind,
+) -> Vec<Diagnostic> {
+    let validator = super::schema::validator_of(kind);
     let mut out = Vec::new();
     for error in validator.iter_errors(instance) {
-        push_error(&error, root, file, &mut out);
+        push_error(&error, root, file, kind, &mut out);
     }
-    floats_in_integer_fields(root, file, &mut out);
+    floats_in_integer_fields(root, file, kind, &mut out);
     // Reading order: a file's problems top to bottom. The validator may report a node both
     // through a branch and directly; one report is enough.
     out.sort_by_key(|d| d.location.map(|l| (l.offset, l.len)));
@@ -33,6 +44,7 @@ pub fn check(root: &Node, instance: &Value, file: &Arc<SourceFile>) -> Vec<Diagn
 /// that name it for a person.
 struct Site<'a> {
     root: &'a Node,
+    kind: SchemaKind,
     file: &'a Arc<SourceFile>,
     pointer: String,
     location: Option<Location>,
@@ -65,11 +77,13 @@ fn push_error(
     error: &ValidationError<'_>,
     root: &Node,
     file: &Arc<SourceFile>,
+    kind: SchemaKind,
     out: &mut Vec<Diagnostic>,
 ) {
     let pointer = error.instance_path().as_str().to_string();
     let site = Site {
         root,
+        kind,
         file,
         location: root
             .pointer(&pointer)
@@ -176,7 +190,12 @@ fn push_error(
 /// left alone, the value would fail later with no position and a message about Rust types. So a
 /// written float where the schema wants an integer is reported here, at the value, as the
 /// schema's own type errors are. Job documents are free-form and left out.
-fn floats_in_integer_fields(root: &Node, file: &Arc<SourceFile>, out: &mut Vec<Diagnostic>) {
+fn floats_in_integer_fields(
+    root: &Node,
+    file: &Arc<SourceFile>,
+    kind: SchemaKind,
+    out: &mut Vec<Diagnostic>,
+) {
     let mut path = String::new();
     root.walk_scalars(&mut path, &mut |pointer, node| {
         let NodeKind::Scalar {
@@ -189,7 +208,7 @@ fn floats_in_integer_fields(root: &Node, file: &Arc<SourceFile>, out: &mut Vec<D
         if pointer == "/spec/document" || pointer.starts_with("/spec/document/") {
             return;
         }
-        let wants_integer = super::schema::subschema_at(pointer)
+        let wants_integer = super::schema::subschema_in(kind, pointer)
             .and_then(|s| s.get("type"))
             .is_some_and(|t| t == "integer");
         if !wants_integer || number.fract() != 0.0 {
@@ -212,7 +231,7 @@ fn floats_in_integer_fields(root: &Node, file: &Arc<SourceFile>, out: &mut Vec<D
 }
 
 fn unknown_field(site: &Site<'_>, name: &str) -> Diagnostic {
-    let allowed = allowed_properties(&site.pointer);
+    let allowed = allowed_properties(site.kind, &site.pointer);
     let diag = Diagnostic::error(
         Rule::SchemaUnknownField,
         site.file,
@@ -271,7 +290,7 @@ fn constant(site: &Site<'_>, expected_value: &Value, instance: &Value) -> Diagno
         ),
         "/kind" => (
             Rule::ManifestKind,
-            format!("set `kind: {expected}`; jobctl manages Job objects only"),
+            format!("set `kind: {expected}`; jobctl manages `Job` and `JobTemplate` objects"),
         ),
         _ => (Rule::SchemaConst, format!("set it to `{expected}`")),
     };
@@ -368,7 +387,7 @@ fn branches(
     match best {
         Some(branch) => {
             for inner in branch {
-                push_error(inner, site.root, site.file, out);
+                push_error(inner, site.root, site.file, site.kind, out);
             }
         }
         None => out.push(site.error(Rule::SchemaInvalid, format!("{} is not valid", site.field))),
@@ -463,7 +482,8 @@ fn push_target_error(
                     .all(|e| e.instance_path().as_str().ends_with(key));
                 if relevant && !branch.is_empty() {
                     for inner in branch {
-                        push_error(inner, root, file, out);
+                        // Only Jobs have targets.
+                        push_error(inner, root, file, SchemaKind::Job, out);
                     }
                     return;
                 }
@@ -512,8 +532,8 @@ fn push_target_error(
 }
 
 /// The property names the schema allows on the object at `pointer`.
-fn allowed_properties(pointer: &str) -> Vec<String> {
-    super::schema::subschema_at(pointer)
+fn allowed_properties(kind: SchemaKind, pointer: &str) -> Vec<String> {
+    super::schema::subschema_in(kind, pointer)
         .and_then(|s| s.get("properties"))
         .and_then(Value::as_object)
         .map(|p| p.keys().cloned().collect())

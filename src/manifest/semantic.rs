@@ -64,7 +64,7 @@ pub fn check(spec: &JobSpec, ctx: &mut Context<'_>) {
     check_template(spec, ctx);
 }
 
-fn check_document_source(spec: &JobSpec, ctx: &mut Context<'_>) {
+pub(super) fn check_document_source(spec: &JobSpec, ctx: &mut Context<'_>) {
     let given: Vec<&str> = [
         ("document", spec.document.is_some()),
         ("documentFile", spec.document_file.is_some()),
@@ -113,7 +113,7 @@ fn decimals(value: f64) -> usize {
     }
 }
 
-fn check_decimals(spec: &JobSpec, ctx: &mut Context<'_>) {
+pub(super) fn check_decimals(spec: &JobSpec, ctx: &mut Context<'_>) {
     if let Some(rate) = spec
         .job_executions_rollout_config
         .as_ref()
@@ -225,7 +225,7 @@ fn check_scheduling(spec: &JobSpec, ctx: &mut Context<'_>) {
 }
 
 /// AWS cron: `cron(minutes hours day-of-month month day-of-week year)`.
-fn is_cron_expression(text: &str) -> bool {
+pub(super) fn is_cron_expression(text: &str) -> bool {
     text.strip_prefix("cron(")
         .and_then(|rest| rest.strip_suffix(')'))
         .is_some_and(|fields| {
@@ -238,7 +238,7 @@ fn is_cron_expression(text: &str) -> bool {
         })
 }
 
-fn check_tags(spec: &JobSpec, ctx: &mut Context<'_>) {
+pub(super) fn check_tags(spec: &JobSpec, ctx: &mut Context<'_>) {
     for key in spec.tags.keys() {
         let (code, message, help) = if key.starts_with(RESERVED_TAG_PREFIX) {
             (

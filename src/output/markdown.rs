@@ -620,7 +620,9 @@ fn step_call(step: &Step) -> String {
         | Step::UntagResource { .. }
         | Step::CancelJob { force: false }
         | Step::DeleteJob { force: false }
-        | Step::CreateJob => step.name().into(),
+        | Step::CreateJob
+        | Step::CreateJobTemplate
+        | Step::DeleteJobTemplate => step.name().into(),
     }
 }
 

@@ -368,6 +368,7 @@ async fn run_pass(
     let mut coverage = reconcile::Coverage {
         incomplete: set.incomplete_reason(),
         empty_roots: set.empty_roots(),
+        templates: set.templates.clone(),
     };
     let absent_now = set.roots.iter().any(|r| !r.exists || r.manifests == 0);
     let wants_prune = config.settings.prune || config.settings.prune_delete;

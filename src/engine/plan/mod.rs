@@ -86,6 +86,10 @@ pub enum Step {
     /// Poll DescribeJob until the job is gone, so its id can be used again.
     WaitForDeletion,
     CreateJob,
+    /// A template change (`jobtemplate/NAME`): create it, with jobctl's ownership tags.
+    CreateJobTemplate,
+    /// A template change: delete it (jobs already created from it keep running).
+    DeleteJobTemplate,
 }
 
 impl Step {
@@ -102,6 +106,8 @@ impl Step {
             Self::DeleteJob { .. } => "DeleteJob",
             Self::WaitForDeletion => "WaitForDeletion",
             Self::CreateJob => "CreateJob",
+            Self::CreateJobTemplate => "CreateJobTemplate",
+            Self::DeleteJobTemplate => "DeleteJobTemplate",
         }
     }
 }
@@ -147,6 +153,10 @@ pub struct Change {
     /// The manifest's `metadata.maxFailureRate`, carried for `apply --wait`.
     #[serde(skip)]
     pub max_failure_rate: Option<f64>,
+    /// For a template's change (`jobtemplate/NAME`): the template CreateJobTemplate sends,
+    /// ownership tags added.
+    #[serde(skip)]
+    pub template: Option<crate::domain::JobTemplateSpec>,
 }
 
 impl Change {
@@ -167,6 +177,7 @@ impl Change {
             desired: None,
             arn: None,
             max_failure_rate: None,
+            template: None,
         }
     }
 

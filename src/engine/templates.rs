@@ -1,0 +1,482 @@
+//! Job templates in a reconcile pass: reading the account's templates, planning the declared
+//! ones against them (pure), and the order apply must keep.
+//!
+//! AWS has no UpdateJobTemplate: any difference in a template's spec is a replacement
+//! (DeleteJobTemplate, then CreateJobTemplate under the same id), refused unless
+//! `--allow-replace`. Tags are the exception: TagResource and UntagResource work on templates.
+//! Jobs already created from a template keep running when it is deleted or replaced; they
+//! copied its values at CreateJob (see docs/templates.md for what is documented and what inferred).
+//!
+//! Cost per run: one ListJobTemplates per 250 templates in the account, then one
+//! ListTagsForResource per template (ownership, as for jobs' orphans) and one
+//! DescribeJobTemplate per declared template that exists.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::plan::{Action, Change, FieldChange, Step};
+use super::refresh::JobError;
+use super::Settings;
+use crate::aws::{ApiError, JobsApi};
+use crate::domain::ownership::{ownership, ownership_tags, Ownership, RESERVED_TAG_PREFIX};
+use crate::domain::spec::{JobSpec, TagValue};
+use crate::domain::DesiredTemplate;
+
+/// The prefix that tells a template's change from a job's in a plan (`jobtemplate/NAME`, the
+/// resource part of its ARN), so every output format shows which one it is.
+pub const CHANGE_PREFIX: &str = "jobtemplate/";
+
+/// One of the account's own templates as jobctl compares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedTemplate {
+    pub arn: String,
+    /// DescribeJobTemplate in job-spec terms; `None` when it was not read (not declared).
+    pub spec: Option<JobSpec>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The template `name` of a change's id, when the change is a template's.
+pub fn template_name(change_id: &str) -> Option<&str> {
+    change_id.strip_prefix(CHANGE_PREFIX)
+}
+
+/// The template fields compared, in manifest order (tags apart).
+const FIELDS: &[&str] = &[
+    "description",
+    "document",
+    "documentSource",
+    "presignedUrlConfig",
+    "jobExecutionsRolloutConfig",
+    "abortConfig",
+    "timeoutConfig",
+    "jobExecutionsRetryConfig",
+    "schedulingConfig",
+    "destinationPackageVersions",
+];
+
+fn fields_of(spec: &JobSpec) -> serde_json::Map<String, Value> {
+    match serde_json::to_value(spec) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// Plans the declared templates against the account's. `prune` says whether this run may
+/// delete this instance's templates that no manifest declares (the same decision as for jobs).
+pub fn plan(
+    desired: &[DesiredTemplate],
+    observed: &BTreeMap<String, ObservedTemplate>,
+    settings: &Settings,
+    prune: bool,
+) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for template in desired {
+        let id = format!("{CHANGE_PREFIX}{}", template.name);
+        let mut want = template.spec.clone();
+        want.tags.extend(
+            ownership_tags(&settings.instance)
+                .into_iter()
+                .map(|(k, v)| (k, TagValue(v))),
+        );
+        let Some(remote) = observed.get(&template.name) else {
+            let mut change = Change::new(&id, Action::Create);
+            change.source = Some(template.origin.to_string());
+            change.steps = vec![Step::CreateJobTemplate];
+            change.template = Some(want);
+            changes.push(change);
+            continue;
+        };
+        let mut change = Change::new(&id, Action::Unchanged);
+        change.source = Some(template.origin.to_string());
+        change.arn = Some(remote.arn.clone());
+        let owner = ownership(&remote.tags, &settings.instance);
+        change.ownership = Some(owner.clone());
+        let after = fields_of(&template.spec.as_job_spec());
+        let before = remote.spec.as_ref().map(fields_of).unwrap_or_default();
+        for &field in FIELDS {
+            let (a, b) = (
+                after.get(field).cloned().unwrap_or(Value::Null),
+                before.get(field).cloned().unwrap_or(Value::Null),
+            );
+            if a != b {
+                change.fields.push(FieldChange {
+                    field,
+                    before: b,
+                    after: a,
+                    forces_replacement: true,
+                });
+            }
+        }
+        let user_tags = |tags: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+            tags.iter()
+                .filter(|(k, _)| !k.starts_with(RESERVED_TAG_PREFIX))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let want_tags: BTreeMap<String, String> = template
+            .spec
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.0.clone()))
+            .collect();
+        let have_tags = user_tags(&remote.tags);
+        if !change.fields.is_empty() {
+            change.action = Action::Replace;
+            change.forced_by = change.fields.iter().map(|f| f.field).collect();
+            change.steps = vec![Step::DeleteJobTemplate, Step::CreateJobTemplate];
+            change.template = Some(want);
+            if !settings.allow_replace {
+                change.blocked = Some(
+                    "AWS cannot update a job template, so this change deletes it and creates it again (jobs already created from it keep running); pass --allow-replace to do that".into(),
+                );
+            }
+        } else if want_tags != have_tags {
+            change.action = Action::Update;
+            let add: BTreeMap<String, String> = want_tags
+                .iter()
+                .filter(|(k, v)| have_tags.get(*k) != Some(v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let remove: Vec<String> = have_tags
+                .keys()
+                .filter(|k| !want_tags.contains_key(*k))
+                .cloned()
+                .collect();
+            if !add.is_empty() {
+                change.steps.push(Step::TagResource { tags: add });
+            }
+            if !remove.is_empty() {
+                change.steps.push(Step::UntagResource { keys: remove });
+            }
+            change.fields.push(FieldChange {
+                field: "tags",
+                before: serde_json::to_value(&have_tags).unwrap_or(Value::Null),
+                after: serde_json::to_value(&want_tags).unwrap_or(Value::Null),
+                forces_replacement: false,
+            });
+        }
+        match owner {
+            Ownership::Managed => {}
+            Ownership::OtherInstance(other) => {
+                change.blocked = Some(format!(
+                    "the job template is managed by jobctl instance `{other}`, not `{}`; jobctl never touches another instance's templates",
+                    settings.instance
+                ));
+            }
+            Ownership::Unmanaged if settings.adopt => {
+                change.steps.insert(0, Step::Adopt);
+                if change.action == Action::Unchanged {
+                    change.action = Action::Update;
+                }
+                change.note = Some("not created by jobctl; --adopt adds the ownership tags".into());
+            }
+            Ownership::Unmanaged => {
+                change.blocked = Some(
+                    "a job template with this id exists but jobctl does not manage it; pass --adopt to take it over".into(),
+                );
+            }
+        }
+        changes.push(change);
+    }
+    if prune {
+        for (name, remote) in observed {
+            if desired.iter().any(|t| &t.name == name)
+                || ownership(&remote.tags, &settings.instance) != Ownership::Managed
+            {
+                continue;
+            }
+            let mut change = Change::new(&format!("{CHANGE_PREFIX}{name}"), Action::Delete);
+            change.arn = Some(remote.arn.clone());
+            change.ownership = Some(Ownership::Managed);
+            change.steps = vec![Step::DeleteJobTemplate];
+            change.note = Some(
+                "no manifest declares this job template; jobs already created from it keep running"
+                    .into(),
+            );
+            changes.push(change);
+        }
+    }
+    changes
+}
+
+/// Reads the account's own templates: ListJobTemplates, the tags of each (ownership), and
+/// DescribeJobTemplate of each declared one. Templates that could not be read become errors
+/// and are left out, as jobs are.
+pub async fn refresh(
+    api: &dyn JobsApi,
+    desired: &[DesiredTemplate],
+) -> Result<(BTreeMap<String, ObservedTemplate>, Vec<JobError>), ApiError> {
+    let listed = api.list_job_templates().await?;
+    let mut observed = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (id, arn) in listed {
+        let declared = desired.iter().find(|t| t.name == id);
+        let read = async {
+            let tags = api.list_tags(&arn).await?;
+            let spec = match declared {
+                Some(_) => api.describe_job_template(&arn).await?.map(|d| d.spec),
+                None => None,
+            };
+            Ok::<_, ApiError>((tags, spec))
+        };
+        match read.await {
+            Ok((tags, spec)) => {
+                observed.insert(id, ObservedTemplate { arn, spec, tags });
+            }
+            Err(err) if err.ends_the_run() => return Err(err),
+            Err(err) => errors.push(JobError {
+                job_id: format!("{CHANGE_PREFIX}{id}"),
+                source: declared.map(|t| t.origin.to_string()),
+                message: err.to_string(),
+                operation: Some(err.operation),
+                code: Some(err.code.clone()),
+            }),
+        }
+    }
+    Ok((observed, errors))
+}
+
+/// Where a change runs in apply: templates that jobs may use are created first, then jobs
+/// change, then templates no manifest declares any more are deleted (after the jobs pruned
+/// with them).
+pub fn phase(change: &Change) -> u8 {
+    match (template_name(&change.job_id), change.action) {
+        (None, _) => 1,
+        (Some(_), Action::Delete) => 2,
+        (Some(_), _) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::fake::{template_arn, FakeJobs};
+    use crate::domain::{DesiredJob, JobTemplateSpec, Origin};
+    use crate::engine::apply::{self, ApplyOptions};
+    use crate::engine::reconcile::{self, Coverage};
+
+    fn settings() -> Settings {
+        Settings {
+            instance: "prod".into(),
+            parallelism: 4,
+            ..Settings::default()
+        }
+    }
+
+    fn template(name: &str, timeout: i64) -> DesiredTemplate {
+        let spec: JobTemplateSpec = serde_json::from_value(serde_json::json!({
+            "description": "OTA",
+            "document": {"op": "update"},
+            "timeoutConfig": {"inProgressTimeoutInMinutes": timeout},
+            "tags": {"team": "lighting"},
+        }))
+        .expect("spec");
+        DesiredTemplate {
+            name: name.into(),
+            spec,
+            origin: Origin::default(),
+        }
+    }
+
+    fn job(id: &str, template: &str) -> DesiredJob {
+        DesiredJob {
+            job_id: id.into(),
+            spec: serde_json::from_value(serde_json::json!({
+                "targets": [{"thing": "t1"}],
+                "jobTemplateArn": template_arn(template),
+            }))
+            .expect("spec"),
+            origin: Origin::default(),
+            max_failure_rate: None,
+        }
+    }
+
+    async fn pass(
+        api: &FakeJobs,
+        jobs: Vec<DesiredJob>,
+        templates: Vec<DesiredTemplate>,
+        settings: &Settings,
+    ) -> (reconcile::Planned, Vec<apply::JobResult>) {
+        let coverage = Coverage {
+            templates,
+            ..Coverage::default()
+        };
+        let planned = reconcile::plan(api, jobs, coverage, settings)
+            .await
+            .expect("plan");
+        let results = apply::apply(
+            api,
+            &planned.plan,
+            settings,
+            &ApplyOptions::default(),
+            &|_| {},
+        )
+        .await;
+        (planned, results)
+    }
+
+    fn position(calls: &[String], call: &str) -> usize {
+        calls
+            .iter()
+            .position(|c| c == call)
+            .unwrap_or_else(|| panic!("no {call} in {calls:?}"))
+    }
+
+    #[tokio::test]
+    async fn templates_are_created_before_the_jobs_that_use_them_and_then_left_alone() {
+        let api = FakeJobs::new().with_thing("t1");
+        let s = settings();
+        let (planned, results) =
+            pass(&api, vec![job("fw", "ota")], vec![template("ota", 30)], &s).await;
+        let actions: Vec<(&str, Action)> = planned
+            .plan
+            .changes
+            .iter()
+            .map(|c| (c.job_id.as_str(), c.action))
+            .collect();
+        assert_eq!(
+            actions,
+            [("fw", Action::Create), ("jobtemplate/ota", Action::Create)]
+        );
+        assert!(results.iter().all(|r| !r.failed()), "{results:?}");
+        let calls = api.calls();
+        assert!(
+            position(&calls, "CreateJobTemplate ota") < position(&calls, "CreateJob fw"),
+            "{calls:?}"
+        );
+        let tags = api
+            .list_tags(&template_arn("ota"))
+            .await
+            .expect("template tags");
+        assert_eq!(tags.get("team").map(String::as_str), Some("lighting"));
+        assert_eq!(
+            ownership(&tags, "prod"),
+            Ownership::Managed,
+            "ownership tags missing: {tags:?}"
+        );
+
+        let (again, _) = pass(&api, vec![job("fw", "ota")], vec![template("ota", 30)], &s).await;
+        assert!(!again.plan.has_changes(), "{:#?}", again.plan.changes);
+    }
+
+    #[tokio::test]
+    async fn a_changed_template_is_replaced_only_with_allow_replace() {
+        let api = FakeJobs::new().with_thing("t1");
+        let s = settings();
+        pass(&api, vec![], vec![template("ota", 30)], &s).await;
+
+        let (planned, results) = pass(&api, vec![], vec![template("ota", 45)], &s).await;
+        let change = &planned.plan.changes[0];
+        assert_eq!(change.action, Action::Replace);
+        assert_eq!(change.forced_by, ["timeoutConfig"]);
+        assert!(change
+            .blocked
+            .as_deref()
+            .unwrap_or_default()
+            .contains("--allow-replace"));
+        assert!(matches!(results[0].outcome, apply::Outcome::Skipped { .. }));
+        let before = api
+            .describe_job_template(&template_arn("ota"))
+            .await
+            .expect("read");
+        assert_eq!(
+            before
+                .and_then(|t| t.spec.timeout_config)
+                .and_then(|t| t.in_progress_timeout_in_minutes),
+            Some(30)
+        );
+
+        let allowed = Settings {
+            allow_replace: true,
+            ..settings()
+        };
+        let (_, results) = pass(&api, vec![], vec![template("ota", 45)], &allowed).await;
+        assert!(results.iter().all(|r| !r.failed()), "{results:?}");
+        let calls = api.calls();
+        assert!(
+            calls.ends_with(&[
+                "DeleteJobTemplate ota".into(),
+                "CreateJobTemplate ota".into()
+            ]),
+            "{calls:?}"
+        );
+        let after = api
+            .describe_job_template(&template_arn("ota"))
+            .await
+            .expect("read");
+        assert_eq!(
+            after
+                .and_then(|t| t.spec.timeout_config)
+                .and_then(|t| t.in_progress_timeout_in_minutes),
+            Some(45)
+        );
+    }
+
+    #[tokio::test]
+    async fn pruning_cancels_jobs_before_deleting_their_templates_and_spares_others() {
+        let api = FakeJobs::new().with_thing("t1");
+        let s = settings();
+        pass(&api, vec![job("fw", "ota")], vec![template("ota", 30)], &s).await;
+        // Someone else's template, made by hand.
+        let mut hand: JobTemplateSpec = template("hand", 30).spec;
+        hand.tags.clear();
+        api.create_job_template("hand", &hand)
+            .await
+            .expect("create");
+
+        let pruning = Settings {
+            prune: true,
+            ..settings()
+        };
+        let (planned, results) = pass(&api, vec![], vec![], &pruning).await;
+        let actions: Vec<(&str, Action)> = planned
+            .plan
+            .changes
+            .iter()
+            .map(|c| (c.job_id.as_str(), c.action))
+            .collect();
+        assert_eq!(
+            actions,
+            [("fw", Action::Cancel), ("jobtemplate/ota", Action::Delete)]
+        );
+        assert!(results.iter().all(|r| !r.failed()), "{results:?}");
+        let calls = api.calls();
+        assert!(
+            position(&calls, "CancelJob fw") < position(&calls, "DeleteJobTemplate ota"),
+            "{calls:?}"
+        );
+        assert!(!calls.contains(&"DeleteJobTemplate hand".to_string()));
+    }
+
+    #[test]
+    fn unmanaged_templates_need_adopt_and_tags_change_in_place() {
+        let t = template("ota", 30);
+        let mut remote = ObservedTemplate {
+            arn: template_arn("ota"),
+            spec: Some(t.spec.as_job_spec()),
+            tags: BTreeMap::from([("team".to_string(), "lighting".to_string())]),
+        };
+        if let Some(spec) = remote.spec.as_mut() {
+            spec.tags.clear();
+        }
+        let observed = BTreeMap::from([("ota".to_string(), remote.clone())]);
+        let change = &plan(std::slice::from_ref(&t), &observed, &settings(), false)[0];
+        assert!(change
+            .blocked
+            .as_deref()
+            .unwrap_or_default()
+            .contains("--adopt"));
+
+        remote.tags.extend(ownership_tags("prod"));
+        remote.tags.insert("team".into(), "heating".into());
+        let observed = BTreeMap::from([("ota".to_string(), remote)]);
+        let change = &plan(&[t], &observed, &settings(), false)[0];
+        assert_eq!(change.action, Action::Update);
+        assert!(change.blocked.is_none());
+        assert_eq!(change.steps.len(), 1);
+        assert!(
+            matches!(&change.steps[0], Step::TagResource { tags } if tags["team"] == "lighting")
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! Job templates end to end: `kind: JobTemplate` manifests and the jobs that use them, planned,
+//! applied, replaced and pruned by the real binaries against `jobctl-emulator` on loopback.
+
+mod common;
+
+use std::path::Path;
+
+use common::Endpoint;
+use serde_json::Value;
+
+const TEMPLATE_ARN: &str = "arn:aws:iot:us-east-1:123456789012:jobtemplate/ota";
+
+fn template(timeout: u32) -> String {
+    format!(
+        "apiVersion: jobctl/v1
+kind: JobTemplate
+metadata:
+  name: ota
+spec:
+  description: Bulb OTA
+  document:
+    operation: update
+    version: \"4.2.0\"
+  timeoutConfig:
+    inProgressTimeoutInMinutes: {timeout}
+  maintenanceWindows:
+    - startTime: cron(0 22 ? * SAT *)
+      durationInMinutes: 120
+  tags:
+    team: lighting
+"
+    )
+}
+
+const JOB: &str = "apiVersion: jobctl/v1
+kind: Job
+metadata:
+  name: fw
+spec:
+  targets:
+    - thing: bulb-1
+  jobTemplateArn: arn:aws:iot:us-east-1:123456789012:jobtemplate/ota
+";
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).expect("write manifest");
+}
+
+fn get(endpoint: &Endpoint, path: &str) -> (u16, Value) {
+    let (status, body) = endpoint.call("GET", path, "");
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+fn change<'a>(plan: &'a Value, id: &str) -> &'a Value {
+    plan["changes"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["jobId"] == id))
+        .unwrap_or_else(|| panic!("no change for {id}: {plan:#}"))
+}
+
+#[test]
+fn a_template_and_a_job_from_it_are_created_in_order_and_then_settle() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_thing("bulb-1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "ota.yaml", &template(30));
+    write(dir.path(), "fw.yaml", JOB);
+
+    let plan = endpoint.jobctl(&["plan", "-f", ".", "-o", "json"], dir.path());
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let plan = plan.json();
+    assert_eq!(change(&plan, "jobtemplate/ota")["action"], "create");
+    assert_eq!(change(&plan, "fw")["action"], "create");
+
+    // One apply: the job can only be created if its template already exists.
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let (status, described) = get(&endpoint, "/job-templates/ota");
+    assert_eq!(status, 200, "{described}");
+    assert_eq!(described["timeoutConfig"]["inProgressTimeoutInMinutes"], 30);
+    assert_eq!(described["maintenanceWindows"][0]["durationInMinutes"], 120);
+    let (_, tags) = get(
+        &endpoint,
+        &format!(
+            "/tags?resourceArn={}",
+            TEMPLATE_ARN.replace(':', "%3A").replace('/', "%2F")
+        ),
+    );
+    let tags = tags["tags"].to_string();
+    assert!(
+        tags.contains("jobctl:instance") && tags.contains("lighting"),
+        "{tags}"
+    );
+    // The job took the template's document and timeout.
+    let (_, job) = get(&endpoint, "/jobs/fw");
+    assert_eq!(job["job"]["jobTemplateArn"], TEMPLATE_ARN);
+    assert_eq!(
+        job["job"]["timeoutConfig"]["inProgressTimeoutInMinutes"],
+        30
+    );
+    let (_, document) = get(&endpoint, "/jobs/fw/job-document");
+    assert!(
+        document["document"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("4.2.0"),
+        "{document}"
+    );
+
+    let again = endpoint.jobctl(&["plan", "-f", ".", "--detailed-exitcode"], dir.path());
+    assert_eq!(again.code, 0, "nothing left to do: {again:?}");
+}
+
+#[test]
+fn a_changed_template_is_refused_without_allow_replace_and_replaced_with_it() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_thing("bulb-1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "ota.yaml", &template(30));
+    write(dir.path(), "fw.yaml", JOB);
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+
+    write(dir.path(), "ota.yaml", &template(45));
+    let plan = endpoint.jobctl(&["plan", "-f", ".", "-o", "json"], dir.path());
+    let plan = plan.json();
+    let replace = change(&plan, "jobtemplate/ota");
+    assert_eq!(replace["action"], "replace", "{replace:#}");
+    assert_eq!(replace["forcedBy"][0], "timeoutConfig");
+    assert!(
+        replace["blocked"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--allow-replace"),
+        "{replace:#}"
+    );
+    let text = endpoint.jobctl(&["plan", "-f", "."], dir.path());
+    assert!(text.stdout.contains("jobtemplate/ota"), "{text:?}");
+
+    let refused = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_ne!(refused.code, 0, "{refused:?}");
+    let (_, described) = get(&endpoint, "/job-templates/ota");
+    assert_eq!(described["timeoutConfig"]["inProgressTimeoutInMinutes"], 30);
+
+    let replaced = endpoint.jobctl(&["apply", "-f", ".", "--allow-replace"], dir.path());
+    assert_eq!(replaced.code, 0, "{replaced:?}");
+    let (_, described) = get(&endpoint, "/job-templates/ota");
+    assert_eq!(described["timeoutConfig"]["inProgressTimeoutInMinutes"], 45);
+    // The job created from the old template keeps what it took.
+    // (SCHEDULED: it inherited the template's maintenance window.)
+    let (status, job) = get(&endpoint, "/jobs/fw");
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(job["job"]["status"], "SCHEDULED");
+    assert_eq!(
+        job["job"]["timeoutConfig"]["inProgressTimeoutInMinutes"],
+        30
+    );
+}
+
+#[test]
+fn prune_cancels_the_jobs_before_deleting_the_template_they_used() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_thing("bulb-1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "ota.yaml", &template(30));
+    write(dir.path(), "fw.yaml", JOB);
+    write(dir.path(), "keep.yaml", "apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: keep\nspec:\n  targets: [{thing: bulb-1}]\n  document: {op: noop}\n");
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+
+    std::fs::remove_file(dir.path().join("ota.yaml")).expect("rm");
+    std::fs::remove_file(dir.path().join("fw.yaml")).expect("rm");
+    let plan = endpoint.jobctl(&["plan", "-f", ".", "--prune", "-o", "json"], dir.path());
+    let plan = plan.json();
+    assert_eq!(change(&plan, "fw")["action"], "cancel");
+    assert_eq!(change(&plan, "jobtemplate/ota")["action"], "delete");
+
+    let pruned = endpoint.jobctl(&["apply", "-f", ".", "--prune", "-v"], dir.path());
+    assert_eq!(pruned.code, 0, "{pruned:?}");
+    let (status, _) = get(&endpoint, "/job-templates/ota");
+    assert_eq!(status, 404);
+    let (_, job) = get(&endpoint, "/jobs/fw");
+    assert_eq!(job["job"]["status"], "CANCELED");
+    // The order: each change logs `job applied` as it finishes, and the phases run one after
+    // another.
+    let applied: Vec<&str> = pruned
+        .stderr
+        .lines()
+        .filter(|l| l.contains("job applied"))
+        .collect();
+    let at = |id: &str| {
+        applied
+            .iter()
+            .position(|l| l.contains(&format!("job_id={id} ")))
+            .unwrap_or_else(|| panic!("no `job applied` for {id}: {applied:#?}"))
+    };
+    assert!(at("fw") < at("jobtemplate/ota"), "{applied:#?}");
+}
