@@ -403,3 +403,59 @@ fn fifty_thousand_empty_documents_are_capped_per_file_in_every_format() {
     assert!(errors >= 50_000, "every problem is counted: {errors}");
     assert_eq!(omitted["errors"].as_u64().expect("omitted") + 100, errors);
 }
+
+#[test]
+fn symlink_loops_end_in_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.yaml"), valid_manifest("a")).expect("write");
+    std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+    // A directory that leads back to its parent, and files that point at each other.
+    std::os::unix::fs::symlink("..", dir.path().join("sub/up")).expect("symlink");
+    std::os::unix::fs::symlink("b.yaml", dir.path().join("c.yaml")).expect("symlink");
+    std::os::unix::fs::symlink("c.yaml", dir.path().join("b.yaml")).expect("symlink");
+    let run = validate(dir.path(), ".");
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("b.yaml"), "{}", run.stdout);
+    assert!(run.stdout.contains("c.yaml"), "{}", run.stdout);
+    // a.yaml is read once, not once per trip round the loop.
+    assert!(!run.stdout.contains("duplicate"), "{}", run.stdout);
+    let named = validate(dir.path(), "b.yaml");
+    assert_eq!(named.code, 1, "{}{}", named.stdout, named.stderr);
+    assert!(named.stdout.contains("b.yaml"), "{}", named.stdout);
+}
+
+#[test]
+fn a_document_file_that_is_a_directory_or_dev_zero_is_an_error_at_its_manifest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("docdir.json")).expect("mkdir");
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.json")).expect("symlink");
+    for (name, file) in [
+        ("d", "docdir.json"),
+        ("z", "zero.json"),
+        ("dz", "/dev/zero"),
+    ] {
+        let manifest = valid_manifest(name).replace(
+            "  document: {op: x}\n",
+            &format!("  documentFile: {file}\n"),
+        );
+        std::fs::write(dir.path().join(format!("{name}.yaml")), manifest).expect("write");
+    }
+    let run = validate(dir.path(), ".");
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    for (name, why) in [
+        (
+            "./d.yaml:7:17: error:",
+            "is a directory, not a regular file",
+        ),
+        ("./z.yaml:7:17: error:", "outside the manifest root"),
+        ("./dz.yaml:7:17: error:", "is not valid"),
+    ] {
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.starts_with(name) && l.contains(why)),
+            "{name} {why}: {}",
+            run.stdout
+        );
+    }
+}

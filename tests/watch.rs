@@ -747,3 +747,110 @@ fn sighup_rereads_jobctl_yaml_and_starts_a_full_pass_without_exiting() {
     assert!(stderr.contains("SIGHUP received"), "{stderr}");
     assert!(stderr.contains("the instance changed"), "{stderr}");
 }
+
+#[test]
+fn healthz_answers_through_garbage_slowloris_and_a_thousand_connections() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let (endpoint, dir, jobs) = setup(&[]);
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "one")).expect("write");
+    let mut daemon = Daemon::start(&endpoint.url, dir.path(), &["-f", "jobs"]);
+    daemon.until("ready", WAIT, |daemon| daemon.get("/readyz").0 == 200);
+    let addr = daemon
+        .metrics
+        .strip_prefix("http://")
+        .expect("http")
+        .to_string();
+
+    // Garbage, a head larger than any probe sends, and methods that are not GET.
+    let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(100_000));
+    let payloads: [&[u8]; 4] = [
+        b"\x00\xff\xfe garbage \x1b[2J\r\n\r\n",
+        long.as_bytes(),
+        b"DELETE /healthz HTTP/1.1\r\n\r\n",
+        b"\r\n\r\n",
+    ];
+    for payload in payloads {
+        let mut stream = TcpStream::connect(&addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .expect("timeout");
+        let _ = stream.write_all(payload);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 4"),
+            "{text:.200}"
+        );
+    }
+    // Slowloris: heads that never end; and a thousand connections that say nothing.
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        let mut stream = TcpStream::connect(&addr).expect("connect");
+        let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nX-Slow: ");
+        held.push(stream);
+    }
+    for _ in 0..1000 {
+        held.push(TcpStream::connect(&addr).expect("connect"));
+    }
+    let started = Instant::now();
+    assert_eq!(daemon.get("/healthz").0, 200);
+    assert_eq!(daemon.get("/readyz").0, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "probes answered in {:?} with 1,200 connections held open",
+        started.elapsed()
+    );
+    // And the daemon still does its work.
+    std::fs::write(jobs.join("b.yaml"), manifest("b", "two")).expect("write");
+    daemon.until("created while the connections are held", WAIT, |_| {
+        job(&endpoint, "b")["status"] == "IN_PROGRESS"
+    });
+    drop(held);
+    assert_eq!(daemon.get("/healthz").0, 200);
+    daemon.signal("TERM");
+    let (code, _) = daemon.wait(WAIT);
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn ten_thousand_files_at_once_are_all_read_in_a_few_passes() {
+    let (endpoint, dir, jobs) = setup(&[]);
+    let mut daemon = Daemon::start(
+        &endpoint.url,
+        dir.path(),
+        &["-f", "jobs", "--rate-limit", "0", "--parallelism", "32"],
+    );
+    daemon.until("ready", WAIT, |daemon| daemon.get("/readyz").0 == 200);
+    let before = daemon.metric("jobctl_reconciles_total");
+    // 100 new directories of 100 files each: the watch must add them as they appear.
+    for d in 0..100 {
+        let sub = jobs.join(format!("d{d:03}"));
+        std::fs::create_dir(&sub).expect("mkdir");
+        for f in 0..100 {
+            let name = format!("j{d:03}-{f:03}");
+            std::fs::write(sub.join(format!("{name}.yaml")), manifest(&name, "burst"))
+                .expect("write");
+        }
+    }
+    daemon.until(
+        "10,000 manifests read and applied",
+        Duration::from_secs(300),
+        |daemon| {
+            daemon.metric("jobctl_changes_total{action=\"create\"}") == 10_000.0
+                && daemon.metric("jobctl_manifests") == 10_000.0
+                && daemon.get("/readyz").0 == 200
+        },
+    );
+    assert_eq!(daemon.get("/healthz").0, 200);
+    let passes = daemon.metric("jobctl_reconciles_total") - before;
+    assert!(
+        passes <= 4.0,
+        "{passes} passes for one burst of 10,000 files"
+    );
+    let created = endpoint.state()["scopes"][SCOPE]["jobs"]
+        .as_object()
+        .map_or(0, serde_json::Map::len);
+    assert_eq!(created, 10_000);
+}
