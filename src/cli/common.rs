@@ -443,7 +443,14 @@ pub async fn prepare(
     };
     let jobs = std::mem::take(&mut set.jobs);
     let work = reconcile::plan(&api, jobs, coverage, &config.settings);
-    let mut planned = match within(deadline, &api, "reading the account", work).await {
+    let spinner = super::spinner::Spinner::start(
+        api.stats(),
+        "reading the account",
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
+    let read = within(deadline, &api, "reading the account", work).await;
+    spinner.stop().await;
+    let mut planned = match read {
         Ok(Ok(planned)) => planned,
         Ok(Err(err)) => {
             out.failure(&Failure {

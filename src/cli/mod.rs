@@ -7,6 +7,7 @@ mod completions;
 mod export;
 mod plan;
 mod schema;
+mod spinner;
 mod status;
 mod validate;
 mod version;
