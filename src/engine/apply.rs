@@ -252,6 +252,7 @@ async fn create(
                             spec: spec.clone(),
                             origin: Origin::default(),
                             max_failure_rate: None,
+                            rollout: None,
                         }],
                         ..Desired::default()
                     };
@@ -363,6 +364,7 @@ mod tests {
                     col: 1,
                 },
                 max_failure_rate: None,
+                rollout: None,
             })
             .collect();
         let refreshed = crate::engine::refresh::refresh(api, desired, &settings)

@@ -429,6 +429,7 @@ fn resolve_targets(
         spec,
         origin,
         max_failure_rate,
+        rollout,
     } = job;
     let mut api_error = None;
     let result = ResolvedSpec::resolve(spec, |target| {
@@ -457,6 +458,7 @@ fn resolve_targets(
             spec,
             origin,
             max_failure_rate,
+            rollout,
         }),
         Err(problems) => Err(JobError {
             job_id,
@@ -559,6 +561,7 @@ mod tests {
                 col: 1,
             },
             max_failure_rate: None,
+            rollout: None,
         }
     }
 

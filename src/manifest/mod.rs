@@ -8,6 +8,7 @@ pub mod emit;
 pub mod export;
 pub mod load;
 pub mod model;
+mod rollout;
 pub mod root_config;
 pub mod rule;
 pub mod schema;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::domain::spec::JobSpec;
 use crate::domain::{DesiredJob, Origin};
 use diagnostic::{Diagnostic, Omitted, SourceFile};
 use load::{FoundFile, ReferenceError};
@@ -373,7 +375,11 @@ fn process_file(found: &FoundFile) -> FileResult {
         {
             result.declares_jobs = true;
         }
-        if let Some(node) = document.root.pointer("/spec/documentFile") {
+        let reference = document
+            .root
+            .pointer("/spec/documentFile")
+            .or_else(|| document.root.pointer("/spec/job/documentFile"));
+        if let Some(node) = reference {
             if let Some(reference) = node.to_json().as_str() {
                 if let Ok(target) = load::resolve_reference(&found.path, &found.root, reference) {
                     result.references.push(Reference {
@@ -454,6 +460,7 @@ fn check_document(
         );
         return None;
     }
+    let kind = schema::Kind::of(&instance);
     let schema_errors = schema_errors::check(root, &instance, file);
     let wrong_kind = schema_errors
         .iter()
@@ -470,10 +477,17 @@ fn check_document(
     out.extend(schema_errors);
     if has_errors {
         // The document's own warnings do not depend on the rest of the manifest being valid.
-        if let Some(document) = root.pointer("/spec/document") {
+        let document = match kind {
+            schema::Kind::Job => "/spec/document",
+            schema::Kind::Rollout => "/spec/job/document",
+        };
+        if let Some(document) = root.pointer(document) {
             semantic::faithfulness_warnings(document, file, out);
         }
         return None;
+    }
+    if kind == schema::Kind::Rollout {
+        return rollout::check(root, instance, file, found, out);
     }
     let manifest: JobManifest = match serde_json::from_value(instance) {
         Ok(m) => m,
@@ -487,8 +501,35 @@ fn check_document(
             return None;
         }
     };
+    let spec = check_spec(manifest.spec, root, file, found, out)?;
+    let name_location = root
+        .pointer("/metadata/name")
+        .map_or(root.location, |n| n.location);
+    Some(DesiredJob {
+        job_id: manifest.metadata.name,
+        max_failure_rate: manifest.metadata.max_failure_rate,
+        spec,
+        rollout: None,
+        origin: Origin {
+            file: file.display.clone(),
+            line: name_location.line,
+            col: name_location.col,
+        },
+    })
+}
+
+/// The semantic checks and the document of a spec that passed the schema: the spec with its
+/// document resolved, or `None` when this added an error. `root` is the manifest (or, for a
+/// Rollout, a view of it in which `/spec` is the rollout's job).
+fn check_spec(
+    spec: JobSpec,
+    root: &Node,
+    file: &Arc<SourceFile>,
+    found: &FoundFile,
+    out: &mut Vec<Diagnostic>,
+) -> Option<JobSpec> {
     let before = out.iter().filter(|d| d.is_error()).count();
-    let mut spec = manifest.spec;
+    let mut spec = spec;
     let mut ctx = semantic::Context {
         root,
         file,
@@ -524,19 +565,7 @@ fn check_document(
     if after > before {
         return None;
     }
-    let name_location = root
-        .pointer("/metadata/name")
-        .map_or(root.location, |n| n.location);
-    Some(DesiredJob {
-        job_id: manifest.metadata.name,
-        max_failure_rate: manifest.metadata.max_failure_rate,
-        spec,
-        origin: Origin {
-            file: file.display.clone(),
-            line: name_location.line,
-            col: name_location.col,
-        },
-    })
+    Some(spec)
 }
 
 /// Reads and parses a `documentFile`. Returns the document, the file it came from (for

@@ -9,11 +9,63 @@ use std::sync::OnceLock;
 use schemars::generate::SchemaSettings;
 use serde_json::{json, Map, Value};
 
-use super::model::JobManifest;
+use super::model::{JobManifest, RolloutManifest};
 
 /// Where the schema is published in the repository; manifests point at it with a modeline.
 pub const SCHEMA_PATH: &str = "schemas/job.schema.json";
 pub const SCHEMA_ID: &str = "https://jobctl.dev/schemas/job.schema.json";
+/// The `kind: Rollout` schema, published next to the Job schema.
+pub const ROLLOUT_SCHEMA_PATH: &str = "schemas/rollout.schema.json";
+pub const ROLLOUT_SCHEMA_ID: &str = "https://jobctl.dev/schemas/rollout.schema.json";
+
+/// The kinds of manifest, each with its own schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Job,
+    Rollout,
+}
+
+impl Kind {
+    /// The kind a manifest declares; anything but `Rollout` is checked as a Job (whose schema
+    /// then reports a wrong `kind`).
+    pub fn of(instance: &Value) -> Self {
+        if instance.get("kind").and_then(Value::as_str) == Some(super::model::ROLLOUT_KIND) {
+            Self::Rollout
+        } else {
+            Self::Job
+        }
+    }
+}
+
+/// The schema of `kind`.
+pub fn schema_of(kind: Kind) -> &'static Value {
+    match kind {
+        Kind::Job => schema(),
+        Kind::Rollout => rollout_schema(),
+    }
+}
+
+/// The Rollout schema, with the same clean-ups as the Job schema.
+pub fn rollout_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let generator = SchemaSettings::draft07().into_generator();
+        let schema = generator.into_root_schema_for::<RolloutManifest>();
+        let mut value = schema.to_value();
+        strip_null(&mut value);
+        if let Value::Object(map) = &mut value {
+            map.insert("$id".into(), json!(ROLLOUT_SCHEMA_ID));
+        }
+        value
+    })
+}
+
+/// The schema of `kind` as the pretty text committed under `schemas/`.
+pub fn schema_text_of(kind: Kind) -> String {
+    let mut text = serde_json::to_string_pretty(schema_of(kind)).unwrap_or_default();
+    text.push('\n');
+    text
+}
 
 /// The schema as JSON, with `null` removed from optional fields: an absent field and an explicit
 /// `null` are different things to a reviewer, and manifests should not carry the latter.
@@ -91,7 +143,12 @@ fn wrap_ref_with_siblings(map: &mut Map<String, Value>) {
 /// `$ref`, `allOf` and array `items`. Used to list the fields allowed where an unknown one was
 /// found.
 pub fn subschema_at(pointer: &str) -> Option<&'static Value> {
-    let root = schema();
+    subschema_of(Kind::Job, pointer)
+}
+
+/// [`subschema_at`] in the schema of `kind`.
+pub fn subschema_of(kind: Kind, pointer: &str) -> Option<&'static Value> {
+    let root = schema_of(kind);
     let mut node = resolve(root, root);
     for token in pointer.split('/').skip(1) {
         let token = token.replace("~1", "/").replace("~0", "~");
@@ -133,18 +190,29 @@ fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
 
 /// The compiled validator, built once per process.
 pub fn validator() -> &'static jsonschema::Validator {
+    validator_of(Kind::Job)
+}
+
+/// The compiled validator of `kind`, built once per process.
+pub fn validator_of(kind: Kind) -> &'static jsonschema::Validator {
+    static ROLLOUT: OnceLock<jsonschema::Validator> = OnceLock::new();
+    if kind == Kind::Rollout {
+        return ROLLOUT.get_or_init(|| compile(rollout_schema()));
+    }
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
-        match jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft7)
-            .build(schema())
-        {
-            Ok(v) => v,
-            // The schema is generated from our own types; failing to compile it is a jobctl bug
-            // that the schema tests catch before release, never a user input problem.
-            Err(err) => panic!("the generated JSON Schema does not compile: {err}"),
-        }
-    })
+    VALIDATOR.get_or_init(|| compile(schema()))
+}
+
+fn compile(schema: &Value) -> jsonschema::Validator {
+    match jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .build(schema)
+    {
+        Ok(v) => v,
+        // The schema is generated from our own types; failing to compile it is a jobctl bug
+        // that the schema tests catch before release, never a user input problem.
+        Err(err) => panic!("the generated JSON Schema does not compile: {err}"),
+    }
 }
 
 #[cfg(test)]
@@ -181,5 +249,18 @@ mod tests {
             committed == schema_text(),
             "schemas/job.schema.json is stale: run `cargo run -- schema > schemas/job.schema.json`"
         );
+    }
+
+    #[test]
+    fn committed_rollout_schema_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/rollout.schema.json");
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == schema_text_of(Kind::Rollout),
+            "schemas/rollout.schema.json is stale: run `cargo run -- schema --kind Rollout > schemas/rollout.schema.json`"
+        );
+        let job = &rollout_schema()["properties"]["spec"];
+        let text = serde_json::to_string(job).unwrap_or_default();
+        assert!(!text.contains("\"targetSelection\""), "{text}");
     }
 }

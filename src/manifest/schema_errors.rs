@@ -12,16 +12,18 @@ use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, SourceFile};
 use super::rule::Rule;
+use super::schema::Kind;
 use super::yaml::{Location, Node, NodeKind, Scalar};
 
 /// Validates one document's JSON against the manifest schema and returns every problem.
 pub fn check(root: &Node, instance: &Value, file: &Arc<SourceFile>) -> Vec<Diagnostic> {
-    let validator = super::schema::validator();
+    let kind = Kind::of(instance);
+    let validator = super::schema::validator_of(kind);
     let mut out = Vec::new();
     for error in validator.iter_errors(instance) {
-        push_error(&error, root, file, &mut out);
+        push_error(&error, root, file, kind, &mut out);
     }
-    floats_in_integer_fields(root, file, &mut out);
+    floats_in_integer_fields(root, file, kind, &mut out);
     // Reading order: a file's problems top to bottom. The validator may report a node both
     // through a branch and directly; one report is enough.
     out.sort_by_key(|d| d.location.map(|l| (l.offset, l.len)));
@@ -38,6 +40,7 @@ struct Site<'a> {
     location: Option<Location>,
     /// `spec.abortConfig.criteriaList[0].action`, in backticks.
     field: String,
+    kind: Kind,
 }
 
 impl Site<'_> {
@@ -65,6 +68,7 @@ fn push_error(
     error: &ValidationError<'_>,
     root: &Node,
     file: &Arc<SourceFile>,
+    kind: Kind,
     out: &mut Vec<Diagnostic>,
 ) {
     let pointer = error.instance_path().as_str().to_string();
@@ -77,6 +81,7 @@ fn push_error(
             .or(Some(root.location)),
         field: describe_pointer(&pointer),
         pointer,
+        kind,
     };
     let instance = error.instance();
     let instance = instance.as_ref();
@@ -176,7 +181,12 @@ fn push_error(
 /// left alone, the value would fail later with no position and a message about Rust types. So a
 /// written float where the schema wants an integer is reported here, at the value, as the
 /// schema's own type errors are. Job documents are free-form and left out.
-fn floats_in_integer_fields(root: &Node, file: &Arc<SourceFile>, out: &mut Vec<Diagnostic>) {
+fn floats_in_integer_fields(
+    root: &Node,
+    file: &Arc<SourceFile>,
+    kind: Kind,
+    out: &mut Vec<Diagnostic>,
+) {
     let mut path = String::new();
     root.walk_scalars(&mut path, &mut |pointer, node| {
         let NodeKind::Scalar {
@@ -186,10 +196,14 @@ fn floats_in_integer_fields(root: &Node, file: &Arc<SourceFile>, out: &mut Vec<D
         else {
             return;
         };
-        if pointer == "/spec/document" || pointer.starts_with("/spec/document/") {
+        let document = match kind {
+            Kind::Job => "/spec/document",
+            Kind::Rollout => "/spec/job/document",
+        };
+        if pointer == document || pointer.starts_with(&format!("{document}/")) {
             return;
         }
-        let wants_integer = super::schema::subschema_at(pointer)
+        let wants_integer = super::schema::subschema_of(kind, pointer)
             .and_then(|s| s.get("type"))
             .is_some_and(|t| t == "integer");
         if !wants_integer || number.fract() != 0.0 {
@@ -212,7 +226,21 @@ fn floats_in_integer_fields(root: &Node, file: &Arc<SourceFile>, out: &mut Vec<D
 }
 
 fn unknown_field(site: &Site<'_>, name: &str) -> Diagnostic {
-    let allowed = allowed_properties(&site.pointer);
+    if site.kind == Kind::Rollout
+        && site.pointer == "/spec/job"
+        && (name == "targets" || name == "targetSelection")
+    {
+        return Diagnostic::error(
+            Rule::RolloutJobTargets,
+            site.file,
+            site.key_location(name),
+            format!("a rollout's job may not set `{name}`"),
+        )
+        .with_help(
+            "a rollout's targets are its stages' targets, and its job is always CONTINUOUS (each stage widens it); move the targets into `spec.stages`",
+        );
+    }
+    let allowed = allowed_properties(site.kind, &site.pointer);
     let diag = Diagnostic::error(
         Rule::SchemaUnknownField,
         site.file,
@@ -271,7 +299,7 @@ fn constant(site: &Site<'_>, expected_value: &Value, instance: &Value) -> Diagno
         ),
         "/kind" => (
             Rule::ManifestKind,
-            format!("set `kind: {expected}`; jobctl manages Job objects only"),
+            format!("set `kind: {expected}`; jobctl manages Job and Rollout objects"),
         ),
         _ => (Rule::SchemaConst, format!("set it to `{expected}`")),
     };
@@ -351,8 +379,14 @@ fn branches(
         ));
         return;
     }
-    if site.pointer.starts_with("/spec/targets/") {
-        push_target_error(instance, context, site.root, site.file, site.location, out);
+    let stage_target = site.pointer.starts_with("/spec/stages/")
+        && site
+            .pointer
+            .rsplit('/')
+            .nth(1)
+            .is_some_and(|parent| parent == "targets");
+    if site.pointer.starts_with("/spec/targets/") || stage_target {
+        push_target_error(instance, context, site, out);
         return;
     }
     // The branch that got furthest is the one whose type matched.
@@ -368,7 +402,7 @@ fn branches(
     match best {
         Some(branch) => {
             for inner in branch {
-                push_error(inner, site.root, site.file, out);
+                push_error(inner, site.root, site.file, site.kind, out);
             }
         }
         None => out.push(site.error(Rule::SchemaInvalid, format!("{} is not valid", site.field))),
@@ -420,11 +454,10 @@ fn const_choices(context: &[Vec<ValidationError<'static>>]) -> Option<Vec<String
 fn push_target_error(
     instance: &Value,
     context: &[Vec<ValidationError<'static>>],
-    root: &Node,
-    file: &Arc<SourceFile>,
-    location: Option<Location>,
+    site: &Site<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
+    let (root, file, location) = (site.root, site.file, site.location);
     const SHAPES: &str = "a target is a thing or thing group ARN (`arn:aws:iot:REGION:ACCOUNT:thing/NAME`, `…:thinggroup/NAME`), `{thing: NAME}` or `{thingGroup: NAME}`";
     match instance {
         Value::String(s) => {
@@ -463,7 +496,7 @@ fn push_target_error(
                     .all(|e| e.instance_path().as_str().ends_with(key));
                 if relevant && !branch.is_empty() {
                     for inner in branch {
-                        push_error(inner, root, file, out);
+                        push_error(inner, root, file, site.kind, out);
                     }
                     return;
                 }
@@ -512,8 +545,8 @@ fn push_target_error(
 }
 
 /// The property names the schema allows on the object at `pointer`.
-fn allowed_properties(pointer: &str) -> Vec<String> {
-    super::schema::subschema_at(pointer)
+fn allowed_properties(kind: Kind, pointer: &str) -> Vec<String> {
+    super::schema::subschema_of(kind, pointer)
         .and_then(|s| s.get("properties"))
         .and_then(Value::as_object)
         .map(|p| p.keys().cloned().collect())
