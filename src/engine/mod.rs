@@ -10,6 +10,7 @@ pub mod health;
 pub mod plan;
 pub mod reconcile;
 pub mod refresh;
+pub mod rollout;
 pub mod status;
 
 use std::collections::BTreeSet;
