@@ -9,6 +9,7 @@ use super::common::{
     prepare, within, AwsArgs, DeadlineArgs, ManifestArgs, ReconcileArgs, ReportArgs,
 };
 use super::exit;
+use crate::engine::advance;
 use crate::engine::apply::JobResult;
 use crate::engine::plan::{Action, Plan};
 use crate::engine::reconcile::{self, Applied, Refusal};
@@ -97,16 +98,34 @@ pub async fn run(args: Args, colors: Colors) -> u8 {
             }
         }
     };
+    // Rollouts move as far as they can now; the next run (or the daemon) carries on.
+    let rollouts = if matches!(applied, Applied::Results(_)) {
+        let work = advance::advance(api, &planned.plan);
+        match within(prepared.deadline, api, "advancing the rollouts", work).await {
+            Ok(advance) => advance.rollouts,
+            Err(failure) => {
+                out.failure(&failure);
+                return exit::TIMEOUT;
+            }
+        }
+    } else {
+        Vec::new()
+    };
     tracing::info!(attempts = ?api.stats().by_operation(), "AWS calls");
     let report = ApplyReport {
         plan: planned,
         applied,
         calls: api.stats().by_operation(),
         wait: None,
+        rollouts,
     };
     out.apply(&report);
     let written = out.write_files(&args.report.files(), &report);
-    if report.has_errors() || !written {
+    let halted = report
+        .rollouts
+        .iter()
+        .any(|r| r.phase == crate::engine::rollout::Phase::Halted || r.error.is_some());
+    if report.has_errors() || !written || halted {
         exit::ERROR
     } else {
         exit::OK

@@ -246,6 +246,18 @@ async fn create(
             match aws::read_job(api, job_id).await {
                 Ok(Some(remote)) => {
                     let arn = Some(remote.job_arn.clone());
+                    // Another driver created the same rollout a moment ago (and may have
+                    // widened it already): the rollout machine takes it from here.
+                    let tag = |key: &str| remote.spec.tags.get(key).map(|v| v.0.as_str());
+                    let is_rollout = spec.tags.contains_key(crate::domain::rollout::KIND_TAG)
+                        && tag(crate::domain::rollout::KIND_TAG)
+                            == Some(crate::domain::rollout::KIND_ROLLOUT)
+                        && tag(crate::domain::ownership::INSTANCE_TAG) == Some(instance)
+                        && tag(crate::domain::ownership::MANAGED_BY_TAG)
+                            == Some(crate::domain::ownership::MANAGED_BY_VALUE);
+                    if is_rollout {
+                        return (Outcome::AlreadyExists, arn);
+                    }
                     let desired = Desired {
                         jobs: vec![ResolvedJob {
                             job_id: job_id.to_string(),
@@ -270,6 +282,7 @@ async fn create(
                         remote: HashMap::from([(job_id.to_string(), remote)]),
                         undeclared_tags: HashMap::new(),
                         undeclared: HashMap::new(),
+                        now: None,
                     };
                     let settings = Settings {
                         instance: instance.to_string(),

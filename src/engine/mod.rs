@@ -4,6 +4,7 @@
 //! Everything here takes the resolved [`Settings`], never raw flags, and talks to AWS only
 //! through [`crate::aws::JobsApi`].
 
+pub mod advance;
 pub mod apply;
 pub mod export;
 pub mod health;

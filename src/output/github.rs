@@ -91,7 +91,11 @@ impl Render for Github {
             let failures = apply_annotations(report.results(), &plan.plan, &self.workspace);
             out = self.annotations(plan, &failures);
             out.push_str(&quoted(
-                &apply_text(report.results(), Paint::PLAIN),
+                &format!(
+                    "{}{}",
+                    apply_text(report.results(), Paint::PLAIN),
+                    super::text::rollouts_text(&report.rollouts)
+                ),
                 &stop_token(),
             ));
         }

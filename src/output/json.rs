@@ -189,6 +189,9 @@ pub struct ApplyJson<'a> {
     pub refusal: Option<Refusal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calls: Option<&'a BTreeMap<String, u64>>,
+    /// Each declared rollout as the run's advance left it (phase, stages, what it did).
+    #[serde(skip_serializing_if = "is_empty")]
+    pub rollouts: &'a [crate::engine::advance::RolloutRun],
 }
 
 pub fn apply(report: &ApplyReport) -> ApplyJson<'_> {
@@ -199,6 +202,7 @@ pub fn apply(report: &ApplyReport) -> ApplyJson<'_> {
         refused: refused.then_some(true),
         refusal: report.refusal(),
         calls: (!refused).then_some(&report.calls),
+        rollouts: &report.rollouts,
     }
 }
 
