@@ -150,6 +150,8 @@ pub struct ApplyReport {
     pub calls: BTreeMap<String, u64>,
     /// `apply --wait`: the jobs it created or changed, as the wait left them.
     pub wait: Option<StatusReport>,
+    /// The rollouts, as this run's advance left them.
+    pub rollouts: Vec<crate::engine::advance::RolloutRun>,
 }
 
 impl ApplyReport {

@@ -366,6 +366,7 @@ async fn apply_json_when_refused() {
         applied: Applied::Refused(jobctl::engine::reconcile::Refusal::Blocked),
         calls: Default::default(),
         wait: None,
+        rollouts: Vec::new(),
     };
     let mut value = serde_json::to_value(json::apply(&report)).expect("json");
     assert_eq!(value["refused"], true);
@@ -390,6 +391,7 @@ async fn apply_json_with_results() {
             .into_iter()
             .collect(),
         wait: None,
+        rollouts: Vec::new(),
     };
     let mut value = serde_json::to_value(json::apply(&report)).expect("json");
     assert!(value.get("refused").is_none(), "{value}");

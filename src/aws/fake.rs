@@ -311,6 +311,20 @@ impl JobsApi for FakeJobs {
         Ok(())
     }
 
+    async fn cancel_job_with_reason(
+        &self,
+        job_id: &str,
+        reason_code: &str,
+        comment: &str,
+    ) -> Result<(), ApiError> {
+        self.cancel_job(job_id, false, comment).await?;
+        let mut state = self.lock();
+        let progress = state.progress.entry(job_id.to_string()).or_default();
+        progress.reason_code = Some(reason_code.to_string());
+        progress.comment = Some(comment.to_string());
+        Ok(())
+    }
+
     async fn delete_job(&self, job_id: &str, force: bool) -> Result<(), ApiError> {
         self.enter("DeleteJob", job_id)?;
         let mut state = self.lock();

@@ -168,6 +168,14 @@ pub trait JobsApi: Send + Sync {
     async fn update_job(&self, job_id: &str, update: &JobUpdate) -> Result<(), ApiError>;
     /// CancelJob; `force` also cancels executions that are IN_PROGRESS on devices.
     async fn cancel_job(&self, job_id: &str, force: bool, comment: &str) -> Result<(), ApiError>;
+    /// CancelJob with a reasonCode of jobctl's choosing (a rollout's halt), never forced:
+    /// queued executions are canceled, those in progress on devices finish.
+    async fn cancel_job_with_reason(
+        &self,
+        job_id: &str,
+        reason_code: &str,
+        comment: &str,
+    ) -> Result<(), ApiError>;
     /// DeleteJob; `force` allows deleting a job that is not finished.
     async fn delete_job(&self, job_id: &str, force: bool) -> Result<(), ApiError>;
     /// AssociateTargetsWithJob (CONTINUOUS jobs that are IN_PROGRESS).

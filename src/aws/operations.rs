@@ -239,6 +239,26 @@ impl JobsApi for IotJobs {
         Ok(())
     }
 
+    async fn cancel_job_with_reason(
+        &self,
+        job_id: &str,
+        reason_code: &str,
+        comment: &str,
+    ) -> Result<(), ApiError> {
+        const OP: &str = "CancelJob";
+        let call = self.begin(OP, job_id).await?;
+        self.client
+            .cancel_job()
+            .job_id(job_id)
+            .force(false)
+            .reason_code(reason_code)
+            .comment(comment)
+            .send()
+            .await
+            .map_err(|e| self.error(OP, &e, &call))?;
+        Ok(())
+    }
+
     async fn delete_job(&self, job_id: &str, force: bool) -> Result<(), ApiError> {
         const OP: &str = "DeleteJob";
         let call = self.begin(OP, job_id).await?;

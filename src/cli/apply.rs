@@ -11,6 +11,7 @@ use super::common::{
 };
 use super::exit;
 use crate::aws::IotJobs;
+use crate::engine::advance;
 use crate::engine::apply::JobResult;
 use crate::engine::plan::{Action, Plan};
 use crate::engine::reconcile::{self, Applied, Refusal};
@@ -105,11 +106,25 @@ pub async fn run(mut args: Args, colors: Colors) -> u8 {
             }
         }
     };
+    // Rollouts move as far as they can now; the next run (or the daemon) carries on.
+    let rollouts = if matches!(applied, Applied::Results(_)) {
+        let work = advance::advance(api, &planned.plan);
+        match within(prepared.deadline, api, "advancing the rollouts", work).await {
+            Ok(advance) => advance.rollouts,
+            Err(failure) => {
+                out.failure(&failure);
+                return exit::TIMEOUT;
+            }
+        }
+    } else {
+        Vec::new()
+    };
     let mut report = ApplyReport {
         plan: planned,
         applied,
         calls: Default::default(),
         wait: None,
+        rollouts,
     };
     if args.wait.follow {
         report.wait = wait(
@@ -169,11 +184,16 @@ async fn wait(
     })
 }
 
-/// 1 when the apply failed, a report file could not be written, or a followed job is Degraded,
+/// 1 when the apply failed, a report file could not be written, a rollout halted, or a followed
+/// job is Degraded,
 /// Aborted or Missing; 3 when `--timeout` passed while waiting; 130 when Ctrl-C stopped the
 /// waiting; else 0.
 fn exit_code(report: &ApplyReport, written: bool) -> u8 {
-    if report.has_errors() || !written {
+    let halted = report
+        .rollouts
+        .iter()
+        .any(|r| r.phase == crate::engine::rollout::Phase::Halted || r.error.is_some());
+    if report.has_errors() || !written || halted {
         return exit::ERROR;
     }
     match &report.wait {

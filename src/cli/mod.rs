@@ -6,6 +6,7 @@ mod common;
 mod completions;
 mod export;
 mod plan;
+mod promote;
 mod schema;
 mod spinner;
 mod status;
@@ -100,7 +101,9 @@ pub enum Command {
     Apply(apply::Args),
     /// Show each job's status, health and progress; --watch follows them until they end.
     Status(status::Args),
-    /// Print the JSON Schema of a Job manifest.
+    /// Approve a rollout leaving a stage whose gate asks for approval (`approval: true`).
+    Promote(promote::Args),
+    /// Print the JSON Schema of a Job manifest (or, with --kind Rollout, of a Rollout).
     Schema(schema::Args),
     /// Print shell completions: `jobctl completions bash > /etc/bash_completion.d/jobctl`.
     Completions(completions::Args),
@@ -168,6 +171,7 @@ async fn dispatch(command: Command, colors: Colors) -> u8 {
         Command::Plan(args) => plan::run(args, colors).await,
         Command::Apply(args) => apply::run(args, colors).await,
         Command::Status(args) => status::run(args, colors).await,
+        Command::Promote(args) => promote::run(args).await,
         Command::Schema(args) => schema::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::run_man(&args),

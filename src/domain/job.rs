@@ -32,6 +32,8 @@ pub struct DesiredJob {
     /// `metadata.maxFailureRate`: the share of failed executions (percent) this job tolerates
     /// before jobctl calls it Degraded. jobctl's own; never sent to AWS.
     pub max_failure_rate: Option<f64>,
+    /// Set for a `kind: Rollout`: its stages. The spec then holds every stage's targets.
+    pub rollout: Option<super::rollout::RolloutSpec>,
 }
 
 /// A job's status as AWS reports it; unknown values are kept, not guessed at.

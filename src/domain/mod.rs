@@ -9,6 +9,7 @@
 pub mod execution;
 pub mod job;
 pub mod ownership;
+pub mod rollout;
 pub mod spec;
 pub mod targets;
 pub mod template;

@@ -66,6 +66,14 @@ impl ResolvedSpec {
         self
     }
 
+    /// The same spec with only the targets at `keep` (a rollout's stages), in that order.
+    #[must_use]
+    pub fn with_targets_at(mut self, keep: &[usize]) -> Self {
+        let all = std::mem::take(&mut self.0.targets);
+        self.0.targets = keep.iter().filter_map(|&i| all.get(i).cloned()).collect();
+        self
+    }
+
     pub fn into_spec(self) -> JobSpec {
         self.0
     }
@@ -87,6 +95,8 @@ pub struct ResolvedJob {
     pub origin: Origin,
     /// `metadata.maxFailureRate`, carried for health (see [`super::DesiredJob`]).
     pub max_failure_rate: Option<f64>,
+    /// The stages, for a `kind: Rollout` (see [`super::DesiredJob`]).
+    pub rollout: Option<super::rollout::RolloutSpec>,
 }
 
 #[cfg(test)]

@@ -273,12 +273,25 @@ async fn create(
             match aws::read_job(api, job_id).await {
                 Ok(Some(remote)) => {
                     let arn = Some(remote.job_arn.clone());
+                    // Another driver created the same rollout a moment ago (and may have
+                    // widened it already): the rollout machine takes it from here.
+                    let tag = |key: &str| remote.spec.tags.get(key).map(|v| v.0.as_str());
+                    let is_rollout = spec.tags.contains_key(crate::domain::rollout::KIND_TAG)
+                        && tag(crate::domain::rollout::KIND_TAG)
+                            == Some(crate::domain::rollout::KIND_ROLLOUT)
+                        && tag(crate::domain::ownership::INSTANCE_TAG) == Some(instance)
+                        && tag(crate::domain::ownership::MANAGED_BY_TAG)
+                            == Some(crate::domain::ownership::MANAGED_BY_VALUE);
+                    if is_rollout {
+                        return (Outcome::AlreadyExists, arn);
+                    }
                     let desired = Desired {
                         jobs: vec![ResolvedJob {
                             job_id: job_id.to_string(),
                             spec: spec.clone(),
                             origin: Origin::default(),
                             max_failure_rate: None,
+                            rollout: None,
                         }],
                         ..Desired::default()
                     };
@@ -296,6 +309,7 @@ async fn create(
                         remote: HashMap::from([(job_id.to_string(), remote)]),
                         undeclared_tags: HashMap::new(),
                         undeclared: HashMap::new(),
+                        now: None,
                     };
                     let settings = Settings {
                         instance: instance.to_string(),
@@ -390,6 +404,7 @@ mod tests {
                     col: 1,
                 },
                 max_failure_rate: None,
+                rollout: None,
             })
             .collect();
         let refreshed = crate::engine::refresh::refresh(api, desired, &settings)

@@ -4,12 +4,14 @@
 //! Everything here takes the resolved [`Settings`], never raw flags, and talks to AWS only
 //! through [`crate::aws::JobsApi`].
 
+pub mod advance;
 pub mod apply;
 pub mod export;
 pub mod health;
 pub mod plan;
 pub mod reconcile;
 pub mod refresh;
+pub mod rollout;
 pub mod status;
 pub mod templates;
 

@@ -149,11 +149,15 @@ pub async fn refresh_with_cache(
         .find_map(|s| arn_account(&s.job_arn))
         .map(String::from);
     out.observed.listed = listed.into_iter().map(|s| (s.job_id.clone(), s)).collect();
+    out.observed.now = plan::epoch(api.server_time().unwrap_or_else(std::time::SystemTime::now));
 
     // Jobs that are finished and not compared need neither target resolution nor reads.
     // Jobs being deleted are re-created afterwards, so their targets must be resolved too.
     let needs_work = |job: &DesiredJob| match out.observed.listed.get(&job.job_id) {
         None => true,
+        // A halted or complete rollout stays in view (its state is its job's), so plan, apply
+        // and status show it as Halted or Complete.
+        Some(_) if job.rollout.is_some() => true,
         Some(summary) => {
             settings.compare_finished
                 || plan::compared_by_default(&summary.status)
@@ -429,6 +433,7 @@ fn resolve_targets(
         spec,
         origin,
         max_failure_rate,
+        rollout,
     } = job;
     let mut api_error = None;
     let result = ResolvedSpec::resolve(spec, |target| {
@@ -457,6 +462,7 @@ fn resolve_targets(
             spec,
             origin,
             max_failure_rate,
+            rollout,
         }),
         Err(problems) => Err(JobError {
             job_id,
@@ -559,6 +565,7 @@ mod tests {
                 col: 1,
             },
             max_failure_rate: None,
+            rollout: None,
         }
     }
 

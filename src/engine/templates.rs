@@ -289,6 +289,7 @@ mod tests {
             .expect("spec"),
             origin: Origin::default(),
             max_failure_rate: None,
+            rollout: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod export;
 pub mod json_document;
 pub mod load;
 pub mod model;
+mod rollout;
 pub mod root_config;
 pub mod rule;
 pub mod salvage;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::domain::spec::JobSpec;
 use crate::domain::{DesiredJob, DesiredTemplate, Origin};
 use diagnostic::{Diagnostic, Omitted, SourceFile};
 use load::{FoundFile, ReferenceError};
@@ -412,7 +414,11 @@ fn process_file(found: &FoundFile) -> FileResult {
         {
             result.declares_jobs = true;
         }
-        if let Some(node) = document.root.pointer("/spec/documentFile") {
+        let reference = document
+            .root
+            .pointer("/spec/documentFile")
+            .or_else(|| document.root.pointer("/spec/job/documentFile"));
+        if let Some(node) = reference {
             if let Some(reference) = node.to_json().as_str() {
                 if let Ok(target) = load::resolve_reference(&found.path, &found.root, reference) {
                     result.references.push(Reference {
@@ -507,6 +513,7 @@ fn check_document(
         );
         return None;
     }
+    let kind = schema::SchemaKind::of(&instance);
     let schema_errors = schema_errors::check(root, &instance, file);
     let wrong_kind = schema_errors
         .iter()
@@ -529,6 +536,16 @@ fn check_document(
         return None;
     }
     out.extend(schema_errors);
+    if kind == schema::SchemaKind::Rollout {
+        if has_errors {
+            // The document's own warnings do not depend on the rest of the manifest being valid.
+            if let Some(document) = root.pointer("/spec/job/document") {
+                semantic::faithfulness_warnings(document, file, out);
+            }
+            return None;
+        }
+        return rollout::check(root, instance, file, found, out);
+    }
     // With schema errors, the semantic checks still run on the fields that passed, as far as
     // what is left deserializes; the job is never returned.
     let checked = if has_errors {
@@ -557,9 +574,39 @@ fn check_document(
         }
         None => return None,
     };
+    let spec = check_spec(manifest.spec, root, file, found, has_errors, out)?;
+    let name_location = root
+        .pointer("/metadata/name")
+        .map_or(root.location, |n| n.location);
+    Some(DesiredJob {
+        job_id: manifest.metadata.name,
+        max_failure_rate: manifest.metadata.max_failure_rate,
+        spec,
+        rollout: None,
+        origin: Origin {
+            file: file.display.clone(),
+            line: name_location.line,
+            col: name_location.col,
+        },
+    })
+}
+
+/// The semantic checks and the document of a spec: the spec with its document resolved, or
+/// `None` when this added an error. `root` is the manifest (or, for a Rollout, a view of it in
+/// which `/spec` is the rollout's job). `salvaged`: the spec is what was left of one with schema
+/// errors; its checks still report, except those a missing field sets off, and it is never
+/// returned.
+fn check_spec(
+    spec: JobSpec,
+    root: &Node,
+    file: &Arc<SourceFile>,
+    found: &FoundFile,
+    salvaged: bool,
+    out: &mut Vec<Diagnostic>,
+) -> Option<JobSpec> {
     let salvaged_from = out.len();
     let before = out.iter().filter(|d| d.is_error()).count();
-    let mut spec = manifest.spec;
+    let mut spec = spec;
     let mut ctx = semantic::Context {
         root,
         file,
@@ -571,7 +618,7 @@ fn check_document(
         spec.document_text = sent;
         spec.document_file = None;
     }
-    if has_errors {
+    if salvaged {
         let mut index = 0;
         out.retain(|d| {
             index += 1;
@@ -583,19 +630,7 @@ fn check_document(
     if after > before {
         return None;
     }
-    let name_location = root
-        .pointer("/metadata/name")
-        .map_or(root.location, |n| n.location);
-    Some(DesiredJob {
-        job_id: manifest.metadata.name,
-        max_failure_rate: manifest.metadata.max_failure_rate,
-        spec,
-        origin: Origin {
-            file: file.display.clone(),
-            line: name_location.line,
-            col: name_location.col,
-        },
-    })
+    Some(spec)
 }
 
 /// Checks the document a spec declares (inline, or read from `documentFile`). For a

@@ -74,3 +74,97 @@ pub struct TemplateMetadata {
     #[schemars(length(min = 1, max = 64), regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
     pub name: String,
 }
+
+pub const ROLLOUT_KIND: &str = "Rollout";
+
+/// A jobctl Rollout manifest: one firmware (one job) promoted stage by stage across thing
+/// groups, each stage gated on measured success. See docs/rollouts.md.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "jobctl Rollout manifest")]
+pub struct RolloutManifest {
+    /// The manifest format version. Always `jobctl/v1`.
+    #[schemars(extend("const" = "jobctl/v1"))]
+    pub api_version: String,
+    /// The kind of object. Always `Rollout`.
+    #[schemars(extend("const" = "Rollout"))]
+    pub kind: String,
+    /// `name` is the id of the rollout's one job (1-64 characters of `[a-zA-Z0-9_-]`). A halted
+    /// or changed rollout starts again only under a new name.
+    pub metadata: Metadata,
+    pub spec: RolloutManifestSpec,
+}
+
+/// The job every stage shares, and the stages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RolloutManifestSpec {
+    /// Every Job spec field except `targets` and `targetSelection`: the stages give the targets,
+    /// and a rollout's job is always CONTINUOUS (it is widened stage by stage).
+    #[schemars(schema_with = "rollout_job_schema")]
+    pub job: serde_json::Map<String, serde_json::Value>,
+    /// The stages, in order (1-20). Each stage adds targets to the one job, so a thing in two
+    /// stages' groups still runs the job once.
+    #[schemars(length(min = 1, max = 20))]
+    pub stages: Vec<StageManifest>,
+}
+
+/// One stage: the targets it adds, and the gate that must hold before the next stage starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StageManifest {
+    /// The stage's name, unique in the rollout: 1-40 letters, digits, `-`, `_` and `.`.
+    #[schemars(length(min = 1, max = 40), regex(pattern = r"^[a-zA-Z0-9_.-]+$"))]
+    pub name: String,
+    /// The things and thing groups this stage adds (same forms as a Job's targets). At least one
+    /// must be new; all stages together have at most 100 targets.
+    #[schemars(length(min = 1, max = 100))]
+    pub targets: Vec<crate::domain::spec::Target>,
+    /// What must hold before the next stage starts. Without a gate, the next stage starts once
+    /// this stage has nothing queued or in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateManifest>,
+}
+
+/// A stage's gate. Give `minSucceeded`, `maxFailureRate` or both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GateManifest {
+    /// At least this many of the stage's things must have succeeded. It is also the sample the
+    /// failure rate is judged on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub min_succeeded: Option<u64>,
+    /// The most the stage's failure rate may be, in percent of executed things (failed, rejected
+    /// and timed out count). Going over it halts the rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub max_failure_rate: Option<f64>,
+    /// How long the gate's numbers must keep holding before promotion, e.g. `30m`, `2h`, on the
+    /// service's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32))]
+    pub soak: Option<String>,
+    /// Wait for a person: `jobctl promote NAME` gives the approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<bool>,
+}
+
+/// The Job spec's schema without `targets` and `targetSelection`.
+fn rollout_job_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut schema = JobSpec::json_schema(generator);
+    if let Some(object) = schema.as_object_mut() {
+        if let Some(serde_json::Value::Object(props)) = object.get_mut("properties") {
+            props.remove("targets");
+            props.remove("targetSelection");
+        }
+        if let Some(serde_json::Value::Array(required)) = object.get_mut("required") {
+            required.retain(|r| r != "targets");
+        }
+        object.insert(
+            "description".into(),
+            "Every Job spec field except `targets` and `targetSelection`: the stages give the targets, and a rollout's job is always CONTINUOUS (it is widened stage by stage).".into(),
+        );
+    }
+    schema
+}

@@ -95,6 +95,17 @@ rules! {
     DocumentFileAmbiguousNumber => "document-file/ambiguous-number",
     /// A decimal with trailing zeros in a JSON document file (a warning).
     DocumentFileTrailingZeros => "document-file/trailing-zeros",
+    /// A rollout's `spec.job` sets `targets` or `targetSelection`.
+    RolloutJobTargets => "rollout/job-targets",
+    RolloutDuplicateStage => "rollout/duplicate-stage",
+    /// A gate with neither `minSucceeded` nor `maxFailureRate`.
+    RolloutGateThreshold => "rollout/gate-threshold",
+    /// A stage whose targets are all in earlier stages: it would start nothing.
+    RolloutStageAddsNothing => "rollout/stage-adds-nothing",
+    RolloutTooManyTargets => "rollout/too-many-targets",
+    RolloutDuration => "rollout/duration",
+    /// User tags plus jobctl's state tags would pass AWS's 50 per resource.
+    RolloutTooManyTags => "rollout/too-many-tags",
     /// A plain scalar in a job document whose JSON differs from its text (a warning).
     DocumentUnquotedScalar => "document/unquoted-scalar",
 }

@@ -9,11 +9,14 @@ use std::sync::OnceLock;
 use schemars::generate::SchemaSettings;
 use serde_json::{json, Map, Value};
 
-use super::model::{JobManifest, JobTemplateManifest};
+use super::model::{JobManifest, JobTemplateManifest, RolloutManifest};
 
 /// Where the schema is published in the repository; manifests point at it with a modeline.
 pub const SCHEMA_PATH: &str = "schemas/job.schema.json";
 pub const SCHEMA_ID: &str = "https://jobctl.dev/schemas/job.schema.json";
+/// The `kind: Rollout` schema, published next to the Job schema.
+pub const ROLLOUT_SCHEMA_PATH: &str = "schemas/rollout.schema.json";
+pub const ROLLOUT_SCHEMA_ID: &str = "https://jobctl.dev/schemas/rollout.schema.json";
 
 /// The JobTemplate manifest's schema, published beside the Job one.
 pub const TEMPLATE_SCHEMA_PATH: &str = "schemas/job-template.schema.json";
@@ -25,6 +28,19 @@ pub const TEMPLATE_SCHEMA_ID: &str = "https://jobctl.dev/schemas/job-template.sc
 pub enum SchemaKind {
     Job,
     JobTemplate,
+    Rollout,
+}
+
+impl SchemaKind {
+    /// The kind a manifest declares; anything unknown is checked as a Job (whose schema then
+    /// reports the wrong `kind`).
+    pub fn of(instance: &Value) -> Self {
+        match instance.get("kind").and_then(Value::as_str) {
+            Some(super::model::ROLLOUT_KIND) => Self::Rollout,
+            Some(super::model::TEMPLATE_KIND) => Self::JobTemplate,
+            _ => Self::Job,
+        }
+    }
 }
 
 /// The schema as JSON, with `null` removed from optional fields: an absent field and an explicit
@@ -49,6 +65,18 @@ pub fn template_schema() -> &'static Value {
     })
 }
 
+/// The Rollout manifest's schema, made like [`schema`].
+pub fn rollout_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let generator = SchemaSettings::draft07().into_generator();
+        finish(
+            generator.into_root_schema_for::<RolloutManifest>(),
+            ROLLOUT_SCHEMA_ID,
+        )
+    })
+}
+
 fn finish(schema: schemars::Schema, id: &str) -> Value {
     let mut value = schema.to_value();
     strip_null(&mut value);
@@ -63,6 +91,7 @@ pub fn schema_of(kind: SchemaKind) -> &'static Value {
     match kind {
         SchemaKind::Job => schema(),
         SchemaKind::JobTemplate => template_schema(),
+        SchemaKind::Rollout => rollout_schema(),
     }
 }
 
@@ -185,9 +214,11 @@ pub fn validator() -> &'static jsonschema::Validator {
 pub fn validator_of(kind: SchemaKind) -> &'static jsonschema::Validator {
     static JOB: OnceLock<jsonschema::Validator> = OnceLock::new();
     static TEMPLATE: OnceLock<jsonschema::Validator> = OnceLock::new();
+    static ROLLOUT: OnceLock<jsonschema::Validator> = OnceLock::new();
     let cell = match kind {
         SchemaKind::Job => &JOB,
         SchemaKind::JobTemplate => &TEMPLATE,
+        SchemaKind::Rollout => &ROLLOUT,
     };
     cell.get_or_init(|| {
         match jsonschema::options()
@@ -286,5 +317,18 @@ mod tests {
         }
         assert_eq!(spec["required"], json!(["description"]));
         assert!(!text_of(SchemaKind::JobTemplate).contains("\"null\""));
+    }
+
+    #[test]
+    fn committed_rollout_schema_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/rollout.schema.json");
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == text_of(SchemaKind::Rollout),
+            "schemas/rollout.schema.json is stale: run `cargo run -- schema --kind Rollout > schemas/rollout.schema.json`"
+        );
+        let job = &rollout_schema()["properties"]["spec"];
+        let text = serde_json::to_string(job).unwrap_or_default();
+        assert!(!text.contains("\"targetSelection\""), "{text}");
     }
 }

@@ -17,7 +17,7 @@ use super::yaml::{Location, Node, NodeKind, Scalar};
 
 /// Validates one document's JSON against the manifest schema and returns every problem.
 pub fn check(root: &Node, instance: &Value, file: &Arc<SourceFile>) -> Vec<Diagnostic> {
-    check_kind(root, instance, file, SchemaKind::Job)
+    check_kind(root, instance, file, SchemaKind::of(instance))
 }
 
 /// [`check`] against the schema of `kind`.
@@ -205,7 +205,11 @@ fn floats_in_integer_fields(
         else {
             return;
         };
-        if pointer == "/spec/document" || pointer.starts_with("/spec/document/") {
+        let document = match kind {
+            SchemaKind::Job | SchemaKind::JobTemplate => "/spec/document",
+            SchemaKind::Rollout => "/spec/job/document",
+        };
+        if pointer == document || pointer.starts_with(&format!("{document}/")) {
             return;
         }
         let wants_integer = super::schema::subschema_in(kind, pointer)
@@ -231,6 +235,20 @@ fn floats_in_integer_fields(
 }
 
 fn unknown_field(site: &Site<'_>, name: &str) -> Diagnostic {
+    if site.kind == SchemaKind::Rollout
+        && site.pointer == "/spec/job"
+        && (name == "targets" || name == "targetSelection")
+    {
+        return Diagnostic::error(
+            Rule::RolloutJobTargets,
+            site.file,
+            site.key_location(name),
+            format!("a rollout's job may not set `{name}`"),
+        )
+        .with_help(
+            "a rollout's targets are its stages' targets, and its job is always CONTINUOUS (each stage widens it); move the targets into `spec.stages`",
+        );
+    }
     let allowed = allowed_properties(site.kind, &site.pointer);
     let diag = Diagnostic::error(
         Rule::SchemaUnknownField,
@@ -290,7 +308,7 @@ fn constant(site: &Site<'_>, expected_value: &Value, instance: &Value) -> Diagno
         ),
         "/kind" => (
             Rule::ManifestKind,
-            format!("set `kind: {expected}`; jobctl manages `Job` and `JobTemplate` objects"),
+            format!("set `kind: {expected}`; jobctl manages `Job`, `JobTemplate` and `Rollout` objects"),
         ),
         _ => (Rule::SchemaConst, format!("set it to `{expected}`")),
     };
@@ -370,8 +388,14 @@ fn branches(
         ));
         return;
     }
-    if site.pointer.starts_with("/spec/targets/") {
-        push_target_error(instance, context, site.root, site.file, site.location, out);
+    let stage_target = site.pointer.starts_with("/spec/stages/")
+        && site
+            .pointer
+            .rsplit('/')
+            .nth(1)
+            .is_some_and(|parent| parent == "targets");
+    if site.pointer.starts_with("/spec/targets/") || stage_target {
+        push_target_error(instance, context, site, out);
         return;
     }
     // The branch that got furthest is the one whose type matched.
@@ -439,11 +463,10 @@ fn const_choices(context: &[Vec<ValidationError<'static>>]) -> Option<Vec<String
 fn push_target_error(
     instance: &Value,
     context: &[Vec<ValidationError<'static>>],
-    root: &Node,
-    file: &Arc<SourceFile>,
-    location: Option<Location>,
+    site: &Site<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
+    let (root, file, location) = (site.root, site.file, site.location);
     const SHAPES: &str = "a target is a thing or thing group ARN (`arn:aws:iot:REGION:ACCOUNT:thing/NAME`, `…:thinggroup/NAME`), `{thing: NAME}` or `{thingGroup: NAME}`";
     match instance {
         Value::String(s) => {
@@ -482,8 +505,7 @@ fn push_target_error(
                     .all(|e| e.instance_path().as_str().ends_with(key));
                 if relevant && !branch.is_empty() {
                     for inner in branch {
-                        // Only Jobs have targets.
-                        push_error(inner, root, file, SchemaKind::Job, out);
+                        push_error(inner, root, file, site.kind, out);
                     }
                     return;
                 }

@@ -90,6 +90,7 @@ impl Render for Github {
         } else {
             let mut failures = apply_annotations(report.results(), &plan.plan, &self.workspace);
             let mut log = apply_text(report.results(), Paint::PLAIN);
+            log.push_str(&super::text::rollouts_text(&report.rollouts));
             if let Some(wait) = &report.wait {
                 failures.extend(status_annotations(wait));
                 log.push('\n');

@@ -192,6 +192,9 @@ pub struct ApplyJson<'a> {
     /// `--wait`: the jobs it followed, as `jobctl status -o json` shows them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait: Option<super::status::StatusJson<'a>>,
+    /// Each declared rollout as the run's advance left it (phase, stages, what it did).
+    #[serde(skip_serializing_if = "is_empty")]
+    pub rollouts: &'a [crate::engine::advance::RolloutRun],
 }
 
 pub fn apply(report: &ApplyReport) -> ApplyJson<'_> {
@@ -203,6 +206,7 @@ pub fn apply(report: &ApplyReport) -> ApplyJson<'_> {
         refusal: report.refusal(),
         calls: (!refused).then_some(&report.calls),
         wait: report.wait.as_ref().map(super::status::json),
+        rollouts: &report.rollouts,
     }
 }
 

@@ -208,6 +208,18 @@ pub fn apply_report_markdown(report: &ApplyReport, options: &MarkdownOptions) ->
         &report.applied,
         &options,
     );
+    if !report.rollouts.is_empty() {
+        out.push_str("\n#### Rollouts\n\n| rollout | phase | stage | next |\n|---|---|---|---|\n");
+        for run in &report.rollouts {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                code(&run.job_id),
+                run.phase,
+                code(&run.stage),
+                text(&run.summary).replace('|', "\\|")
+            ));
+        }
+    }
     out.push_str(&status);
     out
 }
@@ -565,6 +577,14 @@ fn change_block(change: &Change) -> String {
     }
     if let Some(note) = &change.note {
         body.push_str(&format!("{}\n\n", text(note)));
+    }
+    if let Some(rollout) = &change.rollout {
+        body.push_str(&format!(
+            "Rollout **{}** in stage {}: {}\n\n",
+            rollout.phase,
+            code(&rollout.stage),
+            text(&rollout.next)
+        ));
     }
     let calls: Vec<String> = change.steps.iter().map(step_call).collect();
     if !calls.is_empty() {

@@ -75,7 +75,11 @@ impl Render for Text {
         if let Some(refusal) = report.refusal() {
             Screen::stderr(refusal_text(refusal, &report.plan))
         } else {
-            let mut out = format!("\n{}", apply_text(report.results(), self.stdout));
+            let mut out = format!(
+                "\n{}{}",
+                apply_text(report.results(), self.stdout),
+                rollouts_text(&report.rollouts)
+            );
             if let Some(wait) = &report.wait {
                 out.push('\n');
                 out.push_str(&super::status::text(wait, self.stdout));
@@ -398,8 +402,52 @@ pub fn prune_line(plan: &Plan) -> String {
     }
 }
 
+/// Each rollout after apply's advance: phase, stage, what it did and what it waits for.
+pub fn rollouts_text(rollouts: &[crate::engine::advance::RolloutRun]) -> String {
+    use crate::engine::advance::RolloutEvent;
+    let mut out = String::new();
+    for run in rollouts {
+        out.push_str(&format!(
+            "Rollout {}: {} in stage {}: {}\n",
+            run.job_id,
+            run.phase,
+            run.stage,
+            sanitize(&run.summary)
+        ));
+        for event in &run.events {
+            let line = match event {
+                RolloutEvent::GateHeld { stage } => {
+                    format!("gate of {stage} holds; its soak starts")
+                }
+                RolloutEvent::Promoted { from, to } => format!("promoted {from} → {to}"),
+                RolloutEvent::Resumed { stage } => format!("finished starting {stage}"),
+                RolloutEvent::Halted { stage, comment } => {
+                    format!("halted in {stage}: {}", sanitize(comment))
+                }
+                RolloutEvent::AwaitingApproval { stage } => {
+                    format!("{stage} waits for approval: jobctl promote {}", run.job_id)
+                }
+            };
+            out.push_str(&format!("  - {line}\n"));
+        }
+        if let Some(error) = &run.error {
+            out.push_str(&format!("  ✗ {}\n", sanitize(error)));
+        }
+    }
+    out
+}
+
 fn change_text(change: &Change, paint: Paint) -> String {
     let mut out = change_body(change, paint);
+    if let Some(rollout) = &change.rollout {
+        out.push_str(&format!(
+            "      {}\n",
+            paint.paint(
+                style::FAINT,
+                &format!("# rollout {}: {}", rollout.phase, sanitize(&rollout.next))
+            )
+        ));
+    }
     if let Some(note) = &change.note {
         out.push_str(&format!(
             "      {}\n",

@@ -127,6 +127,7 @@ pub async fn run(
         last_good_jobs: None,
         tree_was_absent: false,
         prune_held: None,
+        rollouts_moving: false,
     };
     let mut next_resync = Instant::now() + config.resync_interval;
     let mut settle: Option<(Instant, Instant)> = None; // (deadline, first hint + cap)
@@ -167,6 +168,12 @@ pub async fn run(
         if let Some(at) = retry_at {
             wake = wake.min(at);
         }
+        let rollout_at = state
+            .rollouts_moving
+            .then(|| Instant::now() + ROLLOUT_RECHECK);
+        if let Some(at) = rollout_at {
+            wake = wake.min(at);
+        }
         tokio::select! {
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() {
@@ -205,6 +212,8 @@ pub async fn run(
                     trigger = Some(Trigger::Resync);
                 } else if retry_at.is_some_and(|at| now >= at) {
                     trigger = Some(Trigger::Retry);
+                } else if rollout_at.is_some_and(|at| now >= at) && settle.is_none() {
+                    trigger = Some(Trigger::Resync);
                 }
             }
         }
@@ -228,6 +237,33 @@ fn reload_root_config(config: &mut Config) {
         Err(err) => {
             tracing::error!(instance = %current, "SIGHUP: jobctl.yaml could not be read, keeping instance `{current}`: {err}");
         }
+    }
+}
+
+/// Warn-level logs when a rollout promotes, halts or waits for approval.
+fn log_rollout(run: &crate::engine::advance::RolloutRun) {
+    use crate::engine::advance::RolloutEvent;
+    for event in &run.events {
+        match event {
+            RolloutEvent::Promoted { from, to } => {
+                tracing::warn!(rollout = %run.job_id, from = %from, to = %to, "rollout promoted");
+            }
+            RolloutEvent::Halted { stage, comment } => {
+                tracing::warn!(rollout = %run.job_id, stage = %stage, "rollout halted: {comment}");
+            }
+            RolloutEvent::AwaitingApproval { stage } => {
+                tracing::warn!(rollout = %run.job_id, stage = %stage, "rollout waits for approval: jobctl promote {}", run.job_id);
+            }
+            RolloutEvent::GateHeld { stage } => {
+                tracing::info!(rollout = %run.job_id, stage = %stage, "rollout gate holds; soak starts");
+            }
+            RolloutEvent::Resumed { stage } => {
+                tracing::info!(rollout = %run.job_id, stage = %stage, "rollout stage resumed");
+            }
+        }
+    }
+    if let Some(error) = &run.error {
+        tracing::error!(rollout = %run.job_id, "rollout not advanced: {error}");
     }
 }
 
@@ -281,7 +317,13 @@ struct PassState {
     tree_was_absent: bool,
     /// The tree (as its fingerprint) for which prune waits one more settle period.
     prune_held: Option<u64>,
+    /// A rollout is running or soaking: the loop looks again after [`ROLLOUT_RECHECK`]
+    /// instead of waiting for the resync interval.
+    rollouts_moving: bool,
 }
+
+/// How soon the daemon looks at a rollout again while a stage runs or soaks.
+const ROLLOUT_RECHECK: Duration = Duration::from_secs(5);
 
 /// Why prune must wait one more settle period before acting on this tree, if it must: a tree
 /// that has just reappeared, or that lost more than [`PRUNE_HOLD_LOST_SHARE`] of its jobs since
@@ -323,6 +365,7 @@ async fn run_pass(
         last_good_jobs,
         tree_was_absent,
         prune_held,
+        rollouts_moving,
     } = state;
     // Hints that arrived before this read are covered by it.
     while hints.try_recv().is_ok() {}
@@ -466,6 +509,12 @@ async fn run_pass(
             }
             Outcome::Skipped { .. } => {}
         }
+    }
+    // Rollouts move as far as they can on every pass.
+    let advanced = crate::engine::advance::advance(api, &plan).await;
+    *rollouts_moving = advanced.moving;
+    for run in &advanced.rollouts {
+        log_rollout(run);
     }
     // AWS answered everything: a success, even if manifests are broken or changes blocked.
     let api_ok = planned.errors.is_empty() && failures == 0;

@@ -10,8 +10,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::health::{self, Health};
+use super::rollout;
 use super::Settings;
 use crate::domain::ownership::{ownership, ownership_tags, Ownership, RESERVED_TAG_PREFIX};
+use crate::domain::rollout::{RolloutSpec, KIND_ROLLOUT, KIND_TAG, STAGE_TAG};
 use crate::domain::spec::{JobSpec, TargetSelection};
 use crate::domain::{
     JobProcessDetails, JobProgress, JobStatus, JobSummary, JobUpdate, RemoteJob, ResolvedJob,
@@ -157,6 +159,26 @@ pub struct Change {
     /// ownership tags added.
     #[serde(skip)]
     pub template: Option<crate::domain::JobTemplateSpec>,
+    /// For a `kind: Rollout`: where it stands and what its next step needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutPlan>,
+}
+
+/// A rollout in a plan: its phase, its stages with their numbers, and the next step in words.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutPlan {
+    pub phase: rollout::Phase,
+    /// The current stage.
+    pub stage: String,
+    /// What is happening and what the next step needs, with numbers.
+    pub next: String,
+    pub stages: Vec<rollout::StageView>,
+    #[serde(skip)]
+    pub spec: RolloutSpec,
+    /// Each stage's target ARNs.
+    #[serde(skip)]
+    pub stage_targets: rollout::StageTargets,
 }
 
 impl Change {
@@ -178,6 +200,7 @@ impl Change {
             arn: None,
             max_failure_rate: None,
             template: None,
+            rollout: None,
         }
     }
 
@@ -301,6 +324,8 @@ pub struct Observed {
     pub undeclared_tags: HashMap<String, BTreeMap<String, String>>,
     /// DescribeJob of this instance's undeclared jobs, for their health.
     pub undeclared: HashMap<String, (JobStatus, JobSpec, JobProgress)>,
+    /// The server's time (epoch seconds) when the account was read, for rollout soaks.
+    pub now: Option<i64>,
 }
 
 /// What the manifests declare, as plan needs it.
@@ -359,6 +384,14 @@ pub fn plan(desired: &Desired, observed: &Observed, settings: &Settings) -> Plan
             // Read failures are reported by refresh, which leaves the job out.
             (Some(_), None) => continue,
         };
+        let mut change = change;
+        if job.rollout.is_some() {
+            change.rollout = rollout_plan(job, observed.remote.get(&job.job_id), observed.now);
+            if change.action == Action::Replace {
+                change.blocked =
+                    Some("a changed document is a new rollout: give it a new name".into());
+            }
+        }
         plan.changes.push(change);
     }
     for job_id in &desired.unread {
@@ -385,6 +418,19 @@ fn create(job: &ResolvedJob, settings: &Settings, after_deletion: bool) -> Chang
             .clone()
             .with_tags(&ownership_tags(&settings.instance)),
     );
+    // A rollout's job starts with its first stage's targets, and says so in its tags.
+    if let Some(first) = job.rollout.as_ref().and_then(|r| r.stages.first()) {
+        change.desired = Some(
+            job.spec
+                .clone()
+                .with_targets_at(&first.targets)
+                .with_tags(&ownership_tags(&settings.instance))
+                .with_tags(&BTreeMap::from([
+                    (KIND_TAG.to_string(), KIND_ROLLOUT.to_string()),
+                    (STAGE_TAG.to_string(), first.name.clone()),
+                ])),
+        );
+    }
     if after_deletion {
         change.status = Some(JobStatus::DeletionInProgress.to_string());
         change.note = Some(
@@ -418,6 +464,10 @@ fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change
         let after = want.get(field).cloned().unwrap_or(Value::Null);
         let before = have.get(field).cloned().unwrap_or(Value::Null);
         if after == before {
+            continue;
+        }
+        // A rollout's stages widen its targets; the rollout machine owns them.
+        if field == "targets" && job.rollout.is_some() {
             continue;
         }
         let forces_replacement = match field {
@@ -523,6 +573,101 @@ fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change
         change.note = Some("the job was cancelled".into());
     }
     change
+}
+
+/// Where a declared rollout stands, judged from its job (or the job about to be created).
+fn rollout_plan(
+    job: &ResolvedJob,
+    remote: Option<&RemoteJob>,
+    now: Option<i64>,
+) -> Option<RolloutPlan> {
+    let spec = job.rollout.clone()?;
+    let arns = job.spec.target_arns();
+    let stage_targets: rollout::StageTargets = spec
+        .stages
+        .iter()
+        .map(|s| {
+            s.targets
+                .iter()
+                .filter_map(|&i| arns.get(i).cloned())
+                .collect()
+        })
+        .collect();
+    let first = spec.stages.first()?;
+    let Some(remote) = remote else {
+        let gate = first
+            .gate
+            .as_ref()
+            .map(rollout::describe_gate)
+            .unwrap_or_else(|| "nothing queued or in progress".into());
+        let next = match spec.stages.get(1) {
+            Some(second) => format!(
+                "creates the job with `{}`'s {} target(s); `{}` starts when `{}` holds {gate}",
+                first.name,
+                first.targets.len(),
+                second.name,
+                first.name
+            ),
+            None => format!(
+                "creates the job with `{}`'s {} target(s)",
+                first.name,
+                first.targets.len()
+            ),
+        };
+        return Some(RolloutPlan {
+            phase: rollout::Phase::Missing,
+            stage: first.name.clone(),
+            next,
+            stages: Vec::new(),
+            spec,
+            stage_targets,
+        });
+    };
+    let targets: BTreeSet<String> = remote
+        .spec
+        .targets
+        .iter()
+        .filter_map(|t| match t {
+            crate::domain::spec::Target::Arn(arn) => Some(arn.clone()),
+            _ => None,
+        })
+        .collect();
+    let tags: BTreeMap<String, String> = remote
+        .spec
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect();
+    let created_at = remote.progress.created_at.and_then(epoch);
+    let eval = rollout::evaluate(
+        &spec,
+        &stage_targets,
+        &rollout::Observation {
+            status: &remote.status,
+            targets: &targets,
+            details: &remote.progress.details,
+            reason_code: remote.progress.reason_code.as_deref(),
+            comment: remote.progress.comment.as_deref(),
+            tags: &tags,
+            created_at,
+            now: now.or(created_at).unwrap_or(0),
+        },
+    );
+    Some(RolloutPlan {
+        phase: eval.phase,
+        stage: spec.stages[eval.current].name.clone(),
+        next: eval.summary,
+        stages: eval.stages,
+        spec,
+        stage_targets,
+    })
+}
+
+/// Seconds since the Unix epoch.
+pub fn epoch(time: std::time::SystemTime) -> Option<i64> {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
 }
 
 /// What a job template can hand down to a job (CreateJob takes the template's value where the

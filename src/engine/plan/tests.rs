@@ -30,6 +30,7 @@ fn desired(id: &str, spec: JobSpec) -> ResolvedJob {
             col: 9,
         },
         max_failure_rate: None,
+        rollout: None,
     }
 }
 

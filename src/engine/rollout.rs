@@ -1,0 +1,920 @@
+//! The gate and stage machine of a `kind: Rollout`: from the job as AWS holds it (status,
+//! targets, counts, tags) and the server's time to a decision. Pure: no I/O, no async, no SDK
+//! types; `engine::advance` carries the decisions out.
+//!
+//! State lives on the job (see `domain::rollout` for the tags). The current stage is the later
+//! of the `jobctl:stage` tag and the last stage whose targets are all on the job: targets only
+//! grow, so a stale driver that rewrites an older stage tag cannot move a rollout back.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::domain::rollout::{
+    baseline_key, Gate, RolloutSpec, APPROVED_TAG, GATE_HELD_TAG, HALT_REASON_CODE, STAGE_TAG,
+};
+use crate::domain::{JobProcessDetails, JobStatus};
+
+/// How a rollout is doing, as users see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Phase {
+    /// A stage is running or soaking.
+    Progressing,
+    /// Waiting for `jobctl promote`.
+    Paused,
+    Halted,
+    Complete,
+    /// Declared, and its job does not exist yet.
+    Missing,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Progressing => "Progressing",
+            Self::Paused => "Paused",
+            Self::Halted => "Halted",
+            Self::Complete => "Complete",
+            Self::Missing => "Missing",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a stage stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum StagePhase {
+    Pending,
+    Progressing,
+    Paused,
+    Promoted,
+    Halted,
+    Complete,
+}
+
+/// The counts a stage's numbers are measured from, and the server time it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Baseline {
+    pub started_at: i64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub timed_out: u64,
+}
+
+impl Baseline {
+    pub fn of(details: &JobProcessDetails, at: i64) -> Self {
+        Self {
+            started_at: at,
+            succeeded: details.number_of_succeeded_things,
+            failed: details.number_of_failed_things,
+            rejected: details.number_of_rejected_things,
+            timed_out: details.number_of_timed_out_things,
+        }
+    }
+
+    /// The tag value: `t=<epoch s>/s=<succeeded>/f=<failed>/r=<rejected>/o=<timedOut>`.
+    pub fn tag_value(&self) -> String {
+        format!(
+            "t={}/s={}/f={}/r={}/o={}",
+            self.started_at, self.succeeded, self.failed, self.rejected, self.timed_out
+        )
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut out = Self::default();
+        let mut seen = 0;
+        for part in text.split('/') {
+            let (key, value) = part.split_once('=')?;
+            match key {
+                "t" => out.started_at = value.parse().ok()?,
+                "s" => out.succeeded = value.parse().ok()?,
+                "f" => out.failed = value.parse().ok()?,
+                "r" => out.rejected = value.parse().ok()?,
+                "o" => out.timed_out = value.parse().ok()?,
+                _ => return None,
+            }
+            seen += 1;
+        }
+        (seen == 5).then_some(out)
+    }
+}
+
+/// A stage's own numbers: the job's counts minus the stage's baseline (minus the next stage's
+/// baseline, for a stage that was promoted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageNumbers {
+    pub succeeded: u64,
+    pub failures: u64,
+    pub executed: u64,
+    /// Percent of executed things that failed, were rejected or timed out (0 when none ran).
+    pub failure_rate: f64,
+}
+
+impl StageNumbers {
+    fn between(from: &Baseline, to: &Baseline) -> Self {
+        let succeeded = to.succeeded.saturating_sub(from.succeeded);
+        let failures = (to.failed + to.rejected + to.timed_out)
+            .saturating_sub(from.failed + from.rejected + from.timed_out);
+        let executed = succeeded + failures;
+        let failure_rate = if executed == 0 {
+            0.0
+        } else {
+            failures as f64 * 100.0 / executed as f64
+        };
+        Self {
+            succeeded,
+            failures,
+            executed,
+            failure_rate,
+        }
+    }
+}
+
+/// One stage as status and plan show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageView {
+    pub name: String,
+    pub phase: StagePhase,
+    /// Its numbers, once it has started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub numbers: Option<StageNumbers>,
+    /// Server time (epoch seconds) the stage started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<i64>,
+    /// The gate in words, e.g. `20 succeeded at ≤ 2% failed for 30m, approval`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<String>,
+}
+
+/// What the driver should do now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Nothing to write; look again. `recheck` is server seconds until a soak ends, if that is
+    /// what is awaited.
+    Wait { recheck: Option<u64> },
+    /// The gate held and its soak is over; approval is awaited.
+    AwaitApproval,
+    /// Start stage `to`: write its tags, then associate `add` (its targets not on the job yet).
+    Promote {
+        from: usize,
+        to: usize,
+        baseline: Baseline,
+        add: Vec<String>,
+    },
+    /// Stage `stage` has started (its tag says so) but its targets are not all on the job:
+    /// finish the association (after a crash). `baseline` is set when its tag is missing.
+    Resume {
+        stage: usize,
+        add: Vec<String>,
+        baseline: Option<Baseline>,
+    },
+    /// Cancel the job (reasonCode `JOBCTL_ROLLOUT_HALTED`), with this comment.
+    Halt { comment: String },
+    /// Nothing more will ever happen: Halted or Complete.
+    Done,
+}
+
+/// The machine's verdict on one rollout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub phase: Phase,
+    /// The index of the current stage.
+    pub current: usize,
+    pub stages: Vec<StageView>,
+    /// One line: what is happening and what the next step needs, with numbers.
+    pub summary: String,
+    pub decision: Decision,
+    /// The `jobctl:gate-held` value to write now (the gate held for the first time).
+    pub write_gate_held: Option<String>,
+}
+
+/// The job as the machine needs it.
+#[derive(Debug, Clone)]
+pub struct Observation<'a> {
+    pub status: &'a JobStatus,
+    /// The job's target ARNs.
+    pub targets: &'a BTreeSet<String>,
+    pub details: &'a JobProcessDetails,
+    pub reason_code: Option<&'a str>,
+    pub comment: Option<&'a str>,
+    pub tags: &'a BTreeMap<String, String>,
+    /// When the job was created (epoch s): the first stage's baseline time.
+    pub created_at: Option<i64>,
+    /// The server's time, epoch seconds.
+    pub now: i64,
+}
+
+/// `t=<epoch>/stage=<name>`: whose gate held when. The stage is part of the value so that a
+/// stale driver's late write for an earlier stage can never start a later stage's soak.
+pub fn gate_held_value(stage: &str, at: i64) -> String {
+    format!("t={at}/stage={stage}")
+}
+
+fn parse_gate_held(text: &str) -> Option<(i64, &str)> {
+    let (t, stage) = text.split_once('/')?;
+    Some((
+        t.strip_prefix("t=")?.parse().ok()?,
+        stage.strip_prefix("stage=")?,
+    ))
+}
+
+/// `30m`, `2h`, `1h30m`, `45s`.
+pub fn short_duration(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+/// The gate in words: `20 succeeded at ≤ 2% failed for 30m, with approval`.
+pub fn describe_gate(gate: &Gate) -> String {
+    let mut parts = Vec::new();
+    if let Some(n) = gate.min_succeeded {
+        parts.push(format!("{n} succeeded"));
+    }
+    if let Some(rate) = gate.max_failure_rate {
+        parts.push(format!("≤ {rate}% failed"));
+    }
+    let mut text = parts.join(" at ");
+    if !gate.soak.is_zero() {
+        text.push_str(&format!(" for {}", short_duration(gate.soak.as_secs())));
+    }
+    if gate.approval {
+        text.push_str(", with approval");
+    }
+    text
+}
+
+fn rate(value: f64) -> String {
+    format!("{value:.1}%")
+}
+
+/// The stage-by-stage target ARNs of a rollout, resolved.
+pub type StageTargets = Vec<Vec<String>>;
+
+/// Judges one rollout. `stage_targets[i]` are stage i's target ARNs.
+pub fn evaluate(
+    spec: &RolloutSpec,
+    stage_targets: &StageTargets,
+    job: &Observation<'_>,
+) -> Evaluation {
+    let count = spec.stages.len();
+    let on_job = |i: usize| stage_targets[i].iter().all(|t| job.targets.contains(t));
+    let by_targets = (0..count).rev().find(|&i| on_job(i)).unwrap_or(0);
+    let by_tag = job
+        .tags
+        .get(STAGE_TAG)
+        .and_then(|name| spec.stage_index(name))
+        .unwrap_or(0);
+    let current = by_targets.max(by_tag);
+
+    // Baselines: stage 0 starts from zero when the job was created.
+    let baseline = |i: usize| -> Option<Baseline> {
+        let tagged = job
+            .tags
+            .get(&baseline_key(&spec.stages[i].name))
+            .and_then(|v| Baseline::parse(v));
+        match (i, tagged) {
+            (_, Some(b)) => Some(b),
+            (0, None) => Some(Baseline {
+                started_at: job.created_at.unwrap_or(job.now),
+                ..Baseline::default()
+            }),
+            _ => None,
+        }
+    };
+    let now_counts = Baseline::of(job.details, job.now);
+    let mut stages: Vec<StageView> = spec
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, stage)| {
+            let start = (i <= current).then(|| baseline(i)).flatten();
+            let end = if i < current {
+                baseline(i + 1).unwrap_or(now_counts)
+            } else {
+                now_counts
+            };
+            StageView {
+                name: stage.name.clone(),
+                phase: if i < current {
+                    StagePhase::Promoted
+                } else if i == current {
+                    StagePhase::Progressing
+                } else {
+                    StagePhase::Pending
+                },
+                numbers: start.map(|s| StageNumbers::between(&s, &end)),
+                started_at: start.map(|s| s.started_at),
+                gate: stage.gate.as_ref().map(describe_gate),
+            }
+        })
+        .collect();
+    let name = spec.stages[current].name.clone();
+    let mut eval = Evaluation {
+        phase: Phase::Progressing,
+        current,
+        stages: Vec::new(),
+        summary: String::new(),
+        decision: Decision::Wait { recheck: None },
+        write_gate_held: None,
+    };
+    let halted = |eval: &mut Evaluation, stages: &mut Vec<StageView>, summary: String| {
+        eval.phase = Phase::Halted;
+        stages[current].phase = StagePhase::Halted;
+        eval.summary = summary;
+        eval.decision = Decision::Done;
+    };
+
+    match job.status {
+        JobStatus::Canceled => {
+            let by = match job.reason_code {
+                Some(HALT_REASON_CODE) => "halted by jobctl".to_string(),
+                Some("ABORT_CRITERIA_MET") => "aborted by its abortConfig".to_string(),
+                Some(code) => format!("canceled by hand (reasonCode {code})"),
+                None => "canceled by hand".to_string(),
+            };
+            let comment = job.comment.map(|c| format!(": {c}")).unwrap_or_default();
+            halted(
+                &mut eval,
+                &mut stages,
+                format!("Halted in `{name}`: the job was {by}{comment}"),
+            );
+            eval.stages = stages;
+            return eval;
+        }
+        JobStatus::InProgress => {}
+        JobStatus::Scheduled => {
+            eval.summary = format!("`{name}` waits for the job's schedule to start");
+            eval.stages = stages;
+            return eval;
+        }
+        other => {
+            halted(
+                &mut eval,
+                &mut stages,
+                format!("Halted in `{name}`: the job is {other}, and a rollout's job can no longer be widened"),
+            );
+            eval.stages = stages;
+            return eval;
+        }
+    }
+
+    // Resume an association a crash interrupted.
+    if !on_job(current) {
+        let add: Vec<String> = stage_targets[current]
+            .iter()
+            .filter(|t| !job.targets.contains(*t))
+            .cloned()
+            .collect();
+        eval.summary = format!(
+            "`{name}` has started; adding its {} remaining target(s)",
+            add.len()
+        );
+        eval.decision = Decision::Resume {
+            stage: current,
+            add,
+            baseline: baseline(current).is_none().then_some(now_counts),
+        };
+        eval.stages = stages;
+        return eval;
+    }
+    let Some(start) = baseline(current) else {
+        eval.summary = format!("`{name}` has started without its baseline; recording it now");
+        eval.decision = Decision::Resume {
+            stage: current,
+            add: Vec::new(),
+            baseline: Some(now_counts),
+        };
+        eval.stages = stages;
+        return eval;
+    };
+    let numbers = StageNumbers::between(&start, &now_counts);
+    let settled = job.details.pending() == 0 && !job.details.rolling_out();
+    let last = current + 1 == count;
+    let next = spec.stages.get(current + 1).map(|s| s.name.as_str());
+    let gate = spec.stages[current].gate.as_ref();
+
+    // Halt on the failure rate once the gate's sample has executed.
+    if let Some(gate) = gate {
+        let sample = gate.min_succeeded.unwrap_or(1);
+        if let Some(max) = gate.max_failure_rate {
+            if numbers.executed >= sample && numbers.failure_rate > max {
+                let comment = format!(
+                    "jobctl rollout halted in stage {name}: {} of {} executed failed ({}), over the gate's {max}%",
+                    numbers.failures,
+                    numbers.executed,
+                    rate(numbers.failure_rate)
+                );
+                eval.summary = format!(
+                    "Halting in `{name}`: {}",
+                    &comment[comment.find(": ").map_or(0, |i| i + 2)..]
+                );
+                eval.decision = Decision::Halt { comment };
+                eval.stages = stages;
+                return eval;
+            }
+        }
+    }
+    let holds = gate.is_none_or(|g| {
+        let sample = g.min_succeeded.unwrap_or(1);
+        numbers.executed >= sample
+            && g.min_succeeded.is_none_or(|m| numbers.succeeded >= m)
+            && g.max_failure_rate.is_none_or(|m| numbers.failure_rate <= m)
+    });
+    let progress = |gate: &Gate| {
+        let mut parts = Vec::new();
+        if let Some(m) = gate.min_succeeded {
+            parts.push(format!("{}/{m}", numbers.succeeded));
+        } else {
+            parts.push(format!("{} succeeded", numbers.succeeded));
+        }
+        parts.push(rate(numbers.failure_rate));
+        parts.join(", ")
+    };
+    let what_next = match next {
+        Some(next) => format!("`{next}` starts"),
+        None => "the rollout completes".to_string(),
+    };
+
+    let Some(gate) = gate else {
+        // No gate: the stage must finish (nothing queued or in progress).
+        if !settled {
+            eval.summary = format!(
+                "{what_next} when `{name}` has nothing queued or in progress: now {} queued, {} in progress",
+                job.details.number_of_queued_things, job.details.number_of_in_progress_things
+            );
+            eval.stages = stages;
+            return eval;
+        }
+        return finish_or_promote(eval, stages, spec, stage_targets, job, current, now_counts);
+    };
+
+    if !holds {
+        if settled {
+            let comment = format!(
+                "jobctl rollout halted in stage {name}: every execution finished and the gate ({}) cannot hold: {}",
+                describe_gate(gate),
+                progress(gate)
+            );
+            eval.summary = format!(
+                "Halting in `{name}`: every execution finished and the gate cannot hold any more ({})",
+                progress(gate)
+            );
+            eval.decision = Decision::Halt { comment };
+        } else {
+            let soak = if gate.soak.is_zero() {
+                String::new()
+            } else {
+                format!(", 0s of {}", short_duration(gate.soak.as_secs()))
+            };
+            eval.summary = format!(
+                "{what_next} when `{name}` holds {}: now {}{soak}",
+                describe_gate(gate),
+                progress(gate)
+            );
+        }
+        eval.stages = stages;
+        return eval;
+    }
+
+    // The gate holds: since when?
+    let held_since = job
+        .tags
+        .get(GATE_HELD_TAG)
+        .and_then(|v| parse_gate_held(v))
+        .filter(|(_, stage)| *stage == name)
+        .map(|(t, _)| t);
+    let since = held_since.unwrap_or(job.now);
+    if held_since.is_none() {
+        eval.write_gate_held = Some(gate_held_value(&name, job.now));
+    }
+    let soak = i64::try_from(gate.soak.as_secs()).unwrap_or(i64::MAX);
+    let held_for = job.now.saturating_sub(since).max(0);
+    if held_for < soak {
+        let remaining = u64::try_from(soak - held_for).unwrap_or(0);
+        eval.summary = format!(
+            "{what_next} when `{name}` holds {}: now {}, {} of {}",
+            describe_gate(gate),
+            progress(gate),
+            short_duration(u64::try_from(held_for).unwrap_or(0)),
+            short_duration(gate.soak.as_secs())
+        );
+        eval.decision = Decision::Wait {
+            recheck: Some(remaining),
+        };
+        eval.stages = stages;
+        return eval;
+    }
+    let approved = job.tags.get(APPROVED_TAG).is_some_and(|s| *s == name);
+    if gate.approval && !approved {
+        eval.phase = Phase::Paused;
+        stages[current].phase = StagePhase::Paused;
+        eval.summary = format!(
+            "Paused: `{name}` holds {} ({}); {what_next} after `jobctl promote`",
+            describe_gate(gate),
+            progress(gate)
+        );
+        eval.decision = Decision::AwaitApproval;
+        eval.stages = stages;
+        return eval;
+    }
+    if last && !settled {
+        eval.summary = format!(
+            "the rollout completes when `{name}` has nothing queued or in progress: now {} queued, {} in progress",
+            job.details.number_of_queued_things, job.details.number_of_in_progress_things
+        );
+        eval.stages = stages;
+        return eval;
+    }
+    finish_or_promote(eval, stages, spec, stage_targets, job, current, now_counts)
+}
+
+fn finish_or_promote(
+    mut eval: Evaluation,
+    mut stages: Vec<StageView>,
+    spec: &RolloutSpec,
+    stage_targets: &StageTargets,
+    job: &Observation<'_>,
+    current: usize,
+    now_counts: Baseline,
+) -> Evaluation {
+    let name = &spec.stages[current].name;
+    match spec.stages.get(current + 1) {
+        None => {
+            eval.phase = Phase::Complete;
+            stages[current].phase = StagePhase::Complete;
+            eval.summary = format!("Complete: every stage has run (last: `{name}`)");
+            eval.decision = Decision::Done;
+        }
+        Some(next) => {
+            let add: Vec<String> = stage_targets[current + 1]
+                .iter()
+                .filter(|t| !job.targets.contains(*t))
+                .cloned()
+                .collect();
+            eval.summary = format!("`{name}` held; `{}` starts now", next.name);
+            eval.decision = Decision::Promote {
+                from: current,
+                to: current + 1,
+                baseline: now_counts,
+                add,
+            };
+        }
+    }
+    eval.stages = stages;
+    eval
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::domain::rollout::Stage;
+
+    fn gate(min: Option<u64>, max: Option<f64>, soak: u64, approval: bool) -> Option<Gate> {
+        Some(Gate {
+            min_succeeded: min,
+            max_failure_rate: max,
+            soak: Duration::from_secs(soak),
+            approval,
+        })
+    }
+
+    /// canary (20 at ≤ 2% for 30m) → wave1 (approval) → fleet (no gate).
+    fn spec() -> (RolloutSpec, StageTargets) {
+        let stage = |name: &str, i: usize, gate| Stage {
+            name: name.into(),
+            targets: vec![i],
+            gate,
+        };
+        (
+            RolloutSpec {
+                stages: vec![
+                    stage("canary", 0, gate(Some(20), Some(2.0), 1800, false)),
+                    stage("wave1", 1, gate(Some(5), Some(10.0), 0, true)),
+                    stage("fleet", 2, None),
+                ],
+            },
+            vec![
+                vec!["g/canary".into()],
+                vec!["g/wave1".into()],
+                vec!["g/all".into()],
+            ],
+        )
+    }
+
+    struct Job {
+        status: JobStatus,
+        targets: BTreeSet<String>,
+        details: JobProcessDetails,
+        reason: Option<String>,
+        tags: BTreeMap<String, String>,
+        now: i64,
+    }
+
+    impl Job {
+        fn new(stages: usize) -> Self {
+            let all = ["g/canary", "g/wave1", "g/all"];
+            Self {
+                status: JobStatus::InProgress,
+                targets: all[..stages].iter().map(|s| (*s).to_string()).collect(),
+                details: JobProcessDetails::default(),
+                reason: None,
+                tags: BTreeMap::new(),
+                now: 10_000,
+            }
+        }
+
+        fn counts(mut self, succeeded: u64, failed: u64, pending: u64) -> Self {
+            self.details.number_of_succeeded_things = succeeded;
+            self.details.number_of_failed_things = failed;
+            self.details.number_of_in_progress_things = pending;
+            self
+        }
+
+        fn tag(mut self, key: &str, value: &str) -> Self {
+            self.tags.insert(key.into(), value.into());
+            self
+        }
+
+        fn eval(&self) -> Evaluation {
+            let (spec, targets) = spec();
+            evaluate(
+                &spec,
+                &targets,
+                &Observation {
+                    status: &self.status,
+                    targets: &self.targets,
+                    details: &self.details,
+                    reason_code: self.reason.as_deref(),
+                    comment: None,
+                    tags: &self.tags,
+                    created_at: Some(1_000),
+                    now: self.now,
+                },
+            )
+        }
+    }
+
+    #[test]
+    fn waits_while_the_gate_does_not_hold_and_says_the_numbers() {
+        let eval = Job::new(1).counts(14, 0, 6).eval();
+        assert_eq!(eval.decision, Decision::Wait { recheck: None });
+        assert_eq!(eval.phase, Phase::Progressing);
+        assert_eq!(
+            eval.summary,
+            "`wave1` starts when `canary` holds 20 succeeded at ≤ 2% failed for 30m: now 14/20, 0.0%, 0s of 30m"
+        );
+    }
+
+    #[test]
+    fn the_gate_holding_starts_the_soak_and_promotes_only_after_it() {
+        let first = Job::new(1).counts(20, 0, 0).eval();
+        assert_eq!(first.write_gate_held, Some("t=10000/stage=canary".into()));
+        assert_eq!(
+            first.decision,
+            Decision::Wait {
+                recheck: Some(1800)
+            }
+        );
+        let mut soaking = Job::new(1)
+            .counts(20, 0, 0)
+            .tag(GATE_HELD_TAG, "t=10000/stage=canary");
+        soaking.now = 10_000 + 1799;
+        assert_eq!(soaking.eval().decision, Decision::Wait { recheck: Some(1) });
+        assert_eq!(soaking.eval().write_gate_held, None);
+        soaking.now = 10_000 + 1800;
+        match soaking.eval().decision {
+            Decision::Promote {
+                from: 0,
+                to: 1,
+                baseline,
+                add,
+            } => {
+                assert_eq!(add, vec!["g/wave1".to_string()]);
+                assert_eq!(baseline.succeeded, 20);
+                assert_eq!(baseline.started_at, 11_800);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_approval_gate_pauses_until_jobctl_promote_names_the_stage() {
+        let wave = |approved: Option<&str>| {
+            let mut job = Job::new(2)
+                .counts(30, 0, 0)
+                .tag(STAGE_TAG, "wave1")
+                .tag(&baseline_key("wave1"), "t=5000/s=20/f=0/r=0/o=0");
+            if let Some(stage) = approved {
+                job = job.tag(APPROVED_TAG, stage);
+            }
+            job.eval()
+        };
+        let paused = wave(None);
+        assert_eq!(paused.phase, Phase::Paused);
+        assert_eq!(paused.decision, Decision::AwaitApproval);
+        assert_eq!(paused.stages[1].phase, StagePhase::Paused);
+        // Approving another stage does not approve this one.
+        assert_eq!(wave(Some("canary")).decision, Decision::AwaitApproval);
+        assert!(matches!(
+            wave(Some("wave1")).decision,
+            Decision::Promote { from: 1, to: 2, .. }
+        ));
+    }
+
+    #[test]
+    fn a_failure_rate_over_the_gate_halts_once_the_sample_has_executed() {
+        // 3 failures of 10 executed: under the 20-thing sample, so no verdict yet.
+        assert_eq!(
+            Job::new(1).counts(7, 3, 10).eval().decision,
+            Decision::Wait { recheck: None }
+        );
+        let eval = Job::new(1).counts(17, 3, 0).eval();
+        match eval.decision {
+            Decision::Halt { comment } => {
+                assert!(
+                    comment.contains("3 of 20 executed failed (15.0%)"),
+                    "{comment}"
+                );
+                assert!(comment.contains("over the gate's 2%"), "{comment}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_gate_that_can_no_longer_hold_halts() {
+        // 19 of the canary's 20 succeeded, 1 failed... with a 10% limit that is within the rate,
+        // but minSucceeded 20 can never be reached: nothing is pending.
+        let (mut spec, targets) = spec();
+        spec.stages[0].gate = gate(Some(20), Some(10.0), 0, false);
+        let job = Job::new(1).counts(19, 1, 0);
+        let eval = evaluate(
+            &spec,
+            &targets,
+            &Observation {
+                status: &job.status,
+                targets: &job.targets,
+                details: &job.details,
+                reason_code: None,
+                comment: None,
+                tags: &job.tags,
+                created_at: Some(1_000),
+                now: job.now,
+            },
+        );
+        assert!(
+            matches!(&eval.decision, Decision::Halt { comment } if comment.contains("cannot hold")),
+            "{eval:?}"
+        );
+        // While something is still in progress, it may yet hold.
+        let mut job = Job::new(1).counts(19, 1, 1);
+        job.details.number_of_in_progress_things = 1;
+        let eval = evaluate(
+            &spec,
+            &targets,
+            &Observation {
+                status: &job.status,
+                targets: &job.targets,
+                details: &job.details,
+                reason_code: None,
+                comment: None,
+                tags: &job.tags,
+                created_at: Some(1_000),
+                now: job.now,
+            },
+        );
+        assert_eq!(eval.decision, Decision::Wait { recheck: None });
+    }
+
+    #[test]
+    fn a_canceled_job_is_halted_whoever_canceled_it() {
+        for (reason, words) in [
+            (Some("JOBCTL_ROLLOUT_HALTED"), "halted by jobctl"),
+            (Some("ABORT_CRITERIA_MET"), "aborted by its abortConfig"),
+            (Some("JOBCTL"), "canceled by hand"),
+            (None, "canceled by hand"),
+        ] {
+            let mut job = Job::new(1).counts(3, 0, 0);
+            job.status = JobStatus::Canceled;
+            job.reason = reason.map(String::from);
+            let eval = job.eval();
+            assert_eq!(eval.phase, Phase::Halted);
+            assert_eq!(eval.decision, Decision::Done);
+            assert_eq!(eval.stages[0].phase, StagePhase::Halted);
+            assert!(eval.summary.contains(words), "{}", eval.summary);
+        }
+    }
+
+    #[test]
+    fn the_last_stage_completes_when_nothing_is_left() {
+        let fleet = |pending| {
+            Job::new(3)
+                .counts(100, 0, pending)
+                .tag(STAGE_TAG, "fleet")
+                .tag(&baseline_key("wave1"), "t=5000/s=20/f=0/r=0/o=0")
+                .tag(&baseline_key("fleet"), "t=6000/s=30/f=0/r=0/o=0")
+                .eval()
+        };
+        assert_eq!(fleet(5).phase, Phase::Progressing);
+        let done = fleet(0);
+        assert_eq!(done.phase, Phase::Complete);
+        assert_eq!(done.decision, Decision::Done);
+        assert_eq!(done.stages[2].phase, StagePhase::Complete);
+    }
+
+    #[test]
+    fn a_stale_stage_tag_cannot_move_a_rollout_back_or_skip_a_soak() {
+        // Targets say wave1 started; a stale driver rewrote the stage tag to canary and a
+        // gate-held for canary. The current stage is still wave1, and canary's gate-held does
+        // not count as wave1's soak.
+        let (mut spec, targets) = spec();
+        spec.stages[1].gate = gate(Some(5), None, 600, false);
+        let job = Job::new(2)
+            .counts(30, 0, 0)
+            .tag(STAGE_TAG, "canary")
+            .tag(&baseline_key("wave1"), "t=5000/s=20/f=0/r=0/o=0")
+            .tag(GATE_HELD_TAG, "t=1/stage=canary");
+        let eval = evaluate(
+            &spec,
+            &targets,
+            &Observation {
+                status: &job.status,
+                targets: &job.targets,
+                details: &job.details,
+                reason_code: None,
+                comment: None,
+                tags: &job.tags,
+                created_at: Some(1_000),
+                now: job.now,
+            },
+        );
+        assert_eq!(eval.current, 1);
+        assert_eq!(eval.decision, Decision::Wait { recheck: Some(600) });
+        assert_eq!(eval.write_gate_held, Some("t=10000/stage=wave1".into()));
+    }
+
+    #[test]
+    fn a_stage_tag_ahead_of_the_targets_resumes_the_association() {
+        let eval = Job::new(1)
+            .counts(20, 0, 0)
+            .tag(STAGE_TAG, "wave1")
+            .tag(&baseline_key("wave1"), "t=5000/s=20/f=0/r=0/o=0")
+            .eval();
+        assert_eq!(
+            eval.decision,
+            Decision::Resume {
+                stage: 1,
+                add: vec!["g/wave1".into()],
+                baseline: None
+            }
+        );
+    }
+
+    #[test]
+    fn stage_numbers_are_the_counts_since_its_baseline() {
+        let baseline = Baseline::parse("t=5000/s=20/f=1/r=2/o=3").expect("parses");
+        assert_eq!(Baseline::parse(&baseline.tag_value()), Some(baseline));
+        assert_eq!(Baseline::parse("t=5/s=1"), None);
+        let eval = Job::new(2)
+            .counts(32, 4, 3)
+            .tag(STAGE_TAG, "wave1")
+            .tag(&baseline_key("wave1"), "t=5000/s=20/f=2/r=0/o=0")
+            .eval();
+        // canary: from zero to wave1's baseline; wave1: from its baseline to now.
+        let canary = eval.stages[0].numbers.expect("canary numbers");
+        assert_eq!(
+            (canary.succeeded, canary.failures, canary.executed),
+            (20, 2, 22)
+        );
+        let wave1 = eval.stages[1].numbers.expect("wave1 numbers");
+        assert_eq!(
+            (wave1.succeeded, wave1.failures, wave1.executed),
+            (12, 2, 14)
+        );
+        assert!((wave1.failure_rate - 100.0 * 2.0 / 14.0).abs() < 1e-9);
+        assert_eq!(eval.stages[2].numbers, None);
+        assert_eq!(eval.stages[0].phase, StagePhase::Promoted);
+    }
+}

@@ -1,0 +1,382 @@
+//! `kind: Rollout` end to end: the real binaries, the emulator's simulated fleet on a fast
+//! emulated clock, driven by repeated `jobctl apply` runs.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::Endpoint;
+
+/// 10 canaries, 20 in the first wave, 30 more in the rest of the fleet, all under `Bulbs`, at
+/// 600 emulated seconds per second: a 10m soak takes one second. Firmware `bad` fails on 60%
+/// of devices.
+const FLEET: &str = r#"{
+  "seed": 11,
+  "timeScale": 600,
+  "groups": [
+    {"name": "Bulbs"},
+    {"name": "BulbsCanary", "parent": "Bulbs", "size": 10},
+    {"name": "BulbsWave", "parent": "Bulbs", "size": 20},
+    {"name": "BulbsRest", "parent": "Bulbs", "size": 30}
+  ],
+  "devices": {
+    "pickupSeconds": {"min": 1, "max": 30},
+    "durationSeconds": {"min": 20, "max": 120},
+    "outcomes": {"SUCCEEDED": 1.0}
+  },
+  "rules": [
+    {"match": {"document": {"firmware": "bad"}}, "outcomes": {"FAILED": 0.6, "SUCCEEDED": 0.4}}
+  ]
+}"#;
+
+fn fleet() -> Endpoint {
+    let endpoint = Endpoint::emulator(&[]);
+    let (status, body) = endpoint.call("PUT", "/_emulator/fleet", FLEET);
+    assert_eq!(status, 200, "{body}");
+    endpoint
+}
+
+fn rollout(dir: &Path, name: &str, firmware: &str, canary_gate: &str) {
+    std::fs::write(
+        dir.join(format!("{name}.yaml")),
+        format!(
+            "apiVersion: jobctl/v1
+kind: Rollout
+metadata:
+  name: {name}
+spec:
+  job:
+    description: firmware {firmware}
+    document:
+      firmware: {firmware}
+  stages:
+    - name: canary
+      targets: [{{thingGroup: BulbsCanary}}]
+      gate: {canary_gate}
+    - name: wave
+      targets: [{{thingGroup: BulbsWave}}]
+      gate: {{minSucceeded: 20, maxFailureRate: 10, soak: 10m}}
+    - name: fleet
+      targets: [{{thingGroup: Bulbs}}]
+"
+        ),
+    )
+    .expect("write manifest");
+}
+
+const GOOD_GATE: &str = "{minSucceeded: 10, maxFailureRate: 10, soak: 10m}";
+
+/// The rollout as `jobctl apply -o json` left it, and the exit code.
+fn apply(endpoint: &Endpoint, dir: &Path, name: &str) -> (i32, serde_json::Value) {
+    let run = endpoint.jobctl(&["apply", "-f", ".", "-o", "json"], dir);
+    let json = run.json();
+    let rollout = json["rollouts"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["jobId"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no rollout {name} in {json}\n{run:?}"));
+    (run.code, rollout)
+}
+
+/// Applies every 200 ms until the rollout's phase is one of `until`.
+fn drive(endpoint: &Endpoint, dir: &Path, name: &str, until: &[&str]) -> Vec<serde_json::Value> {
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        let (code, rollout) = apply(endpoint, dir, name);
+        let phase = rollout["phase"].as_str().unwrap_or_default().to_string();
+        seen.push(rollout.clone());
+        if until.contains(&phase.as_str()) {
+            if phase != "Halted" {
+                assert_eq!(code, 0, "{rollout}");
+            }
+            return seen;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "rollout {name} never reached {until:?}: {rollout}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn things(group: &str, size: usize) -> Vec<String> {
+    (1..=size).map(|i| format!("{group}-{i:04}")).collect()
+}
+
+/// ListJobExecutionsForThing: the thing's executions of `job_id`.
+fn executions(endpoint: &Endpoint, thing: &str, job_id: &str) -> Vec<serde_json::Value> {
+    let (status, body) = endpoint.call("GET", &format!("/things/{thing}/jobs"), "");
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    json["executionSummaries"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter(|r| r["jobId"] == job_id)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn describe(endpoint: &Endpoint, job_id: &str) -> serde_json::Value {
+    let (status, body) = endpoint.call("GET", &format!("/jobs/{job_id}"), "");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("json")
+}
+
+fn job_tags(endpoint: &Endpoint, job_id: &str) -> std::collections::BTreeMap<String, String> {
+    let arn = describe(endpoint, job_id)["job"]["jobArn"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    let (status, body) = endpoint.call("GET", &format!("/tags?resourceArn={arn}"), "");
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    json["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .map(|t| {
+            (
+                t["Key"].as_str().unwrap_or_default().to_string(),
+                t["Value"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn baseline_time(tags: &std::collections::BTreeMap<String, String>, stage: &str) -> i64 {
+    let value = tags
+        .get(&format!("jobctl:stage/{stage}"))
+        .unwrap_or_else(|| panic!("no baseline of {stage}: {tags:?}"));
+    value
+        .split('/')
+        .find_map(|p| p.strip_prefix("t="))
+        .and_then(|t| t.parse().ok())
+        .expect("t=")
+}
+
+/// Every thing of the fleet ran the job exactly once.
+fn each_thing_ran_once(endpoint: &Endpoint, job_id: &str) {
+    for thing in things("BulbsCanary", 10)
+        .into_iter()
+        .chain(things("BulbsWave", 20))
+        .chain(things("BulbsRest", 30))
+    {
+        let rows = executions(endpoint, &thing, job_id);
+        assert_eq!(rows.len(), 1, "{thing}: {rows:?}");
+        assert_eq!(
+            rows[0]["jobExecutionSummary"]["executionNumber"], 1,
+            "{thing}: {rows:?}"
+        );
+    }
+}
+
+/// When the thing's execution last changed (epoch s): for a finished one, when it finished.
+fn finished_at(endpoint: &Endpoint, thing: &str, job_id: &str) -> f64 {
+    let rows = executions(endpoint, thing, job_id);
+    rows[0]["jobExecutionSummary"]["lastUpdatedAt"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{thing}: {rows:?}"))
+}
+
+#[test]
+fn good_firmware_goes_through_every_stage_once_per_thing_and_soaks() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollout(dir.path(), "fw-good", "good", GOOD_GATE);
+    let seen = drive(&endpoint, dir.path(), "fw-good", &["Complete", "Halted"]);
+    let last = seen.last().expect("a run");
+    assert_eq!(last["phase"], "Complete", "{last}");
+    let promoted: Vec<String> = seen
+        .iter()
+        .flat_map(|r| r["events"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["event"] == "promoted")
+        .map(|e| {
+            format!(
+                "{}->{}",
+                e["from"].as_str().unwrap_or(""),
+                e["to"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(promoted, ["canary->wave", "wave->fleet"]);
+    each_thing_ran_once(&endpoint, "fw-good");
+
+    // The soaks held on the emulated clock: each stage started at least 10 emulated minutes
+    // after the previous stage's gate could first hold (its last needed success).
+    let tags = job_tags(&endpoint, "fw-good");
+    assert_eq!(tags.get("jobctl:stage").map(String::as_str), Some("fleet"));
+    let canary_done = things("BulbsCanary", 10)
+        .iter()
+        .map(|t| finished_at(&endpoint, t, "fw-good"))
+        .fold(0.0, f64::max);
+    let wave_started = baseline_time(&tags, "wave");
+    assert!(
+        wave_started as f64 >= canary_done + 600.0 - 1.0,
+        "wave started at {wave_started}, canary finished at {canary_done}"
+    );
+    let wave_done = things("BulbsWave", 20)
+        .iter()
+        .map(|t| finished_at(&endpoint, t, "fw-good"))
+        .fold(0.0, f64::max);
+    let fleet_started = baseline_time(&tags, "fleet");
+    assert!(
+        fleet_started as f64 >= wave_done + 600.0 - 1.0,
+        "fleet started at {fleet_started}, wave finished at {wave_done}"
+    );
+    let job = describe(&endpoint, "fw-good");
+    let targets: BTreeSet<String> = job["job"]["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .filter_map(|t| t.as_str().map(String::from))
+        .collect();
+    assert_eq!(targets.len(), 3, "{targets:?}");
+    assert_eq!(job["job"]["targetSelection"], "CONTINUOUS");
+}
+
+#[test]
+fn failing_firmware_halts_in_the_canary_and_never_reaches_the_fleet() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollout(dir.path(), "fw-bad", "bad", GOOD_GATE);
+    let seen = drive(&endpoint, dir.path(), "fw-bad", &["Complete", "Halted"]);
+    let last = seen.last().expect("a run");
+    assert_eq!(last["phase"], "Halted", "{last}");
+    assert_eq!(last["stage"], "canary", "{last}");
+    let (code, again) = apply(&endpoint, dir.path(), "fw-bad");
+    assert_eq!(code, 1, "a halted rollout fails apply: {again}");
+    assert_eq!(again["phase"], "Halted");
+    let job = describe(&endpoint, "fw-bad");
+    assert_eq!(job["job"]["status"], "CANCELED", "{job}");
+    assert_eq!(job["job"]["reasonCode"], "JOBCTL_ROLLOUT_HALTED", "{job}");
+    let comment = job["job"]["comment"].as_str().unwrap_or_default();
+    assert!(comment.contains("failed"), "{comment}");
+    for thing in things("BulbsWave", 20)
+        .into_iter()
+        .chain(things("BulbsRest", 30))
+    {
+        assert!(
+            executions(&endpoint, &thing, "fw-bad").is_empty(),
+            "{thing} got an execution of a halted canary"
+        );
+    }
+    let canary: usize = things("BulbsCanary", 10)
+        .iter()
+        .map(|t| executions(&endpoint, t, "fw-bad").len())
+        .sum();
+    assert_eq!(canary, 10);
+}
+
+#[test]
+fn an_approval_stage_waits_for_jobctl_promote() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollout(
+        dir.path(),
+        "fw-approve",
+        "good",
+        "{minSucceeded: 10, maxFailureRate: 10, approval: true}",
+    );
+    let seen = drive(
+        &endpoint,
+        dir.path(),
+        "fw-approve",
+        &["Paused", "Halted", "Complete"],
+    );
+    let paused = seen.last().expect("a run");
+    assert_eq!(paused["phase"], "Paused", "{paused}");
+    assert_eq!(paused["stage"], "canary");
+    // Time passes; nothing moves without the approval.
+    std::thread::sleep(Duration::from_secs(2));
+    let (code, still) = apply(&endpoint, dir.path(), "fw-approve");
+    assert_eq!(code, 0);
+    assert_eq!(still["phase"], "Paused", "{still}");
+    assert!(executions(&endpoint, "BulbsWave-0001", "fw-approve").is_empty());
+
+    let promote = endpoint.jobctl(&["promote", "fw-approve"], dir.path());
+    assert_eq!(promote.code, 0, "{promote:?}");
+    assert!(promote.stdout.contains("stage canary"), "{promote:?}");
+    let seen = drive(&endpoint, dir.path(), "fw-approve", &["Complete", "Halted"]);
+    assert_eq!(seen.last().expect("a run")["phase"], "Complete");
+    each_thing_ran_once(&endpoint, "fw-approve");
+
+    // Promoting a rollout that does not exist, or has halted, fails.
+    let missing = endpoint.jobctl(&["promote", "no-such-rollout"], dir.path());
+    assert_eq!(missing.code, 1, "{missing:?}");
+}
+
+#[test]
+fn a_driver_killed_between_the_stage_tag_and_the_association_is_resumed() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollout(dir.path(), "fw-crash", "good", GOOD_GATE);
+    let (code, first) = apply(&endpoint, dir.path(), "fw-crash");
+    assert_eq!(code, 0, "{first}");
+    // A driver wrote "wave has started" and died (kill -9) before AssociateTargetsWithJob.
+    let arn = describe(&endpoint, "fw-crash")["job"]["jobArn"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    let (status, body) = endpoint.call(
+        "POST",
+        "/tags",
+        &serde_json::json!({"resourceArn": arn, "tags": [
+            {"Key": "jobctl:stage", "Value": "wave"},
+            {"Key": "jobctl:stage/wave", "Value": "t=0/s=0/f=0/r=0/o=0"}
+        ]})
+        .to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    // A real kill -9 of another driver in the middle of its run leaves nothing to undo either.
+    let mut child = common::jobctl_command(
+        &["apply", "-f", "."],
+        dir.path(),
+        &[("AWS_ENDPOINT_URL_IOT", endpoint.url.as_str())],
+    )
+    .spawn()
+    .expect("spawn");
+    std::thread::sleep(Duration::from_millis(150));
+    let _ = child.kill();
+    let _ = child.wait();
+    let (_, resumed) = apply(&endpoint, dir.path(), "fw-crash");
+    let events = resumed["events"].as_array().cloned().unwrap_or_default();
+    assert!(
+        resumed["stage"] == "wave" || resumed["stage"] == "fleet",
+        "{resumed}"
+    );
+    let targets = describe(&endpoint, "fw-crash")["job"]["targets"].to_string();
+    assert!(targets.contains("BulbsWave"), "{targets} {events:?}");
+    let seen = drive(&endpoint, dir.path(), "fw-crash", &["Complete", "Halted"]);
+    assert_eq!(seen.last().expect("a run")["phase"], "Complete");
+    each_thing_ran_once(&endpoint, "fw-crash");
+}
+
+#[test]
+fn two_concurrent_drivers_give_the_same_result_as_one() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollout(dir.path(), "fw-two", "good", GOOD_GATE);
+    let (a, b) = std::thread::scope(|scope| {
+        let one = scope.spawn(|| drive(&endpoint, dir.path(), "fw-two", &["Complete", "Halted"]));
+        let two = scope.spawn(|| drive(&endpoint, dir.path(), "fw-two", &["Complete", "Halted"]));
+        (one.join().expect("driver 1"), two.join().expect("driver 2"))
+    });
+    assert_eq!(a.last().expect("run")["phase"], "Complete");
+    assert_eq!(b.last().expect("run")["phase"], "Complete");
+    each_thing_ran_once(&endpoint, "fw-two");
+    let targets = describe(&endpoint, "fw-two")["job"]["targets"]
+        .as_array()
+        .expect("targets")
+        .len();
+    assert_eq!(targets, 3);
+    // No stage was started twice: wave's and fleet's baselines were each written for a stage
+    // whose predecessor had soaked, whoever wrote them.
+    let tags = job_tags(&endpoint, "fw-two");
+    assert!(baseline_time(&tags, "fleet") >= baseline_time(&tags, "wave") + 600);
+}
