@@ -391,6 +391,7 @@ pub(super) fn own_template(
         managed: false,
         spec,
         document_text: o.document().map(String::from),
+        parameters: Vec::new(),
     }
 }
 
@@ -407,6 +408,15 @@ pub(super) fn managed_template(
         managed: true,
         spec,
         document_text: o.document().map(String::from),
+        parameters: o
+            .document_parameters()
+            .iter()
+            .map(|p| crate::domain::TemplateParameter {
+                key: p.key().unwrap_or_default().to_string(),
+                description: p.description().unwrap_or_default().to_string(),
+                optional: p.optional(),
+            })
+            .collect(),
     }
 }
 
