@@ -86,3 +86,72 @@ fn a_json_document_file_with_duplicate_keys_or_ambiguous_numbers_is_refused_at_i
     assert_eq!(apply.code, 1, "{apply:?}");
     assert!(common::job_ids(&endpoint.state()).is_empty(), "{apply:?}");
 }
+
+/// A listener that accepts connections and never answers, like a stuck proxy or a firewall that
+/// swallows packets after the handshake.
+fn silent_endpoint() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    (listener, url)
+}
+
+fn hold_connections(listener: std::net::TcpListener) {
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+}
+
+#[test]
+fn a_silent_endpoint_fails_fast_at_the_read_timeout_naming_the_operation_and_endpoint() {
+    let (listener, url) = silent_endpoint();
+    hold_connections(listener);
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::write_jobs(dir.path(), "s", 1);
+    let run = common::run_jobctl(
+        &[
+            "plan",
+            "-f",
+            ".",
+            "--endpoint-url",
+            &url,
+            "--read-timeout",
+            "1s",
+            "--max-attempts",
+            "1",
+        ],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.elapsed.as_secs() < 10,
+        "took {:?}: {run:?}",
+        run.elapsed
+    );
+    assert_eq!(run.stderr.matches(&url).count(), 1, "{run:?}");
+    assert!(run.stderr.contains("ListJobs"), "{run:?}");
+}
+
+#[test]
+fn a_silent_endpoint_meets_the_run_timeout_with_exit_3() {
+    let (listener, url) = silent_endpoint();
+    hold_connections(listener);
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::write_jobs(dir.path(), "s", 1);
+    let run = common::run_jobctl(
+        &["plan", "-f", ".", "--endpoint-url", &url, "--timeout", "2s"],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.elapsed.as_secs() < 10,
+        "took {:?}: {run:?}",
+        run.elapsed
+    );
+    assert!(run.stderr.contains("ListJobs"), "{run:?}");
+    assert!(run.stderr.contains(&url), "{run:?}");
+}
