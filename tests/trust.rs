@@ -155,3 +155,57 @@ fn a_silent_endpoint_meets_the_run_timeout_with_exit_3() {
     assert!(run.stderr.contains("ListJobs"), "{run:?}");
     assert!(run.stderr.contains(&url), "{run:?}");
 }
+
+/// jobctl with the test harness's environment minus `remove`.
+fn run_without(remove: &[&str], dir: &std::path::Path) -> common::Run {
+    let mut command = common::jobctl_command(&["plan", "-f", "."], dir, &[]);
+    for name in remove {
+        command.env_remove(name);
+    }
+    let start = std::time::Instant::now();
+    let output = command.output().expect("jobctl runs");
+    common::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Exit 1 and one line on stderr holding every one of `words`.
+fn assert_one_line(run: &common::Run, words: &[&str]) {
+    assert_eq!(run.code, 1, "{run:?}");
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "{run:?}");
+    for word in words {
+        assert!(lines[0].contains(word), "{word:?} missing: {run:?}");
+    }
+}
+
+#[test]
+fn a_missing_region_is_one_line_saying_how_to_fix_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::write_jobs(dir.path(), "r", 1);
+    let run = run_without(&["AWS_REGION"], dir.path());
+    assert_one_line(&run, &["no AWS region", "--region", "AWS_REGION"]);
+}
+
+#[test]
+fn missing_credentials_are_one_line_saying_how_to_fix_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::write_jobs(dir.path(), "c", 1);
+    let run = run_without(&["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"], dir.path());
+    assert_one_line(
+        &run,
+        &["no AWS credentials", "AWS_ACCESS_KEY_ID", "--profile"],
+    );
+    assert!(
+        run.elapsed.as_secs() < 10,
+        "took {:?}: {run:?}",
+        run.elapsed
+    );
+}
