@@ -209,3 +209,33 @@ fn missing_credentials_are_one_line_saying_how_to_fix_it() {
         run.elapsed
     );
 }
+
+#[test]
+fn with_prune_and_a_broken_manifest_its_live_job_is_not_said_to_have_no_manifest() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::write_jobs(dir.path(), "b", 2);
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+    // b-001's manifest breaks: its job is still live, and the broken file still declares it.
+    std::fs::write(
+        dir.path().join("b-001.yaml"),
+        "apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: b-001\nspec:\n  targets: []\n",
+    )
+    .expect("write");
+    let plan = endpoint.jobctl(&["plan", "-f", ".", "--prune"], dir.path());
+    assert!(
+        !plan.stdout.contains("have no manifest"),
+        "a broken manifest is not no manifest: {plan:?}"
+    );
+    assert!(
+        plan.stdout
+            .contains("1 job(s) of this instance are declared by no manifest that could be read"),
+        "{plan:?}"
+    );
+    assert!(plan.stdout.contains("b-001"), "{plan:?}");
+    assert!(
+        plan.stdout.contains("prune is off for this run"),
+        "{plan:?}"
+    );
+}
