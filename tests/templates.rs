@@ -196,3 +196,53 @@ fn prune_cancels_the_jobs_before_deleting_the_template_they_used() {
     };
     assert!(at("fw") < at("jobtemplate/ota"), "{applied:#?}");
 }
+
+#[test]
+fn managed_template_parameters_missing_or_unknown_are_named_with_the_manifest_line() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_thing("bulb-1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "download.yaml",
+        "apiVersion: jobctl/v1
+kind: Job
+metadata:
+  name: fetch-config
+spec:
+  targets: [{thing: bulb-1}]
+  jobTemplateArn: arn:aws:iot:us-east-1::jobtemplate/AWS-Download-File:1.0
+  documentParameters:
+    downloadUrl: https://example.com/bulb.conf
+    fielPath: /etc/bulb.conf
+",
+    );
+    write(
+        dir.path(),
+        "reboot.yaml",
+        "apiVersion: jobctl/v1
+kind: Job
+metadata:
+  name: reboot
+spec:
+  targets: [{thing: bulb-1}]
+  jobTemplateArn: arn:aws:iot:us-east-1::jobtemplate/AWS-Reboot:1.0
+",
+    );
+    let plan = endpoint.jobctl(&["plan", "-f", "."], dir.path());
+    assert_eq!(plan.code, 1, "{plan:?}");
+    let out = format!("{}{}", plan.stdout, plan.stderr);
+    assert!(out.contains("download.yaml:4:9"), "{out}");
+    assert!(out.contains("missing `filePath`"), "{out}");
+    assert!(out.contains("unknown `fielPath`"), "{out}");
+    // AWS-Reboot needs no parameters: that job plans normally.
+    assert!(out.contains("+ reboot will be created"), "{out}");
+
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_ne!(apply.code, 0, "{apply:?}");
+    let (status, _) = get(&endpoint, "/jobs/fetch-config");
+    assert_eq!(
+        status, 404,
+        "a job that does not fit its template is never created"
+    );
+}

@@ -86,3 +86,156 @@ fn a_json_document_file_with_duplicate_keys_or_ambiguous_numbers_is_refused_at_i
     assert_eq!(apply.code, 1, "{apply:?}");
     assert!(common::job_ids(&endpoint.state()).is_empty(), "{apply:?}");
 }
+
+/// A listener that accepts connections and never answers, like a stuck proxy or a firewall that
+/// swallows packets after the handshake.
+fn silent_endpoint() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    (listener, url)
+}
+
+fn hold_connections(listener: std::net::TcpListener) {
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+}
+
+#[test]
+fn a_silent_endpoint_fails_fast_at_the_read_timeout_naming_the_operation_and_endpoint() {
+    let (listener, url) = silent_endpoint();
+    hold_connections(listener);
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::write_jobs(dir.path(), "s", 1);
+    let run = common::run_jobctl(
+        &[
+            "plan",
+            "-f",
+            ".",
+            "--endpoint-url",
+            &url,
+            "--read-timeout",
+            "1s",
+            "--max-attempts",
+            "1",
+        ],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.elapsed.as_secs() < 10,
+        "took {:?}: {run:?}",
+        run.elapsed
+    );
+    assert_eq!(run.stderr.matches(&url).count(), 1, "{run:?}");
+    assert!(run.stderr.contains("ListJobs"), "{run:?}");
+}
+
+#[test]
+fn a_silent_endpoint_meets_the_run_timeout_with_exit_3() {
+    let (listener, url) = silent_endpoint();
+    hold_connections(listener);
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::write_jobs(dir.path(), "s", 1);
+    let run = common::run_jobctl(
+        &["plan", "-f", ".", "--endpoint-url", &url, "--timeout", "2s"],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.elapsed.as_secs() < 10,
+        "took {:?}: {run:?}",
+        run.elapsed
+    );
+    assert!(run.stderr.contains("ListJobs"), "{run:?}");
+    assert!(run.stderr.contains(&url), "{run:?}");
+}
+
+/// jobctl with the test harness's environment minus `remove`.
+fn run_without(remove: &[&str], dir: &std::path::Path) -> common::Run {
+    let mut command = common::jobctl_command(&["plan", "-f", "."], dir, &[]);
+    for name in remove {
+        command.env_remove(name);
+    }
+    let start = std::time::Instant::now();
+    let output = command.output().expect("jobctl runs");
+    common::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Exit 1 and one line on stderr holding every one of `words`.
+fn assert_one_line(run: &common::Run, words: &[&str]) {
+    assert_eq!(run.code, 1, "{run:?}");
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "{run:?}");
+    for word in words {
+        assert!(lines[0].contains(word), "{word:?} missing: {run:?}");
+    }
+}
+
+#[test]
+fn a_missing_region_is_one_line_saying_how_to_fix_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::write_jobs(dir.path(), "r", 1);
+    let run = run_without(&["AWS_REGION"], dir.path());
+    assert_one_line(&run, &["no AWS region", "--region", "AWS_REGION"]);
+}
+
+#[test]
+fn missing_credentials_are_one_line_saying_how_to_fix_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::write_jobs(dir.path(), "c", 1);
+    let run = run_without(&["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"], dir.path());
+    assert_one_line(
+        &run,
+        &["no AWS credentials", "AWS_ACCESS_KEY_ID", "--profile"],
+    );
+    assert!(
+        run.elapsed.as_secs() < 10,
+        "took {:?}: {run:?}",
+        run.elapsed
+    );
+}
+
+#[test]
+fn with_prune_and_a_broken_manifest_its_live_job_is_not_said_to_have_no_manifest() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::write_jobs(dir.path(), "b", 2);
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+    // b-001's manifest breaks: its job is still live, and the broken file still declares it.
+    std::fs::write(
+        dir.path().join("b-001.yaml"),
+        "apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: b-001\nspec:\n  targets: []\n",
+    )
+    .expect("write");
+    let plan = endpoint.jobctl(&["plan", "-f", ".", "--prune"], dir.path());
+    assert!(
+        !plan.stdout.contains("have no manifest"),
+        "a broken manifest is not no manifest: {plan:?}"
+    );
+    assert!(
+        plan.stdout
+            .contains("1 job(s) of this instance are declared by no manifest that could be read"),
+        "{plan:?}"
+    );
+    assert!(plan.stdout.contains("b-001"), "{plan:?}");
+    assert!(
+        plan.stdout.contains("prune is off for this run"),
+        "{plan:?}"
+    );
+}

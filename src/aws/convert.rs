@@ -392,6 +392,7 @@ pub(super) fn own_template(
         managed: false,
         spec,
         document_text: o.document().map(String::from),
+        parameters: Vec::new(),
     }
 }
 
@@ -408,6 +409,15 @@ pub(super) fn managed_template(
         managed: true,
         spec,
         document_text: o.document().map(String::from),
+        parameters: o
+            .document_parameters()
+            .iter()
+            .map(|p| crate::domain::TemplateParameter {
+                key: p.key().unwrap_or_default().to_string(),
+                description: p.description().unwrap_or_default().to_string(),
+                optional: p.optional(),
+            })
+            .collect(),
     }
 }
 

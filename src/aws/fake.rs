@@ -467,6 +467,7 @@ impl JobsApi for FakeJobs {
                 managed: false,
                 document_text: spec.document.as_ref().map(ToString::to_string),
                 spec: job_spec,
+                parameters: Vec::new(),
             },
         );
         state.template_tags.insert(

@@ -366,7 +366,11 @@ pub async fn within<T>(
     let Some(deadline) = deadline else {
         return Ok(work.await);
     };
-    match tokio::time::timeout_at(deadline.at, work).await {
+    // Pinned here so that the calls in flight are still registered (not yet dropped) when the
+    // message below asks which one was waiting.
+    let timed = tokio::time::timeout_at(deadline.at, work);
+    tokio::pin!(timed);
+    match (&mut timed).await {
         Ok(value) => Ok(value),
         Err(_) => {
             let endpoint = api

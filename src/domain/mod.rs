@@ -21,5 +21,5 @@ pub use job::{
     RemoteJob,
 };
 pub use targets::{ResolvedJob, ResolvedSpec};
-pub use template::{DesiredTemplate, JobTemplateDescription, JobTemplateSpec};
+pub use template::{DesiredTemplate, JobTemplateDescription, JobTemplateSpec, TemplateParameter};
 pub use update::JobUpdate;

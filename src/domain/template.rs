@@ -22,6 +22,17 @@ pub struct JobTemplateDescription {
     pub spec: JobSpec,
     /// The document text exactly as the template stores it.
     pub document_text: Option<String>,
+    /// An AWS-managed template's `documentParameters` (empty for the account's own).
+    pub parameters: Vec<TemplateParameter>,
+}
+
+/// One `DocumentParameter` of an AWS-managed template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateParameter {
+    pub key: String,
+    pub description: String,
+    /// False when every job from the template must give it.
+    pub optional: bool,
 }
 
 /// What `aws iot create-job-template` accepts, one field per member of CreateJobTemplate

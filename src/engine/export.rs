@@ -400,6 +400,7 @@ mod tests {
                 json!({"targets": [], "description": "from template", "document": {"op": "fw"}}),
             ),
             document_text: Some(json!({"op": "fw"}).to_string()),
+            parameters: Vec::new(),
         });
         let all = ACTIVE.iter().map(|s| (*s).to_string()).collect();
         let exports = export(&api, &settings(Selection::Statuses(all))).await;

@@ -93,6 +93,14 @@ pub async fn plan_with_cache(
     settings: &Settings,
     cache: &mut OwnerCache,
 ) -> Result<Planned, ApiError> {
+    let mut coverage = coverage;
+    let (jobs, parameter_errors) = templates::check_managed_parameters(api, jobs).await?;
+    if !parameter_errors.is_empty() {
+        // A job left out for its parameters is still declared: nothing may be pruned for it.
+        coverage.incomplete.get_or_insert_with(|| {
+            "a job's documentParameters do not fit its AWS-managed template".to_string()
+        });
+    }
     let mut refreshed = refresh::refresh_with_cache(api, jobs, settings, cache).await?;
     // The health of the owned jobs no manifest declares, shown before they are pruned.
     refresh::describe_owned(api, &mut refreshed.observed, settings).await;
@@ -101,6 +109,7 @@ pub async fn plan_with_cache(
     desired.empty_roots = coverage.empty_roots;
     let mut plan = plan::plan(&desired, &refreshed.observed, settings);
     let mut errors = refreshed.errors;
+    errors.extend(parameter_errors);
     let prune_templates = plan.prune.requested && plan.prune.refused.is_none();
     // Templates are read only when some are declared or pruning may delete some.
     if !coverage.templates.is_empty() || prune_templates {

@@ -7,6 +7,9 @@
 //! Jobs already created from a template keep running when it is deleted or replaced; they
 //! copied its values at CreateJob (see docs/templates.md for what is documented and what inferred).
 //!
+//! Jobs that name an AWS-managed template have their `documentParameters` checked against
+//! DescribeManagedJobTemplate at plan time (one call per distinct template per run).
+//!
 //! Cost per run: one ListJobTemplates per 250 templates in the account, then one
 //! ListTagsForResource per template (ownership, as for jobs' orphans) and one
 //! DescribeJobTemplate per declared template that exists.
@@ -248,6 +251,104 @@ pub fn phase(change: &Change) -> u8 {
     }
 }
 
+/// Whether `arn` names an AWS-managed template (`arn:aws:iot:REGION::jobtemplate/NAME:VERSION`:
+/// no account).
+pub fn is_managed(arn: &str) -> bool {
+    arn.split(':').nth(4) == Some("") && arn.contains(":jobtemplate/")
+}
+
+/// What is wrong with a job's `documentParameters` for an AWS-managed template: the required
+/// parameters it leaves out and the keys the template does not have. `None` when they fit.
+pub fn parameter_problems(
+    given: &BTreeMap<String, crate::domain::spec::DocumentParameterValue>,
+    template: &crate::domain::JobTemplateDescription,
+) -> Option<String> {
+    let missing: Vec<String> = template
+        .parameters
+        .iter()
+        .filter(|p| !p.optional && !given.contains_key(&p.key))
+        .map(|p| format!("`{}` ({})", p.key, p.description.trim_end_matches('.')))
+        .collect();
+    let unknown: Vec<String> = given
+        .keys()
+        .filter(|k| !template.parameters.iter().any(|p| &p.key == *k))
+        .map(|k| format!("`{k}`"))
+        .collect();
+    if missing.is_empty() && unknown.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("missing {}", missing.join(", ")));
+    }
+    if !unknown.is_empty() {
+        let known: Vec<&str> = template.parameters.iter().map(|p| p.key.as_str()).collect();
+        parts.push(format!(
+            "unknown {} (its parameters: {})",
+            unknown.join(", "),
+            known.join(", ")
+        ));
+    }
+    Some(format!(
+        "spec.documentParameters does not fit {}: {}",
+        template.template_arn,
+        parts.join("; ")
+    ))
+}
+
+/// Checks the `documentParameters` of jobs that name an AWS-managed template against
+/// DescribeManagedJobTemplate: one call per distinct template per run. Jobs that do not fit
+/// come back as errors naming their manifest (`file:line:col`); the rest are returned.
+pub async fn check_managed_parameters(
+    api: &dyn JobsApi,
+    jobs: Vec<crate::domain::DesiredJob>,
+) -> Result<(Vec<crate::domain::DesiredJob>, Vec<JobError>), ApiError> {
+    let mut described: BTreeMap<String, Option<crate::domain::JobTemplateDescription>> =
+        BTreeMap::new();
+    let mut kept = Vec::with_capacity(jobs.len());
+    let mut errors = Vec::new();
+    for job in jobs {
+        let Some(arn) = job.spec.job_template_arn.clone().filter(|a| is_managed(a)) else {
+            kept.push(job);
+            continue;
+        };
+        if !described.contains_key(&arn) {
+            let read = match api.describe_job_template(&arn).await {
+                Ok(t) => t,
+                Err(err) if err.ends_the_run() => return Err(err),
+                Err(err) => {
+                    errors.push(JobError {
+                        job_id: job.job_id.clone(),
+                        source: Some(job.origin.to_string()),
+                        message: err.to_string(),
+                        operation: Some(err.operation),
+                        code: Some(err.code.clone()),
+                    });
+                    continue;
+                }
+            };
+            described.insert(arn.clone(), read);
+        }
+        let problem = match described.get(&arn) {
+            Some(Some(template)) => parameter_problems(&job.spec.document_parameters, template),
+            _ => Some(format!(
+                "spec.jobTemplateArn: there is no AWS-managed job template {arn} (see `aws iot list-managed-job-templates`)"
+            )),
+        };
+        match problem {
+            Some(message) => errors.push(JobError {
+                job_id: job.job_id.clone(),
+                source: Some(job.origin.to_string()),
+                message,
+                operation: Some("DescribeManagedJobTemplate"),
+                code: None,
+            }),
+            None => kept.push(job),
+        }
+    }
+    Ok((kept, errors))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,6 +579,55 @@ mod tests {
         assert_eq!(change.steps.len(), 1);
         assert!(
             matches!(&change.steps[0], Step::TagResource { tags } if tags["team"] == "lighting")
+        );
+    }
+
+    #[test]
+    fn managed_parameters_name_what_is_missing_and_what_is_unknown() {
+        use crate::domain::spec::DocumentParameterValue;
+        use crate::domain::{JobTemplateDescription, TemplateParameter};
+        let arn = "arn:aws:iot:us-east-1::jobtemplate/AWS-Download-File:1.0";
+        assert!(is_managed(arn));
+        assert!(!is_managed(&template_arn("ota")));
+        let param = |key: &str, optional| TemplateParameter {
+            key: key.into(),
+            description: format!("The {key}."),
+            optional,
+        };
+        let t = JobTemplateDescription {
+            template_arn: arn.into(),
+            managed: true,
+            spec: template("x", 1).spec.as_job_spec(),
+            document_text: None,
+            parameters: vec![
+                param("downloadUrl", false),
+                param("filePath", false),
+                param("runAsUser", true),
+            ],
+        };
+        let given = |keys: &[&str]| -> BTreeMap<String, DocumentParameterValue> {
+            keys.iter()
+                .map(|k| (k.to_string(), DocumentParameterValue("v".into())))
+                .collect()
+        };
+        assert_eq!(
+            parameter_problems(&given(&["downloadUrl", "filePath"]), &t),
+            None
+        );
+        let message =
+            parameter_problems(&given(&["downloadUrl", "fielPath"]), &t).expect("problems");
+        assert!(
+            message.contains("missing `filePath` (The filePath)"),
+            "{message}"
+        );
+        assert!(message.contains("unknown `fielPath`"), "{message}");
+        assert!(
+            message.contains("downloadUrl, filePath, runAsUser"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("runAsUser` ("),
+            "optional ones are never missing: {message}"
         );
     }
 }

@@ -623,6 +623,7 @@ mod tests {
             managed,
             spec,
             document_text: text.map(String::from),
+            parameters: Vec::new(),
         }
     }
 

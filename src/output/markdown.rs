@@ -496,8 +496,13 @@ fn plan_parts(
             .iter()
             .map(|o| format!("{} ({})", code(&o.job_id), text(&o.status)))
             .collect();
+        let header = if plan.prune.refused.is_some() {
+            "are declared by no manifest that could be read** (kept: a broken file may declare them)"
+        } else {
+            "have no manifest** (`--prune` cancels them, `--prune-delete` deletes finished ones)"
+        };
         head.push_str(&format!(
-            "**{} job(s) of this instance have no manifest** (`--prune` cancels them, `--prune-delete` deletes finished ones): {}\n\n",
+            "**{} job(s) of this instance {header}: {}\n\n",
             plan.orphans.len(),
             list.join(", ")
         ));

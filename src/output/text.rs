@@ -309,8 +309,15 @@ pub fn plan_text(plan: &Plan, errors: &[JobError], manifest_errors: usize, paint
         ));
     }
     if !plan.orphans.is_empty() {
+        // With prune asked for but refused (a broken or unreadable manifest), the broken file
+        // may well declare these jobs: they are kept, not "without a manifest".
+        let header = if plan.prune.refused.is_some() {
+            "are declared by no manifest that could be read (kept: a broken file may declare them)"
+        } else {
+            "have no manifest (pass --prune to cancel them, --prune-delete for finished ones)"
+        };
         out.push_str(&format!(
-            "\n  {} job(s) of this instance have no manifest (pass --prune to cancel them, --prune-delete for finished ones):\n",
+            "\n  {} job(s) of this instance {header}:\n",
             plan.orphans.len()
         ));
         for orphan in &plan.orphans {
