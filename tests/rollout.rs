@@ -380,3 +380,69 @@ fn two_concurrent_drivers_give_the_same_result_as_one() {
     let tags = job_tags(&endpoint, "fw-two");
     assert!(baseline_time(&tags, "fleet") >= baseline_time(&tags, "wave") + 600);
 }
+
+/// One `jobctl apply --wait` drives the rollout (its JSON report says where it ended).
+fn apply_wait(endpoint: &Endpoint, dir: &Path, name: &str) -> (common::Run, serde_json::Value) {
+    let run = endpoint.jobctl(
+        &[
+            "apply",
+            "-f",
+            ".",
+            "-o",
+            "json",
+            "--wait",
+            "--interval",
+            "1s",
+            "--timeout",
+            "90s",
+        ],
+        dir,
+    );
+    let json = run.json();
+    let rollout = json["rollouts"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["jobId"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no rollout {name} in {json}\n{run:?}"));
+    (run, rollout)
+}
+
+#[test]
+fn apply_wait_drives_a_rollout_through_every_stage_in_one_run() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollout(dir.path(), "fw-wait", "good", GOOD_GATE);
+    let (run, rollout) = apply_wait(&endpoint, dir.path(), "fw-wait");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(rollout["phase"], "Complete", "{rollout}");
+    assert!(
+        run.stderr.contains("rollout fw-wait: canary → wave"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("rollout fw-wait: wave → fleet"),
+        "{}",
+        run.stderr
+    );
+    each_thing_ran_once(&endpoint, "fw-wait");
+    let tags = job_tags(&endpoint, "fw-wait");
+    assert_eq!(tags.get("jobctl:stage").map(String::as_str), Some("fleet"));
+}
+
+#[test]
+fn apply_wait_stops_at_a_halt_and_exits_1() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollout(dir.path(), "fw-wait-bad", "bad", GOOD_GATE);
+    let (run, rollout) = apply_wait(&endpoint, dir.path(), "fw-wait-bad");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(rollout["phase"], "Halted", "{rollout}");
+    assert_eq!(rollout["stage"], "canary", "{rollout}");
+    for thing in things("BulbsWave", 20) {
+        assert!(
+            executions(&endpoint, &thing, "fw-wait-bad").is_empty(),
+            "{thing}"
+        );
+    }
+}

@@ -10,12 +10,13 @@ use super::common::{
     WaitArgs,
 };
 use super::exit;
+use super::wait::Rollouts;
 use crate::aws::IotJobs;
 use crate::engine::advance;
 use crate::engine::apply::JobResult;
 use crate::engine::plan::{Action, Plan};
 use crate::engine::reconcile::{self, Applied, Refusal};
-use crate::engine::status::{self, Options, Tracker};
+use crate::engine::status::{self, Options, Subject, Tracker};
 use crate::engine::Settings;
 use crate::output::style::Colors;
 use crate::output::{Format, Output};
@@ -107,35 +108,42 @@ pub async fn run(mut args: Args, colors: Colors) -> u8 {
         }
     };
     // Rollouts move as far as they can now; the next run (or the daemon) carries on.
-    let rollouts = if matches!(applied, Applied::Results(_)) {
+    // With `--wait`, they keep moving while it waits, until each is Complete, Halted or waits
+    // for approval.
+    let advanced = if matches!(applied, Applied::Results(_)) {
         let work = advance::advance(api, &planned.plan);
         match within(prepared.deadline, api, "advancing the rollouts", work).await {
-            Ok(advance) => advance.rollouts,
+            Ok(advance) => advance,
             Err(failure) => {
                 out.failure(&failure);
                 return exit::TIMEOUT;
             }
         }
     } else {
-        Vec::new()
+        advance::Advance::default()
     };
     let mut report = ApplyReport {
         plan: planned,
         applied,
         calls: Default::default(),
         wait: None,
-        rollouts,
+        rollouts: advanced.rollouts.clone(),
     };
     if args.wait.follow {
-        report.wait = wait(
+        let (status, rollouts) = wait(
             api,
             settings,
             prepared.deadline,
             &report,
             &args.wait,
             started,
+            advanced,
         )
         .await;
+        report.wait = status;
+        if let Some(rollouts) = rollouts {
+            report.rollouts = rollouts.rollouts;
+        }
     }
     report.calls = api.stats().by_operation();
     tracing::info!(attempts = ?report.calls, "AWS calls");
@@ -144,9 +152,10 @@ pub async fn run(mut args: Args, colors: Colors) -> u8 {
     exit_code(&report, written)
 }
 
-/// `--wait`: follows the jobs the apply created or changed until each has ended, the run's
+/// `--wait`: follows the jobs the apply created or changed until each has ended, and advances
+/// the staged rollouts until each is Complete, Halted or waits for approval, or until the run's
 /// deadline passes or Ctrl-C. Nothing is waited for when the apply was refused or failed (the
-/// run exits 1 anyway).
+/// run exits 1 anyway). Returns the followed jobs and where the rollouts stand at the end.
 async fn wait(
     api: &IotJobs,
     settings: &Settings,
@@ -154,26 +163,46 @@ async fn wait(
     report: &ApplyReport,
     args: &WaitArgs,
     started: std::time::Instant,
-) -> Option<StatusReport> {
+    advanced: advance::Advance,
+) -> (Option<StatusReport>, Option<advance::Advance>) {
     if report.has_errors() {
         eprintln!("jobctl: not waiting: the apply did not succeed");
-        return None;
+        return (None, None);
     }
-    let subjects = status::applied(&report.plan.plan, report.results());
+    let mut rollouts = Rollouts {
+        plan: &report.plan.plan,
+        last: advanced,
+    };
+    let mut subjects = status::applied(&report.plan.plan, report.results());
+    // A rollout whose stage runs is followed too, whether or not this apply changed it.
+    for id in rollouts.moving_ids() {
+        if !subjects.iter().any(|s| s.job_id == id) {
+            subjects.push(Subject::applied(&id, None, None));
+        }
+    }
     let options = Options {
         max_failure_rate: settings.max_failure_rate,
         finished_within: std::time::Duration::ZERO,
         parallelism: settings.parallelism,
     };
     let mut tracker = Tracker::follow(options, subjects);
-    let outcome = if tracker.rows().is_empty() {
+    let outcome = if tracker.rows().is_empty() && !rollouts.moving() {
         eprintln!("Nothing to wait for: the apply created or changed no job.");
         WaitOutcome::Finished
     } else {
-        super::wait::follow(api, &mut tracker, args.interval, deadline, started).await
+        let following = Some(&mut rollouts);
+        super::wait::follow(
+            api,
+            &mut tracker,
+            args.interval,
+            deadline,
+            started,
+            following,
+        )
+        .await
     };
     let (jobs, errors) = tracker.into_rows();
-    Some(StatusReport {
+    let status = StatusReport {
         instance: Some(settings.instance.clone()),
         jobs,
         errors,
@@ -181,7 +210,8 @@ async fn wait(
         finished_within: std::time::Duration::ZERO,
         wait: Some(outcome),
         calls: Default::default(),
-    })
+    };
+    (Some(status), Some(rollouts.last))
 }
 
 /// 1 when the apply failed, a report file could not be written, a rollout halted, or a followed

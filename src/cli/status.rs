@@ -113,7 +113,17 @@ pub async fn run(mut args: Args, colors: Colors) -> u8 {
         }
     };
     let wait = if args.wait.follow {
-        Some(super::wait::follow(&api, &mut tracker, args.wait.interval, deadline, started).await)
+        Some(
+            super::wait::follow(
+                &api,
+                &mut tracker,
+                args.wait.interval,
+                deadline,
+                started,
+                None,
+            )
+            .await,
+        )
     } else {
         None
     };

@@ -9,8 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::common::Deadline;
-use crate::aws::IotJobs;
+use crate::aws::{IotJobs, JobsApi};
+use crate::engine::advance::{self, Advance, RolloutEvent};
 use crate::engine::health::Health;
+use crate::engine::plan::Plan;
+use crate::engine::rollout::Phase;
 use crate::engine::status::{Follower, JobHealth, Tracker};
 use crate::output::status::{eta, progress_line};
 use crate::report::WaitOutcome;
@@ -27,27 +30,42 @@ pub fn ctrl_c_claimed() -> bool {
 /// Follows the tracker's jobs every `interval` until each has ended, the run's `deadline`
 /// passes, or Ctrl-C; progress goes to stderr: live bars on a terminal, otherwise one plain
 /// line per job that changed, at most once per interval. Jobs are only ever read.
+/// `rollouts`: with `apply --wait`, the staged rollouts of the applied plan, advanced before each
+/// poll and followed until each is Complete, Halted or waiting for approval.
 pub async fn follow(
     api: &IotJobs,
     tracker: &mut Tracker,
     interval: Duration,
     deadline: Option<Deadline>,
     started: Instant,
+    rollouts: Option<&mut Rollouts<'_>>,
 ) -> WaitOutcome {
-    if tracker.done() {
+    let moving = rollouts.as_ref().is_some_and(|r| r.moving());
+    if tracker.done() && !moving {
         return WaitOutcome::Finished;
     }
     let ids: Vec<String> = tracker.waiting().map(|j| j.job_id.clone()).collect();
+    let staged: Vec<String> = rollouts
+        .as_ref()
+        .map(|r| r.moving_ids())
+        .unwrap_or_default();
     eprintln!(
-        "Waiting for {} job(s): {}. Ctrl-C stops waiting and never cancels a job.",
+        "Waiting for {} job(s){}{}{}. Ctrl-C stops waiting and never cancels a job.",
         ids.len(),
-        ids.join(", ")
+        if ids.is_empty() { "" } else { ": " },
+        ids.join(", "),
+        if staged.is_empty() {
+            String::new()
+        } else {
+            format!(" and rollout(s) {}", staged.join(", "))
+        }
     );
     // Listen before claiming, so that no Ctrl-C falls between the two.
     let mut interrupt = Interrupt::listen();
     CTRL_C_CLAIMED.store(true, Ordering::SeqCst);
     let mut waiting = Waiting {
         progress: Progress::new(std::io::stderr().is_terminal(), started),
+        rollouts,
     };
     waiting.progress.show(&tracker.rows());
     let outcome = {
@@ -82,16 +100,77 @@ pub async fn follow(
     outcome
 }
 
-/// The follower of `status --watch` and `apply --wait`: it shows progress.
-// Staged rollouts (issue 14) add their "advance rollouts" step as `before_poll` here.
-struct Waiting {
+/// The staged rollouts `apply --wait` drives while it waits: the plan they came from and what
+/// the latest advance left.
+pub struct Rollouts<'a> {
+    pub plan: &'a Plan,
+    pub last: Advance,
+}
+
+impl Rollouts<'_> {
+    /// Some rollout still has a stage running or soaking (one that waits for approval, halted
+    /// or complete needs nothing more from this run).
+    pub fn moving(&self) -> bool {
+        self.last.moving
+    }
+
+    pub fn moving_ids(&self) -> Vec<String> {
+        self.last
+            .rollouts
+            .iter()
+            .filter(|r| r.phase == Phase::Progressing)
+            .map(|r| r.job_id.clone())
+            .collect()
+    }
+}
+
+/// The follower of `status --watch` and `apply --wait`: it shows progress, and with `apply
+/// --wait` advances the plan's staged rollouts before each poll.
+struct Waiting<'r, 'p> {
     progress: Progress,
+    rollouts: Option<&'r mut Rollouts<'p>>,
 }
 
 #[async_trait::async_trait]
-impl Follower for Waiting {
+impl Follower for Waiting<'_, '_> {
+    async fn before_poll(&mut self, api: &dyn JobsApi, _tracker: &mut Tracker) {
+        let Some(rollouts) = self.rollouts.as_deref_mut() else {
+            return;
+        };
+        if !rollouts.moving() {
+            return;
+        }
+        let advance = advance::advance(api, rollouts.plan).await;
+        for run in &advance.rollouts {
+            for event in &run.events {
+                match event {
+                    RolloutEvent::Promoted { from, to } => {
+                        self.progress
+                            .note(&format!("rollout {}: {from} → {to}", run.job_id));
+                    }
+                    RolloutEvent::Halted { stage, comment } => {
+                        self.progress.note(&format!(
+                            "rollout {} halted in {stage}: {comment}",
+                            run.job_id
+                        ));
+                    }
+                    RolloutEvent::AwaitingApproval { stage } => self.progress.note(&format!(
+                        "rollout {} waits for approval to leave {stage}: jobctl promote {}",
+                        run.job_id, run.job_id
+                    )),
+                    RolloutEvent::GateHeld { .. } | RolloutEvent::Resumed { .. } => {}
+                }
+            }
+        }
+        rollouts.last = advance;
+    }
+
     fn after_poll(&mut self, rows: &[&JobHealth]) {
         self.progress.show(rows);
+    }
+
+    fn keep_going(&self) -> bool {
+        self.rollouts.as_ref().is_some_and(|r| r.moving())
     }
 }
 
@@ -156,6 +235,18 @@ impl Progress {
                 let _ = writeln!(stderr, "{line}");
                 self.last.insert(job.job_id.clone(), key.to_string());
             }
+        }
+    }
+
+    /// One line that stays above the bars (a rollout promoted or halted).
+    fn note(&self, line: &str) {
+        match &self.bars {
+            Some((multi, _)) => {
+                if multi.println(line).is_err() {
+                    eprintln!("{line}");
+                }
+            }
+            None => eprintln!("{line}"),
         }
     }
 

@@ -120,6 +120,12 @@ pub trait Follower: Send {
 
     /// After each poll, with every job as read (live progress).
     fn after_poll(&mut self, rows: &[&JobHealth]);
+
+    /// Whether to keep following after every job has ended: a staged rollout whose job's
+    /// executions have all ended may still have stages to start.
+    fn keep_going(&self) -> bool {
+        false
+    }
 }
 
 /// A job to report on.
@@ -471,7 +477,7 @@ impl Tracker {
         if !unread {
             next += interval;
         }
-        while !self.done() {
+        while !self.done() || follower.keep_going() {
             tokio::time::sleep_until(next).await;
             next = tokio::time::Instant::now() + interval;
             follower.before_poll(api, self).await;

@@ -308,7 +308,9 @@ fn constant(site: &Site<'_>, expected_value: &Value, instance: &Value) -> Diagno
         ),
         "/kind" => (
             Rule::ManifestKind,
-            format!("set `kind: {expected}`; jobctl manages `Job`, `JobTemplate` and `Rollout` objects"),
+            format!(
+                "set `kind: {expected}`; jobctl manages `Job`, `JobTemplate` and `Rollout` objects"
+            ),
         ),
         _ => (Rule::SchemaConst, format!("set it to `{expected}`")),
     };
