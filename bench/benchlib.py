@@ -38,6 +38,16 @@ class Emulator:
         self.proc.wait()
 
 
+def pin_binaries(bin_dir, work):
+    """Hard links to jobctl and jobctl-emulator in WORK/bin: target/ may be rebuilt (by another
+    worktree sharing it) while a benchmark runs. Returns the new directory."""
+    pinned = Path(work) / "bin"
+    pinned.mkdir()
+    for name in ("jobctl", "jobctl-emulator"):
+        os.link(Path(bin_dir) / name, pinned / name)
+    return pinned
+
+
 def calls(stats):
     """API calls by operation, and how many of them failed, from /_emulator/stats."""
     ops = {op: v["total"] for op, v in sorted(stats["operations"].items())}

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import AWS, ENV, GROUP_ARN, ROOT, Emulator, calls
+from benchlib import AWS, ENV, GROUP_ARN, ROOT, Emulator, calls, pin_binaries
 
 PROFILE = os.environ.get("BENCH_PROFILE", "release")
 # BENCH_BIN: a directory holding jobctl and jobctl-emulator already built (no build here).
@@ -53,13 +53,8 @@ def main():
     if not AWS.exists():
         sys.exit("bench/export.py: the AWS CLI is missing; run scripts/venv first")
     work = Path(tempfile.mkdtemp(prefix="jobctl-bench-export-"))
-    # Hard links pin the binaries just built: target/ may be rebuilt while the benchmark runs.
     global BIN
-    pinned = work / "bin"
-    pinned.mkdir()
-    for name in ("jobctl", "jobctl-emulator"):
-        os.link(BIN / name, pinned / name)
-    BIN = pinned
+    BIN = pin_binaries(BIN, work)
     state = work / "state.json"
     seed(state, jobs)
 

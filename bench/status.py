@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import ENV, GROUP_ARN, ROOT, Emulator, calls
+from benchlib import ENV, GROUP_ARN, ROOT, Emulator, calls, pin_binaries
 
 PROFILE = os.environ.get("BENCH_PROFILE", "release")
 BIN = Path(os.environ.get("BENCH_BIN", ROOT / "target" / PROFILE))
@@ -39,13 +39,8 @@ def main():
         build = ["cargo", "build", "--quiet", "--bins"] + (["--release"] if PROFILE == "release" else [])
         subprocess.run(build, cwd=ROOT, check=True)
     work = Path(tempfile.mkdtemp(prefix="jobctl-bench-status-"))
-    # Hard links pin the binaries: target/ may be rebuilt while the benchmark runs.
     global BIN
-    pinned = work / "bin"
-    pinned.mkdir()
-    for name in ("jobctl", "jobctl-emulator"):
-        os.link(BIN / name, pinned / name)
-    BIN = pinned
+    BIN = pin_binaries(BIN, work)
     state, jobs = work / "state.json", work / "jobs"
     jobs.mkdir()
     for i in range(DECLARED):

@@ -459,6 +459,29 @@ fn process_file(found: &FoundFile) -> FileResult {
     result
 }
 
+/// The manifest of `kind` from a document that passed its schema; a mismatch the schema let
+/// through is reported at the document (`None`).
+fn parse_manifest<T: serde::de::DeserializeOwned>(
+    instance: Value,
+    kind: &str,
+    root: &Node,
+    file: &Arc<SourceFile>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    match serde_json::from_value(instance) {
+        Ok(m) => Some(m),
+        Err(err) => {
+            out.push(Diagnostic::error(
+                Rule::ManifestInvalid,
+                file,
+                Some(root.location),
+                format!("the manifest does not match the {kind} format: {err}"),
+            ));
+            None
+        }
+    }
+}
+
 /// A `kind: JobTemplate` document, checked against the template schema instead of the Job one.
 fn is_template(root: &Node) -> bool {
     root.pointer("/kind")

@@ -28,18 +28,7 @@ pub(super) fn check(
     found: &FoundFile,
     out: &mut Vec<Diagnostic>,
 ) -> Option<DesiredJob> {
-    let manifest: RolloutManifest = match serde_json::from_value(instance) {
-        Ok(m) => m,
-        Err(err) => {
-            out.push(Diagnostic::error(
-                Rule::ManifestInvalid,
-                file,
-                Some(root.location),
-                format!("the manifest does not match the Rollout format: {err}"),
-            ));
-            return None;
-        }
-    };
+    let manifest: RolloutManifest = super::parse_manifest(instance, "Rollout", root, file, out)?;
     let before = out.iter().filter(|d| d.is_error()).count();
     let at = |pointer: &str| root.pointer(pointer).map_or(root.location, |n| n.location);
 

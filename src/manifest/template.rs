@@ -28,18 +28,8 @@ pub(super) fn check_document(
         }
         return None;
     }
-    let manifest: JobTemplateManifest = match serde_json::from_value(instance) {
-        Ok(m) => m,
-        Err(err) => {
-            out.push(Diagnostic::error(
-                Rule::ManifestInvalid,
-                file,
-                Some(root.location),
-                format!("the manifest does not match the JobTemplate format: {err}"),
-            ));
-            return None;
-        }
-    };
+    let manifest: JobTemplateManifest =
+        super::parse_manifest(instance, "JobTemplate", root, file, out)?;
     let before = out.iter().filter(|d| d.is_error()).count();
     let mut spec = manifest.spec;
     let mut ctx = semantic::Context {
