@@ -48,8 +48,7 @@ pub(super) fn check_document(
         out: &mut *out,
     };
     check_spec(&spec, &mut ctx);
-    if let Some((document, sent)) = super::resolve_document(&spec.as_job_spec(), found, &mut ctx)
-    {
+    if let Some((document, sent)) = super::resolve_document(&spec.as_job_spec(), found, &mut ctx) {
         spec.document = Some(document);
         spec.document_text = sent;
         spec.document_file = None;
