@@ -183,7 +183,8 @@ pub fn load(paths: &[PathBuf]) -> ManifestSet {
     let mut first_template: HashMap<String, (Arc<SourceFile>, Location)> = HashMap::new();
     let mut duplicate_templates: HashSet<String> = HashSet::new();
     // Sized once: doubling a vector of 10,000 jobs would briefly hold half as much again.
-    set.jobs.reserve_exact(results.iter().map(|r| r.jobs.len()).sum());
+    set.jobs
+        .reserve_exact(results.iter().map(|r| r.jobs.len()).sum());
     for result in results {
         for (template, file, location) in result.templates {
             match first_template.get(&template.name) {
