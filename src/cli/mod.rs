@@ -138,6 +138,7 @@ pub fn main() -> ExitCode {
     // The daemon is I/O-bound and long-lived: one runtime thread keeps its footprint small
     // (each extra thread also gets its own malloc arena). One-shot commands use every core.
     let mut builder = if matches!(cli.command, Command::Watch(_)) {
+        crate::watch::limit_malloc_arenas();
         tokio::runtime::Builder::new_current_thread()
     } else {
         tokio::runtime::Builder::new_multi_thread()

@@ -253,6 +253,8 @@ pub async fn refresh_with_cache(
         return Err(err.clone());
     }
     let mut failed = BTreeSet::new();
+    // Sized once: growing a map of 10,000 jobs by doubling briefly holds both tables.
+    out.observed.remote.reserve(reads.len());
     for (job_id, result) in reads {
         match result {
             Ok(Some(remote)) => {
