@@ -434,6 +434,7 @@ fn resolve_targets(
         origin,
         max_failure_rate,
         rollout,
+        ..
     } = job;
     let mut api_error = None;
     let result = ResolvedSpec::resolve(spec, |target| {
@@ -566,6 +567,7 @@ mod tests {
             },
             max_failure_rate: None,
             rollout: None,
+            key_origins: Default::default(),
         }
     }
 

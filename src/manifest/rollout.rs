@@ -179,6 +179,7 @@ pub(super) fn check(
             col: name_location.col,
         },
         rollout: Some(RolloutSpec { stages }),
+        key_origins: super::key_origins(&view, file),
     })
 }
 
