@@ -232,7 +232,8 @@ spec:
     let plan = endpoint.jobctl(&["plan", "-f", "."], dir.path());
     assert_eq!(plan.code, 1, "{plan:?}");
     let out = format!("{}{}", plan.stdout, plan.stderr);
-    assert!(out.contains("download.yaml:4:9"), "{out}");
+    // The line of the `documentParameters` key, not the job's name.
+    assert!(out.contains("download.yaml:8:3"), "{out}");
     assert!(out.contains("missing `filePath`"), "{out}");
     assert!(out.contains("unknown `fielPath`"), "{out}");
     // AWS-Reboot needs no parameters: that job plans normally.

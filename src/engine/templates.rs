@@ -432,10 +432,15 @@ pub async fn check_managed_parameters(
                 "spec.jobTemplateArn: there is no AWS-managed job template {arn} (see `aws iot list-managed-job-templates`)"
             )),
         };
+        // The `documentParameters` line, or the template's when the job gives none.
+        let at = ["documentParameters", "jobTemplateArn"]
+            .iter()
+            .find_map(|key| job.key_origins.get(key))
+            .unwrap_or(&job.origin);
         match problem {
             Some(message) => errors.push(JobError {
                 job_id: job.job_id.clone(),
-                source: Some(job.origin.to_string()),
+                source: Some(at.to_string()),
                 message,
                 operation: Some("DescribeManagedJobTemplate"),
                 code: None,

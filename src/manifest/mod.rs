@@ -597,7 +597,7 @@ pub(crate) fn key_origins(
     root: &Node,
     file: &SourceFile,
 ) -> std::collections::BTreeMap<&'static str, Origin> {
-    ["jobTemplate", "documentParameters"]
+    ["jobTemplate", "jobTemplateArn", "documentParameters"]
         .into_iter()
         .filter_map(|key| {
             let at = root.key_at(&format!("/spec/{key}"))?.location;
