@@ -357,3 +357,33 @@ spec:
     let (status, _) = get(&endpoint, "/jobs/fw");
     assert_eq!(status, 404);
 }
+
+#[test]
+fn a_job_created_from_a_template_exports_and_plans_nothing_to_do() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_thing("bulb-1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "ota.yaml", &template(30));
+    write(dir.path(), "fw.yaml", JOB);
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+
+    let run = endpoint.jobctl(&["export", "fw", "--dir", "exported"], dir.path());
+    assert_eq!(run.code, 0, "{run:?}");
+    let exported = dir.path().join("exported");
+    let text = std::fs::read_dir(&exported)
+        .expect("exported dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "yaml"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(text.contains(TEMPLATE_ARN), "{text}");
+    // The template's timeout is inherited, not written into the job's manifest.
+    assert!(!text.contains("inProgressTimeoutInMinutes"), "{text}");
+    std::fs::copy(dir.path().join("ota.yaml"), exported.join("ota.yaml")).expect("copy");
+    let plan = endpoint.jobctl(
+        &["plan", "-f", "exported", "--detailed-exitcode"],
+        dir.path(),
+    );
+    assert_eq!(plan.code, 0, "nothing to do after the round trip: {plan:?}");
+}
