@@ -232,7 +232,8 @@ spec:
     let plan = endpoint.jobctl(&["plan", "-f", "."], dir.path());
     assert_eq!(plan.code, 1, "{plan:?}");
     let out = format!("{}{}", plan.stdout, plan.stderr);
-    assert!(out.contains("download.yaml:4:9"), "{out}");
+    // The line of the `documentParameters` key, not the job's name.
+    assert!(out.contains("download.yaml:8:3"), "{out}");
     assert!(out.contains("missing `filePath`"), "{out}");
     assert!(out.contains("unknown `fielPath`"), "{out}");
     // AWS-Reboot needs no parameters: that job plans normally.
@@ -245,4 +246,144 @@ spec:
         status, 404,
         "a job that does not fit its template is never created"
     );
+}
+
+#[test]
+fn a_job_names_its_template_by_manifest_name_and_is_created_after_it() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_thing("bulb-1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "ota.yaml", &template(30));
+    write(
+        dir.path(),
+        "fw.yaml",
+        "apiVersion: jobctl/v1
+kind: Job
+metadata:
+  name: fw
+spec:
+  targets:
+    - thing: bulb-1
+  jobTemplate: ota
+",
+    );
+    let plan = endpoint.jobctl(&["plan", "-f", ".", "-o", "json"], dir.path());
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let plan = plan.json();
+    assert_eq!(change(&plan, "jobtemplate/ota")["action"], "create");
+    assert_eq!(change(&plan, "fw")["action"], "create");
+
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let (_, job) = get(&endpoint, "/jobs/fw");
+    assert_eq!(job["job"]["jobTemplateArn"], TEMPLATE_ARN);
+    assert_eq!(
+        job["job"]["timeoutConfig"]["inProgressTimeoutInMinutes"],
+        30
+    );
+    let again = endpoint.jobctl(&["plan", "-f", ".", "--detailed-exitcode"], dir.path());
+    assert_eq!(again.code, 0, "{again:?}");
+
+    // A template only the account holds is found by name too.
+    let other = tempfile::tempdir().expect("tempdir");
+    write(
+        other.path(),
+        "fw2.yaml",
+        "apiVersion: jobctl/v1
+kind: Job
+metadata:
+  name: fw2
+spec:
+  targets: [{thing: bulb-1}]
+  jobTemplate: ota
+",
+    );
+    let apply = endpoint.jobctl(&["apply", "-f", "."], other.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let (_, job) = get(&endpoint, "/jobs/fw2");
+    assert_eq!(job["job"]["jobTemplateArn"], TEMPLATE_ARN);
+}
+
+#[test]
+fn job_template_with_an_arn_or_an_unknown_name_is_an_error_at_its_line() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_thing("bulb-1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "both.yaml",
+        "apiVersion: jobctl/v1
+kind: Job
+metadata:
+  name: both
+spec:
+  targets: [{thing: bulb-1}]
+  jobTemplate: ota
+  jobTemplateArn: arn:aws:iot:us-east-1:123456789012:jobtemplate/ota
+",
+    );
+    let plan = endpoint.jobctl(&["plan", "-f", "."], dir.path());
+    assert_ne!(plan.code, 0, "{plan:?}");
+    let out = format!("{}{}", plan.stdout, plan.stderr);
+    assert!(out.contains("both.yaml:8:3"), "{out}");
+    assert!(
+        out.contains("both `jobTemplate` and `jobTemplateArn`"),
+        "{out}"
+    );
+
+    let unknown = tempfile::tempdir().expect("tempdir");
+    write(
+        unknown.path(),
+        "fw.yaml",
+        "apiVersion: jobctl/v1
+kind: Job
+metadata:
+  name: fw
+spec:
+  targets: [{thing: bulb-1}]
+  jobTemplate: nope
+",
+    );
+    let plan = endpoint.jobctl(&["plan", "-f", "."], unknown.path());
+    assert_eq!(plan.code, 1, "{plan:?}");
+    let out = format!("{}{}", plan.stdout, plan.stderr);
+    assert!(out.contains("fw.yaml:7:3"), "{out}");
+    assert!(
+        out.contains("no `kind: JobTemplate` manifest declares `nope`"),
+        "{out}"
+    );
+    let apply = endpoint.jobctl(&["apply", "-f", "."], unknown.path());
+    assert_ne!(apply.code, 0, "{apply:?}");
+    let (status, _) = get(&endpoint, "/jobs/fw");
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn a_job_created_from_a_template_exports_and_plans_nothing_to_do() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_thing("bulb-1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "ota.yaml", &template(30));
+    write(dir.path(), "fw.yaml", JOB);
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+
+    let run = endpoint.jobctl(&["export", "fw", "--dir", "exported"], dir.path());
+    assert_eq!(run.code, 0, "{run:?}");
+    let exported = dir.path().join("exported");
+    let text = std::fs::read_dir(&exported)
+        .expect("exported dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "yaml"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(text.contains(TEMPLATE_ARN), "{text}");
+    // The template's timeout is inherited, not written into the job's manifest.
+    assert!(!text.contains("inProgressTimeoutInMinutes"), "{text}");
+    std::fs::copy(dir.path().join("ota.yaml"), exported.join("ota.yaml")).expect("copy");
+    let plan = endpoint.jobctl(
+        &["plan", "-f", "exported", "--detailed-exitcode"],
+        dir.path(),
+    );
+    assert_eq!(plan.code, 0, "nothing to do after the round trip: {plan:?}");
 }

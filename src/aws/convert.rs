@@ -282,6 +282,7 @@ fn spec_from_job_raw(job: &sdk::Job) -> JobSpec {
         tags: BTreeMap::new(),
         namespace_id: job.namespace_id().map(String::from),
         job_template_arn: job.job_template_arn().map(String::from),
+        job_template: None,
         job_executions_retry_config: job.job_executions_retry_config().map(|c| {
             m::JobExecutionsRetryConfig {
                 criteria_list: c

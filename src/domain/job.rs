@@ -34,6 +34,9 @@ pub struct DesiredJob {
     pub max_failure_rate: Option<f64>,
     /// Set for a `kind: Rollout`: its stages. The spec then holds every stage's targets.
     pub rollout: Option<super::rollout::RolloutSpec>,
+    /// Where some spec keys are written (`jobTemplate`, `jobTemplateArn`, `documentParameters`),
+    /// for errors found after loading that belong on that line rather than on `metadata.name`.
+    pub key_origins: std::collections::BTreeMap<&'static str, Origin>,
 }
 
 /// A job's status as AWS reports it; unknown values are kept, not guessed at.

@@ -94,6 +94,13 @@ pub struct JobSpec {
     #[schemars(length(min = 1, max = 1600), regex(pattern = r"^arn:[!-~]+$"))]
     pub job_template_arn: Option<String>,
 
+    /// The name of a job template declared by a `kind: JobTemplate` manifest or already in the
+    /// account; jobctl sends its ARN as `jobTemplateArn`. Exclusive with `jobTemplateArn`.
+    /// Cannot be changed after creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
+    pub job_template: Option<String>,
+
     /// How many times failed or timed-out executions are retried. Can be updated after creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_executions_retry_config: Option<JobExecutionsRetryConfig>,

@@ -14,6 +14,11 @@ use super::spec::{JobSpec, TagValue, Target};
 pub struct ResolvedSpec(JobSpec);
 
 impl ResolvedSpec {
+    /// Sets the ARN of the template a `jobTemplate: NAME` names, once the account is known.
+    pub fn set_job_template_arn(&mut self, arn: String) {
+        self.0.job_template_arn = Some(arn);
+    }
+
     /// Resolves every target that is a name with `arn_of`; ARNs pass through. Fails with every
     /// reason `arn_of` gave, so one run reports all unresolvable targets of a job.
     pub fn resolve<E>(

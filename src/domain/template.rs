@@ -126,6 +126,7 @@ impl JobTemplateSpec {
             tags: self.tags.clone(),
             namespace_id: None,
             job_template_arn: None,
+            job_template: None,
             job_executions_retry_config: self.job_executions_retry_config.clone(),
             document_parameters: BTreeMap::new(),
             scheduling_config: (!self.maintenance_windows.is_empty()).then(|| SchedulingConfig {

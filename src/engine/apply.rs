@@ -405,6 +405,7 @@ mod tests {
                 },
                 max_failure_rate: None,
                 rollout: None,
+                key_origins: Default::default(),
             })
             .collect();
         let refreshed = crate::engine::refresh::refresh(api, desired, &settings)

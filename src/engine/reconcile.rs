@@ -94,14 +94,29 @@ pub async fn plan_with_cache(
     cache: &mut OwnerCache,
 ) -> Result<Planned, ApiError> {
     let mut coverage = coverage;
-    let (jobs, parameter_errors) = templates::check_managed_parameters(api, jobs).await?;
+    let (jobs, mut parameter_errors, listed_templates) =
+        templates::check_named_templates(api, jobs, &coverage.templates).await?;
+    let (jobs, managed_errors) = templates::check_managed_parameters(api, jobs).await?;
+    parameter_errors.extend(managed_errors);
     if !parameter_errors.is_empty() {
         // A job left out for its parameters is still declared: nothing may be pruned for it.
         coverage.incomplete.get_or_insert_with(|| {
-            "a job's documentParameters do not fit its AWS-managed template".to_string()
+            "a job's template or its documentParameters could not be resolved".to_string()
         });
     }
     let mut refreshed = refresh::refresh_with_cache(api, jobs, settings, cache).await?;
+    let arn_errors = templates::name_template_arns(
+        &mut refreshed.desired.jobs,
+        &listed_templates,
+        refreshed.account.as_deref(),
+        api.region().as_deref(),
+    );
+    if !arn_errors.is_empty() {
+        coverage
+            .incomplete
+            .get_or_insert_with(|| "a job's template ARN could not be told".to_string());
+    }
+    parameter_errors.extend(arn_errors);
     // The health of the owned jobs no manifest declares, shown before they are pruned.
     refresh::describe_owned(api, &mut refreshed.observed, settings).await;
     let mut desired = refreshed.desired;

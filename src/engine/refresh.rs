@@ -436,6 +436,7 @@ fn resolve_targets(
         origin,
         max_failure_rate,
         rollout,
+        ..
     } = job;
     let mut api_error = None;
     let result = ResolvedSpec::resolve(spec, |target| {
@@ -568,6 +569,7 @@ mod tests {
             },
             max_failure_rate: None,
             rollout: None,
+            key_origins: Default::default(),
         }
     }
 

@@ -296,6 +296,103 @@ pub fn parameter_problems(
     ))
 }
 
+/// The ARN of the template `name` in `account` and `region`, as CreateJobTemplate makes it.
+pub fn own_template_arn(region: &str, account: &str, name: &str) -> String {
+    format!("arn:aws:iot:{region}:{account}:jobtemplate/{name}")
+}
+
+/// Checks that each `jobTemplate: NAME` names a template a `kind: JobTemplate` manifest
+/// declares or the account holds; jobs naming neither come back as errors at the
+/// `jobTemplate` line. Returns the account's templates (name to ARN) when they were listed:
+/// ListJobTemplates runs only when some job names a template no manifest declares.
+pub async fn check_named_templates(
+    api: &dyn JobsApi,
+    jobs: Vec<crate::domain::DesiredJob>,
+    declared: &[DesiredTemplate],
+) -> Result<
+    (
+        Vec<crate::domain::DesiredJob>,
+        Vec<JobError>,
+        BTreeMap<String, String>,
+    ),
+    ApiError,
+> {
+    let is_declared = |name: &str| declared.iter().any(|t| t.name == name);
+    let needs_listing = jobs
+        .iter()
+        .filter_map(|j| j.spec.job_template.as_deref())
+        .any(|name| !is_declared(name));
+    let listed: BTreeMap<String, String> = if needs_listing {
+        api.list_job_templates().await?.into_iter().collect()
+    } else {
+        BTreeMap::new()
+    };
+    let mut kept = Vec::with_capacity(jobs.len());
+    let mut errors = Vec::new();
+    for job in jobs {
+        match job.spec.job_template.as_deref() {
+            Some(name) if !is_declared(name) && !listed.contains_key(name) => {
+                let at = job.key_origins.get("jobTemplate").unwrap_or(&job.origin);
+                errors.push(JobError {
+                    job_id: job.job_id.clone(),
+                    source: Some(at.to_string()),
+                    message: format!(
+                        "spec.jobTemplate: no `kind: JobTemplate` manifest declares `{name}` and the account has no job template `{name}`; declare it (kind: JobTemplate, metadata.name: {name}), fix the name, or give the template's `jobTemplateArn`"
+                    ),
+                    operation: Some("ListJobTemplates"),
+                    code: None,
+                });
+            }
+            _ => kept.push(job),
+        }
+    }
+    Ok((kept, errors, listed))
+}
+
+/// Gives each job's `jobTemplate: NAME` its ARN: the listed one, or the one CreateJobTemplate
+/// makes in the run's account and region. A job whose account cannot be told is left out with
+/// an error (its index is returned so the caller drops it).
+pub fn name_template_arns(
+    jobs: &mut Vec<crate::domain::ResolvedJob>,
+    listed: &BTreeMap<String, String>,
+    account: Option<&str>,
+    region: Option<&str>,
+) -> Vec<JobError> {
+    let account = account.map(String::from).or_else(|| {
+        listed
+            .values()
+            .find_map(|a| super::refresh::arn_account(a).map(String::from))
+    });
+    let mut errors = Vec::new();
+    jobs.retain_mut(|job| {
+        let Some(name) = job.spec.job_template.clone() else {
+            return true;
+        };
+        let arn = listed.get(&name).cloned().or_else(|| {
+            Some(own_template_arn(region?, account.as_deref()?, &name))
+        });
+        match arn {
+            Some(arn) => {
+                job.spec.set_job_template_arn(arn);
+                true
+            }
+            None => {
+                errors.push(JobError {
+                    job_id: job.job_id.clone(),
+                    source: Some(job.origin.to_string()),
+                    message: format!(
+                        "spec.jobTemplate: cannot tell the account or region this run works on, so the ARN of template `{name}` is unknown; give `jobTemplateArn` instead, or set the region"
+                    ),
+                    operation: None,
+                    code: None,
+                });
+                false
+            }
+        }
+    });
+    errors
+}
+
 /// Checks the `documentParameters` of jobs that name an AWS-managed template against
 /// DescribeManagedJobTemplate: one call per distinct template per run. Jobs that do not fit
 /// come back as errors naming their manifest (`file:line:col`); the rest are returned.
@@ -335,10 +432,15 @@ pub async fn check_managed_parameters(
                 "spec.jobTemplateArn: there is no AWS-managed job template {arn} (see `aws iot list-managed-job-templates`)"
             )),
         };
+        // The `documentParameters` line, or the template's when the job gives none.
+        let at = ["documentParameters", "jobTemplateArn"]
+            .iter()
+            .find_map(|key| job.key_origins.get(key))
+            .unwrap_or(&job.origin);
         match problem {
             Some(message) => errors.push(JobError {
                 job_id: job.job_id.clone(),
-                source: Some(job.origin.to_string()),
+                source: Some(at.to_string()),
                 message,
                 operation: Some("DescribeManagedJobTemplate"),
                 code: None,
@@ -391,6 +493,7 @@ mod tests {
             origin: Origin::default(),
             max_failure_rate: None,
             rollout: None,
+            key_origins: Default::default(),
         }
     }
 

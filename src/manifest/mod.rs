@@ -618,7 +618,29 @@ fn check_document(
             line: name_location.line,
             col: name_location.col,
         },
+        key_origins: key_origins(root, file),
     })
+}
+
+/// Where the spec keys that errors found after loading point at are written.
+pub(crate) fn key_origins(
+    root: &Node,
+    file: &SourceFile,
+) -> std::collections::BTreeMap<&'static str, Origin> {
+    ["jobTemplate", "jobTemplateArn", "documentParameters"]
+        .into_iter()
+        .filter_map(|key| {
+            let at = root.key_at(&format!("/spec/{key}"))?.location;
+            Some((
+                key,
+                Origin {
+                    file: file.display.clone(),
+                    line: at.line,
+                    col: at.col,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// The semantic checks and the document of a spec: the spec with its document resolved, or

@@ -168,6 +168,7 @@ pub(super) fn check(
             col: name_location.col,
         },
         rollout: Some(RolloutSpec { stages }),
+        key_origins: super::key_origins(&view, file),
     })
 }
 

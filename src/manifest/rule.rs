@@ -80,6 +80,7 @@ rules! {
     SemanticDuplicateJob => "semantic/duplicate-job",
     SemanticDuplicateTemplate => "semantic/duplicate-template",
     SemanticDocumentParameters => "semantic/document-parameters",
+    SemanticJobTemplateConflict => "semantic/job-template-conflict",
     DocumentFileMissing => "document-file/missing",
     DocumentFileEscapesRoot => "document-file/escapes-root",
     DocumentFileSymlinkEscape => "document-file/symlink-escape",

@@ -74,7 +74,7 @@ pub(super) fn check_document_source(spec: &JobSpec, ctx: &mut Context<'_>) {
     .filter_map(|(name, present)| present.then_some(name))
     .collect();
     match given.len() {
-        0 if spec.job_template_arn.is_none() => {
+        0 if spec.job_template_arn.is_none() && spec.job_template.is_none() => {
             let location = ctx.key("/spec");
             ctx.out.push(
                 Diagnostic::error(
@@ -83,7 +83,7 @@ pub(super) fn check_document_source(spec: &JobSpec, ctx: &mut Context<'_>) {
                     location,
                     "the job has no document",
                 )
-                .with_help("add one of `document` (inline), `documentFile` or `documentSource`, or a `jobTemplateArn`"),
+                .with_help("add one of `document` (inline), `documentFile` or `documentSource`, or a `jobTemplate` or `jobTemplateArn`"),
             );
         }
         0 | 1 => {}
@@ -303,6 +303,18 @@ fn check_targets(spec: &JobSpec, ctx: &mut Context<'_>) {
 }
 
 fn check_template(spec: &JobSpec, ctx: &mut Context<'_>) {
+    if spec.job_template.is_some() && spec.job_template_arn.is_some() {
+        let location = ctx.key("/spec/jobTemplateArn");
+        ctx.out.push(
+            Diagnostic::error(
+                Rule::SemanticJobTemplateConflict,
+                ctx.file,
+                location,
+                "the job has both `jobTemplate` and `jobTemplateArn`",
+            )
+            .with_help("keep one: `jobTemplate: NAME` for a template declared or in this account, `jobTemplateArn` for any other"),
+        );
+    }
     if !spec.document_parameters.is_empty() {
         if spec.job_template_arn.is_none() {
             ctx.error(
