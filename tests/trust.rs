@@ -388,6 +388,10 @@ fn a_custom_ca_bundle_is_trusted_from_the_flag_the_environment_and_the_profile()
             .contains("invalid peer certificate: UnknownIssuer"),
         "{untrusted:?}"
     );
+    assert!(
+        untrusted.stderr.contains("pass --ca-bundle"),
+        "{untrusted:?}"
+    );
 
     let mut with_flag = plan.to_vec();
     with_flag.extend(["--ca-bundle", ca]);
