@@ -58,6 +58,9 @@ async fn planned() -> PlanReport {
     tagged
         .tags
         .insert("team".to_string(), TagValue("lighting".into()));
+    tagged
+        .tags
+        .insert("env".to_string(), TagValue("dev".into()));
     api.insert_job("finished", JobStatus::Completed, owned(base.clone()));
     api.insert_job("stable", JobStatus::InProgress, owned(base.clone()));
     api.insert_job("described", JobStatus::InProgress, tagged);
@@ -82,6 +85,8 @@ async fn planned() -> PlanReport {
 
     let mut changed_description = base.clone();
     changed_description["description"] = "Bulb firmware 4.2.0 (staged)".into();
+    // One tag changed (env), one added (owner), one removed (team): each key shows.
+    changed_description["tags"] = serde_json::json!({"env": "prod", "owner": "sre"});
     changed_description["abortConfig"] = serde_json::json!({"criteriaList": [{"failureType": "FAILED", "action": "CANCEL", "thresholdPercentage": 10, "minNumberOfExecutedThings": 20}]});
     let mut changed_document = base.clone();
     changed_document["document"]["version"] = "4.2.1".into();

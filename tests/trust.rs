@@ -239,3 +239,180 @@ fn with_prune_and_a_broken_manifest_its_live_job_is_not_said_to_have_no_manifest
         "{plan:?}"
     );
 }
+
+/// Runs the `openssl` CLI; a missing tool fails the test loudly, it never skips it.
+fn openssl(args: &[&str], dir: &std::path::Path) {
+    let output = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the `openssl` CLI is needed to make the test CA: install it");
+    assert!(output.status.success(), "openssl {args:?}: {output:?}");
+}
+
+/// A TLS endpoint on loopback whose certificate is signed by a CA made here (`ca.pem` in `dir`).
+/// `openssl s_server -www` answers any request with an HTML page: enough to tell a trusted TLS
+/// handshake (an answer jobctl cannot parse) from an untrusted one (a certificate error).
+struct TlsEndpoint {
+    server: std::process::Child,
+    url: String,
+}
+
+impl Drop for TlsEndpoint {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+fn tls_endpoint(dir: &std::path::Path) -> TlsEndpoint {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=jobctl test CA",
+    ]);
+    openssl(&ca, dir);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("write");
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend([
+        "-keyout",
+        "srv.key",
+        "-out",
+        "srv.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    openssl(&csr, dir);
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "srv.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "srv.pem",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+        ],
+        dir,
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let accept = format!("127.0.0.1:{port}");
+    let server = std::process::Command::new("openssl")
+        .args([
+            "s_server", "-accept", &accept, "-cert", "srv.pem", "-key", "srv.key", "-www", "-quiet",
+        ])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_server starts");
+    let endpoint = TlsEndpoint {
+        server,
+        url: format!("https://{accept}"),
+    };
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(&accept).is_err() {
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "openssl s_server never listened on {accept}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    endpoint
+}
+
+#[test]
+fn a_custom_ca_bundle_is_trusted_from_the_flag_the_environment_and_the_profile() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tls = tls_endpoint(dir.path());
+    let ca = dir.path().join("ca.pem");
+    let ca = ca.to_str().expect("utf-8 path");
+    let jobs = dir.path().join("jobs");
+    std::fs::create_dir(&jobs).expect("mkdir");
+    common::write_jobs(&jobs, "ca", 1);
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        format!("[profile corp]\nregion = us-east-1\nca_bundle = {ca}\n"),
+    )
+    .expect("write");
+    let config = config.to_str().expect("utf-8 path");
+    let plan = [
+        "plan",
+        "-f",
+        ".",
+        "--endpoint-url",
+        &tls.url,
+        "--max-attempts",
+        "1",
+    ];
+
+    // Without the bundle: one clear error naming the operation, the endpoint and the certificate.
+    let untrusted = common::run_jobctl(&plan, &jobs, &[]);
+    assert_eq!(untrusted.code, 1, "{untrusted:?}");
+    assert!(untrusted.stderr.contains("ListJobs"), "{untrusted:?}");
+    assert!(untrusted.stderr.contains(&tls.url), "{untrusted:?}");
+    assert!(
+        untrusted
+            .stderr
+            .contains("invalid peer certificate: UnknownIssuer"),
+        "{untrusted:?}"
+    );
+    assert!(
+        untrusted.stderr.contains("pass --ca-bundle"),
+        "{untrusted:?}"
+    );
+
+    let mut with_flag = plan.to_vec();
+    with_flag.extend(["--ca-bundle", ca]);
+    let runs = [
+        ("--ca-bundle", common::run_jobctl(&with_flag, &jobs, &[])),
+        (
+            "AWS_CA_BUNDLE",
+            common::run_jobctl(&plan, &jobs, &[("AWS_CA_BUNDLE", ca)]),
+        ),
+        (
+            "profile ca_bundle",
+            common::run_jobctl(
+                &plan,
+                &jobs,
+                &[("AWS_CONFIG_FILE", config), ("AWS_PROFILE", "corp")],
+            ),
+        ),
+    ];
+    for (how, run) in runs {
+        // The handshake succeeded: what fails is the HTML page, which is not AWS IoT's answer.
+        assert!(!run.stderr.contains("certificate"), "{how}: {run:?}");
+        assert!(run.stderr.contains("answered HTTP 200"), "{how}: {run:?}");
+    }
+}

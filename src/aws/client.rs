@@ -548,6 +548,11 @@ impl IotJobs {
                 humantime::format_duration(read),
                 error.message,
             );
+            if untrusted_certificate(err) {
+                error.message.push_str(
+                    " (the endpoint's certificate is not signed by a trusted CA: pass --ca-bundle, set AWS_CA_BUNDLE or the profile's ca_bundle)",
+                );
+            }
         }
         if error.ends_the_run() {
             let mut tripped = lock(&self.calls.unreachable);
@@ -557,4 +562,25 @@ impl IotJobs {
         }
         error
     }
+}
+
+/// Whether a failure's cause is a TLS certificate rustls would not trust, found by type along
+/// the error's sources (an `io::Error` hides its inner error from `source()`, so it is opened).
+fn untrusted_certificate(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(rustls::Error::InvalidCertificate(_)) = e.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if untrusted_certificate(inner) {
+                return true;
+            }
+        }
+        next = e.source();
+    }
+    false
 }

@@ -684,6 +684,18 @@ fn field_diff(field: &FieldChange) -> String {
             ""
         }
     );
+    if let Some(keys) = diff::key_changes(field) {
+        // Tags read key by key: a changed key is its old line and its new one.
+        for change in keys {
+            let name = diff::key(&change.key);
+            for (value, sign) in [(&change.before, '-'), (&change.after, '+')] {
+                if let Some(value) = value {
+                    out.push_str(&format!("{sign} {name} = {}\n", pretty(value)));
+                }
+            }
+        }
+        return out;
+    }
     if diff::shape(field) != Shape::Structured {
         for (value, sign) in [(&field.before, '-'), (&field.after, '+')] {
             if !value.is_null() {

@@ -579,6 +579,38 @@ fn field_diff(field: &FieldChange, paint: Paint) -> String {
     };
     let mark = paint.paint(mark_style, "~");
     let with_note = |text: String| text.replacen('\n', &format!("{note}\n"), 1);
+    if let Some(keys) = diff::key_changes(field) {
+        // Tags read key by key, as Terraform shows a map: what was added, changed or removed.
+        let width = keys
+            .iter()
+            .map(|k| diff::key(&k.key).len())
+            .max()
+            .unwrap_or(0);
+        let mut out = format!("      {mark} {}:{note}\n", field.field);
+        for change in keys {
+            let name = diff::key(&change.key);
+            let line = match (&change.before, &change.after) {
+                (Some(before), Some(after)) => format!(
+                    "          {} {name:<width$} = {} → {}",
+                    paint.paint(style::CHANGED, "~"),
+                    pretty(before),
+                    pretty(after)
+                ),
+                (None, Some(after)) => paint.paint(
+                    style::ADDED,
+                    &format!("          + {name:<width$} = {}", pretty(after)),
+                ),
+                (Some(before), None) => paint.paint(
+                    style::REMOVED,
+                    &format!("          - {name:<width$} = {}", pretty(before)),
+                ),
+                (None, None) => continue,
+            };
+            out.push_str(&line);
+            out.push('\n');
+        }
+        return out;
+    }
     match diff::shape(field) {
         // A structured value that appears or disappears is shown whole, not as a diff against
         // null.
