@@ -58,6 +58,19 @@ pub enum StagePhase {
     Complete,
 }
 
+impl StagePhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Progressing => "Progressing",
+            Self::Paused => "Paused",
+            Self::Promoted => "Promoted",
+            Self::Halted => "Halted",
+            Self::Complete => "Complete",
+        }
+    }
+}
+
 /// The counts a stage's numbers are measured from, and the server time it started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
