@@ -10,7 +10,7 @@ use super::style::{self, Paint};
 use crate::domain::JobProcessDetails;
 use crate::engine::health::Health;
 use crate::engine::refresh::JobError;
-use crate::engine::rollout::{Phase, StagePhase, StageView};
+use crate::engine::rollout::{Phase, StageView};
 use crate::engine::status::{FailingThing, JobHealth, RolloutHealth, Why};
 use crate::manifest::diagnostic::sanitize;
 use crate::report::{StatusReport, WaitOutcome};
@@ -297,17 +297,6 @@ pub fn text(report: &StatusReport, paint: Paint) -> String {
     out
 }
 
-fn stage_phase(phase: StagePhase) -> &'static str {
-    match phase {
-        StagePhase::Pending => "Pending",
-        StagePhase::Progressing => "Progressing",
-        StagePhase::Paused => "Paused",
-        StagePhase::Promoted => "Promoted",
-        StagePhase::Halted => "Halted",
-        StagePhase::Complete => "Complete",
-    }
-}
-
 /// A stage's numbers: `14 ✓ 1 ✗ (6.7% failed)`, its soak so far and its approval.
 fn stage_numbers(stage: &StageView) -> String {
     let mut out = match &stage.numbers {
@@ -360,7 +349,7 @@ fn rollout_text(rollout: &RolloutHealth, paint: Paint) -> String {
         let line = format!(
             "      {:w_name$}  {:11}  {numbers:w_numbers$}  {gate}",
             sanitize(&stage.name),
-            stage_phase(stage.phase),
+            stage.phase.as_str(),
         );
         out.push_str(line.trim_end());
         out.push('\n');
@@ -474,7 +463,7 @@ fn rollout_markdown(job_id: &str, rollout: &RolloutHealth) -> String {
         out.push_str(&format!(
             "| {} | {} | {} | {} |\n",
             markdown::code(&stage.name),
-            stage_phase(stage.phase),
+            stage.phase.as_str(),
             markdown::text(&stage_numbers(stage)),
             stage
                 .gate
@@ -679,7 +668,7 @@ mod tests {
     }
 
     fn rollout_report(phase: Phase) -> StatusReport {
-        use crate::engine::rollout::StageNumbers;
+        use crate::engine::rollout::{StageNumbers, StagePhase};
         let d = JobProcessDetails {
             number_of_succeeded_things: 24,
             number_of_failed_things: 1,
