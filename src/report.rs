@@ -262,6 +262,15 @@ impl StatusReport {
         job.progress.is_some() || job.health == Some(Health::Missing)
     }
 
+    /// Declared rollouts that are Halted (exit 1 whatever their job's health).
+    pub fn halted_rollouts(&self) -> impl Iterator<Item = &JobHealth> {
+        self.jobs.iter().filter(|j| {
+            j.rollout
+                .as_ref()
+                .is_some_and(|r| r.phase == crate::engine::rollout::Phase::Halted)
+        })
+    }
+
     /// Jobs that are Degraded, Aborted or Missing (among those that count).
     pub fn unhealthy(&self) -> impl Iterator<Item = &JobHealth> {
         self.jobs

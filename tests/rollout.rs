@@ -446,3 +446,88 @@ fn apply_wait_stops_at_a_halt_and_exits_1() {
         );
     }
 }
+
+/// `jobctl status -f . -o json`: the run, and the rollout's row.
+fn status(endpoint: &Endpoint, dir: &Path, name: &str) -> (common::Run, serde_json::Value) {
+    let run = endpoint.jobctl(&["status", "-f", ".", "-o", "json"], dir);
+    let json = run.json();
+    let row = json["jobs"]
+        .as_array()
+        .and_then(|jobs| jobs.iter().find(|j| j["jobId"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no job {name} in {json}\n{run:?}"));
+    (run, row)
+}
+
+#[test]
+fn status_shows_each_stage_of_a_rollout_mid_way_and_halted() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollout(
+        dir.path(),
+        "fw-mid",
+        "good",
+        "{minSucceeded: 10, maxFailureRate: 10, approval: true}",
+    );
+    // Before apply: Missing, exit 1.
+    let (run, row) = status(&endpoint, dir.path(), "fw-mid");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(row["rollout"]["phase"], "Missing", "{row}");
+
+    drive(
+        &endpoint,
+        dir.path(),
+        "fw-mid",
+        &["Paused", "Halted", "Complete"],
+    );
+    let (run, row) = status(&endpoint, dir.path(), "fw-mid");
+    assert_eq!(run.code, 0, "a paused rollout is not unhealthy: {run:?}");
+    let r = &row["rollout"];
+    assert_eq!(r["phase"], "Paused", "{row}");
+    assert_eq!(r["stage"], "canary");
+    let stages = r["stages"].as_array().expect("stages");
+    let names: Vec<&str> = stages.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(names, ["canary", "wave", "fleet"]);
+    assert_eq!(stages[0]["phase"], "Paused");
+    assert_eq!(stages[0]["numbers"]["succeeded"], 10, "{row}");
+    assert_eq!(stages[0]["numbers"]["failureRate"], 0.0);
+    assert!(stages[0]["gate"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("approval"));
+    assert!(stages[0]["heldSeconds"].is_u64(), "{row}");
+    assert_eq!(stages[1]["phase"], "Pending");
+    assert!(stages[1].get("numbers").is_none(), "{row}");
+    // Reads near the floor: one DescribeJob and one ListTagsForResource for the rollout.
+    let calls = &run.json()["calls"];
+    assert_eq!(calls["ListTagsForResource"], 1, "{calls}");
+    assert_eq!(calls["DescribeJob"], 1, "{calls}");
+    let text = endpoint.jobctl(&["status", "-f", "."], dir.path());
+    assert!(text.stdout.contains("rollout Paused"), "{text:?}");
+    assert!(text.stdout.contains("wave    Pending"), "{text:?}");
+
+    // A halted rollout: exit 1, the stage and the numbers that halted it.
+    let bad = tempfile::tempdir().expect("tempdir");
+    rollout(bad.path(), "fw-halt", "bad", GOOD_GATE);
+    drive(&endpoint, bad.path(), "fw-halt", &["Complete", "Halted"]);
+    let (run, row) = status(&endpoint, bad.path(), "fw-halt");
+    assert_eq!(run.code, 1, "{run:?}");
+    let r = &row["rollout"];
+    assert_eq!(r["phase"], "Halted", "{row}");
+    assert_eq!(r["stage"], "canary");
+    assert_eq!(r["stages"][0]["phase"], "Halted");
+    assert!(
+        r["stages"][0]["numbers"]["failureRate"]
+            .as_f64()
+            .unwrap_or(0.0)
+            > 10.0,
+        "{row}"
+    );
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("halted by jobctl"),
+        "{row}"
+    );
+}

@@ -154,10 +154,13 @@ pub async fn run(mut args: Args, colors: Colors) -> u8 {
     exit_code(&report, args.detailed_exitcode)
 }
 
-/// 1 for errors and unhealthy jobs, 3 when the wait timed out, 130 when Ctrl-C stopped it, 4
+/// 1 for errors, unhealthy jobs and Halted rollouts, 3 when the wait timed out, 130 when Ctrl-C stopped it, 4
 /// (with `--detailed-exitcode`) while some job is still Progressing or Scheduled, else 0.
 pub fn exit_code(report: &StatusReport, detailed: bool) -> u8 {
-    if report.has_errors() || report.unhealthy().next().is_some() {
+    if report.has_errors()
+        || report.unhealthy().next().is_some()
+        || report.halted_rollouts().next().is_some()
+    {
         exit::ERROR
     } else if report.wait == Some(WaitOutcome::TimedOut) {
         exit::TIMEOUT

@@ -58,6 +58,19 @@ pub enum StagePhase {
     Complete,
 }
 
+impl StagePhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Progressing => "Progressing",
+            Self::Paused => "Paused",
+            Self::Promoted => "Promoted",
+            Self::Halted => "Halted",
+            Self::Complete => "Complete",
+        }
+    }
+}
+
 /// The counts a stage's numbers are measured from, and the server time it started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -154,6 +167,12 @@ pub struct StageView {
     /// The gate in words, e.g. `20 succeeded at ≤ 2% failed for 30m, approval`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gate: Option<String>,
+    /// The current stage's soak so far: server seconds since its gate first held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_seconds: Option<u64>,
+    /// `jobctl promote` approved leaving this stage.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub approved: bool,
 }
 
 /// What the driver should do now.
@@ -325,6 +344,12 @@ pub fn evaluate(
                 numbers: start.map(|s| StageNumbers::between(&s, &end)),
                 started_at: start.map(|s| s.started_at),
                 gate: stage.gate.as_ref().map(describe_gate),
+                held_seconds: (i == current)
+                    .then(|| job.tags.get(GATE_HELD_TAG).and_then(|v| parse_gate_held(v)))
+                    .flatten()
+                    .filter(|(_, held)| *held == stage.name)
+                    .map(|(t, _)| u64::try_from(job.now.saturating_sub(t)).unwrap_or(0)),
+                approved: job.tags.get(APPROVED_TAG) == Some(&stage.name),
             }
         })
         .collect();

@@ -12,6 +12,10 @@
 //!   shown from ListJobs alone, and no job seen finished is read twice;
 //! - `--failed N`, per job with failures: ListJobExecutionsForJob per failing state (one call
 //!   per 250 rows, N rows at most) and at most N DescribeJobExecution.
+//! - per declared `kind: Rollout`: its job is always read (DescribeJob, as above, even when
+//!   finished long ago: a Halted or Complete rollout stays visible), plus one
+//!   ListTagsForResource for its state tags. Stage targets are matched to the job's target
+//!   ARNs by name, so no thing or thing group is described.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -21,12 +25,15 @@ use serde::Serialize;
 
 use super::apply::{JobResult, Outcome};
 use super::health::{self, Health, Rollout, Sample};
+use super::plan::epoch;
 use super::plan::{Action, Change, Plan};
 use super::refresh::{self, JobError};
+use super::rollout::{self, Phase, StageView};
 use super::Settings;
 use crate::aws::{ApiError, JobsApi};
 use crate::domain::ownership::{ownership, Ownership};
-use crate::domain::spec::TargetSelection;
+use crate::domain::rollout::RolloutSpec;
+use crate::domain::spec::{Target, TargetSelection};
 use crate::domain::{
     DesiredJob, ExecutionStatus, JobDescription, JobProgress, JobStatus, JobSummary,
 };
@@ -82,6 +89,110 @@ pub struct JobHealth {
     pub failing: Vec<FailingThing>,
     /// The last read failed.
     pub error: Option<JobError>,
+    /// A declared `kind: Rollout`: its phase and stages.
+    pub rollout: Option<RolloutHealth>,
+}
+
+/// A rollout as status shows it: the pure machine's verdict (`engine::rollout::evaluate`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutHealth {
+    pub phase: Phase,
+    /// The current stage.
+    pub stage: String,
+    /// What is happening and what the next step needs, with numbers.
+    pub summary: String,
+    pub stages: Vec<StageView>,
+}
+
+/// What status needs to judge a declared rollout: its stages and the manifest's targets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolloutSubject {
+    pub spec: RolloutSpec,
+    pub targets: Vec<Target>,
+}
+
+impl RolloutSubject {
+    fn missing(&self) -> RolloutHealth {
+        RolloutHealth {
+            phase: Phase::Missing,
+            stage: self
+                .spec
+                .stages
+                .first()
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
+            summary: "the rollout's job does not exist; `jobctl apply` creates it".into(),
+            stages: Vec::new(),
+        }
+    }
+
+    /// Each stage's target ARNs, matched by name against the job's ARNs (a thing group
+    /// `Bulbs` is `…:thinggroup/Bulbs`); a target not on the job gets a placeholder that is
+    /// on no job.
+    fn stage_targets(&self, on_job: &BTreeSet<String>) -> rollout::StageTargets {
+        let arn = |target: &Target| -> String {
+            let suffix = match target {
+                Target::Arn(arn) => return arn.clone(),
+                Target::Thing(r) => format!(":thing/{}", r.thing),
+                Target::ThingGroup(r) => format!(":thinggroup/{}", r.thing_group),
+            };
+            on_job
+                .iter()
+                .find(|a| a.ends_with(&suffix))
+                .cloned()
+                .unwrap_or_else(|| format!("(not on the job){suffix}"))
+        };
+        self.spec
+            .stages
+            .iter()
+            .map(|s| {
+                s.targets
+                    .iter()
+                    .filter_map(|&i| self.targets.get(i).map(arn))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Judges the rollout from its job and tags at server time `now`.
+    fn judge(
+        &self,
+        description: &JobDescription,
+        tags: &BTreeMap<String, String>,
+        now: SystemTime,
+    ) -> RolloutHealth {
+        let on_job: BTreeSet<String> = description
+            .spec
+            .targets
+            .iter()
+            .filter_map(|t| match t {
+                Target::Arn(arn) => Some(arn.clone()),
+                _ => None,
+            })
+            .collect();
+        let progress = &description.progress;
+        let eval = rollout::evaluate(
+            &self.spec,
+            &self.stage_targets(&on_job),
+            &rollout::Observation {
+                status: &description.status,
+                targets: &on_job,
+                details: &progress.details,
+                reason_code: progress.reason_code.as_deref(),
+                comment: progress.comment.as_deref(),
+                tags,
+                created_at: progress.created_at.and_then(epoch),
+                now: epoch(now).unwrap_or(0),
+            },
+        );
+        RolloutHealth {
+            phase: eval.phase,
+            stage: self.spec.stages[eval.current].name.clone(),
+            summary: eval.summary,
+            stages: eval.stages,
+        }
+    }
 }
 
 impl JobHealth {
@@ -100,6 +211,7 @@ impl JobHealth {
             eta_seconds: None,
             failing: Vec::new(),
             error: None,
+            rollout: None,
         }
     }
 
@@ -136,6 +248,8 @@ pub struct Subject {
     pub source: Option<String>,
     /// `metadata.maxFailureRate`, when a manifest sets one.
     pub max_failure_rate: Option<f64>,
+    /// A declared `kind: Rollout`.
+    pub rollout: Option<RolloutSubject>,
 }
 
 impl Subject {
@@ -145,6 +259,10 @@ impl Subject {
             why: Why::Declared,
             source: Some(job.origin.to_string()),
             max_failure_rate: job.max_failure_rate,
+            rollout: job.rollout.clone().map(|spec| RolloutSubject {
+                spec,
+                targets: job.spec.targets.clone(),
+            }),
         }
     }
 
@@ -155,6 +273,7 @@ impl Subject {
             why: Why::Applied,
             source,
             max_failure_rate,
+            rollout: None,
         }
     }
 
@@ -164,6 +283,7 @@ impl Subject {
             why: Why::Named,
             source: None,
             max_failure_rate: None,
+            rollout: None,
         }
     }
 }
@@ -192,6 +312,8 @@ struct Tracked {
     settled: bool,
     /// The subject's own tolerance, if any.
     own_max_failure_rate: Option<f64>,
+    /// A declared rollout: its tags are read with the job.
+    rollout: Option<RolloutSubject>,
 }
 
 /// The jobs of one status run or wait, and what is known about each.
@@ -239,6 +361,7 @@ impl Tracker {
             samples: VecDeque::new(),
             settled: false,
             own_max_failure_rate: subject.max_failure_rate,
+            rollout: subject.rollout.clone(),
         });
         self.jobs.len() - 1
     }
@@ -304,9 +427,15 @@ impl Tracker {
         let job = &mut self.jobs[i];
         let Some(summary) = listed else {
             job.row.health = Some(Health::Missing);
+            job.row.rollout = job.rollout.as_ref().map(RolloutSubject::missing);
             job.settled = true;
             return false;
         };
+        if job.rollout.is_some() && summary.status != JobStatus::DeletionInProgress {
+            // A rollout is always read: Halted and Complete stay visible with their stages.
+            job.row.status = Some(summary.status.clone());
+            return true;
+        }
         job.row.status = Some(summary.status.clone());
         let recent = summary
             .finished_at()
@@ -340,6 +469,7 @@ impl Tracker {
                 why: Why::Owned,
                 source: None,
                 max_failure_rate: None,
+                rollout: None,
             })
             .collect();
         owned.sort_by(|a, b| a.job_id.cmp(&b.job_id));
@@ -348,21 +478,63 @@ impl Tracker {
 
     /// Reads the given jobs, concurrently up to `parallelism`.
     async fn read(&mut self, api: &dyn JobsApi, indexes: Vec<usize>) {
-        let ids: Vec<(usize, String)> = indexes
+        let ids: Vec<(usize, String, bool)> = indexes
             .into_iter()
-            .map(|i| (i, self.jobs[i].row.job_id.clone()))
+            .map(|i| {
+                let job = &self.jobs[i];
+                (i, job.row.job_id.clone(), job.rollout.is_some())
+            })
             .collect();
-        let results: Vec<(usize, Result<Option<JobDescription>, ApiError>, SystemTime)> =
-            stream::iter(ids)
-                .map(|(i, job_id)| async move {
-                    let result = api.describe_job(&job_id).await;
-                    (i, result, api.server_time().unwrap_or_else(SystemTime::now))
-                })
-                .buffer_unordered(self.options.parallelism.max(1))
-                .collect()
-                .await;
-        for (i, result, at) in results {
+        type Read = (
+            usize,
+            Result<Option<JobDescription>, ApiError>,
+            Option<Result<BTreeMap<String, String>, ApiError>>,
+            SystemTime,
+        );
+        let results: Vec<Read> = stream::iter(ids)
+            .map(|(i, job_id, is_rollout)| async move {
+                let result = api.describe_job(&job_id).await;
+                let tags = match (&result, is_rollout) {
+                    (Ok(Some(d)), true) => Some(api.list_tags(&d.job_arn).await),
+                    _ => None,
+                };
+                (
+                    i,
+                    result,
+                    tags,
+                    api.server_time().unwrap_or_else(SystemTime::now),
+                )
+            })
+            .buffer_unordered(self.options.parallelism.max(1))
+            .collect()
+            .await;
+        for (i, result, tags, at) in results {
+            let judged = match (&result, &self.jobs[i].rollout, tags) {
+                (Ok(Some(description)), Some(subject), Some(Ok(tags))) => {
+                    Some(Ok(subject.judge(description, &tags, at)))
+                }
+                (_, _, Some(Err(err))) => Some(Err(err)),
+                _ => None,
+            };
             self.observe(i, result, at);
+            let job = &mut self.jobs[i];
+            match judged {
+                Some(Ok(health)) => job.row.rollout = Some(health),
+                Some(Err(err)) => {
+                    job.row.rollout = None;
+                    job.row.error = Some(JobError::api(
+                        job.row.job_id.clone(),
+                        job.row.source.clone(),
+                        format!("reading the rollout's tags: {err}"),
+                        &err,
+                    ));
+                }
+                None => {
+                    if job.row.health == Some(Health::Missing) {
+                        job.row.rollout = job.rollout.as_ref().map(RolloutSubject::missing);
+                    }
+                }
+            }
         }
     }
 
@@ -393,6 +565,7 @@ impl Tracker {
                             why: row.why,
                             source: row.source.clone(),
                             max_failure_rate: None,
+                            rollout: None,
                         },
                         row.max_failure_rate,
                     )
@@ -665,6 +838,7 @@ mod tests {
             why: Why::Declared,
             source: Some(format!("jobs/{id}.yaml:4:9")),
             max_failure_rate: None,
+            rollout: None,
         }
     }
 

@@ -10,7 +10,8 @@ use super::style::{self, Paint};
 use crate::domain::JobProcessDetails;
 use crate::engine::health::Health;
 use crate::engine::refresh::JobError;
-use crate::engine::status::{FailingThing, JobHealth, Why};
+use crate::engine::rollout::{Phase, StageView};
+use crate::engine::status::{FailingThing, JobHealth, RolloutHealth, Why};
 use crate::manifest::diagnostic::sanitize;
 use crate::report::{StatusReport, WaitOutcome};
 
@@ -66,6 +67,9 @@ pub struct JobJson<'a> {
     pub failed_things: &'a [FailingThing],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<&'a JobError>,
+    /// A declared `kind: Rollout`: phase, current stage, summary and each stage's numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<&'a RolloutHealth>,
 }
 
 /// How many jobs have each health.
@@ -123,6 +127,7 @@ fn job_json(job: &JobHealth) -> JobJson<'_> {
         reason_code: job.progress.as_ref().and_then(|p| p.reason_code.as_deref()),
         failed_things: &job.failing,
         error: job.error.as_ref(),
+        rollout: job.rollout.as_ref(),
     }
 }
 
@@ -292,9 +297,73 @@ pub fn text(report: &StatusReport, paint: Paint) -> String {
     out
 }
 
-/// What follows a job's row: why it is unhealthy, its failing things, a read that failed.
+/// A stage's numbers: `14 ✓ 1 ✗ (6.7% failed)`, its soak so far and its approval.
+fn stage_numbers(stage: &StageView) -> String {
+    let mut out = match &stage.numbers {
+        Some(n) => format!(
+            "{} ✓ {} ✗ ({:.1}% failed)",
+            n.succeeded, n.failures, n.failure_rate
+        ),
+        None => "-".to_string(),
+    };
+    if let Some(held) = stage.held_seconds {
+        out.push_str(&format!(
+            ", gate held {}",
+            crate::engine::rollout::short_duration(held)
+        ));
+    }
+    if stage.approved {
+        out.push_str(", approved");
+    }
+    out
+}
+
+fn rollout_style(phase: Phase) -> anstyle::Style {
+    match phase {
+        Phase::Complete => style::ADDED,
+        Phase::Halted | Phase::Missing => style::DANGER,
+        Phase::Progressing | Phase::Paused => style::CHANGED,
+    }
+}
+
+/// A rollout under its job's row: its phase and summary, then a line per stage.
+fn rollout_text(rollout: &RolloutHealth, paint: Paint) -> String {
+    let mut out = format!(
+        "    rollout {}: {}\n",
+        paint.paint(rollout_style(rollout.phase), rollout.phase.as_str()),
+        sanitize(&rollout.summary)
+    );
+    let w_name = rollout
+        .stages
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let numbers: Vec<String> = rollout.stages.iter().map(stage_numbers).collect();
+    let w_numbers = numbers.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for (stage, numbers) in rollout.stages.iter().zip(&numbers) {
+        let gate = stage
+            .gate
+            .as_deref()
+            .map_or_else(|| "no gate".to_string(), |g| format!("gate {g}"));
+        let line = format!(
+            "      {:w_name$}  {:11}  {numbers:w_numbers$}  {gate}",
+            sanitize(&stage.name),
+            stage.phase.as_str(),
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// What follows a job's row: its rollout's stages, why it is unhealthy, its failing things, a
+/// read that failed.
 fn details_text(job: &JobHealth, paint: Paint) -> String {
     let mut out = String::new();
+    if let Some(rollout) = &job.rollout {
+        out.push_str(&rollout_text(rollout, paint));
+    }
     if let Some(progress) = &job.progress {
         if job.health == Some(Health::Aborted) {
             let by = match progress.reason_code.as_deref() {
@@ -363,6 +432,9 @@ pub fn summary_text(report: &StatusReport) -> String {
             out.push_str(&format!("{} is {h}\n", job.job_id));
         }
     }
+    for job in report.halted_rollouts() {
+        out.push_str(&format!("rollout {} is Halted\n", job.job_id));
+    }
     match report.wait {
         Some(WaitOutcome::TimedOut) => {
             out.push_str("Timed out waiting for the jobs; they keep running.\n");
@@ -371,6 +443,33 @@ pub fn summary_text(report: &StatusReport) -> String {
             out.push_str("Stopped waiting; the jobs keep running.\n");
         }
         Some(WaitOutcome::Finished) | None => {}
+    }
+    out
+}
+
+/// A rollout's stages as a Markdown table.
+fn rollout_markdown(job_id: &str, rollout: &RolloutHealth) -> String {
+    let mut out = format!(
+        "\n**Rollout {}: {}** · {}\n\n",
+        markdown::code(job_id),
+        rollout.phase.as_str(),
+        markdown::text(&rollout.summary)
+    );
+    if rollout.stages.is_empty() {
+        return out;
+    }
+    out.push_str("| Stage | Phase | Numbers | Gate |\n|---|---|---|---|\n");
+    for stage in &rollout.stages {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            markdown::code(&stage.name),
+            stage.phase.as_str(),
+            markdown::text(&stage_numbers(stage)),
+            stage
+                .gate
+                .as_deref()
+                .map_or_else(|| "-".to_string(), markdown::text)
+        ));
     }
     out
 }
@@ -412,6 +511,12 @@ pub fn markdown(report: &StatusReport) -> String {
                 markdown::text(&failing_text(thing, Paint::PLAIN))
             ));
         }
+    }
+    for job in report.jobs.iter().filter(|j| j.rollout.is_some()) {
+        out.push_str(&rollout_markdown(
+            &job.job_id,
+            job.rollout.as_ref().expect("rollout"),
+        ));
     }
     for line in summary_text(report).lines() {
         if line.is_empty() {
@@ -481,6 +586,7 @@ mod tests {
             eta_seconds: None,
             failing: Vec::new(),
             error: None,
+            rollout: None,
         }
     }
 
@@ -559,6 +665,94 @@ mod tests {
     #[test]
     fn status_table_text() {
         insta::assert_snapshot!(text(&report(), Paint::PLAIN));
+    }
+
+    fn rollout_report(phase: Phase) -> StatusReport {
+        use crate::engine::rollout::{StageNumbers, StagePhase};
+        let d = JobProcessDetails {
+            number_of_succeeded_things: 24,
+            number_of_failed_things: 1,
+            number_of_in_progress_things: 3,
+            number_of_queued_things: 2,
+            ..JobProcessDetails::default()
+        };
+        let mut job = job(
+            "bulb-fw-4-2-0",
+            JobStatus::InProgress,
+            Some(Health::Progressing),
+            Some(d),
+        );
+        let stage =
+            |name: &str, phase, numbers: Option<(u64, u64)>, gate: Option<&str>| StageView {
+                name: name.into(),
+                phase,
+                numbers: numbers.map(|(s, f)| StageNumbers {
+                    succeeded: s,
+                    failures: f,
+                    executed: s + f,
+                    failure_rate: if s + f == 0 {
+                        0.0
+                    } else {
+                        f as f64 * 100.0 / (s + f) as f64
+                    },
+                }),
+                started_at: numbers.map(|_| 1_000),
+                gate: gate.map(Into::into),
+                held_seconds: None,
+                approved: false,
+            };
+        let mut wave = stage(
+            "wave1",
+            StagePhase::Progressing,
+            Some((14, 1)),
+            Some("20 succeeded at ≤ 10% failed for 30m, with approval"),
+        );
+        wave.held_seconds = Some(300);
+        wave.approved = true;
+        job.rollout = Some(RolloutHealth {
+            phase,
+            stage: "wave1".into(),
+            summary: "`fleet` starts when `wave1` holds 20 succeeded at ≤ 10% failed for 30m, with approval: now 14/20, 6.7%, 5m of 30m".into(),
+            stages: vec![
+                stage(
+                    "canary",
+                    StagePhase::Promoted,
+                    Some((10, 0)),
+                    Some("10 succeeded at ≤ 2% failed for 10m"),
+                ),
+                wave,
+                stage("fleet", StagePhase::Pending, None, None),
+            ],
+        });
+        let mut report = report();
+        report.jobs = vec![job];
+        report
+    }
+
+    #[test]
+    fn status_table_text_with_a_rollout() {
+        insta::assert_snapshot!(text(&rollout_report(Phase::Progressing), Paint::PLAIN));
+    }
+
+    #[test]
+    fn status_rollout_markdown_and_json() {
+        let report = rollout_report(Phase::Halted);
+        let md = markdown(&report);
+        assert!(md.contains("**Rollout `bulb-fw-4-2-0`: Halted**"), "{md}");
+        assert!(
+            md.contains(
+                r"| `wave1` | Progressing | 14 ✓ 1 ✗ \(6\.7\% failed\)\, gate held 5m\, approved |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains(r"rollout bulb\-fw\-4\-2\-0 is Halted"), "{md}");
+        let value = serde_json::to_value(json(&report)).expect("json");
+        let rollout = &value["jobs"][0]["rollout"];
+        assert_eq!(rollout["phase"], "Halted");
+        assert_eq!(rollout["stage"], "wave1");
+        assert_eq!(rollout["stages"][1]["numbers"]["succeeded"], 14);
+        assert_eq!(rollout["stages"][1]["approved"], true);
+        assert_eq!(rollout["stages"][2]["phase"], "Pending");
     }
 
     #[test]

@@ -54,6 +54,17 @@ struct State {
     pass_started: Option<Instant>,
     /// Per-job gauges of the active jobs this instance owns.
     jobs: super::jobs::JobGauges,
+    /// Per declared rollout: each stage's phase, promotions and halts seen by this daemon.
+    rollouts: BTreeMap<String, RolloutSeries>,
+}
+
+/// A declared rollout's series.
+#[derive(Default)]
+struct RolloutSeries {
+    /// (stage, phase), in stage order.
+    stages: Vec<(String, &'static str)>,
+    promotions: u64,
+    halts: u64,
 }
 
 pub struct Metrics {
@@ -157,6 +168,33 @@ impl Metrics {
         self.lock().jobs.finished(job_id, last, Instant::now());
     }
 
+    /// Takes a pass's advance of the declared rollouts: their stages' phases, and the
+    /// promotions and halts it carried out. Rollouts no longer declared are dropped.
+    pub fn rollouts_advanced(&self, runs: &[crate::engine::advance::RolloutRun]) {
+        use crate::engine::advance::RolloutEvent;
+        let mut s = self.lock();
+        let mut next = BTreeMap::new();
+        for run in runs {
+            let mut series = s.rollouts.remove(&run.job_id).unwrap_or_default();
+            if !run.stages.is_empty() {
+                series.stages = run
+                    .stages
+                    .iter()
+                    .map(|st| (st.name.clone(), st.phase.as_str()))
+                    .collect();
+            }
+            for event in &run.events {
+                match event {
+                    RolloutEvent::Promoted { .. } => series.promotions += 1,
+                    RolloutEvent::Halted { .. } => series.halts += 1,
+                    _ => {}
+                }
+            }
+            next.insert(run.job_id.clone(), series);
+        }
+        s.rollouts = next;
+    }
+
     pub fn not_ready(&self) -> Option<String> {
         self.lock().not_ready.clone()
     }
@@ -236,7 +274,43 @@ impl Metrics {
             );
         }
         s.jobs.render(&mut out, escape);
+        render_rollouts(&mut out, &s.rollouts);
         out
+    }
+}
+
+fn render_rollouts(out: &mut String, rollouts: &BTreeMap<String, RolloutSeries>) {
+    if rollouts.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "# HELP jobctl_rollout_stage 1 per stage of each declared rollout, labelled with the stage's phase (Pending, Progressing, Paused, Promoted, Halted, Complete).\n# TYPE jobctl_rollout_stage gauge");
+    for (rollout, series) in rollouts {
+        for (stage, phase) in &series.stages {
+            let _ = writeln!(
+                out,
+                "jobctl_rollout_stage{{rollout=\"{}\",stage=\"{}\",phase=\"{phase}\"}} 1",
+                escape(rollout),
+                escape(stage)
+            );
+        }
+    }
+    let _ = writeln!(out, "# HELP jobctl_rollout_promotions_total Stages this daemon started, per rollout.\n# TYPE jobctl_rollout_promotions_total counter");
+    for (rollout, series) in rollouts {
+        let _ = writeln!(
+            out,
+            "jobctl_rollout_promotions_total{{rollout=\"{}\"}} {}",
+            escape(rollout),
+            series.promotions
+        );
+    }
+    let _ = writeln!(out, "# HELP jobctl_rollout_halts_total Rollouts this daemon halted, per rollout.\n# TYPE jobctl_rollout_halts_total counter");
+    for (rollout, series) in rollouts {
+        let _ = writeln!(
+            out,
+            "jobctl_rollout_halts_total{{rollout=\"{}\"}} {}",
+            escape(rollout),
+            series.halts
+        );
     }
 }
 
@@ -287,5 +361,93 @@ mod tests {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }
         assert_eq!(metrics.not_ready(), None);
+    }
+
+    #[test]
+    fn rollout_series_follow_each_pass_and_drop_undeclared_rollouts() {
+        use crate::engine::advance::{RolloutEvent, RolloutRun};
+        use crate::engine::rollout::{Phase, StagePhase, StageView};
+        let stage = |name: &str, phase| StageView {
+            name: name.into(),
+            phase,
+            numbers: None,
+            started_at: None,
+            gate: None,
+            held_seconds: None,
+            approved: false,
+        };
+        let run = |id: &str, stages: Vec<StageView>, events| RolloutRun {
+            job_id: id.into(),
+            phase: Phase::Progressing,
+            stage: "wave".into(),
+            summary: String::new(),
+            stages,
+            events,
+            error: None,
+        };
+        let metrics = Metrics::new(Arc::new(ApiStats::default()), Duration::from_secs(600));
+        assert!(!metrics.render().contains("jobctl_rollout"));
+        metrics.rollouts_advanced(&[
+            run(
+                "fw-a",
+                vec![
+                    stage("canary", StagePhase::Promoted),
+                    stage("wave", StagePhase::Progressing),
+                    stage("fleet", StagePhase::Pending),
+                ],
+                vec![RolloutEvent::Promoted {
+                    from: "canary".into(),
+                    to: "wave".into(),
+                }],
+            ),
+            run(
+                "fw-b",
+                vec![stage("canary", StagePhase::Halted)],
+                vec![RolloutEvent::Halted {
+                    stage: "canary".into(),
+                    comment: "x".into(),
+                }],
+            ),
+        ]);
+        let text = metrics.render();
+        for line in [
+            "jobctl_rollout_stage{rollout=\"fw-a\",stage=\"canary\",phase=\"Promoted\"} 1",
+            "jobctl_rollout_stage{rollout=\"fw-a\",stage=\"wave\",phase=\"Progressing\"} 1",
+            "jobctl_rollout_stage{rollout=\"fw-a\",stage=\"fleet\",phase=\"Pending\"} 1",
+            "jobctl_rollout_stage{rollout=\"fw-b\",stage=\"canary\",phase=\"Halted\"} 1",
+            "jobctl_rollout_promotions_total{rollout=\"fw-a\"} 1",
+            "jobctl_rollout_halts_total{rollout=\"fw-b\"} 1",
+            "jobctl_rollout_halts_total{rollout=\"fw-a\"} 0",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
+        // Next pass: fw-b is no longer declared; fw-a promotes again.
+        metrics.rollouts_advanced(&[run(
+            "fw-a",
+            vec![
+                stage("canary", StagePhase::Promoted),
+                stage("wave", StagePhase::Promoted),
+                stage("fleet", StagePhase::Progressing),
+            ],
+            vec![RolloutEvent::Promoted {
+                from: "wave".into(),
+                to: "fleet".into(),
+            }],
+        )]);
+        let text = metrics.render();
+        assert!(
+            text.contains("jobctl_rollout_promotions_total{rollout=\"fw-a\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("stage=\"fleet\",phase=\"Progressing\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("fw-b"), "{text}");
+        assert_eq!(
+            text.matches("jobctl_rollout_stage{").count(),
+            3,
+            "one series per stage"
+        );
     }
 }

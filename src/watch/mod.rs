@@ -518,6 +518,7 @@ async fn run_pass(
     for run in &advanced.rollouts {
         log_rollout(run);
     }
+    metrics.rollouts_advanced(&advanced.rollouts);
     // AWS answered everything: a success, even if manifests are broken or changes blocked.
     let api_ok = planned.errors.is_empty() && failures == 0;
     let now = SystemTime::now()
