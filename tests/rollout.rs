@@ -531,3 +531,44 @@ fn status_shows_each_stage_of_a_rollout_mid_way_and_halted() {
         "{row}"
     );
 }
+
+#[test]
+fn apply_wait_timeout_during_a_soak_names_the_rollout_and_leaves_it_running() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A 24h soak is 144 s at 600×: the wait meets its deadline while the canary soaks.
+    rollout(
+        dir.path(),
+        "fw-soak",
+        "good",
+        "{minSucceeded: 10, maxFailureRate: 10, soak: 24h}",
+    );
+    let run = endpoint.jobctl(
+        &[
+            "apply",
+            "-f",
+            ".",
+            "--wait",
+            "--interval",
+            "1s",
+            "--timeout",
+            "5s",
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("rollout fw-soak"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no job was cancelled"),
+        "{}",
+        run.stderr
+    );
+    let job = describe(&endpoint, "fw-soak");
+    assert_eq!(job["job"]["status"], "IN_PROGRESS", "{job}");
+    for thing in things("BulbsWave", 20) {
+        assert!(
+            executions(&endpoint, &thing, "fw-soak").is_empty(),
+            "{thing}"
+        );
+    }
+}

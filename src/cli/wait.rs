@@ -83,7 +83,15 @@ pub async fn follow(
         }
     };
     waiting.progress.finish();
-    let left: Vec<&str> = tracker.waiting().map(|j| j.job_id.as_str()).collect();
+    let mut left: Vec<String> = tracker.waiting().map(|j| j.job_id.clone()).collect();
+    if let Some(rollouts) = waiting.rollouts.as_deref() {
+        left.extend(
+            rollouts
+                .moving_ids()
+                .into_iter()
+                .map(|id| format!("rollout {id}")),
+        );
+    }
     match outcome {
         WaitOutcome::TimedOut => eprintln!(
             "jobctl: --timeout {} passed while waiting for {} (DescribeJob at {}); no job was cancelled, they keep running",
