@@ -295,30 +295,12 @@ async fn read(
         return Ok(None);
     };
     let tags = api.list_tags(&description.job_arn).await?;
-    let targets: BTreeSet<String> = description
-        .spec
-        .targets
-        .iter()
-        .filter_map(|t| match t {
-            Target::Arn(arn) => Some(arn.clone()),
-            _ => None,
-        })
-        .collect();
+    let targets = rollout::job_target_arns(&description);
     let now = epoch(api.server_time().unwrap_or_else(SystemTime::now)).unwrap_or(0);
-    let progress = &description.progress;
     let eval = rollout::evaluate(
         &plan.spec,
         &plan.stage_targets,
-        &rollout::Observation {
-            status: &description.status,
-            targets: &targets,
-            details: &progress.details,
-            reason_code: progress.reason_code.as_deref(),
-            comment: progress.comment.as_deref(),
-            tags: &tags,
-            created_at: progress.created_at.and_then(epoch),
-            now,
-        },
+        &rollout::Observation::of(&description, &targets, &tags, now),
     );
     Ok(Some((eval, description.job_arn, targets)))
 }

@@ -14,7 +14,8 @@ use serde::Serialize;
 use crate::domain::rollout::{
     baseline_key, Gate, RolloutSpec, APPROVED_TAG, GATE_HELD_TAG, HALT_REASON_CODE, STAGE_TAG,
 };
-use crate::domain::{JobProcessDetails, JobStatus};
+use crate::domain::spec::Target;
+use crate::domain::{JobDescription, JobProcessDetails, JobStatus};
 
 /// How a rollout is doing, as users see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -231,6 +232,42 @@ pub struct Observation<'a> {
     pub created_at: Option<i64>,
     /// The server's time, epoch seconds.
     pub now: i64,
+}
+
+/// The target ARNs a job has now (DescribeJob lists a job's targets as ARNs).
+pub fn job_target_arns(description: &JobDescription) -> BTreeSet<String> {
+    description
+        .spec
+        .targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::Arn(arn) => Some(arn.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+impl<'a> Observation<'a> {
+    /// The job as DescribeJob showed it, with its target ARNs ([`job_target_arns`]), its tags
+    /// and the server's time (epoch seconds).
+    pub fn of(
+        description: &'a JobDescription,
+        targets: &'a BTreeSet<String>,
+        tags: &'a BTreeMap<String, String>,
+        now: i64,
+    ) -> Self {
+        let progress = &description.progress;
+        Self {
+            status: &description.status,
+            targets,
+            details: &progress.details,
+            reason_code: progress.reason_code.as_deref(),
+            comment: progress.comment.as_deref(),
+            tags,
+            created_at: progress.created_at.and_then(super::plan::epoch),
+            now,
+        }
+    }
 }
 
 /// `t=<epoch>/stage=<name>`: whose gate held when. The stage is part of the value so that a

@@ -162,29 +162,11 @@ impl RolloutSubject {
         tags: &BTreeMap<String, String>,
         now: SystemTime,
     ) -> RolloutHealth {
-        let on_job: BTreeSet<String> = description
-            .spec
-            .targets
-            .iter()
-            .filter_map(|t| match t {
-                Target::Arn(arn) => Some(arn.clone()),
-                _ => None,
-            })
-            .collect();
-        let progress = &description.progress;
+        let on_job = rollout::job_target_arns(description);
         let eval = rollout::evaluate(
             &self.spec,
             &self.stage_targets(&on_job),
-            &rollout::Observation {
-                status: &description.status,
-                targets: &on_job,
-                details: &progress.details,
-                reason_code: progress.reason_code.as_deref(),
-                comment: progress.comment.as_deref(),
-                tags,
-                created_at: progress.created_at.and_then(epoch),
-                now: epoch(now).unwrap_or(0),
-            },
+            &rollout::Observation::of(description, &on_job, tags, epoch(now).unwrap_or(0)),
         );
         RolloutHealth {
             phase: eval.phase,
