@@ -16,6 +16,8 @@ pub struct Planned {
     /// The account the plan was made for, from the ARNs AWS returned; `None` when the account
     /// returned none (no jobs, no targets by name).
     pub account: Option<String>,
+    /// The account state the plan was made from, fingerprinted (for `plan --out`).
+    pub state: super::saved::AccountState,
 }
 
 impl Planned {
@@ -126,9 +128,11 @@ pub async fn plan_with_cache(
     let mut errors = refreshed.errors;
     errors.extend(parameter_errors);
     let prune_templates = plan.prune.requested && plan.prune.refused.is_none();
+    let mut observed_templates = std::collections::BTreeMap::new();
     // Templates are read only when some are declared or pruning may delete some.
     if !coverage.templates.is_empty() || prune_templates {
         let (observed, template_errors) = templates::refresh(api, &coverage.templates).await?;
+        observed_templates.clone_from(&observed);
         plan.changes.extend(templates::plan(
             &coverage.templates,
             &observed,
@@ -138,10 +142,19 @@ pub async fn plan_with_cache(
         plan.changes.sort_by(|a, b| a.job_id.cmp(&b.job_id));
         errors.extend(template_errors);
     }
+    let declared_templates = coverage.templates.iter().map(|t| t.name.clone()).collect();
+    let state = super::saved::account_state(
+        &desired,
+        &refreshed.observed,
+        &declared_templates,
+        &observed_templates,
+        settings,
+    );
     Ok(Planned {
         plan,
         errors,
         account: refreshed.account,
+        state,
     })
 }
 

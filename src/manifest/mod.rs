@@ -50,6 +50,9 @@ pub struct ManifestSet {
     pub roots: Vec<RootSummary>,
     /// YAML files that were not read because they are hidden or under a hidden directory.
     pub skipped: Vec<PathBuf>,
+    /// Every file the load read: manifests, `jobctl.yaml` and document files (a saved plan
+    /// fingerprints them).
+    pub read: Vec<PathBuf>,
 }
 
 /// One `-f` root as the load saw it.
@@ -119,6 +122,7 @@ impl ManifestSet {
 /// Loads, parses and validates every manifest under `paths`.
 pub fn load(paths: &[PathBuf]) -> ManifestSet {
     let discovery = load::discover(paths);
+    let mut read: Vec<PathBuf> = discovery.files.iter().map(|f| f.path.clone()).collect();
     let found: Vec<FoundFile> = discovery
         .files
         .into_iter()
@@ -167,6 +171,8 @@ pub fn load(paths: &[PathBuf]) -> ManifestSet {
         }
     }
     results.retain(|r| r.canonical.as_ref().is_none_or(|p| !referenced.contains(p)));
+    read.extend(referenced.iter().cloned());
+    set.read = read;
     set.files_read = results.len();
     set.roots = discovery
         .roots
