@@ -341,4 +341,26 @@ pub enum FailureKind {
     Aws,
     /// `--timeout` passed (exit 3).
     Timeout,
+    /// `apply FILE`: the file is missing, unreadable, not a saved plan, of a newer format, or
+    /// could not be written by `plan --out`.
+    SavedPlan,
+}
+
+/// `apply FILE` changed nothing: what moved since the plan was saved.
+#[derive(Debug, Clone)]
+pub struct SavedPlanRefused {
+    /// The plan file, as given.
+    pub file: String,
+    /// The `-f` roots the plan was made from, for the command that plans again.
+    pub roots: Vec<String>,
+    /// What moved, scope first, then files, then the account.
+    pub moved: Vec<crate::engine::saved::Moved>,
+}
+
+impl SavedPlanRefused {
+    /// The command that makes a fresh plan to review.
+    pub fn replan(&self) -> String {
+        let roots: Vec<String> = self.roots.iter().map(|r| format!("-f {r}")).collect();
+        format!("jobctl plan {} --out {}", roots.join(" "), self.file)
+    }
 }

@@ -6,8 +6,8 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::common::{
-    prepare, within, AwsArgs, Deadline, DeadlineArgs, ManifestArgs, ReconcileArgs, ReportArgs,
-    WaitArgs,
+    prepare, within, AwsArgs, Deadline, DeadlineArgs, ManifestArgs, Prepared, ReconcileArgs,
+    ReportArgs, WaitArgs,
 };
 use super::exit;
 use super::wait::Rollouts;
@@ -24,8 +24,20 @@ use crate::report::{ApplyReport, PlanReport, StatusReport, WaitOutcome};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[command(flatten)]
-    pub manifests: ManifestArgs,
+    /// A manifest file or a directory of them (read recursively, *.yaml and *.yml). Repeatable.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "PATH",
+        required_unless_present = "plan_file",
+        conflicts_with = "plan_file"
+    )]
+    pub paths: Vec<std::path::PathBuf>,
+    /// A plan saved by `jobctl plan --out FILE`: carry out exactly that plan, or change nothing
+    /// and say what moved when the account or the manifests changed since. Its options come from
+    /// the file (no -f, no flags that shape a plan).
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -52,18 +64,29 @@ pub async fn run(mut args: Args, colors: Colors) -> u8 {
     args.deadline.follows = args.wait.follow && !args.dry_run;
     let started = std::time::Instant::now();
     let out = Output::new(Format::resolve(args.output), colors);
-    let prepared = match prepare(
-        &args.manifests,
-        &args.aws,
-        &args.reconcile,
-        &args.deadline,
-        &out,
-    )
-    .await
+    if let Some(file) = args.plan_file.clone() {
+        return super::saved::apply(&args, &file, &out, started).await;
+    }
+    let manifests = ManifestArgs {
+        paths: args.paths.clone(),
+    };
+    let prepared = match prepare(&manifests, &args.aws, &args.reconcile, &args.deadline, &out).await
     {
         Ok(prepared) => prepared,
         Err(code) => return code,
     };
+    carry_out(&args, prepared, &out, started, true).await
+}
+
+/// The back half of apply, once the account is read and planned: refuse, ask (when `ask` and a
+/// person can answer), apply, advance the rollouts, wait, report.
+pub(super) async fn carry_out(
+    args: &Args,
+    prepared: Prepared,
+    out: &Output,
+    started: std::time::Instant,
+    ask: bool,
+) -> u8 {
     let planned = prepared.report;
     if args.dry_run {
         out.plan(&planned);
@@ -81,12 +104,14 @@ pub async fn run(mut args: Args, colors: Colors) -> u8 {
         Applied::Refused(Refusal::Errors)
     } else if planned.plan.blocked().next().is_some() {
         Applied::Refused(Refusal::Blocked)
-    } else if must_confirm(
-        &planned.plan,
-        args.yes,
-        std::io::stdin().is_terminal(),
-        std::io::stderr().is_terminal(),
-    ) && !confirmed(&planned).await
+    } else if ask
+        && must_confirm(
+            &planned.plan,
+            args.yes,
+            std::io::stdin().is_terminal(),
+            std::io::stderr().is_terminal(),
+        )
+        && !confirmed(&planned).await
     {
         Applied::Refused(Refusal::Declined)
     } else {

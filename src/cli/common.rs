@@ -406,6 +406,10 @@ pub struct Prepared {
     pub report: PlanReport,
     pub config: RunConfig,
     pub deadline: Option<Deadline>,
+    /// Every file the load read (for `plan --out`'s fingerprint).
+    pub read: Vec<PathBuf>,
+    /// The account state the plan was made from, fingerprinted.
+    pub state: crate::engine::saved::AccountState,
 }
 
 /// The front half of plan and apply: resolve, load (problems shown at once), connect, plan. A
@@ -426,6 +430,11 @@ pub async fn prepare(
         exit::USAGE
     })?;
     config.timeout = deadline.limit();
+    prepare_config(config, out).await
+}
+
+/// [`prepare`] from a resolved configuration (`apply FILE` takes its options from the file).
+pub async fn prepare_config(config: RunConfig, out: &Output) -> Result<Prepared, u8> {
     let deadline = Deadline::start(config.timeout);
     let mut set = manifest::load(&config.paths);
     out.loaded(&set.diagnostics);
@@ -446,6 +455,7 @@ pub async fn prepare(
         templates: std::mem::take(&mut set.templates),
     };
     let jobs = std::mem::take(&mut set.jobs);
+    let files_read = std::mem::take(&mut set.read);
     let work = reconcile::plan(&api, jobs, coverage, &config.settings);
     let spinner = super::spinner::Spinner::start(
         api.stats(),
@@ -471,6 +481,7 @@ pub async fn prepare(
         }
     };
     planned.plan.notes.extend(set.skipped_note());
+    let state = std::mem::take(&mut planned.state);
     let scope = Scope::new(
         planned.account.clone(),
         api.region(),
@@ -483,5 +494,7 @@ pub async fn prepare(
         report,
         config,
         deadline,
+        read: files_read,
+        state,
     })
 }

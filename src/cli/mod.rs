@@ -7,6 +7,7 @@ mod completions;
 mod export;
 mod plan;
 mod promote;
+mod saved;
 mod schema;
 mod spinner;
 mod status;

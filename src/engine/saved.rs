@@ -240,7 +240,8 @@ pub fn account_state(
     }
     for (name, template) in templates {
         let ours = ownership(&template.tags, &settings.instance) == Ownership::Managed;
-        if !declared_templates.contains(name) && !(pruning && ours) {
+        let wanted = declared_templates.contains(name) || (pruning && ours);
+        if !wanted {
             continue;
         }
         let tags_json = serde_json::to_value(&template.tags)
@@ -492,7 +493,8 @@ pub fn account_moved(saved: &AccountState, now: &AccountState) -> Vec<Moved> {
                     if a.status != b.status {
                         what.push(format!("status {} -> {}", a.status, b.status));
                     }
-                    if a.tags != b.tags {
+                    // A job read only by ListJobs (finished) has no tags read: not a change.
+                    if !a.tags.is_empty() && !b.tags.is_empty() && a.tags != b.tags {
                         what.push("tags changed".to_string());
                     }
                     if what.is_empty() {

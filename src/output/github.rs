@@ -153,6 +153,17 @@ impl Render for Github {
         Screen::stdout(out)
     }
 
+    /// One escaped error annotation: the names in it come from files and the account.
+    fn saved_plan_refused(&self, report: &crate::report::SavedPlanRefused) -> Screen {
+        let text = super::saved::refusal_text(report, super::style::Paint::PLAIN);
+        Screen::stdout(format!(
+            "{}\n",
+            Annotation::new(Level::Error, text.trim_end())
+                .with_title("jobctl: saved plan refused")
+                .command()
+        ))
+    }
+
     /// The message may quote a manifest, so it is never printed raw where the runner reads
     /// commands: it becomes one escaped annotation.
     fn notice(&self, message: &str) -> Screen {

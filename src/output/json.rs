@@ -57,6 +57,13 @@ impl Render for Json {
             stderr: self.notice(&failure.message).stderr,
         }
     }
+
+    fn saved_plan_refused(&self, report: &crate::report::SavedPlanRefused) -> Screen {
+        Screen {
+            stdout: super::saved::refusal_json(report),
+            stderr: self.notice(&super::saved::headline(report)).stderr,
+        }
+    }
 }
 
 /// The object as one line.

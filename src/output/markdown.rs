@@ -88,6 +88,10 @@ impl Render for Markdown {
     fn failure(&self, failure: &Failure) -> Screen {
         self.notice(&failure.message)
     }
+
+    fn saved_plan_refused(&self, report: &crate::report::SavedPlanRefused) -> Screen {
+        Screen::stdout(super::saved::refusal_markdown(report))
+    }
 }
 
 /// `jobctl export` as a table: one row per job with its files, then failures and conflicts.

@@ -10,6 +10,7 @@ pub mod files;
 pub mod github;
 pub mod json;
 pub mod markdown;
+pub mod saved;
 pub mod status;
 pub mod style;
 pub mod text;
@@ -20,7 +21,9 @@ use clap::ValueEnum;
 
 use crate::engine::apply::JobResult;
 use crate::manifest::diagnostic::Diagnostic;
-use crate::report::{ApplyReport, ExportReport, Failure, PlanReport, StatusReport, ValidateReport};
+use crate::report::{
+    ApplyReport, ExportReport, Failure, PlanReport, SavedPlanRefused, StatusReport, ValidateReport,
+};
 use files::{Document, ReportFiles};
 use style::Colors;
 
@@ -111,6 +114,16 @@ pub trait Render: Send + Sync {
     /// A run that stopped before its report.
     fn failure(&self, failure: &Failure) -> Screen;
 
+    /// `plan --out FILE`: where the plan was saved and how to apply it.
+    fn plan_saved(&self, path: &str) -> Screen {
+        Screen::stderr(saved::saved_text(path))
+    }
+
+    /// `apply FILE` changed nothing: what moved since the plan was saved.
+    fn saved_plan_refused(&self, report: &SavedPlanRefused) -> Screen {
+        Screen::stderr(saved::refusal_text(report, style::Paint::PLAIN))
+    }
+
     /// A problem after the report was shown (a report file could not be written).
     fn notice(&self, message: &str) -> Screen {
         Screen::stderr(format!("jobctl: {message}\n"))
@@ -170,6 +183,14 @@ impl Output {
 
     pub fn failure(&self, failure: &Failure) {
         show(&self.render.failure(failure));
+    }
+
+    pub fn plan_saved(&self, path: &str) {
+        show(&self.render.plan_saved(path));
+    }
+
+    pub fn saved_plan_refused(&self, report: &SavedPlanRefused) {
+        show(&self.render.saved_plan_refused(report));
     }
 
     pub fn notice(&self, message: &str) {

@@ -105,6 +105,10 @@ impl Render for Text {
     fn failure(&self, failure: &Failure) -> Screen {
         self.notice(&failure.message)
     }
+
+    fn saved_plan_refused(&self, report: &crate::report::SavedPlanRefused) -> Screen {
+        Screen::stderr(super::saved::refusal_text(report, self.stderr))
+    }
 }
 
 /// Diagnostics, each rendered and followed by a blank line.
