@@ -574,3 +574,90 @@ fn after_an_apply_the_summary_holds_the_status_table_and_wait_fails_on_a_degrade
         "one status table: {step:?}"
     );
 }
+
+#[test]
+fn a_plan_saved_on_the_pull_request_is_applied_on_merge_or_refused_when_anything_moved() {
+    let endpoint = fleet();
+    let runner = Runner::new(Some(&endpoint));
+    runner.write("a.yaml", &job("fw-a", "Fleet"));
+
+    // The pull request: plan, and save it.
+    let plan_inputs = [
+        ("INPUT_COMMAND", "plan"),
+        ("INPUT_PLAN_FILE", "jobctl.plan"),
+    ];
+    let step = runner.step("run", &plan_inputs);
+    assert_eq!(step.code, 0, "{step:?}");
+    assert_eq!(step.outputs["exit-code"], "2", "{step:?}");
+    assert!(step.log.contains("--out jobctl.plan"), "{step:?}");
+    assert!(runner.repo().join("jobctl.plan").exists(), "{step:?}");
+
+    // The merge: apply exactly that plan. Prune from the inputs is not passed (it comes from the
+    // file), and the step says so.
+    let apply_inputs = [
+        ("INPUT_COMMAND", "apply"),
+        ("INPUT_PLAN_FILE", "jobctl.plan"),
+        ("INPUT_PRUNE", "true"),
+    ];
+    let step = runner.step("run", &apply_inputs);
+    assert_eq!(step.code, 0, "{step:?}");
+    assert_eq!(step.outputs["has-changes"], "true", "{step:?}");
+    assert!(
+        step.log.contains("jobctl apply jobctl.plan --instance ci"),
+        "{step:?}"
+    );
+    assert!(!step.log.contains("--prune"), "{step:?}");
+    assert!(
+        step.log
+            .contains("prune and allow-replace come from the saved plan"),
+        "{step:?}"
+    );
+    assert!(
+        step.summary.contains("**Apply: 1 created, 0 failed.**"),
+        "{step:?}"
+    );
+
+    // A plan made, then the manifests moved before the merge: refused, and the summary says why.
+    let step = runner.step(
+        "run",
+        &[
+            ("INPUT_COMMAND", "plan"),
+            ("INPUT_PLAN_FILE", "jobctl.plan"),
+        ],
+    );
+    assert_eq!(step.code, 0, "{step:?}");
+    runner.write(
+        "a.yaml",
+        &job("fw-a", "Fleet").replace("description: fw-a", "description: edited"),
+    );
+    let step = runner.step(
+        "run",
+        &[
+            ("INPUT_COMMAND", "apply"),
+            ("INPUT_PLAN_FILE", "jobctl.plan"),
+        ],
+    );
+    assert_eq!(step.code, 1, "{step:?}");
+    assert_eq!(step.outputs["has-changes"], "false", "{step:?}");
+    assert!(step.summary.contains("saved plan refused"), "{step:?}");
+    assert!(step.summary.contains("`jobs/a.yaml`"), "{step:?}");
+    assert!(
+        step.log
+            .contains("::error title=jobctl::Error: the saved plan jobctl.plan no longer matches"),
+        "{step:?}"
+    );
+
+    // No plan file (the artifact was not downloaded): the step fails at once, saying so.
+    let step = runner.step(
+        "run",
+        &[
+            ("INPUT_COMMAND", "apply"),
+            ("INPUT_PLAN_FILE", "missing.plan"),
+        ],
+    );
+    assert_eq!(step.code, 1, "{step:?}");
+    assert!(
+        step.log.contains("plan-file 'missing.plan' does not exist"),
+        "{step:?}"
+    );
+}

@@ -181,11 +181,13 @@ pub async fn apply(
     };
     let shown = file.display().to_string();
     let refuse = |moved: Vec<Moved>| {
-        out.saved_plan_refused(&SavedPlanRefused {
+        let report = SavedPlanRefused {
             file: shown.clone(),
             roots: saved.roots.clone(),
             moved,
-        });
+        };
+        out.saved_plan_refused(&report);
+        out.write_files(&args.report.files(), &report);
         exit::ERROR
     };
     // Another instance is another set of jobs: refused before a single read.

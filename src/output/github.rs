@@ -159,7 +159,7 @@ impl Render for Github {
         Screen::stdout(format!(
             "{}\n",
             Annotation::new(Level::Error, text.trim_end())
-                .with_title("jobctl: saved plan refused")
+                .with_title("jobctl")
                 .command()
         ))
     }

@@ -111,8 +111,9 @@ pub fn refusal_json(report: &SavedPlanRefused) -> String {
 pub fn refusal_markdown(report: &SavedPlanRefused) -> String {
     use super::markdown::code;
     let mut out = format!(
-        "### jobctl apply: saved plan refused\n\n{}\n\n| | name | change |\n|---|---|---|\n",
-        headline(report)
+        "### jobctl apply: saved plan refused\n\nThe saved plan {} no longer matches: {} thing(s) moved since it was made. **Nothing was changed.**\n\n| | name | change |\n|---|---|---|\n",
+        code(&report.file),
+        report.moved.len()
     );
     for moved in &report.moved {
         out.push_str(&format!(
@@ -124,4 +125,21 @@ pub fn refusal_markdown(report: &SavedPlanRefused) -> String {
     }
     out.push_str(&format!("\nPlan again: {}\n", code(&report.replan())));
     out
+}
+
+/// A refused `apply FILE` still fills the report files (`--json-file`, the job summary), so a
+/// workflow shows why nothing was applied.
+impl super::files::Document for SavedPlanRefused {
+    fn json(&self) -> String {
+        refusal_json(self)
+    }
+    fn markdown(&self, _options: &super::markdown::MarkdownOptions) -> String {
+        refusal_markdown(self)
+    }
+    fn title(&self) -> String {
+        "jobctl apply: saved plan refused".to_string()
+    }
+    fn marker(&self) -> String {
+        "<!-- jobctl saved plan -->".to_string()
+    }
 }
