@@ -89,6 +89,12 @@ fn a_saved_plan_applies_exactly_what_it_showed_and_then_plan_shows_nothing_to_do
 
     let apply = endpoint.jobctl(&["apply", "plan.json", "-o", "json"], dir.path());
     assert_eq!(apply.code, 0, "{apply:?}");
+    assert!(
+        apply
+            .stderr
+            .contains("matches the manifests and the account: carrying out exactly that plan"),
+        "{apply:?}"
+    );
     let report = apply.json();
     let created: Vec<&str> = report["results"]
         .as_array()

@@ -226,5 +226,6 @@ pub async fn apply(
     }
     // The plan made now is the saved one, request for request: carry it out without asking
     // (it was reviewed), as `terraform apply PLANFILE` does.
+    out.saved_plan_matches(&shown, &saved.created_at);
     carry_out(args, prepared, out, started, false).await
 }

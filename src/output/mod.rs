@@ -119,6 +119,11 @@ pub trait Render: Send + Sync {
         Screen::stderr(saved::saved_text(path))
     }
 
+    /// `apply FILE`: nothing moved since the plan was saved, so it is carried out.
+    fn saved_plan_matches(&self, path: &str, created_at: &str) -> Screen {
+        Screen::stderr(saved::matches_text(path, created_at))
+    }
+
     /// `apply FILE` changed nothing: what moved since the plan was saved.
     fn saved_plan_refused(&self, report: &SavedPlanRefused) -> Screen {
         Screen::stderr(saved::refusal_text(report, style::Paint::PLAIN))
@@ -187,6 +192,10 @@ impl Output {
 
     pub fn plan_saved(&self, path: &str) {
         show(&self.render.plan_saved(path));
+    }
+
+    pub fn saved_plan_matches(&self, path: &str, created_at: &str) {
+        show(&self.render.saved_plan_matches(path, created_at));
     }
 
     pub fn saved_plan_refused(&self, report: &SavedPlanRefused) {

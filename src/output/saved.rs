@@ -16,6 +16,15 @@ pub fn saved_text(path: &str) -> String {
     )
 }
 
+/// Before `apply FILE` carries the plan out: it was checked, and against what.
+pub fn matches_text(path: &str, created_at: &str) -> String {
+    format!(
+        "The saved plan {} (made {}) matches the manifests and the account: carrying out exactly that plan.\n",
+        sanitize(path),
+        sanitize(created_at)
+    )
+}
+
 fn subject(subject: Subject) -> &'static str {
     match subject {
         Subject::Scope => "where",

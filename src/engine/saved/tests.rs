@@ -317,3 +317,32 @@ fn a_file_of_another_format_or_a_newer_jobctl_is_a_clear_error() {
         saved_plan(Vec::new())
     );
 }
+
+#[test]
+fn requests_hold_what_an_update_sends_and_leave_out_jobs_with_nothing_to_do() {
+    use crate::engine::plan::{Change, Step};
+    let mut update = Change::new("fw-1", Action::Update);
+    update.arn = Some("arn:aws:iot:us-east-1:123456789012:job/fw-1".into());
+    update.steps = vec![Step::UpdateJob {
+        fields: vec!["description"],
+        update: JobUpdate {
+            description: Some("edited".into()),
+            ..JobUpdate::default()
+        },
+    }];
+    let plan = Plan {
+        changes: vec![update, Change::new("fw-2", Action::Unchanged)],
+        ..Plan::default()
+    };
+    let requests = requests(&plan);
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(
+        requests[0],
+        json!({
+            "id": "fw-1",
+            "action": "update",
+            "arn": "arn:aws:iot:us-east-1:123456789012:job/fw-1",
+            "steps": [{"operation": "UpdateJob", "fields": ["description"], "update": {"description": "edited"}}]
+        })
+    );
+}
