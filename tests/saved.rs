@@ -87,6 +87,15 @@ fn a_saved_plan_applies_exactly_what_it_showed_and_then_plan_shows_nothing_to_do
         assert_eq!(mode & 0o777, 0o600, "only its owner reads a plan");
     }
 
+    // --dry-run checks the file and shows the plan, changing nothing.
+    let dry = endpoint.jobctl(&["apply", "plan.json", "--dry-run"], dir.path());
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert!(dry.stdout.contains("Plan: 2 to create."), "{dry:?}");
+    assert!(jobs(&endpoint).is_empty(), "--dry-run changes nothing");
+    // Someone else's job, created after the plan, is not this plan's business: a busy shared
+    // account does not make saved plans stale.
+    create_job_outside(&endpoint, "theirs");
+
     let apply = endpoint.jobctl(&["apply", "plan.json", "-o", "json"], dir.path());
     assert_eq!(apply.code, 0, "{apply:?}");
     assert!(
@@ -103,7 +112,7 @@ fn a_saved_plan_applies_exactly_what_it_showed_and_then_plan_shows_nothing_to_do
         .map(|r| r["jobId"].as_str().expect("id"))
         .collect();
     assert_eq!(created, ["fw-1", "fw-2"], "{report}");
-    assert_eq!(jobs(&endpoint), ["fw-1", "fw-2"]);
+    assert_eq!(jobs(&endpoint), ["fw-1", "fw-2", "theirs"]);
 
     // apply FILE makes the plan's reads and the changes' writes: exactly what `apply -f` makes
     // for the same manifests on the same (empty) account.
@@ -209,6 +218,16 @@ fn a_saved_plan_is_refused_for_another_endpoint_or_instance() {
         "{apply:?}"
     );
     assert!(jobs(&elsewhere).is_empty());
+
+    let other_region =
+        planned_on.jobctl(&["apply", "plan.json", "--region", "eu-west-1"], dir.path());
+    assert_eq!(other_region.code, 1, "{other_region:?}");
+    assert!(
+        other_region
+            .stderr
+            .contains("region: us-east-1 -> eu-west-1"),
+        "{other_region:?}"
+    );
 
     let other_instance =
         planned_on.jobctl(&["apply", "plan.json", "--instance", "staging"], dir.path());
