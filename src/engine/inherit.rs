@@ -111,21 +111,28 @@ pub fn fields(job: &JobSpec, template: &JobSpec) -> Map<String, Value> {
 
 /// An AWS-managed template's values as a job with these `documentParameters` gets them: every
 /// `${aws:iot:parameter:KEY}` in the document replaced by the job's value (JSON-escaped, since
-/// placeholders sit inside JSON strings), as GetJobDocument answers the job's document. A
-/// placeholder whose parameter the job does not give is left as it is.
+/// placeholders sit inside JSON strings), as GetJobDocument answers the job's document. An
+/// optional parameter the job leaves out becomes an empty string (inferred: AWS does not
+/// document it; the emulator does the same); a placeholder the template declares no parameter
+/// for is left as it is.
 pub fn with_parameters(
     template: &JobTemplateDescription,
     parameters: &BTreeMap<String, DocumentParameterValue>,
 ) -> JobSpec {
     let mut spec = template.spec.clone();
     if let Some(text) = &template.document_text {
-        let text = substitute(text, parameters);
+        let declared: Vec<&str> = template.parameters.iter().map(|p| p.key.as_str()).collect();
+        let text = substitute(text, parameters, &declared);
         spec.document = Some(serde_json::from_str(&text).unwrap_or(Value::String(text)));
     }
     spec
 }
 
-fn substitute(text: &str, parameters: &BTreeMap<String, DocumentParameterValue>) -> String {
+fn substitute(
+    text: &str,
+    parameters: &BTreeMap<String, DocumentParameterValue>,
+    declared: &[&str],
+) -> String {
     const OPEN: &str = "${aws:iot:parameter:";
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -133,11 +140,13 @@ fn substitute(text: &str, parameters: &BTreeMap<String, DocumentParameterValue>)
         let after = &rest[i + OPEN.len()..];
         let Some(j) = after.find('}') else { break };
         out.push_str(&rest[..i]);
-        match parameters.get(&after[..j]) {
+        let key = &after[..j];
+        match parameters.get(key) {
             Some(value) => {
                 let quoted = serde_json::to_string(&value.0).unwrap_or_default();
                 out.push_str(quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or(""));
             }
+            None if declared.contains(&key) => {}
             None => out.push_str(&rest[i..i + OPEN.len() + j + 1]),
         }
         rest = &after[j + 1..];
@@ -237,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn managed_documents_get_the_jobs_parameters_and_keep_unknown_placeholders() {
+    fn managed_documents_get_the_jobs_parameters_and_empty_optional_ones() {
         let description = JobTemplateDescription {
             template_arn: "arn:aws:iot:us-east-1::jobtemplate/AWS-Download-File:1.0".into(),
             managed: true,
@@ -246,10 +255,17 @@ mod tests {
                 ..job(serde_json::json!({"targets": []}))
             },
             document_text: Some(
-                r#"{"url":"${aws:iot:parameter:downloadUrl}","path":"${aws:iot:parameter:filePath}","user":"${aws:iot:parameter:runAsUser}"}"#
+                r#"{"url":"${aws:iot:parameter:downloadUrl}","path":"${aws:iot:parameter:filePath}","user":"${aws:iot:parameter:runAsUser}","other":"${aws:iot:parameter:nope}"}"#
                     .into(),
             ),
-            parameters: Vec::new(),
+            parameters: ["downloadUrl", "filePath", "runAsUser"]
+                .iter()
+                .map(|key| crate::domain::TemplateParameter {
+                    key: key.to_string(),
+                    description: String::new(),
+                    optional: *key == "runAsUser",
+                })
+                .collect(),
         };
         let params = BTreeMap::from([
             (
@@ -265,7 +281,9 @@ mod tests {
         let document = spec.document.clone().expect("document");
         assert_eq!(document["url"], "https://example.com/a \"b\".conf");
         assert_eq!(document["path"], "/etc/a.conf");
-        assert_eq!(document["user"], "${aws:iot:parameter:runAsUser}");
+        // An optional parameter left out is empty; a placeholder of no parameter stays.
+        assert_eq!(document["user"], "");
+        assert_eq!(document["other"], "${aws:iot:parameter:nope}");
         let inherited = Inherited::of(
             &description.template_arn,
             InheritedFrom::Managed,
