@@ -157,8 +157,9 @@ fn a_changed_template_is_refused_without_allow_replace_and_replaced_with_it() {
     );
 }
 
-#[test]
-fn prune_cancels_the_jobs_before_deleting_the_template_they_used() {
+/// A template and a job from it, applied with a third job, then their manifests removed: what
+/// prune finds.
+fn template_and_job_whose_manifests_are_gone() -> (Endpoint, tempfile::TempDir) {
     let endpoint = Endpoint::emulator(&[]);
     endpoint.seed_thing("bulb-1");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -170,6 +171,12 @@ fn prune_cancels_the_jobs_before_deleting_the_template_they_used() {
 
     std::fs::remove_file(dir.path().join("ota.yaml")).expect("rm");
     std::fs::remove_file(dir.path().join("fw.yaml")).expect("rm");
+    (endpoint, dir)
+}
+
+#[test]
+fn prune_cancels_the_jobs_before_deleting_the_template_they_used() {
+    let (endpoint, dir) = template_and_job_whose_manifests_are_gone();
     let plan = endpoint.jobctl(&["plan", "-f", ".", "--prune", "-o", "json"], dir.path());
     let plan = plan.json();
     assert_eq!(change(&plan, "fw")["action"], "cancel");
@@ -608,16 +615,7 @@ fn an_updated_job_shows_the_values_it_took_from_its_template() {
 
 #[test]
 fn max_prune_counts_pruned_templates_with_the_jobs() {
-    let endpoint = Endpoint::emulator(&[]);
-    endpoint.seed_thing("bulb-1");
-    let dir = tempfile::tempdir().expect("tempdir");
-    write(dir.path(), "ota.yaml", &template(30));
-    write(dir.path(), "fw.yaml", JOB);
-    write(dir.path(), "keep.yaml", "apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: keep\nspec:\n  targets: [{thing: bulb-1}]\n  document: {op: noop}\n");
-    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
-    assert_eq!(apply.code, 0, "{apply:?}");
-    std::fs::remove_file(dir.path().join("ota.yaml")).expect("rm");
-    std::fs::remove_file(dir.path().join("fw.yaml")).expect("rm");
+    let (endpoint, dir) = template_and_job_whose_manifests_are_gone();
 
     let plan = endpoint.jobctl(
         &[
