@@ -139,8 +139,10 @@ pub async fn plan_with_cache(
     )
     .await?;
     errors.extend(inherit_errors);
-    // The prune guards (empty root, --max-prune) count templates with jobs, below.
-    let prune_templates = plan.prune.requested && desired.incomplete.is_none();
+    // The prune guards (empty root, --max-prune) count templates with jobs, below. `--target`
+    // limits prune to the jobs it names, so it prunes no template.
+    let prune_templates =
+        plan.prune.requested && desired.incomplete.is_none() && settings.only.is_none();
     // Templates are read only when some are declared or pruning may delete some.
     if !coverage.templates.is_empty() || prune_templates {
         let (observed, template_errors) =

@@ -942,6 +942,20 @@ mod tests {
             max_prune: Some(2),
             ..strict
         };
+        // `--target` limits prune to the jobs it names: no template goes.
+        let targeted = Settings {
+            only: Some(["fw".to_string()].into()),
+            ..enough.clone()
+        };
+        let (planned, _) = pass(&api, vec![], vec![], &targeted).await;
+        assert_eq!(planned.plan.prune.would_prune_templates, 0);
+        let calls = api.calls();
+        assert!(
+            !calls.contains(&"DeleteJobTemplate ota".to_string()),
+            "{calls:?} {:#?}",
+            planned.plan.changes
+        );
+
         let (planned, results) = pass(&api, vec![], vec![], &enough).await;
         assert_eq!(planned.plan.prune.refused, None);
         assert!(results.iter().all(|r| !r.failed()), "{results:?}");
