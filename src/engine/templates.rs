@@ -878,6 +878,76 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_replaced_job_shows_the_templates_values_an_updated_one_its_own() {
+        let api = FakeJobs::new().with_thing("t1").with_thing("t2");
+        let s = settings();
+        pass(&api, vec![job("fw", "ota")], vec![template("ota", 30)], &s).await;
+        // The template changes, and so does the job: a new target replaces it (SNAPSHOT).
+        let moved = job_with(
+            "fw",
+            serde_json::json!({"targets": [{"thing": "t2"}], "jobTemplateArn": template_arn("ota")}),
+        );
+        let coverage = Coverage {
+            templates: vec![template("ota", 45)],
+            ..Coverage::default()
+        };
+        let planned = reconcile::plan(&api, vec![moved], coverage, &s)
+            .await
+            .expect("plan");
+        let fw = planned.plan.changes.iter().find(|c| c.job_id == "fw");
+        let fw = fw.expect("fw planned");
+        assert_eq!(fw.action, Action::Replace);
+        let inherited = fw.inherited.as_ref().expect("inherited shown");
+        assert_eq!(
+            inherited.from,
+            crate::engine::inherit::InheritedFrom::Manifest
+        );
+        assert_eq!(
+            inherited.fields["timeoutConfig"],
+            serde_json::json!({"inProgressTimeoutInMinutes": 45})
+        );
+
+        // As AWS holds a job created from the 30-minute template (the fake does not merge).
+        let api = FakeJobs::new().with_thing("t1");
+        let mut held: JobSpec = serde_json::from_value(serde_json::json!({
+            "targets": ["arn:aws:iot:us-east-1:123456789012:thing/t1"],
+            "jobTemplateArn": template_arn("ota"),
+            "description": "OTA",
+            "document": {"op": "update"},
+            "timeoutConfig": {"inProgressTimeoutInMinutes": 30},
+        }))
+        .expect("spec");
+        held.tags.extend(
+            ownership_tags("prod")
+                .into_iter()
+                .map(|(k, v)| (k, TagValue(v))),
+        );
+        api.insert_job("fw", crate::domain::JobStatus::InProgress, held);
+        let described = job_with(
+            "fw",
+            serde_json::json!({"targets": [{"thing": "t1"}], "jobTemplateArn": template_arn("ota"), "description": "wave 2"}),
+        );
+        let coverage = Coverage {
+            templates: vec![template("ota", 45)],
+            ..Coverage::default()
+        };
+        let planned = reconcile::plan(&api, vec![described], coverage, &s)
+            .await
+            .expect("plan");
+        let fw = planned.plan.changes.iter().find(|c| c.job_id == "fw");
+        let fw = fw.expect("fw planned");
+        assert_eq!(fw.action, Action::Update);
+        let inherited = fw.inherited.as_ref().expect("inherited shown");
+        // The job keeps what it took at CreateJob, whatever the template says now.
+        assert_eq!(inherited.from, crate::engine::inherit::InheritedFrom::Job);
+        assert_eq!(
+            inherited.fields["timeoutConfig"],
+            serde_json::json!({"inProgressTimeoutInMinutes": 30})
+        );
+        assert!(!inherited.fields.contains_key("description"));
+    }
+
+    #[tokio::test]
     async fn a_job_whose_template_does_not_exist_is_an_error_not_a_create() {
         let api = FakeJobs::new().with_thing("t1");
         let planned = reconcile::plan(
