@@ -550,7 +550,7 @@ fn the_plan_shows_what_each_job_inherits_from_its_template() {
     assert_eq!(text.code, 0, "{text:?}");
     assert!(
         text.stdout.contains(&format!(
-            "inherits from template ota ({TEMPLATE_ARN}; declared at ./ota.yaml:4:9):"
+            "inherits from template ota: {TEMPLATE_ARN} (declared at ./ota.yaml:4:9)\n"
         )),
         "{text:?}"
     );

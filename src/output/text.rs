@@ -573,29 +573,24 @@ pub fn inherited_text(inherited: &crate::engine::inherit::Inherited, paint: Pain
     let version = inherited
         .template_version
         .as_ref()
-        .map(|v| format!(" version {v}"))
+        .map(|v| format!("version {v}; "))
         .unwrap_or_default();
     let origin = match (&inherited.source, inherited.from) {
         (Some(source), InheritedFrom::Manifest) => format!("declared at {source}"),
         _ => inherited.from.describe().to_string(),
-    };
-    let verb = match (inherited.from, inherited.fields.is_empty()) {
-        (_, true) => "inherits nothing from template",
-        (InheritedFrom::Job, false) => "inherited from template",
-        (_, false) => "inherits from template",
     };
     let mut out = format!(
         "      {}\n",
         paint.paint(
             style::FAINT,
             &sanitize(&format!(
-                "{verb} {}{version} ({}; {origin}){}",
+                "inherits from template {}: {} ({version}{origin}){}",
                 inherited.template_name,
                 inherited.template_arn,
                 if inherited.fields.is_empty() {
-                    ": the job sets every value the template has"
+                    ": nothing, the job sets every value the template has"
                 } else {
-                    ":"
+                    ""
                 }
             ))
         )
