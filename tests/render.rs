@@ -451,3 +451,53 @@ fn an_orphan_shows_its_health_before_it_is_pruned() {
         "{text}"
     );
 }
+
+/// A job from a declared template (its inherited values) and a template pruned with it: the
+/// `inherited` object and `prune.wouldPruneTemplates` in the JSON contract.
+#[tokio::test]
+async fn plan_json_contract_for_templates() {
+    let api = FakeJobs::new().with_thing("bulb-1");
+    let mut old: jobctl::domain::JobTemplateSpec = serde_json::from_value(serde_json::json!({
+        "description": "Old OTA",
+        "document": {"operation": "update"},
+    }))
+    .expect("template");
+    for (k, v) in ownership_tags("prod") {
+        old.tags.insert(k, TagValue(v));
+    }
+    jobctl::aws::JobsApi::create_job_template(&api, "old", &old)
+        .await
+        .expect("create");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("ota.yaml"),
+        "apiVersion: jobctl/v1\nkind: JobTemplate\nmetadata:\n  name: ota\nspec:\n  description: Bulb OTA\n  document: {operation: update, version: \"4.2.0\"}\n  timeoutConfig: {inProgressTimeoutInMinutes: 30}\n---\napiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: fw\nspec:\n  targets: [{thing: bulb-1}]\n  jobTemplate: ota\n  timeoutConfig: {inProgressTimeoutInMinutes: 5}\n",
+    )
+    .expect("write");
+    let mut set = jobctl::manifest::load(&[dir.path().join("ota.yaml")]);
+    assert_eq!(set.error_count(), 0, "{:?}", set.diagnostics);
+    for origin in set
+        .jobs
+        .iter_mut()
+        .map(|j| &mut j.origin)
+        .chain(set.templates.iter_mut().map(|t| &mut t.origin))
+    {
+        origin.file = "ota.yaml".into();
+    }
+    let settings = Settings {
+        instance: "prod".into(),
+        prune: true,
+        parallelism: 4,
+        ..Default::default()
+    };
+    let coverage = jobctl::engine::reconcile::Coverage {
+        templates: std::mem::take(&mut set.templates),
+        ..Default::default()
+    };
+    let planned = jobctl::engine::reconcile::plan(&api, set.jobs, coverage, &settings)
+        .await
+        .expect("the fake account is readable");
+    assert!(planned.errors.is_empty(), "{:?}", planned.errors);
+    let report = PlanReport::new(scope(), Vec::new(), planned);
+    insta::assert_json_snapshot!(json::plan(&report));
+}

@@ -157,8 +157,9 @@ fn a_changed_template_is_refused_without_allow_replace_and_replaced_with_it() {
     );
 }
 
-#[test]
-fn prune_cancels_the_jobs_before_deleting_the_template_they_used() {
+/// A template and a job from it, applied with a third job, then their manifests removed: what
+/// prune finds.
+fn template_and_job_whose_manifests_are_gone() -> (Endpoint, tempfile::TempDir) {
     let endpoint = Endpoint::emulator(&[]);
     endpoint.seed_thing("bulb-1");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -170,6 +171,12 @@ fn prune_cancels_the_jobs_before_deleting_the_template_they_used() {
 
     std::fs::remove_file(dir.path().join("ota.yaml")).expect("rm");
     std::fs::remove_file(dir.path().join("fw.yaml")).expect("rm");
+    (endpoint, dir)
+}
+
+#[test]
+fn prune_cancels_the_jobs_before_deleting_the_template_they_used() {
+    let (endpoint, dir) = template_and_job_whose_manifests_are_gone();
     let plan = endpoint.jobctl(&["plan", "-f", ".", "--prune", "-o", "json"], dir.path());
     let plan = plan.json();
     assert_eq!(change(&plan, "fw")["action"], "cancel");
@@ -386,4 +393,277 @@ fn a_job_created_from_a_template_exports_and_plans_nothing_to_do() {
         dir.path(),
     );
     assert_eq!(plan.code, 0, "nothing to do after the round trip: {plan:?}");
+}
+
+/// The plan's text with the emulator's address (a new port each run) made stable.
+fn stable(text: &str, endpoint: &Endpoint) -> String {
+    text.replace(&endpoint.url, "http://EMULATOR")
+}
+
+fn stats(endpoint: &Endpoint, operation: &str) -> u64 {
+    let (_, stats) = get(endpoint, "/_emulator/stats");
+    stats["operations"][operation]["total"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Jobs from a declared template, an account template (by name) and an AWS-managed one.
+fn inheriting_jobs(dir: &Path) {
+    write(dir, "ota.yaml", &template(30));
+    write(dir, "fw.yaml", JOB);
+    write(
+        dir,
+        "own.yaml",
+        "apiVersion: jobctl/v1
+kind: Job
+metadata:
+  name: own
+spec:
+  description: Its own description
+  targets: [{thing: bulb-1}]
+  jobTemplate: base
+  timeoutConfig:
+    inProgressTimeoutInMinutes: 5
+",
+    );
+    write(
+        dir,
+        "own2.yaml",
+        "apiVersion: jobctl/v1
+kind: Job
+metadata:
+  name: own2
+spec:
+  targets: [{thing: bulb-1}]
+  jobTemplateArn: arn:aws:iot:us-east-1:123456789012:jobtemplate/base
+",
+    );
+    write(
+        dir,
+        "fetch.yaml",
+        "apiVersion: jobctl/v1
+kind: Job
+metadata:
+  name: fetch
+spec:
+  targets: [{thing: bulb-1}]
+  jobTemplateArn: arn:aws:iot:us-east-1::jobtemplate/AWS-Download-File:1.0
+  documentParameters:
+    downloadUrl: https://example.com/bulb.conf
+    filePath: /etc/bulb.conf
+",
+    );
+}
+
+/// A template the account holds that no manifest declares.
+fn account_template(endpoint: &Endpoint) {
+    let (status, body) = endpoint.call(
+        "PUT",
+        "/job-templates/base",
+        r#"{"description": "Base OTA", "document": "{\"operation\":\"base\"}", "timeoutConfig": {"inProgressTimeoutInMinutes": 15}, "jobExecutionsRetryConfig": {"criteriaList": [{"failureType": "FAILED", "numberOfRetries": 2}]}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn the_plan_shows_what_each_job_inherits_from_its_template() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_thing("bulb-1");
+    account_template(&endpoint);
+    let dir = tempfile::tempdir().expect("tempdir");
+    inheriting_jobs(dir.path());
+
+    let (status, _) = endpoint.call("POST", "/_emulator/stats/reset", "");
+    assert_eq!(status, 200);
+    let plan = endpoint.jobctl(&["plan", "-f", ".", "-o", "json"], dir.path());
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let plan = plan.json();
+    // Each template is read at most once, and declared ones not at all.
+    assert_eq!(stats(&endpoint, "DescribeJobTemplate"), 1);
+    assert_eq!(stats(&endpoint, "DescribeManagedJobTemplate"), 1);
+    assert_eq!(stats(&endpoint, "ListJobTemplates"), 1);
+
+    // A declared template: its manifest's values, without a call.
+    let fw = &change(&plan, "fw")["inherited"];
+    assert_eq!(fw["templateArn"], TEMPLATE_ARN, "{fw:#}");
+    assert_eq!(fw["templateName"], "ota");
+    assert_eq!(fw["from"], "manifest");
+    assert!(
+        fw["source"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("ota.yaml"),
+        "{fw:#}"
+    );
+    assert_eq!(fw["fields"]["description"], "Bulb OTA");
+    assert_eq!(fw["fields"]["document"]["version"], "4.2.0");
+    assert_eq!(
+        fw["fields"]["timeoutConfig"]["inProgressTimeoutInMinutes"],
+        30
+    );
+    assert_eq!(
+        fw["fields"]["maintenanceWindows"][0]["durationInMinutes"],
+        120
+    );
+
+    // An account template: DescribeJobTemplate's values, minus what the job sets itself.
+    let own = &change(&plan, "own")["inherited"];
+    assert_eq!(own["from"], "account", "{own:#}");
+    assert_eq!(
+        own["templateArn"],
+        "arn:aws:iot:us-east-1:123456789012:jobtemplate/base"
+    );
+    assert_eq!(own["fields"]["document"]["operation"], "base");
+    assert_eq!(
+        own["fields"]["jobExecutionsRetryConfig"]["criteriaList"][0]["numberOfRetries"],
+        2
+    );
+    let keys: Vec<&str> = own["fields"]
+        .as_object()
+        .map(|f| f.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    assert!(
+        !keys.contains(&"timeoutConfig") && !keys.contains(&"description"),
+        "the job sets these itself: {own:#}"
+    );
+    let own2 = &change(&plan, "own2")["inherited"];
+    assert_eq!(own2["fields"]["description"], "Base OTA", "{own2:#}");
+    assert_eq!(
+        own2["fields"]["timeoutConfig"]["inProgressTimeoutInMinutes"],
+        15
+    );
+
+    // An AWS-managed template: the document as devices get it, parameters substituted.
+    let fetch = &change(&plan, "fetch")["inherited"];
+    assert_eq!(fetch["from"], "managed", "{fetch:#}");
+    assert_eq!(fetch["templateName"], "AWS-Download-File");
+    assert_eq!(fetch["templateVersion"], "1.0");
+    let document = fetch["fields"]["document"].to_string();
+    assert!(
+        document.contains("https://example.com/bulb.conf")
+            && document.contains("/etc/bulb.conf")
+            && !document.contains("${aws:iot:parameter:downloadUrl}"),
+        "{fetch:#}"
+    );
+
+    let text = endpoint.jobctl(&["plan", "-f", "."], dir.path());
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(
+        text.stdout.contains(&format!(
+            "inherits from template ota: {TEMPLATE_ARN} (declared at ./ota.yaml:4:9)\n"
+        )),
+        "{text:?}"
+    );
+    insta::assert_snapshot!(stable(&text.stdout, &endpoint));
+
+    // What the plan showed is what the jobs got.
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let (_, job) = get(&endpoint, "/jobs/own2");
+    assert_eq!(
+        job["job"]["timeoutConfig"]["inProgressTimeoutInMinutes"],
+        15
+    );
+    let (_, document) = get(&endpoint, "/jobs/fetch/job-document");
+    let got: Value =
+        serde_json::from_str(document["document"].as_str().unwrap_or_default()).expect("JSON");
+    assert_eq!(got, fetch["fields"]["document"], "{document}");
+}
+
+#[test]
+fn an_updated_job_shows_the_values_it_took_from_its_template() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_thing("bulb-1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "ota.yaml", &template(30));
+    write(dir.path(), "fw.yaml", JOB);
+    let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(apply.code, 0, "{apply:?}");
+
+    // The job now sets its own description (UpdateJob); it still inherits the rest.
+    write(
+        dir.path(),
+        "fw.yaml",
+        &JOB.replace("spec:\n", "spec:\n  description: Bulb OTA, wave 2\n"),
+    );
+    let plan = endpoint.jobctl(&["plan", "-f", ".", "-o", "json"], dir.path());
+    let plan = plan.json();
+    let fw = change(&plan, "fw");
+    assert_eq!(fw["action"], "update", "{fw:#}");
+    assert_eq!(fw["fields"][0]["field"], "description");
+    let inherited = &fw["inherited"];
+    assert_eq!(inherited["from"], "job", "{fw:#}");
+    assert_eq!(inherited["templateArn"], TEMPLATE_ARN);
+    assert!(inherited["fields"].get("description").is_none(), "{fw:#}");
+    assert_eq!(
+        inherited["fields"]["timeoutConfig"]["inProgressTimeoutInMinutes"],
+        30
+    );
+
+    let text = endpoint.jobctl(&["plan", "-f", "."], dir.path());
+    insta::assert_snapshot!(stable(&text.stdout, &endpoint));
+
+    // Markdown shows the inherited values as context lines under a header naming the template.
+    let markdown = endpoint.jobctl(&["plan", "-f", ".", "-o", "markdown"], dir.path());
+    assert!(
+        markdown.stdout.contains(&format!(
+            "@@ timeoutConfig (inherited from template ota: {TEMPLATE_ARN}) @@\n  {{\"inProgressTimeoutInMinutes\":30}}\n"
+        )),
+        "{markdown:?}"
+    );
+}
+
+#[test]
+fn max_prune_counts_pruned_templates_with_the_jobs() {
+    let (endpoint, dir) = template_and_job_whose_manifests_are_gone();
+
+    let plan = endpoint.jobctl(
+        &[
+            "plan",
+            "-f",
+            ".",
+            "--prune",
+            "--max-prune",
+            "1",
+            "-o",
+            "json",
+        ],
+        dir.path(),
+    );
+    let plan = plan.json();
+    assert_eq!(plan["prune"]["wouldPrune"], 2, "{plan:#}");
+    assert_eq!(plan["prune"]["wouldPruneTemplates"], 1);
+    assert!(
+        plan["prune"]["refused"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("more than --max-prune 1"),
+        "{plan:#}"
+    );
+    assert!(change(&plan, "jobtemplate/ota")["blocked"].is_string());
+    let text = endpoint.jobctl(
+        &["plan", "-f", ".", "--prune", "--max-prune", "1"],
+        dir.path(),
+    );
+    assert!(
+        text.stdout
+            .contains("Prune: refused; it would prune 2 (1 job, 1 job template):"),
+        "{text:?}"
+    );
+
+    let refused = endpoint.jobctl(
+        &["apply", "-f", ".", "--prune", "--max-prune", "1"],
+        dir.path(),
+    );
+    assert_ne!(refused.code, 0, "{refused:?}");
+    let (status, _) = get(&endpoint, "/job-templates/ota");
+    assert_eq!(status, 200, "nothing is pruned over the limit");
+
+    let pruned = endpoint.jobctl(
+        &["apply", "-f", ".", "--prune", "--max-prune", "2"],
+        dir.path(),
+    );
+    assert_eq!(pruned.code, 0, "{pruned:?}");
+    let (status, _) = get(&endpoint, "/job-templates/ota");
+    assert_eq!(status, 404);
 }

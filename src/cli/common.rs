@@ -225,8 +225,8 @@ pub struct ReconcileArgs {
     /// an empty checkout would otherwise cancel every job).
     #[arg(long)]
     pub allow_empty: bool,
-    /// Refuse to run when the plan would prune more than N jobs (apply changes nothing; the
-    /// daemon applies the rest and reports the prune as blocked).
+    /// Refuse to run when the plan would prune more than N jobs and job templates together
+    /// (apply changes nothing; the daemon applies the rest and reports the prune as blocked).
     #[arg(long, value_name = "N")]
     pub max_prune: Option<usize>,
     /// Limit the run to this job id. Repeatable.

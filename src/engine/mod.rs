@@ -8,6 +8,7 @@ pub mod advance;
 pub mod apply;
 pub mod export;
 pub mod health;
+pub mod inherit;
 pub mod plan;
 pub mod reconcile;
 pub mod refresh;
@@ -37,7 +38,8 @@ pub struct Settings {
     /// Prune even when a root yields no manifest (`--allow-empty`); without it such a run never
     /// prunes, since an empty checkout would otherwise cancel everything.
     pub allow_empty: bool,
-    /// Refuse a run that would prune more than this many jobs (`--max-prune`).
+    /// Refuse a run that would prune more than this many jobs and job templates together
+    /// (`--max-prune`).
     pub max_prune: Option<usize>,
     /// Also read and compare declared jobs that have finished.
     pub compare_finished: bool,

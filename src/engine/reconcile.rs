@@ -98,7 +98,8 @@ pub async fn plan_with_cache(
     let mut coverage = coverage;
     let (jobs, mut parameter_errors, listed_templates) =
         templates::check_named_templates(api, jobs, &coverage.templates).await?;
-    let (jobs, managed_errors) = templates::check_managed_parameters(api, jobs).await?;
+    let (jobs, managed_errors, managed_templates) =
+        templates::check_managed_parameters(api, jobs).await?;
     parameter_errors.extend(managed_errors);
     if !parameter_errors.is_empty() {
         // A job left out for its parameters is still declared: nothing may be pruned for it.
@@ -109,7 +110,7 @@ pub async fn plan_with_cache(
     let mut refreshed = refresh::refresh_with_cache(api, jobs, settings, cache).await?;
     let arn_errors = templates::name_template_arns(
         &mut refreshed.desired.jobs,
-        &listed_templates,
+        listed_templates.as_ref().unwrap_or(&Default::default()),
         refreshed.account.as_deref(),
         api.region().as_deref(),
     );
@@ -127,11 +128,28 @@ pub async fn plan_with_cache(
     let mut plan = plan::plan(&desired, &refreshed.observed, settings);
     let mut errors = refreshed.errors;
     errors.extend(parameter_errors);
-    let prune_templates = plan.prune.requested && plan.prune.refused.is_none();
+    let region = api.region();
+    let inherit_errors = templates::show_inherited(
+        api,
+        &mut plan,
+        &templates::TemplateSources {
+            declared: &coverage.templates,
+            managed: &managed_templates,
+            account: refreshed.account.as_deref(),
+            region: region.as_deref(),
+        },
+    )
+    .await?;
+    errors.extend(inherit_errors);
+    // The prune guards (empty root, --max-prune) count templates with jobs, below. `--target`
+    // limits prune to the jobs it names, so it prunes no template.
     let mut observed_templates = std::collections::BTreeMap::new();
+    let prune_templates =
+        plan.prune.requested && desired.incomplete.is_none() && settings.only.is_none();
     // Templates are read only when some are declared or pruning may delete some.
     if !coverage.templates.is_empty() || prune_templates {
-        let (observed, template_errors) = templates::refresh(api, &coverage.templates).await?;
+        let (observed, template_errors) =
+            templates::refresh(api, &coverage.templates, listed_templates.as_ref()).await?;
         observed_templates.clone_from(&observed);
         plan.changes.extend(templates::plan(
             &coverage.templates,
@@ -141,6 +159,7 @@ pub async fn plan_with_cache(
         ));
         plan.changes.sort_by(|a, b| a.job_id.cmp(&b.job_id));
         errors.extend(template_errors);
+        plan::count_pruned_templates(&mut plan, settings, &desired);
     }
     let declared_templates = coverage.templates.iter().map(|t| t.name.clone()).collect();
     let state = super::saved::account_state(

@@ -58,7 +58,7 @@ const FIELDS: &[&str] = &[
     "destinationPackageVersions",
 ];
 
-fn fields_of(spec: &JobSpec) -> serde_json::Map<String, Value> {
+pub(crate) fn fields_of(spec: &JobSpec) -> serde_json::Map<String, Value> {
     match serde_json::to_value(spec) {
         Ok(Value::Object(map)) => map,
         _ => serde_json::Map::new(),
@@ -206,11 +206,21 @@ pub fn plan(
 /// Reads the account's own templates: ListJobTemplates, the tags of each (ownership), and
 /// DescribeJobTemplate of each declared one. Templates that could not be read become errors
 /// and are left out, as jobs are.
+///
+/// `listed` is the run's ListJobTemplates when it already ran (see [`check_named_templates`]):
+/// one listing per run.
 pub async fn refresh(
     api: &dyn JobsApi,
     desired: &[DesiredTemplate],
+    listed: Option<&BTreeMap<String, String>>,
 ) -> Result<(BTreeMap<String, ObservedTemplate>, Vec<JobError>), ApiError> {
-    let listed = api.list_job_templates().await?;
+    let listed: Vec<(String, String)> = match listed {
+        Some(listed) => listed
+            .iter()
+            .map(|(id, arn)| (id.clone(), arn.clone()))
+            .collect(),
+        None => api.list_job_templates().await?,
+    };
     let mut observed = BTreeMap::new();
     let mut errors = Vec::new();
     for (id, arn) in listed {
@@ -313,7 +323,7 @@ pub async fn check_named_templates(
     (
         Vec<crate::domain::DesiredJob>,
         Vec<JobError>,
-        BTreeMap<String, String>,
+        Option<BTreeMap<String, String>>,
     ),
     ApiError,
 > {
@@ -322,11 +332,13 @@ pub async fn check_named_templates(
         .iter()
         .filter_map(|j| j.spec.job_template.as_deref())
         .any(|name| !is_declared(name));
-    let listed: BTreeMap<String, String> = if needs_listing {
-        api.list_job_templates().await?.into_iter().collect()
+    let listing: Option<BTreeMap<String, String>> = if needs_listing {
+        Some(api.list_job_templates().await?.into_iter().collect())
     } else {
-        BTreeMap::new()
+        None
     };
+    let empty = BTreeMap::new();
+    let listed = listing.as_ref().unwrap_or(&empty);
     let mut kept = Vec::with_capacity(jobs.len());
     let mut errors = Vec::new();
     for job in jobs {
@@ -346,7 +358,7 @@ pub async fn check_named_templates(
             _ => kept.push(job),
         }
     }
-    Ok((kept, errors, listed))
+    Ok((kept, errors, listing))
 }
 
 /// Gives each job's `jobTemplate: NAME` its ARN: the listed one, or the one CreateJobTemplate
@@ -395,11 +407,19 @@ pub fn name_template_arns(
 
 /// Checks the `documentParameters` of jobs that name an AWS-managed template against
 /// DescribeManagedJobTemplate: one call per distinct template per run. Jobs that do not fit
-/// come back as errors naming their manifest (`file:line:col`); the rest are returned.
+/// come back as errors naming their manifest (`file:line:col`); the rest are returned, with
+/// the templates read (by ARN), which the plan reuses to show what jobs inherit.
 pub async fn check_managed_parameters(
     api: &dyn JobsApi,
     jobs: Vec<crate::domain::DesiredJob>,
-) -> Result<(Vec<crate::domain::DesiredJob>, Vec<JobError>), ApiError> {
+) -> Result<
+    (
+        Vec<crate::domain::DesiredJob>,
+        Vec<JobError>,
+        ManagedTemplates,
+    ),
+    ApiError,
+> {
     let mut described: BTreeMap<String, Option<crate::domain::JobTemplateDescription>> =
         BTreeMap::new();
     let mut kept = Vec::with_capacity(jobs.len());
@@ -448,7 +468,124 @@ pub async fn check_managed_parameters(
             None => kept.push(job),
         }
     }
-    Ok((kept, errors))
+    let described = described
+        .into_iter()
+        .filter_map(|(arn, t)| Some((arn, t?)))
+        .collect();
+    Ok((kept, errors, described))
+}
+
+/// AWS-managed templates read in a run, by ARN.
+pub type ManagedTemplates = BTreeMap<String, crate::domain::JobTemplateDescription>;
+
+/// What the plan needs to find the template of a job it creates or replaces.
+pub struct TemplateSources<'a> {
+    /// The run's `kind: JobTemplate` manifests.
+    pub declared: &'a [DesiredTemplate],
+    /// AWS-managed templates already read (for the parameter check).
+    pub managed: &'a ManagedTemplates,
+    /// The run's account and region, to tell a declared template's ARN.
+    pub account: Option<&'a str>,
+    pub region: Option<&'a str>,
+}
+
+/// Sets, on each job the plan creates or replaces from a template, the values it inherits
+/// (see [`super::inherit`]). A declared template's values come from its manifest and an
+/// AWS-managed one's from the parameter check's reading (no call); any other template is read
+/// with DescribeJobTemplate, once per distinct template per run, and only for templates such a
+/// job uses. A job whose template does not exist, or cannot be read, is taken out of the plan
+/// and comes back as an error (CreateJob would fail on it).
+pub async fn show_inherited(
+    api: &dyn JobsApi,
+    plan: &mut super::plan::Plan,
+    sources: &TemplateSources<'_>,
+) -> Result<Vec<JobError>, ApiError> {
+    use super::inherit::{with_parameters, Inherited, InheritedFrom};
+    // Per run: each distinct template is read once, whatever the answer.
+    type Answer = Result<Option<crate::domain::JobTemplateDescription>, ApiError>;
+    let mut read: BTreeMap<String, Answer> = BTreeMap::new();
+    let mut errors = Vec::new();
+    let mut failed = std::collections::BTreeSet::new();
+    for change in &mut plan.changes {
+        if !matches!(change.action, Action::Create | Action::Replace)
+            || template_name(&change.job_id).is_some()
+        {
+            continue;
+        }
+        let Some(spec) = change.desired.as_ref() else {
+            continue;
+        };
+        let Some(arn) = spec.job_template_arn.clone() else {
+            continue;
+        };
+        if is_managed(&arn) {
+            if let Some(template) = sources.managed.get(&arn) {
+                let values = with_parameters(template, &spec.document_parameters);
+                change.inherited = Some(Inherited::of(&arn, InheritedFrom::Managed, spec, &values));
+            }
+            continue;
+        }
+        let (name, _) = super::inherit::name_and_version(&arn);
+        // A declared template's ARN is this run's account and region (either may be unknown
+        // before anything was created: then the name decides).
+        let part = |i: usize| arn.split(':').nth(i).unwrap_or_default();
+        let ours = |want: Option<&str>, i: usize| want.is_none_or(|w| w == part(i));
+        let declared = sources
+            .declared
+            .iter()
+            .find(|t| t.name == name && ours(sources.region, 3) && ours(sources.account, 4));
+        if let Some(template) = declared {
+            let mut inherited = Inherited::of(
+                &arn,
+                InheritedFrom::Manifest,
+                spec,
+                &template.spec.as_job_spec(),
+            );
+            inherited.source = Some(template.origin.to_string());
+            change.inherited = Some(inherited);
+            continue;
+        }
+        if !read.contains_key(&arn) {
+            let answer = api.describe_job_template(&arn).await;
+            if let Err(err) = &answer {
+                if err.ends_the_run() {
+                    return Err(err.clone());
+                }
+            }
+            read.insert(arn.clone(), answer);
+        }
+        let problem = match read.get(&arn) {
+            Some(Ok(Some(template))) => {
+                change.inherited = Some(Inherited::of(
+                    &arn,
+                    InheritedFrom::Account,
+                    spec,
+                    &template.spec,
+                ));
+                continue;
+            }
+            Some(Err(err)) => JobError {
+                job_id: change.job_id.clone(),
+                source: change.source.clone(),
+                message: err.to_string(),
+                operation: Some(err.operation),
+                code: Some(err.code.clone()),
+            },
+            _ => JobError {
+                job_id: change.job_id.clone(),
+                source: change.source.clone(),
+                message: format!(
+                    "spec.jobTemplateArn: the account has no job template {arn}; declare it (kind: JobTemplate, metadata.name: {name}) or fix the ARN"
+                ),
+                operation: Some("DescribeJobTemplate"),
+                code: None,
+            },
+        };
+        errors.push(problem);
+        failed.insert(change.job_id.clone());
+    }
+    plan.changes.retain(|c| !failed.contains(&c.job_id));
+    Ok(errors)
 }
 
 #[cfg(test)]
@@ -652,6 +789,275 @@ mod tests {
             "{calls:?}"
         );
         assert!(!calls.contains(&"DeleteJobTemplate hand".to_string()));
+    }
+
+    fn job_with(id: &str, spec: serde_json::Value) -> DesiredJob {
+        DesiredJob {
+            spec: serde_json::from_value(spec).expect("spec"),
+            ..job(id, "unused")
+        }
+    }
+
+    fn count(calls: &[String], operation: &str) -> usize {
+        calls
+            .iter()
+            .filter(|c| c.split(' ').next() == Some(operation))
+            .count()
+    }
+
+    #[tokio::test]
+    async fn jobs_show_what_they_inherit_and_each_template_is_read_once_per_run() {
+        let api = FakeJobs::new().with_thing("t1");
+        // An account template no manifest declares, used by three jobs.
+        api.create_job_template("base", &template("base", 15).spec)
+            .await
+            .expect("create");
+        let jobs = vec![
+            job("a", "base"),
+            job_with(
+                "b",
+                serde_json::json!({
+                    "targets": [{"thing": "t1"}],
+                    "jobTemplateArn": template_arn("base"),
+                    "timeoutConfig": {"inProgressTimeoutInMinutes": 5},
+                }),
+            ),
+            job_with(
+                "c",
+                serde_json::json!({"targets": [{"thing": "t1"}], "jobTemplate": "base"}),
+            ),
+            job("fw", "ota"),
+        ];
+        let coverage = Coverage {
+            templates: vec![template("ota", 30)],
+            ..Coverage::default()
+        };
+        let planned = reconcile::plan(&api, jobs, coverage, &settings())
+            .await
+            .expect("plan");
+        assert!(planned.errors.is_empty(), "{:?}", planned.errors);
+        let change = |id: &str| {
+            planned
+                .plan
+                .changes
+                .iter()
+                .find(|c| c.job_id == id)
+                .and_then(|c| c.inherited.clone())
+                .unwrap_or_else(|| panic!("nothing inherited shown for {id}"))
+        };
+        let timeout = |id: &str| change(id).fields.get("timeoutConfig").cloned();
+        assert_eq!(
+            change("a").from,
+            crate::engine::inherit::InheritedFrom::Account
+        );
+        assert_eq!(change("a").template_arn, template_arn("base"));
+        assert_eq!(
+            timeout("a"),
+            Some(serde_json::json!({"inProgressTimeoutInMinutes": 15}))
+        );
+        assert_eq!(
+            change("a").fields["document"],
+            serde_json::json!({"op": "update"})
+        );
+        // What the job sets itself is not inherited.
+        assert_eq!(timeout("b"), None);
+        assert!(change("b").fields.contains_key("document"));
+        assert_eq!(change("c").template_name, "base");
+        assert_eq!(
+            change("fw").from,
+            crate::engine::inherit::InheritedFrom::Manifest
+        );
+        assert_eq!(
+            timeout("fw"),
+            Some(serde_json::json!({"inProgressTimeoutInMinutes": 30}))
+        );
+
+        let calls = api.calls();
+        assert_eq!(count(&calls, "DescribeJobTemplate"), 1, "{calls:?}");
+        assert_eq!(count(&calls, "ListJobTemplates"), 1, "{calls:?}");
+    }
+
+    #[tokio::test]
+    async fn a_replaced_job_shows_the_templates_values_an_updated_one_its_own() {
+        let api = FakeJobs::new().with_thing("t1").with_thing("t2");
+        let s = settings();
+        pass(&api, vec![job("fw", "ota")], vec![template("ota", 30)], &s).await;
+        // The template changes, and so does the job: a new target replaces it (SNAPSHOT).
+        let moved = job_with(
+            "fw",
+            serde_json::json!({"targets": [{"thing": "t2"}], "jobTemplateArn": template_arn("ota")}),
+        );
+        let coverage = Coverage {
+            templates: vec![template("ota", 45)],
+            ..Coverage::default()
+        };
+        let planned = reconcile::plan(&api, vec![moved], coverage, &s)
+            .await
+            .expect("plan");
+        let fw = planned.plan.changes.iter().find(|c| c.job_id == "fw");
+        let fw = fw.expect("fw planned");
+        assert_eq!(fw.action, Action::Replace);
+        let inherited = fw.inherited.as_ref().expect("inherited shown");
+        assert_eq!(
+            inherited.from,
+            crate::engine::inherit::InheritedFrom::Manifest
+        );
+        assert_eq!(
+            inherited.fields["timeoutConfig"],
+            serde_json::json!({"inProgressTimeoutInMinutes": 45})
+        );
+
+        // As AWS holds a job created from the 30-minute template (the fake does not merge).
+        let api = FakeJobs::new().with_thing("t1");
+        let mut held: JobSpec = serde_json::from_value(serde_json::json!({
+            "targets": ["arn:aws:iot:us-east-1:123456789012:thing/t1"],
+            "jobTemplateArn": template_arn("ota"),
+            "description": "OTA",
+            "document": {"op": "update"},
+            "timeoutConfig": {"inProgressTimeoutInMinutes": 30},
+        }))
+        .expect("spec");
+        held.tags.extend(
+            ownership_tags("prod")
+                .into_iter()
+                .map(|(k, v)| (k, TagValue(v))),
+        );
+        api.insert_job("fw", crate::domain::JobStatus::InProgress, held);
+        let described = job_with(
+            "fw",
+            serde_json::json!({"targets": [{"thing": "t1"}], "jobTemplateArn": template_arn("ota"), "description": "wave 2"}),
+        );
+        let coverage = Coverage {
+            templates: vec![template("ota", 45)],
+            ..Coverage::default()
+        };
+        let planned = reconcile::plan(&api, vec![described], coverage, &s)
+            .await
+            .expect("plan");
+        let fw = planned.plan.changes.iter().find(|c| c.job_id == "fw");
+        let fw = fw.expect("fw planned");
+        assert_eq!(fw.action, Action::Update);
+        let inherited = fw.inherited.as_ref().expect("inherited shown");
+        // The job keeps what it took at CreateJob, whatever the template says now.
+        assert_eq!(inherited.from, crate::engine::inherit::InheritedFrom::Job);
+        assert_eq!(
+            inherited.fields["timeoutConfig"],
+            serde_json::json!({"inProgressTimeoutInMinutes": 30})
+        );
+        assert!(!inherited.fields.contains_key("description"));
+    }
+
+    #[tokio::test]
+    async fn a_job_whose_template_does_not_exist_is_an_error_not_a_create() {
+        let api = FakeJobs::new().with_thing("t1");
+        let planned = reconcile::plan(
+            &api,
+            vec![job("a", "nope")],
+            Coverage::default(),
+            &settings(),
+        )
+        .await
+        .expect("plan");
+        assert!(
+            planned.plan.changes.is_empty(),
+            "{:?}",
+            planned.plan.changes
+        );
+        assert_eq!(planned.errors.len(), 1);
+        assert!(
+            planned.errors[0].message.contains("no job template"),
+            "{:?}",
+            planned.errors
+        );
+    }
+
+    #[tokio::test]
+    async fn max_prune_counts_the_templates_pruned_with_the_jobs() {
+        let api = FakeJobs::new().with_thing("t1");
+        pass(
+            &api,
+            vec![job("fw", "ota")],
+            vec![template("ota", 30)],
+            &settings(),
+        )
+        .await;
+
+        let strict = Settings {
+            prune: true,
+            max_prune: Some(1),
+            ..settings()
+        };
+        let (planned, results) = pass(&api, vec![], vec![], &strict).await;
+        let prune = &planned.plan.prune;
+        assert_eq!((prune.would_prune, prune.would_prune_templates), (2, 1));
+        let refused = prune.refused.as_deref().unwrap_or_default();
+        assert!(
+            refused
+                .contains("would prune 2 (1 job(s), 1 job template(s)), more than --max-prune 1"),
+            "{refused}"
+        );
+        assert!(planned.plan.changes.iter().all(|c| c.blocked.is_some()));
+        assert!(results
+            .iter()
+            .all(|r| !matches!(r.outcome, apply::Outcome::Done)));
+        let calls = api.calls();
+        assert!(
+            !calls
+                .iter()
+                .any(|c| c.starts_with("CancelJob") || c.starts_with("DeleteJobTemplate")),
+            "{calls:?}"
+        );
+
+        let enough = Settings {
+            max_prune: Some(2),
+            ..strict
+        };
+        // `--target` limits prune to the jobs it names: no template goes.
+        let targeted = Settings {
+            only: Some(["fw".to_string()].into()),
+            ..enough.clone()
+        };
+        let (planned, _) = pass(&api, vec![], vec![], &targeted).await;
+        assert_eq!(planned.plan.prune.would_prune_templates, 0);
+        let calls = api.calls();
+        assert!(
+            !calls.contains(&"DeleteJobTemplate ota".to_string()),
+            "{calls:?} {:#?}",
+            planned.plan.changes
+        );
+
+        let (planned, results) = pass(&api, vec![], vec![], &enough).await;
+        assert_eq!(planned.plan.prune.refused, None);
+        assert!(results.iter().all(|r| !r.failed()), "{results:?}");
+        assert!(api.calls().contains(&"DeleteJobTemplate ota".to_string()));
+    }
+
+    #[tokio::test]
+    async fn an_empty_root_never_prunes_templates() {
+        let api = FakeJobs::new();
+        pass(&api, vec![], vec![template("ota", 30)], &settings()).await;
+        let pruning = Settings {
+            prune: true,
+            ..settings()
+        };
+        let coverage = Coverage {
+            empty_roots: vec!["jobs/".into()],
+            ..Coverage::default()
+        };
+        let planned = reconcile::plan(&api, vec![], coverage, &pruning)
+            .await
+            .expect("plan");
+        let change = &planned.plan.changes[0];
+        assert_eq!(change.job_id, "jobtemplate/ota");
+        assert!(
+            change
+                .blocked
+                .as_deref()
+                .unwrap_or_default()
+                .contains("--allow-empty"),
+            "{change:?}"
+        );
+        assert_eq!(planned.plan.prune.would_prune, 1);
     }
 
     #[test]

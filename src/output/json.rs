@@ -154,8 +154,8 @@ pub struct PlanJson<'a> {
     pub not_compared: &'a [NotCompared],
     pub orphans: &'a [Orphan],
     pub notes: &'a [String],
-    /// How many jobs prune takes (`wouldPrune`), whether it was asked for, and why it is
-    /// refused when it is.
+    /// How many jobs and job templates prune takes (`wouldPrune`, the templates among them in
+    /// `wouldPruneTemplates`), whether it was asked for, and why it is refused when it is.
     pub prune: &'a PruneSummary,
     /// Jobs that could not be planned.
     #[serde(skip_serializing_if = "is_empty")]

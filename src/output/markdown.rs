@@ -670,10 +670,35 @@ fn change_diff(change: &Change) -> String {
                 }
             }
         }
+        out.push_str(&inherited_diff(change));
         return out;
     }
     for field in &change.fields {
         out.push_str(&field_diff(field));
+    }
+    out.push_str(&inherited_diff(change));
+    out
+}
+
+/// The values a job takes from its template, as context lines (they are not changes), each
+/// under a header naming the template.
+fn inherited_diff(change: &Change) -> String {
+    let Some(inherited) = &change.inherited else {
+        return String::new();
+    };
+    let name = match &inherited.template_version {
+        Some(version) => format!("{} version {version}", inherited.template_name),
+        None => inherited.template_name.clone(),
+    };
+    let mut out = String::new();
+    for (field, value) in &inherited.fields {
+        out.push_str(&format!(
+            "@@ {field} (inherited from template {name}: {}) @@\n",
+            inherited.template_arn
+        ));
+        for line in pretty(value).lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
     }
     out
 }

@@ -386,6 +386,15 @@ pub fn plan_text(plan: &Plan, errors: &[JobError], manifest_errors: usize, paint
 pub fn prune_line(plan: &Plan) -> String {
     let prune = &plan.prune;
     let jobs = |n: usize| format!("{n} job{}", if n == 1 { "" } else { "s" });
+    // With templates pruned too, the total and what it is made of.
+    let pruned = |n: usize| match prune.would_prune_templates {
+        0 => jobs(n),
+        t => format!(
+            "{n} ({}, {t} job template{})",
+            jobs(n.saturating_sub(t)),
+            if t == 1 { "" } else { "s" }
+        ),
+    };
     if !prune.requested {
         return match plan.orphans.len() {
             0 => "Prune: off.".to_string(),
@@ -399,7 +408,7 @@ pub fn prune_line(plan: &Plan) -> String {
     match &prune.refused {
         None => format!(
             "Prune: {} to prune{}.",
-            jobs(prune.would_prune),
+            pruned(prune.would_prune),
             prune
                 .max_prune
                 .map(|max| format!(" (--max-prune {max})"))
@@ -407,7 +416,7 @@ pub fn prune_line(plan: &Plan) -> String {
         ),
         Some(reason) => format!(
             "Prune: refused; it would prune {}: {}.",
-            jobs(prune.would_prune),
+            pruned(prune.would_prune),
             sanitize(reason)
         ),
     }
@@ -450,6 +459,9 @@ pub fn rollouts_text(rollouts: &[crate::engine::advance::RolloutRun]) -> String 
 
 fn change_text(change: &Change, paint: Paint) -> String {
     let mut out = change_body(change, paint);
+    if let Some(inherited) = &change.inherited {
+        out.push_str(&inherited_text(inherited, paint));
+    }
     if let Some(rollout) = &change.rollout {
         out.push_str(&format!(
             "      {}\n",
@@ -556,6 +568,51 @@ fn change_body(change: &Change, paint: Paint) -> String {
             }
         ),
     }
+}
+
+/// The block under a job from a template: which template, where its values come from, and each
+/// value the job takes from it (documents shown as the plan shows them elsewhere).
+pub fn inherited_text(inherited: &crate::engine::inherit::Inherited, paint: Paint) -> String {
+    use crate::engine::inherit::InheritedFrom;
+    let version = inherited
+        .template_version
+        .as_ref()
+        .map(|v| format!("version {v}; "))
+        .unwrap_or_default();
+    let origin = match (&inherited.source, inherited.from) {
+        (Some(source), InheritedFrom::Manifest) => format!("declared at {source}"),
+        _ => inherited.from.describe().to_string(),
+    };
+    let mut out = format!(
+        "      {}\n",
+        paint.paint(
+            style::FAINT,
+            &sanitize(&format!(
+                "inherits from template {}: {} ({version}{origin}){}",
+                inherited.template_name,
+                inherited.template_arn,
+                if inherited.fields.is_empty() {
+                    ": nothing, the job sets every value the template has"
+                } else {
+                    ""
+                }
+            ))
+        )
+    );
+    let width = inherited.fields.keys().map(String::len).max().unwrap_or(0);
+    for (name, value) in &inherited.fields {
+        let pretty = pretty(value);
+        let mut lines = pretty.lines();
+        out.push_str(&format!(
+            "        {name:<width$} = {}\n",
+            lines.next().unwrap_or_default()
+        ));
+        let indent = " ".repeat(width + 11);
+        for line in lines {
+            out.push_str(&format!("{indent}{line}\n"));
+        }
+    }
+    out
 }
 
 /// `name = value`, the value's further lines indented under its first.

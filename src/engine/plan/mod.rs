@@ -162,6 +162,10 @@ pub struct Change {
     /// For a `kind: Rollout`: where it stands and what its next step needs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollout: Option<RolloutPlan>,
+    /// For a job from a template, created, replaced or updated: the values it takes from the
+    /// template (shown, never diffed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inherited: Option<super::inherit::Inherited>,
 }
 
 /// A rollout in a plan: its phase, its stages with their numbers, and the next step in words.
@@ -201,6 +205,7 @@ impl Change {
             max_failure_rate: None,
             template: None,
             rollout: None,
+            inherited: None,
         }
     }
 
@@ -255,15 +260,23 @@ pub struct Summary {
 pub struct PruneSummary {
     /// `--prune`, `--prune-force` or `--prune-delete` was given.
     pub requested: bool,
-    /// This instance's jobs that no manifest declares and that the given prune flags act on:
-    /// what this run prunes, or would prune were it not refused.
+    /// This instance's jobs that no manifest declares and that the given prune flags act on,
+    /// and its job templates that no manifest declares: what this run prunes, or would prune
+    /// were it not refused. `--max-prune` counts this number.
     pub would_prune: usize,
+    /// Of `would_prune`, the job templates (`jobtemplate/NAME`); the rest are jobs.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub would_prune_templates: usize,
     /// `--max-prune`, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_prune: Option<usize>,
     /// Why this run does not prune although asked to (an incomplete or empty tree, too many).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -572,6 +585,16 @@ fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change
     if remote.status == JobStatus::Canceled && change.note.is_none() {
         change.note = Some("the job was cancelled".into());
     }
+    // An existing job holds what it took from its template at CreateJob; those are its
+    // inherited values, whatever the template says now. (Replace shows the template's: reconcile.)
+    if let (Action::Update, Some(arn)) = (change.action, job.spec.job_template_arn.as_deref()) {
+        change.inherited = Some(super::inherit::Inherited::of(
+            arn,
+            super::inherit::InheritedFrom::Job,
+            &job.spec,
+            &remote.spec,
+        ));
+    }
     change
 }
 
@@ -672,7 +695,7 @@ pub fn epoch(time: std::time::SystemTime) -> Option<i64> {
 
 /// What a job template can hand down to a job (CreateJob takes the template's value where the
 /// job gives none). `schedulingConfig.maintenanceWindows` is handled apart.
-const INHERITABLE: &[&str] = &[
+pub(crate) const INHERITABLE: &[&str] = &[
     "description",
     "document",
     "documentSource",
@@ -817,7 +840,7 @@ fn plan_orphans(
         requested: wants_prune,
         would_prune: prunable.len(),
         max_prune: settings.max_prune,
-        refused: None,
+        ..PruneSummary::default()
     };
     if let Some(reason) = &desired.incomplete {
         if wants_prune {
@@ -893,11 +916,8 @@ fn orphan(job_id: &str, summary: &JobSummary, observed: &Observed, settings: &Se
 /// Why a prune of `count` jobs must not run: an empty root without `--allow-empty` (Argo CD's
 /// `allowEmpty`), or more jobs than `--max-prune` allows.
 fn prune_refusal(count: usize, settings: &Settings, desired: &Desired) -> Option<String> {
-    if !settings.allow_empty && !desired.empty_roots.is_empty() {
-        let roots = desired.empty_roots.join(", ");
-        return Some(format!(
-            "{roots} yields no manifest, and jobctl never prunes from an empty root; pass --allow-empty if it is meant to be empty"
-        ));
+    if let Some(reason) = empty_root_refusal(settings, desired) {
+        return Some(reason);
     }
     match settings.max_prune {
         Some(max) if count > max => Some(format!(
@@ -905,6 +925,51 @@ fn prune_refusal(count: usize, settings: &Settings, desired: &Desired) -> Option
         )),
         _ => None,
     }
+}
+
+fn empty_root_refusal(settings: &Settings, desired: &Desired) -> Option<String> {
+    if settings.allow_empty || desired.empty_roots.is_empty() {
+        return None;
+    }
+    let roots = desired.empty_roots.join(", ");
+    Some(format!(
+        "{roots} yields no manifest, and jobctl never prunes from an empty root; pass --allow-empty if it is meant to be empty"
+    ))
+}
+
+/// Counts the job templates this run prunes (`Delete` changes of `jobtemplate/NAME`, planned
+/// after the jobs) into the prune summary, and applies the prune guards to the total: an empty
+/// root without `--allow-empty`, or more jobs and templates together than `--max-prune`,
+/// blocks every prune change, the jobs' and the templates'.
+pub fn count_pruned_templates(plan: &mut Plan, settings: &Settings, desired: &Desired) {
+    let templates = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            c.action == Action::Delete && super::templates::template_name(&c.job_id).is_some()
+        })
+        .count();
+    if templates == 0 {
+        return;
+    }
+    let jobs = plan.prune.would_prune;
+    let total = jobs + templates;
+    plan.prune.would_prune = total;
+    plan.prune.would_prune_templates = templates;
+    // Recounted with the templates: a refusal for the jobs alone holds for the total too.
+    let refused = empty_root_refusal(settings, desired).or_else(|| match settings.max_prune {
+        Some(max) if total > max => Some(format!(
+            "this run would prune {total} ({jobs} job(s), {templates} job template(s)), more than --max-prune {max} allows"
+        )),
+        _ => None,
+    });
+    let Some(reason) = refused else { return };
+    for change in &mut plan.changes {
+        if matches!(change.action, Action::Cancel | Action::Delete) {
+            change.blocked = Some(reason.clone());
+        }
+    }
+    plan.prune.refused = Some(reason);
 }
 
 /// The spec as comparable JSON: AWS defaults made explicit, targets as a sorted set, jobctl's own
