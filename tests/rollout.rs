@@ -572,3 +572,138 @@ fn apply_wait_timeout_during_a_soak_names_the_rollout_and_leaves_it_running() {
         );
     }
 }
+
+/// The job's target ARNs as DescribeJob lists them.
+fn job_targets(endpoint: &Endpoint, job_id: &str) -> Vec<String> {
+    describe(endpoint, job_id)["job"]["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .filter_map(|t| t.as_str().map(String::from))
+        .collect()
+}
+
+#[test]
+fn plan_refuses_a_change_to_a_started_stage_and_allows_one_to_a_later_stage() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = dir.path().join("fw-edit.yaml");
+    rollout(dir.path(), "fw-edit", "good", GOOD_GATE);
+    let (code, first) = apply(&endpoint, dir.path(), "fw-edit");
+    assert_eq!(code, 0, "{first}");
+    assert_eq!(first["stage"], "canary", "{first}");
+    let before_targets = job_targets(&endpoint, "fw-edit");
+    let before_tags = job_tags(&endpoint, "fw-edit");
+
+    // The canary has started: widening it is an error at its `targets`, and apply changes nothing.
+    let original = std::fs::read_to_string(&manifest).expect("read");
+    let widened = original.replacen(
+        "targets: [{thingGroup: BulbsCanary}]",
+        "targets: [{thingGroup: BulbsCanary}, {thingGroup: BulbsRest}]",
+        1,
+    );
+    assert_ne!(widened, original);
+    std::fs::write(&manifest, &widened).expect("write");
+    let plan = endpoint.jobctl(&["plan", "-f", "."], dir.path());
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(
+        plan.stdout.contains("fw-edit.yaml:12:7"),
+        "the error points at the canary's targets: {plan:?}"
+    );
+    assert!(
+        plan.stdout.contains("stage `canary` has started")
+            && plan.stdout.contains("`thinggroup/BulbsRest`")
+            && plan.stdout.contains("give metadata.name a new name"),
+        "{plan:?}"
+    );
+    let json = endpoint.jobctl(&["plan", "-f", ".", "-o", "json"], dir.path());
+    assert_eq!(json.code, 1, "{json:?}");
+    let errors = json.json()["errors"].clone();
+    assert_eq!(errors[0]["jobId"], "fw-edit", "{errors}");
+    assert!(
+        errors[0]["source"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("fw-edit.yaml:12:7")),
+        "{errors}"
+    );
+    let refused = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(refused.code, 1, "{refused:?}");
+    // Time passes (the canary's gate would hold and soak); still nothing may move.
+    std::thread::sleep(Duration::from_secs(3));
+    let again = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(again.code, 1, "{again:?}");
+    assert_eq!(job_targets(&endpoint, "fw-edit"), before_targets);
+    assert_eq!(job_tags(&endpoint, "fw-edit"), before_tags);
+    for thing in things("BulbsRest", 30) {
+        assert!(
+            executions(&endpoint, &thing, "fw-edit").is_empty(),
+            "{thing}"
+        );
+    }
+
+    // Narrowing it (here: to one of its things) is refused the same way.
+    let narrowed = original.replacen(
+        "targets: [{thingGroup: BulbsCanary}]",
+        "targets: [{thing: BulbsCanary-0001}]",
+        1,
+    );
+    std::fs::write(&manifest, &narrowed).expect("write");
+    let plan = endpoint.jobctl(&["plan", "-f", "."], dir.path());
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(
+        plan.stdout
+            .contains("`thinggroup/BulbsCanary` is on the rollout's job"),
+        "{plan:?}"
+    );
+
+    // The wave has not started: it may change, the plan says what its promotion will add, and
+    // the promotion adds it.
+    let later = original.replacen(
+        "targets: [{thingGroup: BulbsWave}]",
+        "targets: [{thingGroup: BulbsWave}, {thingGroup: BulbsRest}]",
+        1,
+    );
+    assert_ne!(later, original);
+    std::fs::write(&manifest, &later).expect("write");
+    let plan = endpoint.jobctl(&["plan", "-f", "."], dir.path());
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stdout
+            .contains("# stage wave will add thinggroup/BulbsWave, thinggroup/BulbsRest"),
+        "{plan:?}"
+    );
+    let json = endpoint
+        .jobctl(&["plan", "-f", ".", "-o", "json"], dir.path())
+        .json();
+    let upcoming = &json["changes"][0]["rollout"]["upcoming"];
+    assert_eq!(upcoming[0]["name"], "wave", "{json}");
+    assert_eq!(
+        upcoming[0]["adds"].as_array().map(Vec::len),
+        Some(2),
+        "{json}"
+    );
+    let start = Instant::now();
+    loop {
+        let (code, rollout) = apply(&endpoint, dir.path(), "fw-edit");
+        assert_eq!(code, 0, "{rollout}");
+        if rollout["stage"] == "wave" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "never promoted: {rollout}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let targets = job_targets(&endpoint, "fw-edit");
+    assert_eq!(targets.len(), 3, "{targets:?}");
+    assert!(
+        targets.iter().any(|t| t.ends_with(":thinggroup/BulbsRest")),
+        "{targets:?}"
+    );
+    // Now the wave has started: the same edit back is refused.
+    std::fs::write(&manifest, &original).expect("write");
+    let plan = endpoint.jobctl(&["plan", "-f", "."], dir.path());
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(plan.stdout.contains("fw-edit.yaml:15:7"), "{plan:?}");
+}

@@ -12,6 +12,7 @@ pub mod plan;
 pub mod reconcile;
 pub mod refresh;
 pub mod rollout;
+pub mod stage_change;
 pub mod status;
 pub mod templates;
 

@@ -125,6 +125,11 @@ pub async fn plan_with_cache(
     let mut plan = plan::plan(&desired, &refreshed.observed, settings);
     let mut errors = refreshed.errors;
     errors.extend(parameter_errors);
+    // A rollout whose manifest changes a stage that has started is an error, not a change.
+    errors.extend(super::stage_change::refuse_started_stage_changes(
+        &mut plan,
+        &refreshed.observed,
+    ));
     let prune_templates = plan.prune.requested && plan.prune.refused.is_none();
     // Templates are read only when some are declared or pruning may delete some.
     if !coverage.templates.is_empty() || prune_templates {

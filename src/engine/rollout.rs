@@ -668,6 +668,7 @@ mod tests {
             name: name.into(),
             targets: vec![i],
             gate,
+            origin: crate::domain::Origin::default(),
         };
         (
             RolloutSpec {

@@ -590,6 +590,10 @@ fn change_block(change: &Change) -> String {
             code(&rollout.stage),
             text(&rollout.next)
         ));
+        for stage in &rollout.upcoming {
+            let line = super::text::upcoming_line(stage);
+            body.push_str(&format!("{}\n\n", text(line.trim_start_matches("# "))));
+        }
     }
     let calls: Vec<String> = change.steps.iter().map(step_call).collect();
     if !calls.is_empty() {

@@ -174,11 +174,23 @@ pub struct RolloutPlan {
     /// What is happening and what the next step needs, with numbers.
     pub next: String,
     pub stages: Vec<rollout::StageView>,
+    /// The stages still to start, each with the targets its promotion will add (the manifest's,
+    /// as they stand now: stages that have not started may change).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub upcoming: Vec<UpcomingStage>,
     #[serde(skip)]
     pub spec: RolloutSpec,
     /// Each stage's target ARNs.
     #[serde(skip)]
     pub stage_targets: rollout::StageTargets,
+}
+
+/// A rollout's stage that has not started, and the target ARNs its promotion will add.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpcomingStage {
+    pub name: String,
+    pub adds: Vec<String>,
 }
 
 impl Change {
@@ -619,6 +631,7 @@ fn rollout_plan(
             stage: first.name.clone(),
             next,
             stages: Vec::new(),
+            upcoming: upcoming(&spec, &stage_targets, 0, &BTreeSet::new()),
             spec,
             stage_targets,
         });
@@ -653,14 +666,45 @@ fn rollout_plan(
             now: now.or(created_at).unwrap_or(0),
         },
     );
+    let upcoming = match eval.phase {
+        rollout::Phase::Halted | rollout::Phase::Complete => Vec::new(),
+        _ => upcoming(&spec, &stage_targets, eval.current, &targets),
+    };
     Some(RolloutPlan {
         phase: eval.phase,
         stage: spec.stages[eval.current].name.clone(),
         next: eval.summary,
         stages: eval.stages,
+        upcoming,
         spec,
         stage_targets,
     })
+}
+
+/// The stages after `current`, each with the targets its promotion will add to `on_job`.
+fn upcoming(
+    spec: &RolloutSpec,
+    stage_targets: &rollout::StageTargets,
+    current: usize,
+    on_job: &BTreeSet<String>,
+) -> Vec<UpcomingStage> {
+    let mut seen: BTreeSet<&String> = on_job.iter().collect();
+    for targets in stage_targets.iter().take(current + 1) {
+        seen.extend(targets);
+    }
+    spec.stages
+        .iter()
+        .zip(stage_targets)
+        .skip(current + 1)
+        .map(|(stage, targets)| UpcomingStage {
+            name: stage.name.clone(),
+            adds: targets
+                .iter()
+                .filter(|t| seen.insert(*t))
+                .cloned()
+                .collect(),
+        })
+        .collect()
 }
 
 /// Seconds since the Unix epoch.
