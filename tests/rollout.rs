@@ -271,6 +271,13 @@ fn failing_firmware_halts_in_the_canary_and_never_reaches_the_fleet() {
         .map(|t| executions(&endpoint, t, "fw-bad").len())
         .sum();
     assert_eq!(canary, 10);
+    // A halted rollout cannot be promoted.
+    let promote = endpoint.jobctl(&["promote", "fw-bad", "-o", "json"], dir.path());
+    assert_eq!(promote.code, 1, "{promote:?}");
+    let json = promote.json();
+    assert_eq!(json["rollout"], "fw-bad", "{json}");
+    assert_eq!(json["result"], "halted", "{json}");
+    assert_eq!(json["currentStage"], "canary", "{json}");
 }
 
 #[test]
@@ -302,13 +309,69 @@ fn an_approval_stage_waits_for_jobctl_promote() {
     let promote = endpoint.jobctl(&["promote", "fw-approve"], dir.path());
     assert_eq!(promote.code, 0, "{promote:?}");
     assert!(promote.stdout.contains("stage canary"), "{promote:?}");
+    // `-o json` says what happened; approving again writes nothing.
+    let again = endpoint.jobctl(&["promote", "fw-approve", "-o", "json"], dir.path());
+    assert_eq!(again.code, 0, "{again:?}");
+    let json = again.json();
+    assert_eq!(json["version"], 1, "{json}");
+    assert_eq!(json["rollout"], "fw-approve", "{json}");
+    assert_eq!(json["stage"], "canary", "{json}");
+    assert_eq!(json["currentStage"], "canary", "{json}");
+    assert_eq!(json["result"], "alreadyApproved", "{json}");
+    assert_eq!(
+        job_tags(&endpoint, "fw-approve")["jobctl:approved"],
+        "canary"
+    );
     let seen = drive(&endpoint, dir.path(), "fw-approve", &["Complete", "Halted"]);
     assert_eq!(seen.last().expect("a run")["phase"], "Complete");
     each_thing_ran_once(&endpoint, "fw-approve");
 
-    // Promoting a rollout that does not exist, or has halted, fails.
+    // A stage that was left already, or that asks for no approval, is not waiting for one.
+    let left = endpoint.jobctl(
+        &[
+            "promote",
+            "fw-approve",
+            "--stage",
+            "canary",
+            "-f",
+            ".",
+            "-o",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(left.code, 1, "{left:?}");
+    let json = left.json();
+    assert_eq!(json["result"], "notWaitingForApproval", "{json}");
+    assert_eq!(json["stage"], "canary", "{json}");
+    assert_eq!(json["currentStage"], "fleet", "{json}");
+    let no_gate = endpoint.jobctl(
+        &["promote", "fw-approve", "-f", ".", "-o", "json"],
+        dir.path(),
+    );
+    assert_eq!(no_gate.code, 1, "{no_gate:?}");
+    assert_eq!(
+        no_gate.json()["result"],
+        "notWaitingForApproval",
+        "{no_gate:?}"
+    );
+    assert_eq!(
+        job_tags(&endpoint, "fw-approve")["jobctl:approved"],
+        "canary"
+    );
+
+    // Promoting a rollout that does not exist fails, in every format.
     let missing = endpoint.jobctl(&["promote", "no-such-rollout"], dir.path());
     assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(
+        missing
+            .stderr
+            .contains("rollout `no-such-rollout` does not exist"),
+        "{missing:?}"
+    );
+    let missing = endpoint.jobctl(&["promote", "no-such-rollout", "-o", "json"], dir.path());
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert_eq!(missing.json()["result"], "notFound", "{missing:?}");
 }
 
 #[test]

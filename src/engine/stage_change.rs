@@ -185,21 +185,7 @@ pub fn refuse_started_stage_changes(
         else {
             return true;
         };
-        let job_targets: BTreeSet<String> = remote
-            .spec
-            .targets
-            .iter()
-            .filter_map(|t| match t {
-                crate::domain::spec::Target::Arn(arn) => Some(arn.clone()),
-                _ => None,
-            })
-            .collect();
-        let tags: BTreeMap<String, String> = remote
-            .spec
-            .tags
-            .iter()
-            .map(|(k, v)| (k.clone(), v.0.clone()))
-            .collect();
+        let (job_targets, tags) = super::plan::rollout_job_state(remote);
         let problems =
             started_stage_changes(&rollout.spec, &rollout.stage_targets, &job_targets, &tags);
         for problem in &problems {

@@ -85,6 +85,10 @@ impl Render for Markdown {
         Screen::stdout(super::status::markdown(report))
     }
 
+    fn promote(&self, report: &crate::report::PromoteReport) -> Screen {
+        super::promote::markdown(report)
+    }
+
     fn failure(&self, failure: &Failure) -> Screen {
         self.notice(&failure.message)
     }

@@ -10,6 +10,7 @@ pub mod files;
 pub mod github;
 pub mod json;
 pub mod markdown;
+pub mod promote;
 pub mod status;
 pub mod style;
 pub mod text;
@@ -20,7 +21,9 @@ use clap::ValueEnum;
 
 use crate::engine::apply::JobResult;
 use crate::manifest::diagnostic::Diagnostic;
-use crate::report::{ApplyReport, ExportReport, Failure, PlanReport, StatusReport, ValidateReport};
+use crate::report::{
+    ApplyReport, ExportReport, Failure, PlanReport, PromoteReport, StatusReport, ValidateReport,
+};
 use files::{Document, ReportFiles};
 use style::Colors;
 
@@ -108,6 +111,11 @@ pub trait Render: Send + Sync {
         Screen::stdout(status::text(report, style::Paint::PLAIN))
     }
 
+    /// `jobctl promote`.
+    fn promote(&self, report: &PromoteReport) -> Screen {
+        promote::text(report)
+    }
+
     /// A run that stopped before its report.
     fn failure(&self, failure: &Failure) -> Screen;
 
@@ -166,6 +174,10 @@ impl Output {
 
     pub fn status(&self, report: &StatusReport) {
         show(&self.render.status(report));
+    }
+
+    pub fn promote(&self, report: &PromoteReport) {
+        show(&self.render.promote(report));
     }
 
     pub fn failure(&self, failure: &Failure) {

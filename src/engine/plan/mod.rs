@@ -636,21 +636,7 @@ fn rollout_plan(
             stage_targets,
         });
     };
-    let targets: BTreeSet<String> = remote
-        .spec
-        .targets
-        .iter()
-        .filter_map(|t| match t {
-            crate::domain::spec::Target::Arn(arn) => Some(arn.clone()),
-            _ => None,
-        })
-        .collect();
-    let tags: BTreeMap<String, String> = remote
-        .spec
-        .tags
-        .iter()
-        .map(|(k, v)| (k.clone(), v.0.clone()))
-        .collect();
+    let (targets, tags) = rollout_job_state(remote);
     let created_at = remote.progress.created_at.and_then(epoch);
     let eval = rollout::evaluate(
         &spec,
@@ -679,6 +665,26 @@ fn rollout_plan(
         spec,
         stage_targets,
     })
+}
+
+/// A rollout's job as AWS holds it: its target ARNs and its tags (the rollout's state).
+pub fn rollout_job_state(remote: &RemoteJob) -> (BTreeSet<String>, BTreeMap<String, String>) {
+    let targets = remote
+        .spec
+        .targets
+        .iter()
+        .filter_map(|t| match t {
+            crate::domain::spec::Target::Arn(arn) => Some(arn.clone()),
+            _ => None,
+        })
+        .collect();
+    let tags = remote
+        .spec
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect();
+    (targets, tags)
 }
 
 /// The stages after `current`, each with the targets its promotion will add to `on_job`.
