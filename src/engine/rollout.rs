@@ -591,7 +591,7 @@ pub fn evaluate(
         eval.phase = Phase::Paused;
         stages[current].phase = StagePhase::Paused;
         eval.summary = format!(
-            "Paused: `{name}` holds {} ({}); {what_next} after `jobctl promote`",
+            "`{name}` holds {} ({}); {what_next} after `jobctl promote`",
             describe_gate(gate),
             progress(gate)
         );
@@ -624,7 +624,7 @@ fn finish_or_promote(
         None => {
             eval.phase = Phase::Complete;
             stages[current].phase = StagePhase::Complete;
-            eval.summary = format!("Complete: every stage has run (last: `{name}`)");
+            eval.summary = format!("every stage has run (last: `{name}`)");
             eval.decision = Decision::Done;
         }
         Some(next) => {
