@@ -491,6 +491,56 @@ fn apply_wait_drives_a_rollout_through_every_stage_in_one_run() {
     each_thing_ran_once(&endpoint, "fw-wait");
     let tags = job_tags(&endpoint, "fw-wait");
     assert_eq!(tags.get("jobctl:stage").map(String::as_str), Some("fleet"));
+    // The closing status table has the rollout and its stages.
+    let json = run.json();
+    let row = json["wait"]["jobs"]
+        .as_array()
+        .and_then(|jobs| jobs.iter().find(|j| j["jobId"] == "fw-wait"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no fw-wait in the wait's table: {json}"));
+    assert_eq!(row["rollout"]["phase"], "Complete", "{row}");
+    let stages: Vec<&str> = row["rollout"]["stages"]
+        .as_array()
+        .map(|s| s.iter().filter_map(|s| s["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(stages, ["canary", "wave", "fleet"], "{row}");
+}
+
+#[test]
+fn apply_wait_table_shows_the_rollout_stages_in_text() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollout(dir.path(), "fw-wait-text", "bad", GOOD_GATE);
+    let run = endpoint.jobctl(
+        &[
+            "apply",
+            "-f",
+            ".",
+            "--wait",
+            "--interval",
+            "1s",
+            "--timeout",
+            "90s",
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let table = &run.stdout[run
+        .stdout
+        .find("JOB ")
+        .unwrap_or_else(|| panic!("no table: {run:?}"))..];
+    assert!(table.contains("rollout Halted: "), "{table}");
+    let line = |stage: &str| {
+        table
+            .lines()
+            .find(|l| l.trim_start().starts_with(stage))
+            .unwrap_or_else(|| panic!("no {stage} row: {table}"))
+            .to_string()
+    };
+    assert!(line("canary ").contains("Halted"), "{table}");
+    assert!(line("canary ").contains("failed)"), "{table}");
+    assert!(line("wave ").contains("Pending"), "{table}");
+    assert!(line("fleet ").contains("Pending"), "{table}");
 }
 
 #[test]
