@@ -444,23 +444,25 @@ fn two_concurrent_drivers_give_the_same_result_as_one() {
     assert!(baseline_time(&tags, "fleet") >= baseline_time(&tags, "wave") + 600);
 }
 
+/// `jobctl apply -f . --wait --interval 1s --timeout 90s`, with `extra` flags.
+fn apply_wait_run(endpoint: &Endpoint, dir: &Path, extra: &[&str]) -> common::Run {
+    let mut args = vec![
+        "apply",
+        "-f",
+        ".",
+        "--wait",
+        "--interval",
+        "1s",
+        "--timeout",
+        "90s",
+    ];
+    args.extend_from_slice(extra);
+    endpoint.jobctl(&args, dir)
+}
+
 /// One `jobctl apply --wait` drives the rollout (its JSON report says where it ended).
 fn apply_wait(endpoint: &Endpoint, dir: &Path, name: &str) -> (common::Run, serde_json::Value) {
-    let run = endpoint.jobctl(
-        &[
-            "apply",
-            "-f",
-            ".",
-            "-o",
-            "json",
-            "--wait",
-            "--interval",
-            "1s",
-            "--timeout",
-            "90s",
-        ],
-        dir,
-    );
+    let run = apply_wait_run(endpoint, dir, &["-o", "json"]);
     let json = run.json();
     let rollout = json["rollouts"]
         .as_array()
@@ -511,19 +513,7 @@ fn apply_wait_table_shows_the_rollout_stages_in_text() {
     let endpoint = fleet();
     let dir = tempfile::tempdir().expect("tempdir");
     rollout(dir.path(), "fw-wait-text", "bad", GOOD_GATE);
-    let run = endpoint.jobctl(
-        &[
-            "apply",
-            "-f",
-            ".",
-            "--wait",
-            "--interval",
-            "1s",
-            "--timeout",
-            "90s",
-        ],
-        dir.path(),
-    );
+    let run = apply_wait_run(&endpoint, dir.path(), &[]);
     assert_eq!(run.code, 1, "{run:?}");
     let table = &run.stdout[run
         .stdout
