@@ -626,11 +626,10 @@ fn status_shows_each_stage_of_a_rollout_mid_way_and_halted() {
             > 10.0,
         "{row}"
     );
+    let summary = r["summary"].as_str().unwrap_or_default();
     assert!(
-        r["summary"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("halted by jobctl"),
+        summary.starts_with("Halted in `canary` by jobctl: ")
+            && summary.contains("executed failed"),
         "{row}"
     );
 }
@@ -731,6 +730,14 @@ fn plan_refuses_a_change_to_a_started_stage_and_allows_one_to_a_later_stage() {
     );
     let refused = endpoint.jobctl(&["apply", "-f", "."], dir.path());
     assert_eq!(refused.code, 1, "{refused:?}");
+    // status says what will happen: nothing, until the manifest is fixed.
+    let status = endpoint.jobctl(&["status", "-f", "."], dir.path());
+    assert!(
+        status
+            .stdout
+            .contains("the manifest changes a started stage, which `jobctl plan` refuses"),
+        "{status:?}"
+    );
     // Time passes (the canary's gate would hold and soak); still nothing may move.
     std::thread::sleep(Duration::from_secs(3));
     let again = endpoint.jobctl(&["apply", "-f", "."], dir.path());

@@ -163,15 +163,27 @@ impl RolloutSubject {
         now: SystemTime,
     ) -> RolloutHealth {
         let on_job = rollout::job_target_arns(description);
+        let stage_targets = self.stage_targets(&on_job);
         let eval = rollout::evaluate(
             &self.spec,
-            &self.stage_targets(&on_job),
+            &stage_targets,
             &rollout::Observation::of(description, &on_job, tags, epoch(now).unwrap_or(0)),
         );
+        // A manifest that changes a started stage is refused by plan; the machine's next step
+        // (it would add the new targets) is not what will happen, so say what will.
+        let changed =
+            super::stage_change::started_stage_changes(&self.spec, &stage_targets, &on_job, tags);
+        let summary = match changed.first() {
+            Some(problem) => format!(
+                "the manifest changes a started stage, which `jobctl plan` refuses: {}",
+                problem.message
+            ),
+            None => eval.summary,
+        };
         RolloutHealth {
             phase: eval.phase,
             stage: self.spec.stages[eval.current].name.clone(),
-            summary: eval.summary,
+            summary,
             stages: eval.stages,
         }
     }
