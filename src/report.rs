@@ -364,3 +364,61 @@ impl SavedPlanRefused {
         format!("jobctl plan {} --out {}", roots.join(" "), self.file)
     }
 }
+
+/// `jobctl promote`: what became of an approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromoteReport {
+    /// The rollout's name (its job's id).
+    pub rollout: String,
+    /// The stage whose leaving was approved (or asked for), when one could be told.
+    pub stage: Option<String>,
+    /// The rollout's current stage, as its `jobctl:stage` tag says.
+    pub current_stage: Option<String>,
+    pub result: PromoteResult,
+    /// What happened, or why nothing did, in words.
+    pub message: String,
+}
+
+/// What `jobctl promote` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PromoteResult {
+    /// The approval was written (`jobctl:approved`).
+    Approved,
+    /// The stage was approved before; nothing was written.
+    AlreadyApproved,
+    /// The stage does not wait for an approval: it has been left already, or (with `-f`) its
+    /// gate asks for none, or the manifest has no such stage. Nothing was written.
+    NotWaitingForApproval,
+    /// The rollout's job was canceled: a halted rollout starts again only under a new name.
+    Halted,
+    /// The rollout's job has finished.
+    Complete,
+    /// No job (or, with `-f`, no Rollout in the manifests) has this name.
+    NotFound,
+    /// The job belongs to another jobctl instance, or to no jobctl at all.
+    NotOwned,
+    /// The job is jobctl's but not a rollout.
+    NotARollout,
+}
+
+impl PromoteResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approved => "approved",
+            Self::AlreadyApproved => "alreadyApproved",
+            Self::NotWaitingForApproval => "notWaitingForApproval",
+            Self::Halted => "halted",
+            Self::Complete => "complete",
+            Self::NotFound => "notFound",
+            Self::NotOwned => "notOwned",
+            Self::NotARollout => "notARollout",
+        }
+    }
+
+    /// Whether the rollout is (now) approved to leave the stage: exit 0; anything else exits 1.
+    pub fn is_success(self) -> bool {
+        matches!(self, Self::Approved | Self::AlreadyApproved)
+    }
+}

@@ -271,6 +271,13 @@ fn failing_firmware_halts_in_the_canary_and_never_reaches_the_fleet() {
         .map(|t| executions(&endpoint, t, "fw-bad").len())
         .sum();
     assert_eq!(canary, 10);
+    // A halted rollout cannot be promoted.
+    let promote = endpoint.jobctl(&["promote", "fw-bad", "-o", "json"], dir.path());
+    assert_eq!(promote.code, 1, "{promote:?}");
+    let json = promote.json();
+    assert_eq!(json["rollout"], "fw-bad", "{json}");
+    assert_eq!(json["result"], "halted", "{json}");
+    assert_eq!(json["currentStage"], "canary", "{json}");
 }
 
 #[test]
@@ -302,13 +309,69 @@ fn an_approval_stage_waits_for_jobctl_promote() {
     let promote = endpoint.jobctl(&["promote", "fw-approve"], dir.path());
     assert_eq!(promote.code, 0, "{promote:?}");
     assert!(promote.stdout.contains("stage canary"), "{promote:?}");
+    // `-o json` says what happened; approving again writes nothing.
+    let again = endpoint.jobctl(&["promote", "fw-approve", "-o", "json"], dir.path());
+    assert_eq!(again.code, 0, "{again:?}");
+    let json = again.json();
+    assert_eq!(json["version"], 1, "{json}");
+    assert_eq!(json["rollout"], "fw-approve", "{json}");
+    assert_eq!(json["stage"], "canary", "{json}");
+    assert_eq!(json["currentStage"], "canary", "{json}");
+    assert_eq!(json["result"], "alreadyApproved", "{json}");
+    assert_eq!(
+        job_tags(&endpoint, "fw-approve")["jobctl:approved"],
+        "canary"
+    );
     let seen = drive(&endpoint, dir.path(), "fw-approve", &["Complete", "Halted"]);
     assert_eq!(seen.last().expect("a run")["phase"], "Complete");
     each_thing_ran_once(&endpoint, "fw-approve");
 
-    // Promoting a rollout that does not exist, or has halted, fails.
+    // A stage that was left already, or that asks for no approval, is not waiting for one.
+    let left = endpoint.jobctl(
+        &[
+            "promote",
+            "fw-approve",
+            "--stage",
+            "canary",
+            "-f",
+            ".",
+            "-o",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(left.code, 1, "{left:?}");
+    let json = left.json();
+    assert_eq!(json["result"], "notWaitingForApproval", "{json}");
+    assert_eq!(json["stage"], "canary", "{json}");
+    assert_eq!(json["currentStage"], "fleet", "{json}");
+    let no_gate = endpoint.jobctl(
+        &["promote", "fw-approve", "-f", ".", "-o", "json"],
+        dir.path(),
+    );
+    assert_eq!(no_gate.code, 1, "{no_gate:?}");
+    assert_eq!(
+        no_gate.json()["result"],
+        "notWaitingForApproval",
+        "{no_gate:?}"
+    );
+    assert_eq!(
+        job_tags(&endpoint, "fw-approve")["jobctl:approved"],
+        "canary"
+    );
+
+    // Promoting a rollout that does not exist fails, in every format.
     let missing = endpoint.jobctl(&["promote", "no-such-rollout"], dir.path());
     assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(
+        missing
+            .stderr
+            .contains("rollout `no-such-rollout` does not exist"),
+        "{missing:?}"
+    );
+    let missing = endpoint.jobctl(&["promote", "no-such-rollout", "-o", "json"], dir.path());
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert_eq!(missing.json()["result"], "notFound", "{missing:?}");
 }
 
 #[test]
@@ -381,23 +444,25 @@ fn two_concurrent_drivers_give_the_same_result_as_one() {
     assert!(baseline_time(&tags, "fleet") >= baseline_time(&tags, "wave") + 600);
 }
 
+/// `jobctl apply -f . --wait --interval 1s --timeout 90s`, with `extra` flags.
+fn apply_wait_run(endpoint: &Endpoint, dir: &Path, extra: &[&str]) -> common::Run {
+    let mut args = vec![
+        "apply",
+        "-f",
+        ".",
+        "--wait",
+        "--interval",
+        "1s",
+        "--timeout",
+        "90s",
+    ];
+    args.extend_from_slice(extra);
+    endpoint.jobctl(&args, dir)
+}
+
 /// One `jobctl apply --wait` drives the rollout (its JSON report says where it ended).
 fn apply_wait(endpoint: &Endpoint, dir: &Path, name: &str) -> (common::Run, serde_json::Value) {
-    let run = endpoint.jobctl(
-        &[
-            "apply",
-            "-f",
-            ".",
-            "-o",
-            "json",
-            "--wait",
-            "--interval",
-            "1s",
-            "--timeout",
-            "90s",
-        ],
-        dir,
-    );
+    let run = apply_wait_run(endpoint, dir, &["-o", "json"]);
     let json = run.json();
     let rollout = json["rollouts"]
         .as_array()
@@ -428,6 +493,44 @@ fn apply_wait_drives_a_rollout_through_every_stage_in_one_run() {
     each_thing_ran_once(&endpoint, "fw-wait");
     let tags = job_tags(&endpoint, "fw-wait");
     assert_eq!(tags.get("jobctl:stage").map(String::as_str), Some("fleet"));
+    // The closing status table has the rollout and its stages.
+    let json = run.json();
+    let row = json["wait"]["jobs"]
+        .as_array()
+        .and_then(|jobs| jobs.iter().find(|j| j["jobId"] == "fw-wait"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no fw-wait in the wait's table: {json}"));
+    assert_eq!(row["rollout"]["phase"], "Complete", "{row}");
+    let stages: Vec<&str> = row["rollout"]["stages"]
+        .as_array()
+        .map(|s| s.iter().filter_map(|s| s["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(stages, ["canary", "wave", "fleet"], "{row}");
+}
+
+#[test]
+fn apply_wait_table_shows_the_rollout_stages_in_text() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollout(dir.path(), "fw-wait-text", "bad", GOOD_GATE);
+    let run = apply_wait_run(&endpoint, dir.path(), &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let table = &run.stdout[run
+        .stdout
+        .find("JOB ")
+        .unwrap_or_else(|| panic!("no table: {run:?}"))..];
+    assert!(table.contains("rollout Halted: "), "{table}");
+    let line = |stage: &str| {
+        table
+            .lines()
+            .find(|l| l.trim_start().starts_with(stage))
+            .unwrap_or_else(|| panic!("no {stage} row: {table}"))
+            .to_string()
+    };
+    assert!(line("canary ").contains("Halted"), "{table}");
+    assert!(line("canary ").contains("failed)"), "{table}");
+    assert!(line("wave ").contains("Pending"), "{table}");
+    assert!(line("fleet ").contains("Pending"), "{table}");
 }
 
 #[test]
@@ -523,11 +626,10 @@ fn status_shows_each_stage_of_a_rollout_mid_way_and_halted() {
             > 10.0,
         "{row}"
     );
+    let summary = r["summary"].as_str().unwrap_or_default();
     assert!(
-        r["summary"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("halted by jobctl"),
+        summary.starts_with("Halted in `canary` by jobctl: ")
+            && summary.contains("executed failed"),
         "{row}"
     );
 }
@@ -571,4 +673,147 @@ fn apply_wait_timeout_during_a_soak_names_the_rollout_and_leaves_it_running() {
             "{thing}"
         );
     }
+}
+
+/// The job's target ARNs as DescribeJob lists them.
+fn job_targets(endpoint: &Endpoint, job_id: &str) -> Vec<String> {
+    describe(endpoint, job_id)["job"]["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .filter_map(|t| t.as_str().map(String::from))
+        .collect()
+}
+
+#[test]
+fn plan_refuses_a_change_to_a_started_stage_and_allows_one_to_a_later_stage() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = dir.path().join("fw-edit.yaml");
+    rollout(dir.path(), "fw-edit", "good", GOOD_GATE);
+    let (code, first) = apply(&endpoint, dir.path(), "fw-edit");
+    assert_eq!(code, 0, "{first}");
+    assert_eq!(first["stage"], "canary", "{first}");
+    let before_targets = job_targets(&endpoint, "fw-edit");
+    let before_tags = job_tags(&endpoint, "fw-edit");
+
+    // The canary has started: widening it is an error at its `targets`, and apply changes nothing.
+    let original = std::fs::read_to_string(&manifest).expect("read");
+    let widened = original.replacen(
+        "targets: [{thingGroup: BulbsCanary}]",
+        "targets: [{thingGroup: BulbsCanary}, {thingGroup: BulbsRest}]",
+        1,
+    );
+    assert_ne!(widened, original);
+    std::fs::write(&manifest, &widened).expect("write");
+    let plan = endpoint.jobctl(&["plan", "-f", "."], dir.path());
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(
+        plan.stdout.contains("fw-edit.yaml:12:7"),
+        "the error points at the canary's targets: {plan:?}"
+    );
+    assert!(
+        plan.stdout.contains("stage `canary` has started")
+            && plan.stdout.contains("`thinggroup/BulbsRest`")
+            && plan.stdout.contains("give metadata.name a new name"),
+        "{plan:?}"
+    );
+    let json = endpoint.jobctl(&["plan", "-f", ".", "-o", "json"], dir.path());
+    assert_eq!(json.code, 1, "{json:?}");
+    let errors = json.json()["errors"].clone();
+    assert_eq!(errors[0]["jobId"], "fw-edit", "{errors}");
+    assert!(
+        errors[0]["source"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("fw-edit.yaml:12:7")),
+        "{errors}"
+    );
+    let refused = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(refused.code, 1, "{refused:?}");
+    // status says what will happen: nothing, until the manifest is fixed.
+    let status = endpoint.jobctl(&["status", "-f", "."], dir.path());
+    assert!(
+        status
+            .stdout
+            .contains("the manifest changes a started stage, which `jobctl plan` refuses"),
+        "{status:?}"
+    );
+    // Time passes (the canary's gate would hold and soak); still nothing may move.
+    std::thread::sleep(Duration::from_secs(3));
+    let again = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(again.code, 1, "{again:?}");
+    assert_eq!(job_targets(&endpoint, "fw-edit"), before_targets);
+    assert_eq!(job_tags(&endpoint, "fw-edit"), before_tags);
+    for thing in things("BulbsRest", 30) {
+        assert!(
+            executions(&endpoint, &thing, "fw-edit").is_empty(),
+            "{thing}"
+        );
+    }
+
+    // Narrowing it (here: to one of its things) is refused the same way.
+    let narrowed = original.replacen(
+        "targets: [{thingGroup: BulbsCanary}]",
+        "targets: [{thing: BulbsCanary-0001}]",
+        1,
+    );
+    std::fs::write(&manifest, &narrowed).expect("write");
+    let plan = endpoint.jobctl(&["plan", "-f", "."], dir.path());
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(
+        plan.stdout
+            .contains("`thinggroup/BulbsCanary` is on the rollout's job"),
+        "{plan:?}"
+    );
+
+    // The wave has not started: it may change, the plan says what its promotion will add, and
+    // the promotion adds it.
+    let later = original.replacen(
+        "targets: [{thingGroup: BulbsWave}]",
+        "targets: [{thingGroup: BulbsWave}, {thingGroup: BulbsRest}]",
+        1,
+    );
+    assert_ne!(later, original);
+    std::fs::write(&manifest, &later).expect("write");
+    let plan = endpoint.jobctl(&["plan", "-f", "."], dir.path());
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stdout
+            .contains("# stage wave will add thinggroup/BulbsWave, thinggroup/BulbsRest"),
+        "{plan:?}"
+    );
+    let json = endpoint
+        .jobctl(&["plan", "-f", ".", "-o", "json"], dir.path())
+        .json();
+    let upcoming = &json["changes"][0]["rollout"]["upcoming"];
+    assert_eq!(upcoming[0]["name"], "wave", "{json}");
+    assert_eq!(
+        upcoming[0]["adds"].as_array().map(Vec::len),
+        Some(2),
+        "{json}"
+    );
+    let start = Instant::now();
+    loop {
+        let (code, rollout) = apply(&endpoint, dir.path(), "fw-edit");
+        assert_eq!(code, 0, "{rollout}");
+        if rollout["stage"] == "wave" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "never promoted: {rollout}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let targets = job_targets(&endpoint, "fw-edit");
+    assert_eq!(targets.len(), 3, "{targets:?}");
+    assert!(
+        targets.iter().any(|t| t.ends_with(":thinggroup/BulbsRest")),
+        "{targets:?}"
+    );
+    // Now the wave has started: the same edit back is refused.
+    std::fs::write(&manifest, &original).expect("write");
+    let plan = endpoint.jobctl(&["plan", "-f", "."], dir.path());
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(plan.stdout.contains("fw-edit.yaml:15:7"), "{plan:?}");
 }

@@ -202,7 +202,9 @@ async fn wait(
     // A rollout whose stage runs is followed too, whether or not this apply changed it.
     for id in rollouts.moving_ids() {
         if !subjects.iter().any(|s| s.job_id == id) {
-            subjects.push(Subject::applied(&id, None, None));
+            let change = report.plan.plan.changes.iter().find(|c| c.job_id == id);
+            subjects
+                .push(change.map_or_else(|| Subject::applied(&id, None, None), Subject::planned));
         }
     }
     let options = Options {

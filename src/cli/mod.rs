@@ -173,7 +173,7 @@ async fn dispatch(command: Command, colors: Colors) -> u8 {
         Command::Plan(args) => plan::run(args, colors).await,
         Command::Apply(args) => apply::run(args, colors).await,
         Command::Status(args) => status::run(args, colors).await,
-        Command::Promote(args) => promote::run(args).await,
+        Command::Promote(args) => promote::run(args, colors).await,
         Command::Schema(args) => schema::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::run_man(&args),

@@ -141,7 +141,7 @@ struct Waiting<'r, 'p> {
 
 #[async_trait::async_trait]
 impl Follower for Waiting<'_, '_> {
-    async fn before_poll(&mut self, api: &dyn JobsApi, _tracker: &mut Tracker) {
+    async fn before_poll(&mut self, api: &dyn JobsApi, tracker: &mut Tracker) {
         let Some(rollouts) = self.rollouts.as_deref_mut() else {
             return;
         };
@@ -170,6 +170,11 @@ impl Follower for Waiting<'_, '_> {
                 }
             }
         }
+        // A rollout's job can look done (every execution so far succeeded) while its next
+        // stage starts: read it again, so the rows (and the closing table) show where the
+        // advance left it.
+        let ids: Vec<String> = advance.rollouts.iter().map(|r| r.job_id.clone()).collect();
+        tracker.read_now(api, &ids).await;
         rollouts.last = advance;
     }
 

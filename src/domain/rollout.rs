@@ -39,6 +39,8 @@ pub struct Stage {
     /// Indexes into the job spec's `targets`.
     pub targets: Vec<usize>,
     pub gate: Option<Gate>,
+    /// Where the manifest declares the stage's `targets`, for errors about a started stage.
+    pub origin: super::Origin,
 }
 
 /// What must hold before the rollout leaves a stage.

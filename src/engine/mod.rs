@@ -14,6 +14,7 @@ pub mod reconcile;
 pub mod refresh;
 pub mod rollout;
 pub mod saved;
+pub mod stage_change;
 pub mod status;
 pub mod templates;
 

@@ -141,6 +141,11 @@ pub async fn plan_with_cache(
     )
     .await?;
     errors.extend(inherit_errors);
+    // A rollout whose manifest changes a stage that has started is an error, not a change.
+    errors.extend(super::stage_change::refuse_started_stage_changes(
+        &mut plan,
+        &refreshed.observed,
+    ));
     // The prune guards (empty root, --max-prune) count templates with jobs, below. `--target`
     // limits prune to the jobs it names, so it prunes no template.
     let mut observed_templates = std::collections::BTreeMap::new();

@@ -415,11 +415,18 @@ pub fn evaluate(
                 None => "canceled by hand".to_string(),
             };
             let comment = job.comment.map(|c| format!(": {c}")).unwrap_or_default();
-            halted(
-                &mut eval,
-                &mut stages,
-                format!("Halted in `{name}`: the job was {by}{comment}"),
-            );
+            // jobctl's own halt comment already says where and why: quote only the why.
+            let own = job
+                .comment
+                .filter(|_| job.reason_code == Some(HALT_REASON_CODE))
+                .and_then(|c| c.split_once(": "))
+                .filter(|(head, _)| head.starts_with("jobctl rollout halted in stage "))
+                .map(|(_, why)| why);
+            let summary = match own {
+                Some(why) => format!("Halted in `{name}` by jobctl: {why}"),
+                None => format!("Halted in `{name}`: the job was {by}{comment}"),
+            };
+            halted(&mut eval, &mut stages, summary);
             eval.stages = stages;
             return eval;
         }
@@ -591,7 +598,7 @@ pub fn evaluate(
         eval.phase = Phase::Paused;
         stages[current].phase = StagePhase::Paused;
         eval.summary = format!(
-            "Paused: `{name}` holds {} ({}); {what_next} after `jobctl promote`",
+            "`{name}` holds {} ({}); {what_next} after `jobctl promote`",
             describe_gate(gate),
             progress(gate)
         );
@@ -624,7 +631,7 @@ fn finish_or_promote(
         None => {
             eval.phase = Phase::Complete;
             stages[current].phase = StagePhase::Complete;
-            eval.summary = format!("Complete: every stage has run (last: `{name}`)");
+            eval.summary = format!("every stage has run (last: `{name}`)");
             eval.decision = Decision::Done;
         }
         Some(next) => {
@@ -668,6 +675,7 @@ mod tests {
             name: name.into(),
             targets: vec![i],
             gate,
+            origin: crate::domain::Origin::default(),
         };
         (
             RolloutSpec {
@@ -887,6 +895,32 @@ mod tests {
             assert_eq!(eval.stages[0].phase, StagePhase::Halted);
             assert!(eval.summary.contains(words), "{}", eval.summary);
         }
+    }
+
+    #[test]
+    fn jobctls_own_halt_says_why_once() {
+        let mut job = Job::new(1).counts(8, 12, 0);
+        job.status = JobStatus::Canceled;
+        job.reason = Some(HALT_REASON_CODE.into());
+        let (spec, targets) = spec();
+        let eval = evaluate(
+            &spec,
+            &targets,
+            &Observation {
+                status: &job.status,
+                targets: &job.targets,
+                details: &job.details,
+                reason_code: job.reason.as_deref(),
+                comment: Some("jobctl rollout halted in stage canary: 12 of 20 executed failed (60.0%), over the gate's 2%"),
+                tags: &job.tags,
+                created_at: Some(1_000),
+                now: job.now,
+            },
+        );
+        assert_eq!(
+            eval.summary,
+            "Halted in `canary` by jobctl: 12 of 20 executed failed (60.0%), over the gate's 2%"
+        );
     }
 
     #[test]

@@ -163,15 +163,27 @@ impl RolloutSubject {
         now: SystemTime,
     ) -> RolloutHealth {
         let on_job = rollout::job_target_arns(description);
+        let stage_targets = self.stage_targets(&on_job);
         let eval = rollout::evaluate(
             &self.spec,
-            &self.stage_targets(&on_job),
+            &stage_targets,
             &rollout::Observation::of(description, &on_job, tags, epoch(now).unwrap_or(0)),
         );
+        // A manifest that changes a started stage is refused by plan; the machine's next step
+        // (it would add the new targets) is not what will happen, so say what will.
+        let changed =
+            super::stage_change::started_stage_changes(&self.spec, &stage_targets, &on_job, tags);
+        let summary = match changed.first() {
+            Some(problem) => format!(
+                "the manifest changes a started stage, which `jobctl plan` refuses: {}",
+                problem.message
+            ),
+            None => eval.summary,
+        };
         RolloutHealth {
             phase: eval.phase,
             stage: self.spec.stages[eval.current].name.clone(),
-            summary: eval.summary,
+            summary,
             stages: eval.stages,
         }
     }
@@ -257,6 +269,34 @@ impl Subject {
             max_failure_rate,
             rollout: None,
         }
+    }
+
+    /// A job of the plan that `apply --wait` follows: applied, and, for a rollout, with its
+    /// stages, so the table shows a row per stage as `status -f` does.
+    pub fn planned(change: &Change) -> Self {
+        let mut subject = Self::applied(
+            &change.job_id,
+            change.source.clone(),
+            change.max_failure_rate,
+        );
+        subject.rollout = change.rollout.as_ref().map(|plan| {
+            // The plan resolved each stage's targets to ARNs; the stages index into the
+            // rollout's targets, which are rebuilt from them in the same places.
+            let mut targets = Vec::new();
+            for (stage, arns) in plan.spec.stages.iter().zip(&plan.stage_targets) {
+                for (&i, arn) in stage.targets.iter().zip(arns) {
+                    if targets.len() <= i {
+                        targets.resize(i + 1, Target::Arn(String::new()));
+                    }
+                    targets[i] = Target::Arn(arn.clone());
+                }
+            }
+            RolloutSubject {
+                spec: plan.spec.clone(),
+                targets,
+            }
+        });
+        subject
     }
 
     pub fn named(job_id: &str) -> Self {
@@ -604,6 +644,18 @@ impl Tracker {
         self.read(api, waiting).await;
     }
 
+    /// Reads these followed jobs now, whatever their health, unless the next poll reads them
+    /// anyway: a step of the wait loop changed them (a rollout's next stage started).
+    pub async fn read_now(&mut self, api: &dyn JobsApi, job_ids: &[String]) {
+        let again: Vec<usize> = (0..self.jobs.len())
+            .filter(|&i| {
+                let job = &self.jobs[i];
+                job_ids.contains(&job.row.job_id) && (job.settled || !job.row.pending())
+            })
+            .collect();
+        self.read(api, again).await;
+    }
+
     /// Whether any job is still being waited for.
     pub fn done(&self) -> bool {
         self.waiting().next().is_none()
@@ -717,13 +769,9 @@ pub fn applied(plan: &Plan, results: &[JobResult]) -> Vec<Subject> {
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Done | Outcome::AlreadyExists))
         .filter(|r| !matches!(r.action, Action::Cancel | Action::Delete))
-        .map(|r| {
-            let change = changes.get(r.job_id.as_str());
-            Subject::applied(
-                &r.job_id,
-                change.and_then(|c| c.source.clone()),
-                change.and_then(|c| c.max_failure_rate),
-            )
+        .map(|r| match changes.get(r.job_id.as_str()) {
+            Some(change) => Subject::planned(change),
+            None => Subject::applied(&r.job_id, None, None),
         })
         .collect();
     subjects.sort_by(|a, b| a.job_id.cmp(&b.job_id));
@@ -971,6 +1019,48 @@ mod tests {
         tracker.poll(&api).await;
         assert_eq!(describes(&api).len(), 2);
         assert_eq!(tracker.rows()[0].health, Some(Health::Healthy));
+    }
+
+    #[test]
+    fn a_planned_rollout_is_followed_with_its_stages_and_their_targets() {
+        use crate::domain::rollout::{RolloutSpec, Stage};
+        let stage = |name: &str, targets: Vec<usize>| Stage {
+            name: name.into(),
+            targets,
+            gate: None,
+            origin: crate::domain::Origin::default(),
+        };
+        let arn = |g: &str| format!("arn:aws:iot:us-east-1:123456789012:thinggroup/{g}");
+        let mut change = Change::new("fw", Action::Update);
+        change.source = Some("r.yaml:4:9".into());
+        change.rollout = Some(crate::engine::plan::RolloutPlan {
+            phase: Phase::Progressing,
+            stage: "canary".into(),
+            next: String::new(),
+            stages: Vec::new(),
+            upcoming: Vec::new(),
+            // canary: C; wave: W and C again; fleet: All.
+            spec: RolloutSpec {
+                stages: vec![
+                    stage("canary", vec![0]),
+                    stage("wave", vec![1, 0]),
+                    stage("fleet", vec![2]),
+                ],
+            },
+            stage_targets: vec![vec![arn("C")], vec![arn("W"), arn("C")], vec![arn("All")]],
+        });
+        let subject = Subject::planned(&change);
+        assert_eq!(subject.source.as_deref(), Some("r.yaml:4:9"));
+        let rollout = subject.rollout.expect("a rollout subject");
+        let on_job: BTreeSet<String> = [arn("C"), arn("W")].into_iter().collect();
+        assert_eq!(
+            rollout.stage_targets(&on_job),
+            vec![vec![arn("C")], vec![arn("W"), arn("C")], vec![arn("All")]]
+        );
+        assert_eq!(
+            Subject::planned(&Change::new("job", Action::Create)).rollout,
+            None
+        );
     }
 
     #[test]

@@ -85,10 +85,18 @@ pub(super) fn check(
             );
         }
         let gate = stage.gate.as_ref().and_then(|g| gate(g, i, &at, file, out));
+        let targets_at = root
+            .key_at(&format!("/spec/stages/{i}/targets"))
+            .map_or_else(|| at(&format!("/spec/stages/{i}")), |k| k.location);
         stages.push(Stage {
             name: stage.name.clone(),
             targets: indexes,
             gate,
+            origin: Origin {
+                file: file.display.clone(),
+                line: targets_at.line,
+                col: targets_at.col,
+            },
         });
     }
     if union.len() > MAX_TARGETS {

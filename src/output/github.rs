@@ -144,6 +144,10 @@ impl Render for Github {
         Screen::stdout(out)
     }
 
+    fn promote(&self, report: &crate::report::PromoteReport) -> Screen {
+        super::promote::github(report)
+    }
+
     fn failure(&self, failure: &Failure) -> Screen {
         let mut out = annotations_text(&diagnostics_annotations(
             &failure.diagnostics,

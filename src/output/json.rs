@@ -51,6 +51,10 @@ impl Render for Json {
         Screen::stdout(line(&super::status::json(report)))
     }
 
+    fn promote(&self, report: &crate::report::PromoteReport) -> Screen {
+        Screen::stdout(line(&super::promote::json(report)))
+    }
+
     fn failure(&self, failure: &Failure) -> Screen {
         Screen {
             stdout: line(&self::failure(failure)),

@@ -85,6 +85,10 @@ impl Render for Markdown {
         Screen::stdout(super::status::markdown(report))
     }
 
+    fn promote(&self, report: &crate::report::PromoteReport) -> Screen {
+        super::promote::markdown(report)
+    }
+
     fn failure(&self, failure: &Failure) -> Screen {
         self.notice(&failure.message)
     }
@@ -594,6 +598,10 @@ fn change_block(change: &Change) -> String {
             code(&rollout.stage),
             text(&rollout.next)
         ));
+        for stage in &rollout.upcoming {
+            let line = super::text::upcoming_line(stage);
+            body.push_str(&format!("{}\n\n", text(line.trim_start_matches("# "))));
+        }
     }
     let calls: Vec<String> = change.steps.iter().map(step_call).collect();
     if !calls.is_empty() {

@@ -10,6 +10,7 @@ pub mod files;
 pub mod github;
 pub mod json;
 pub mod markdown;
+pub mod promote;
 pub mod saved;
 pub mod status;
 pub mod style;
@@ -22,7 +23,8 @@ use clap::ValueEnum;
 use crate::engine::apply::JobResult;
 use crate::manifest::diagnostic::Diagnostic;
 use crate::report::{
-    ApplyReport, ExportReport, Failure, PlanReport, SavedPlanRefused, StatusReport, ValidateReport,
+    ApplyReport, ExportReport, Failure, PlanReport, PromoteReport, SavedPlanRefused, StatusReport,
+    ValidateReport,
 };
 use files::{Document, ReportFiles};
 use style::Colors;
@@ -111,6 +113,11 @@ pub trait Render: Send + Sync {
         Screen::stdout(status::text(report, style::Paint::PLAIN))
     }
 
+    /// `jobctl promote`.
+    fn promote(&self, report: &PromoteReport) -> Screen {
+        promote::text(report)
+    }
+
     /// A run that stopped before its report.
     fn failure(&self, failure: &Failure) -> Screen;
 
@@ -184,6 +191,10 @@ impl Output {
 
     pub fn status(&self, report: &StatusReport) {
         show(&self.render.status(report));
+    }
+
+    pub fn promote(&self, report: &PromoteReport) {
+        show(&self.render.promote(report));
     }
 
     pub fn failure(&self, failure: &Failure) {

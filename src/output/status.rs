@@ -734,6 +734,27 @@ mod tests {
         insta::assert_snapshot!(text(&rollout_report(Phase::Progressing), Paint::PLAIN));
     }
 
+    /// `apply --wait`'s closing table: the rollout's stages under its job's row.
+    #[test]
+    fn apply_wait_table_text_with_a_rollout() {
+        use crate::engine::reconcile::{Applied, Planned};
+        use crate::output::Render;
+        use crate::report::{ApplyReport, PlanReport, Scope};
+        let report = ApplyReport {
+            plan: PlanReport::new(Scope::default(), Vec::new(), Planned::default()),
+            applied: Applied::Results(Vec::new()),
+            calls: std::collections::BTreeMap::new(),
+            wait: Some(rollout_report(Phase::Paused)),
+            rollouts: Vec::new(),
+        };
+        let colors = crate::output::style::Colors {
+            stdout: false,
+            stderr: false,
+        };
+        let screen = crate::output::text::Text::new(colors, false).apply(&report);
+        insta::assert_snapshot!(screen.stdout);
+    }
+
     #[test]
     fn status_rollout_markdown_and_json() {
         let report = rollout_report(Phase::Halted);

@@ -470,6 +470,12 @@ fn change_text(change: &Change, paint: Paint) -> String {
                 &format!("# rollout {}: {}", rollout.phase, sanitize(&rollout.next))
             )
         ));
+        for stage in &rollout.upcoming {
+            out.push_str(&format!(
+                "      {}\n",
+                paint.paint(style::FAINT, &upcoming_line(stage))
+            ));
+        }
     }
     if let Some(note) = &change.note {
         out.push_str(&format!(
@@ -484,6 +490,25 @@ fn change_text(change: &Change, paint: Paint) -> String {
         ));
     }
     out
+}
+
+/// `# stage wave will add thinggroup/BulbsWave`: what a rollout's promotion to a stage that has
+/// not started will associate, as the manifest declares it now.
+pub fn upcoming_line(stage: &crate::engine::plan::UpcomingStage) -> String {
+    let adds: Vec<&str> = stage
+        .adds
+        .iter()
+        .map(|arn| arn.rsplit(':').next().unwrap_or(arn))
+        .collect();
+    format!(
+        "# stage {} will add {}",
+        sanitize(&stage.name),
+        if adds.is_empty() {
+            "nothing new".to_string()
+        } else {
+            sanitize(&adds.join(", ")).into_owned()
+        }
+    )
 }
 
 fn change_body(change: &Change, paint: Paint) -> String {

@@ -178,11 +178,23 @@ pub struct RolloutPlan {
     /// What is happening and what the next step needs, with numbers.
     pub next: String,
     pub stages: Vec<rollout::StageView>,
+    /// The stages still to start, each with the targets its promotion will add (the manifest's,
+    /// as they stand now: stages that have not started may change).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub upcoming: Vec<UpcomingStage>,
     #[serde(skip)]
     pub spec: RolloutSpec,
     /// Each stage's target ARNs.
     #[serde(skip)]
     pub stage_targets: rollout::StageTargets,
+}
+
+/// A rollout's stage that has not started, and the target ARNs its promotion will add.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpcomingStage {
+    pub name: String,
+    pub adds: Vec<String>,
 }
 
 impl Change {
@@ -642,25 +654,12 @@ fn rollout_plan(
             stage: first.name.clone(),
             next,
             stages: Vec::new(),
+            upcoming: upcoming(&spec, &stage_targets, 0, &BTreeSet::new()),
             spec,
             stage_targets,
         });
     };
-    let targets: BTreeSet<String> = remote
-        .spec
-        .targets
-        .iter()
-        .filter_map(|t| match t {
-            crate::domain::spec::Target::Arn(arn) => Some(arn.clone()),
-            _ => None,
-        })
-        .collect();
-    let tags: BTreeMap<String, String> = remote
-        .spec
-        .tags
-        .iter()
-        .map(|(k, v)| (k.clone(), v.0.clone()))
-        .collect();
+    let (targets, tags) = rollout_job_state(remote);
     let created_at = remote.progress.created_at.and_then(epoch);
     let eval = rollout::evaluate(
         &spec,
@@ -676,14 +675,65 @@ fn rollout_plan(
             now: now.or(created_at).unwrap_or(0),
         },
     );
+    let upcoming = match eval.phase {
+        rollout::Phase::Halted | rollout::Phase::Complete => Vec::new(),
+        _ => upcoming(&spec, &stage_targets, eval.current, &targets),
+    };
     Some(RolloutPlan {
         phase: eval.phase,
         stage: spec.stages[eval.current].name.clone(),
         next: eval.summary,
         stages: eval.stages,
+        upcoming,
         spec,
         stage_targets,
     })
+}
+
+/// A rollout's job as AWS holds it: its target ARNs and its tags (the rollout's state).
+pub fn rollout_job_state(remote: &RemoteJob) -> (BTreeSet<String>, BTreeMap<String, String>) {
+    let targets = remote
+        .spec
+        .targets
+        .iter()
+        .filter_map(|t| match t {
+            crate::domain::spec::Target::Arn(arn) => Some(arn.clone()),
+            _ => None,
+        })
+        .collect();
+    let tags = remote
+        .spec
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect();
+    (targets, tags)
+}
+
+/// The stages after `current`, each with the targets its promotion will add to `on_job`.
+fn upcoming(
+    spec: &RolloutSpec,
+    stage_targets: &rollout::StageTargets,
+    current: usize,
+    on_job: &BTreeSet<String>,
+) -> Vec<UpcomingStage> {
+    let mut seen: BTreeSet<&String> = on_job.iter().collect();
+    for targets in stage_targets.iter().take(current + 1) {
+        seen.extend(targets);
+    }
+    spec.stages
+        .iter()
+        .zip(stage_targets)
+        .skip(current + 1)
+        .map(|(stage, targets)| UpcomingStage {
+            name: stage.name.clone(),
+            adds: targets
+                .iter()
+                .filter(|t| seen.insert(*t))
+                .cloned()
+                .collect(),
+        })
+        .collect()
 }
 
 /// Seconds since the Unix epoch.
