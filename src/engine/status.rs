@@ -105,6 +105,19 @@ pub struct RolloutHealth {
     pub stages: Vec<StageView>,
 }
 
+/// The tolerance a rollout's job is judged by when its manifest sets no
+/// `metadata.maxFailureRate`: the failure rate its gates accept, the current stage's gate or else
+/// the nearest earlier one (a last stage often has no gate). Without this, `--max-failure-rate`'s
+/// default of 0 would call a rollout Degraded, and end `--wait` with exit 1, while its own gates
+/// accept the failures it has.
+fn gate_tolerance(spec: &RolloutSpec, current: &str) -> Option<f64> {
+    let upto = spec.stage_index(current)?;
+    spec.stages[..=upto]
+        .iter()
+        .rev()
+        .find_map(|stage| stage.gate.as_ref().and_then(|gate| gate.max_failure_rate))
+}
+
 /// What status needs to judge a declared rollout: its stages and the manifest's targets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RolloutSubject {
@@ -538,7 +551,11 @@ impl Tracker {
                 (_, _, Some(Err(err))) => Some(Err(err)),
                 _ => None,
             };
-            self.observe(i, result, at);
+            let gate_tolerance = match (&judged, &self.jobs[i].rollout) {
+                (Some(Ok(health)), Some(subject)) => gate_tolerance(&subject.spec, &health.stage),
+                _ => None,
+            };
+            self.observe(i, result, at, gate_tolerance);
             let job = &mut self.jobs[i];
             match judged {
                 Some(Ok(health)) => job.row.rollout = Some(health),
@@ -565,6 +582,7 @@ impl Tracker {
         i: usize,
         result: Result<Option<JobDescription>, ApiError>,
         at: SystemTime,
+        gate_tolerance: Option<f64>,
     ) {
         let default_tolerance = self.options.max_failure_rate;
         let job = &mut self.jobs[i];
@@ -595,7 +613,10 @@ impl Tracker {
                 job.settled = true;
             }
             Ok(Some(description)) => {
-                let tolerance = job.own_max_failure_rate.unwrap_or(default_tolerance);
+                let tolerance = job
+                    .own_max_failure_rate
+                    .or(gate_tolerance)
+                    .unwrap_or(default_tolerance);
                 let details = &description.progress.details;
                 row.error = None;
                 row.max_failure_rate = tolerance;
@@ -1019,6 +1040,41 @@ mod tests {
         tracker.poll(&api).await;
         assert_eq!(describes(&api).len(), 2);
         assert_eq!(tracker.rows()[0].health, Some(Health::Healthy));
+    }
+
+    #[test]
+    fn a_rollout_without_its_own_tolerance_is_judged_by_its_gates() {
+        use crate::domain::rollout::{Gate, RolloutSpec, Stage};
+        let stage = |name: &str, rate: Option<f64>| Stage {
+            name: name.into(),
+            targets: vec![0],
+            gate: rate.map(|rate| Gate {
+                min_succeeded: Some(1),
+                max_failure_rate: Some(rate),
+                soak: std::time::Duration::ZERO,
+                approval: false,
+            }),
+            origin: crate::domain::Origin::default(),
+        };
+        let spec = RolloutSpec {
+            stages: vec![
+                stage("canary", Some(2.0)),
+                stage("wave", Some(1.0)),
+                stage("fleet", None),
+            ],
+        };
+        assert_eq!(gate_tolerance(&spec, "canary"), Some(2.0));
+        assert_eq!(gate_tolerance(&spec, "wave"), Some(1.0));
+        assert_eq!(
+            gate_tolerance(&spec, "fleet"),
+            Some(1.0),
+            "a last stage without a gate keeps the tolerance it was promoted with"
+        );
+        assert_eq!(gate_tolerance(&spec, "gone"), None);
+        let ungated = RolloutSpec {
+            stages: vec![stage("only", None)],
+        };
+        assert_eq!(gate_tolerance(&ungated, "only"), None);
     }
 
     #[test]
