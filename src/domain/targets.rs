@@ -9,9 +9,11 @@ use std::ops::Deref;
 use super::job::Origin;
 use super::spec::{JobSpec, TagValue, Target};
 
-/// A job spec whose targets are all ARNs.
+/// A job spec whose targets are all ARNs. Boxed: a plan holds one per job, in every change and
+/// every declared job, and an inline spec is most of their size (at 10,000 jobs, tens of MiB of
+/// vectors that grow by doubling).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ResolvedSpec(JobSpec);
+pub struct ResolvedSpec(Box<JobSpec>);
 
 impl ResolvedSpec {
     /// Sets the ARN of the template a `jobTemplate: NAME` names, once the account is known.
@@ -36,7 +38,7 @@ impl ResolvedSpec {
             }
         }
         if problems.is_empty() {
-            Ok(Self(spec))
+            Ok(Self(Box::new(spec)))
         } else {
             Err(problems)
         }
@@ -47,7 +49,7 @@ impl ResolvedSpec {
         spec.targets
             .iter()
             .all(|t| matches!(t, Target::Arn(_)))
-            .then_some(Self(spec))
+            .then(|| Self(Box::new(spec)))
     }
 
     /// The target ARNs, in manifest order.
@@ -80,7 +82,7 @@ impl ResolvedSpec {
     }
 
     pub fn into_spec(self) -> JobSpec {
-        self.0
+        *self.0
     }
 }
 

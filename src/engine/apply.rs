@@ -306,7 +306,7 @@ async fn create(
                                 last_updated_at: None,
                             },
                         )]),
-                        remote: HashMap::from([(job_id.to_string(), remote)]),
+                        remote: HashMap::from([(job_id.to_string(), Box::new(remote))]),
                         undeclared_tags: HashMap::new(),
                         undeclared: HashMap::new(),
                         now: None,

@@ -122,7 +122,7 @@ pub async fn plan_with_cache(
     let mut desired = refreshed.desired;
     desired.incomplete = coverage.incomplete;
     desired.empty_roots = coverage.empty_roots;
-    let mut plan = plan::plan(&desired, &refreshed.observed, settings);
+    let mut plan = plan::plan_owned(desired, refreshed.observed, settings);
     let mut errors = refreshed.errors;
     errors.extend(parameter_errors);
     let prune_templates = plan.prune.requested && plan.prune.refused.is_none();

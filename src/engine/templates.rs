@@ -86,7 +86,7 @@ pub fn plan(
             let mut change = Change::new(&id, Action::Create);
             change.source = Some(template.origin.to_string());
             change.steps = vec![Step::CreateJobTemplate];
-            change.template = Some(want);
+            change.template = Some(Box::new(want));
             changes.push(change);
             continue;
         };
@@ -128,7 +128,7 @@ pub fn plan(
             change.action = Action::Replace;
             change.forced_by = change.fields.iter().map(|f| f.field).collect();
             change.steps = vec![Step::DeleteJobTemplate, Step::CreateJobTemplate];
-            change.template = Some(want);
+            change.template = Some(Box::new(want));
             if !settings.allow_replace {
                 change.blocked = Some(
                     "AWS cannot update a job template, so this change deletes it and creates it again (jobs already created from it keep running); pass --allow-replace to do that".into(),

@@ -67,8 +67,9 @@ pub enum Step {
     Adopt,
     UpdateJob {
         fields: Vec<&'static str>,
+        /// Boxed: every change's steps would otherwise be as large as this variant.
         #[serde(skip)]
-        update: JobUpdate,
+        update: Box<JobUpdate>,
     },
     TagResource {
         tags: BTreeMap<String, String>,
@@ -158,10 +159,10 @@ pub struct Change {
     /// For a template's change (`jobtemplate/NAME`): the template CreateJobTemplate sends,
     /// ownership tags added.
     #[serde(skip)]
-    pub template: Option<crate::domain::JobTemplateSpec>,
+    pub template: Option<Box<crate::domain::JobTemplateSpec>>,
     /// For a `kind: Rollout`: where it stands and what its next step needs.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rollout: Option<RolloutPlan>,
+    pub rollout: Option<Box<RolloutPlan>>,
 }
 
 /// A rollout in a plan: its phase, its stages with their numbers, and the next step in words.
@@ -318,8 +319,9 @@ impl Plan {
 pub struct Observed {
     /// Every job in the account (ListJobs), by id.
     pub listed: HashMap<String, JobSummary>,
-    /// Full reads (description, document, tags) of the declared jobs that were compared.
-    pub remote: HashMap<String, RemoteJob>,
+    /// Full reads (description, document, tags) of the declared jobs that were compared. Boxed,
+    /// so the table (sized for all of them at once) holds pointers, not 10,000 inline specs.
+    pub remote: HashMap<String, Box<RemoteJob>>,
     /// Tags of undeclared jobs that may be this instance's orphans.
     pub undeclared_tags: HashMap<String, BTreeMap<String, String>>,
     /// DescribeJob of this instance's undeclared jobs, for their health.
@@ -368,25 +370,42 @@ pub const FINISHED_MESSAGE: &str =
 /// Plans the declared jobs against the observed account. `--target` has already narrowed both
 /// sides (see `refresh`), so everything given here is in scope.
 pub fn plan(desired: &Desired, observed: &Observed, settings: &Settings) -> Plan {
+    plan_owned(desired.clone(), observed.clone(), settings)
+}
+
+/// [`plan`], taking the declared jobs and the reads by value: each declared spec moves into its
+/// change and each read is dropped once compared, so a plan never holds a second copy of every
+/// spec (at 10,000 jobs that was the daemon's peak; see docs/benchmarks.md).
+pub fn plan_owned(mut desired: Desired, mut observed: Observed, settings: &Settings) -> Plan {
     let mut plan = Plan::default();
-    let declared: BTreeSet<&str> = desired
-        .jobs
-        .iter()
-        .map(|j| j.job_id.as_str())
-        .chain(desired.unread.iter().map(String::as_str))
-        .collect();
-    for job in &desired.jobs {
+    {
+        let declared: BTreeSet<&str> = desired
+            .jobs
+            .iter()
+            .map(|j| j.job_id.as_str())
+            .chain(desired.unread.iter().map(String::as_str))
+            .collect();
+        plan_orphans(&mut plan, &declared, &observed, settings, &desired);
+    }
+    let prune_changes = std::mem::take(&mut plan.changes);
+    plan.changes
+        .reserve_exact(desired.jobs.len() + prune_changes.len());
+    for job in std::mem::take(&mut desired.jobs) {
         let listed = observed.listed.get(&job.job_id).map(|l| &l.status);
-        let change = match (listed, observed.remote.get(&job.job_id)) {
+        let remote = observed.remote.remove(&job.job_id);
+        let rollout = job
+            .rollout
+            .is_some()
+            .then(|| rollout_plan(&job, remote.as_deref(), observed.now));
+        let mut change = match (listed, remote) {
             (None, _) => create(job, settings, false),
             (Some(JobStatus::DeletionInProgress), _) => create(job, settings, true),
-            (Some(_), Some(remote)) => compare(job, remote, settings),
+            (Some(_), Some(remote)) => compare(job, &remote, settings),
             // Read failures are reported by refresh, which leaves the job out.
             (Some(_), None) => continue,
         };
-        let mut change = change;
-        if job.rollout.is_some() {
-            change.rollout = rollout_plan(job, observed.remote.get(&job.job_id), observed.now);
+        if let Some(rollout) = rollout {
+            change.rollout = rollout.map(Box::new);
             if change.action == Action::Replace {
                 change.blocked =
                     Some("a changed document is a new rollout: give it a new name".into());
@@ -394,6 +413,7 @@ pub fn plan(desired: &Desired, observed: &Observed, settings: &Settings) -> Plan
         }
         plan.changes.push(change);
     }
+    plan.changes.extend(prune_changes);
     for job_id in &desired.unread {
         if let Some(listed) = observed.listed.get(job_id) {
             plan.not_compared.push(NotCompared {
@@ -402,35 +422,32 @@ pub fn plan(desired: &Desired, observed: &Observed, settings: &Settings) -> Plan
             });
         }
     }
-    plan_orphans(&mut plan, &declared, observed, settings, desired);
-    plan.changes.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+    // Declared jobs arrive sorted (see `refresh`); a stable sort of 10,000 changes would
+    // allocate scratch space for them all, so it runs only when needed.
+    if !plan.changes.is_sorted_by(|a, b| a.job_id <= b.job_id) {
+        plan.changes.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+    }
     plan.not_compared.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     plan.orphans.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     plan
 }
 
-fn create(job: &ResolvedJob, settings: &Settings, after_deletion: bool) -> Change {
+fn create(job: ResolvedJob, settings: &Settings, after_deletion: bool) -> Change {
     let mut change = Change::new(&job.job_id, Action::Create);
     change.source = Some(job.origin.to_string());
     change.max_failure_rate = job.max_failure_rate;
-    change.desired = Some(
-        job.spec
-            .clone()
-            .with_tags(&ownership_tags(&settings.instance)),
-    );
     // A rollout's job starts with its first stage's targets, and says so in its tags.
-    if let Some(first) = job.rollout.as_ref().and_then(|r| r.stages.first()) {
-        change.desired = Some(
-            job.spec
-                .clone()
-                .with_targets_at(&first.targets)
-                .with_tags(&ownership_tags(&settings.instance))
-                .with_tags(&BTreeMap::from([
-                    (KIND_TAG.to_string(), KIND_ROLLOUT.to_string()),
-                    (STAGE_TAG.to_string(), first.name.clone()),
-                ])),
-        );
-    }
+    change.desired = Some(match job.rollout.as_ref().and_then(|r| r.stages.first()) {
+        Some(first) => job
+            .spec
+            .with_targets_at(&first.targets)
+            .with_tags(&ownership_tags(&settings.instance))
+            .with_tags(&BTreeMap::from([
+                (KIND_TAG.to_string(), KIND_ROLLOUT.to_string()),
+                (STAGE_TAG.to_string(), first.name.clone()),
+            ])),
+        None => job.spec.with_tags(&ownership_tags(&settings.instance)),
+    });
     if after_deletion {
         change.status = Some(JobStatus::DeletionInProgress.to_string());
         change.note = Some(
@@ -443,7 +460,7 @@ fn create(job: &ResolvedJob, settings: &Settings, after_deletion: bool) -> Chang
     change
 }
 
-fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change {
+fn compare(job: ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change {
     let want = normalized(&job.spec);
     let mut have = normalized(&remote.spec);
     if job.spec.job_template_arn.is_some() {
@@ -500,7 +517,6 @@ fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change
     change.status = Some(remote.status.to_string());
     change.ownership = Some(owner.clone());
     change.arn = Some(remote.job_arn.clone());
-    change.desired = Some(job.spec.clone());
     change.judge(
         &remote.status,
         &remote.spec,
@@ -526,11 +542,6 @@ fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change
                 Step::CreateJob,
             ]
         };
-        change.desired = Some(
-            job.spec
-                .clone()
-                .with_tags(&ownership_tags(&settings.instance)),
-        );
         if !settings.allow_replace {
             change.blocked = Some(if finished {
                 FINISHED_MESSAGE.to_string()
@@ -547,6 +558,12 @@ fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change
         }
     }
     change.fields = fields;
+    // The spec moves into the change; a replacement creates the job again, with jobctl's tags.
+    change.desired = Some(if change.action == Action::Replace {
+        job.spec.with_tags(&ownership_tags(&settings.instance))
+    } else {
+        job.spec
+    });
 
     match owner {
         Ownership::Managed => {}
@@ -737,7 +754,7 @@ fn update_steps(
         .filter(|f| JobUpdate::FIELDS.contains(f))
         .collect();
     if !updatable.is_empty() {
-        let update = JobUpdate::from_spec(spec, &updatable);
+        let update = Box::new(JobUpdate::from_spec(spec, &updatable));
         steps.push(Step::UpdateJob {
             fields: updatable,
             update,
