@@ -24,9 +24,10 @@ impl ResolvedSpec {
     /// Resolves every target that is a name with `arn_of`; ARNs pass through. Fails with every
     /// reason `arn_of` gave, so one run reports all unresolvable targets of a job.
     pub fn resolve<E>(
-        mut spec: JobSpec,
+        spec: impl Into<Box<JobSpec>>,
         mut arn_of: impl FnMut(&Target) -> Result<String, E>,
     ) -> Result<Self, Vec<E>> {
+        let mut spec = spec.into();
         let mut problems = Vec::new();
         for target in &mut spec.targets {
             if matches!(target, Target::Arn(_)) {
@@ -38,7 +39,7 @@ impl ResolvedSpec {
             }
         }
         if problems.is_empty() {
-            Ok(Self(Box::new(spec)))
+            Ok(Self(spec))
         } else {
             Err(problems)
         }

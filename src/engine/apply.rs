@@ -307,6 +307,7 @@ async fn create(
                             },
                         )]),
                         remote: HashMap::from([(job_id.to_string(), Box::new(remote))]),
+                        compared: HashMap::new(),
                         undeclared_tags: HashMap::new(),
                         undeclared: HashMap::new(),
                         now: None,
@@ -397,7 +398,7 @@ mod tests {
             .iter()
             .map(|id| DesiredJob {
                 job_id: (*id).into(),
-                spec: spec(version),
+                spec: Box::new(spec(version)),
                 origin: Origin {
                     file: "a.yaml".into(),
                     line: 1,

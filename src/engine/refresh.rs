@@ -243,14 +243,22 @@ pub async fn refresh_with_cache(
     // twice (the list and the map) at the pass's peak.
     let count = to_read.len();
     let mut reads = stream::iter(to_read)
-        .map(|job| async move { (job.job_id.clone(), aws::read_job(api, &job.job_id).await) })
+        .map(|job| async move { (job, aws::read_job(api, &job.job_id).await) })
         .buffer_unordered(parallelism);
     let mut failed = BTreeSet::new();
     let mut run_error: Option<ApiError> = None;
     // Sized once: growing a map of 10,000 jobs by doubling briefly holds both tables.
-    out.observed.remote.reserve(count);
-    while let Some((job_id, result)) = reads.next().await {
+    out.observed.compared.reserve(count);
+    while let Some((job, result)) = reads.next().await {
+        let job_id = job.job_id.clone();
         match result {
+            // Compared now when nothing learned later changes the comparison: only the
+            // change is kept, not the read (holding every read until planning was the
+            // daemon's peak at 10,000 jobs).
+            Ok(Some(remote)) if plan::compared_on_read(job) => {
+                let change = plan::compare_read(job, &remote, settings);
+                out.observed.compared.insert(job_id, Box::new(change));
+            }
             Ok(Some(remote)) => {
                 out.observed.remote.insert(job_id, Box::new(remote));
             }
@@ -562,7 +570,7 @@ mod tests {
         .expect("spec");
         DesiredJob {
             job_id: id.into(),
-            spec,
+            spec: Box::new(spec),
             origin: Origin {
                 file: "a.yaml".into(),
                 line: 1,
@@ -615,7 +623,7 @@ mod tests {
     async fn read_failure_is_attached_to_the_job() {
         let api = FakeJobs::new();
         let existing = job("a", json!(["arn:aws:iot:us-east-1:123456789012:thing/x"]));
-        api.insert_job("a", JobStatus::InProgress, existing.spec.clone());
+        api.insert_job("a", JobStatus::InProgress, (*existing.spec).clone());
         api.fail_once("DescribeJob", "a", "InvalidRequestException");
         let settings = Settings {
             parallelism: 1,
@@ -639,7 +647,7 @@ mod tests {
         for (k, v) in ownership_tags("prod") {
             orphan.tags.insert(k, TagValue(v));
         }
-        api.insert_job("old", JobStatus::InProgress, orphan);
+        api.insert_job("old", JobStatus::InProgress, *orphan);
         let settings = Settings {
             instance: "prod".into(),
             prune: true,
@@ -674,7 +682,7 @@ mod tests {
             api.insert_job(
                 &format!("other-{i}"),
                 JobStatus::InProgress,
-                job("x", arn.clone()).spec,
+                *job("x", arn.clone()).spec,
             );
         }
         let mut settings = Settings {

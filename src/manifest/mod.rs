@@ -611,7 +611,7 @@ fn check_document(
     Some(DesiredJob {
         job_id: manifest.metadata.name,
         max_failure_rate: manifest.metadata.max_failure_rate,
-        spec,
+        spec: Box::new(spec),
         rollout: None,
         origin: Origin {
             file: file.display.clone(),

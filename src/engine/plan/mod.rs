@@ -322,6 +322,9 @@ pub struct Observed {
     /// Full reads (description, document, tags) of the declared jobs that were compared. Boxed,
     /// so the table (sized for all of them at once) holds pointers, not 10,000 inline specs.
     pub remote: HashMap<String, Box<RemoteJob>>,
+    /// Declared jobs compared as they were read ([`compare_read`]), in place of their reads:
+    /// their changes, still without the spec, which plan moves in.
+    pub compared: HashMap<String, Box<Change>>,
     /// Tags of undeclared jobs that may be this instance's orphans.
     pub undeclared_tags: HashMap<String, BTreeMap<String, String>>,
     /// DescribeJob of this instance's undeclared jobs, for their health.
@@ -393,16 +396,18 @@ pub fn plan_owned(mut desired: Desired, mut observed: Observed, settings: &Setti
     for job in std::mem::take(&mut desired.jobs) {
         let listed = observed.listed.get(&job.job_id).map(|l| &l.status);
         let remote = observed.remote.remove(&job.job_id);
+        let compared = observed.compared.remove(&job.job_id);
         let rollout = job
             .rollout
             .is_some()
             .then(|| rollout_plan(&job, remote.as_deref(), observed.now));
-        let mut change = match (listed, remote) {
-            (None, _) => create(job, settings, false),
-            (Some(JobStatus::DeletionInProgress), _) => create(job, settings, true),
-            (Some(_), Some(remote)) => compare(job, &remote, settings),
+        let mut change = match (listed, remote, compared) {
+            (None, ..) => create(job, settings, false),
+            (Some(JobStatus::DeletionInProgress), ..) => create(job, settings, true),
+            (Some(_), Some(remote), _) => compare(job, &remote, settings),
+            (Some(_), None, Some(change)) => with_spec(*change, job.spec, settings),
             // Read failures are reported by refresh, which leaves the job out.
-            (Some(_), None) => continue,
+            (Some(_), None, None) => continue,
         };
         if let Some(rollout) = rollout {
             change.rollout = rollout.map(Box::new);
@@ -461,6 +466,21 @@ fn create(job: ResolvedJob, settings: &Settings, after_deletion: bool) -> Change
 }
 
 fn compare(job: ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change {
+    let change = compare_read(&job, remote, settings);
+    with_spec(change, job.spec, settings)
+}
+
+/// Whether a declared job can be compared as soon as it is read, keeping only the comparison
+/// ([`compare_read`]) rather than the read: not a rollout (its plan reads the job again), and not
+/// a job naming its template (the template's ARN is filled in after the reads).
+pub fn compared_on_read(job: &ResolvedJob) -> bool {
+    job.rollout.is_none() && job.spec.job_template.is_none()
+}
+
+/// A declared job's change against its read, without the spec it would send: [`plan_owned`]
+/// moves that in. Refresh calls it as each read arrives (see [`compared_on_read`]), so the
+/// reads of 10,000 jobs are never all held at once.
+pub fn compare_read(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change {
     let want = normalized(&job.spec);
     let mut have = normalized(&remote.spec);
     if job.spec.job_template_arn.is_some() {
@@ -558,12 +578,6 @@ fn compare(job: ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change 
         }
     }
     change.fields = fields;
-    // The spec moves into the change; a replacement creates the job again, with jobctl's tags.
-    change.desired = Some(if change.action == Action::Replace {
-        job.spec.with_tags(&ownership_tags(&settings.instance))
-    } else {
-        job.spec
-    });
 
     match owner {
         Ownership::Managed => {}
@@ -589,6 +603,17 @@ fn compare(job: ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change 
     if remote.status == JobStatus::Canceled && change.note.is_none() {
         change.note = Some("the job was cancelled".into());
     }
+    change
+}
+
+/// A compared change with the spec it sends: a replacement creates the job again, with
+/// jobctl's tags.
+fn with_spec(mut change: Change, spec: ResolvedSpec, settings: &Settings) -> Change {
+    change.desired = Some(if change.action == Action::Replace {
+        spec.with_tags(&ownership_tags(&settings.instance))
+    } else {
+        spec
+    });
     change
 }
 
