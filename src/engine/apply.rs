@@ -307,7 +307,7 @@ async fn create(
                             },
                         )]),
                         remote: HashMap::from([(job_id.to_string(), Box::new(remote))]),
-                        compared: HashMap::new(),
+                        compared: Vec::new(),
                         undeclared_tags: HashMap::new(),
                         undeclared: HashMap::new(),
                         now: None,

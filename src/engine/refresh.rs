@@ -256,8 +256,9 @@ pub async fn refresh_with_cache(
             // change is kept, not the read (holding every read until planning was the
             // daemon's peak at 10,000 jobs).
             Ok(Some(remote)) if plan::compared_on_read(job) => {
-                let change = plan::compare_read(job, &remote, settings);
-                out.observed.compared.insert(job_id, Box::new(change));
+                out.observed
+                    .compared
+                    .push(plan::compare_read(job, &remote, settings));
             }
             Ok(Some(remote)) => {
                 out.observed.remote.insert(job_id, Box::new(remote));

@@ -379,6 +379,9 @@ async fn run_pass(
             return true;
         }
     };
+    // The loader's parse trees are freed by now; their pages go back before the account is
+    // read, so the reads' high-water mark does not sit on top of the loader's.
+    release_freed_memory();
     // A tree that changed under the read (a checkout or copy in progress) may be missing files
     // that still exist in git: reconcile what was read, but never prune from it.
     let moving = hints.try_recv().is_ok();

@@ -323,8 +323,9 @@ pub struct Observed {
     /// so the table (sized for all of them at once) holds pointers, not 10,000 inline specs.
     pub remote: HashMap<String, Box<RemoteJob>>,
     /// Declared jobs compared as they were read ([`compare_read`]), in place of their reads:
-    /// their changes, still without the spec, which plan moves in.
-    pub compared: HashMap<String, Box<Change>>,
+    /// their changes, still without the spec, which plan moves in. This vector becomes the
+    /// plan's list of changes, so 10,000 of them are not held twice.
+    pub compared: Vec<Change>,
     /// Tags of undeclared jobs that may be this instance's orphans.
     pub undeclared_tags: HashMap<String, BTreeMap<String, String>>,
     /// DescribeJob of this instance's undeclared jobs, for their health.
@@ -391,21 +392,34 @@ pub fn plan_owned(mut desired: Desired, mut observed: Observed, settings: &Setti
         plan_orphans(&mut plan, &declared, &observed, settings, &desired);
     }
     let prune_changes = std::mem::take(&mut plan.changes);
+    // The changes compared as the reads arrived stay where they are and get their specs; the
+    // others are added after them.
+    plan.changes = std::mem::take(&mut observed.compared);
     plan.changes
-        .reserve_exact(desired.jobs.len() + prune_changes.len());
+        .sort_unstable_by(|a, b| a.job_id.cmp(&b.job_id));
+    let compared = plan.changes.len();
+    let mut used = vec![false; compared];
+    let others = desired.jobs.len().saturating_sub(compared);
+    plan.changes.reserve_exact(others + prune_changes.len());
     for job in std::mem::take(&mut desired.jobs) {
         let listed = observed.listed.get(&job.job_id).map(|l| &l.status);
         let remote = observed.remote.remove(&job.job_id);
-        let compared = observed.compared.remove(&job.job_id);
+        let found = plan.changes[..compared]
+            .binary_search_by(|c| c.job_id.as_str().cmp(&job.job_id))
+            .ok();
         let rollout = job
             .rollout
             .is_some()
             .then(|| rollout_plan(&job, remote.as_deref(), observed.now));
-        let mut change = match (listed, remote, compared) {
+        let mut change = match (listed, remote, found) {
             (None, ..) => create(job, settings, false),
             (Some(JobStatus::DeletionInProgress), ..) => create(job, settings, true),
             (Some(_), Some(remote), _) => compare(job, &remote, settings),
-            (Some(_), None, Some(change)) => with_spec(*change, job.spec, settings),
+            (Some(_), None, Some(i)) => {
+                used[i] = true;
+                set_spec(&mut plan.changes[i], job.spec, settings);
+                continue;
+            }
             // Read failures are reported by refresh, which leaves the job out.
             (Some(_), None, None) => continue,
         };
@@ -418,6 +432,12 @@ pub fn plan_owned(mut desired: Desired, mut observed: Observed, settings: &Setti
         }
         plan.changes.push(change);
     }
+    // A comparison whose job was left out after the reads is no part of the plan.
+    let mut index = 0;
+    plan.changes.retain(|_| {
+        index += 1;
+        index > compared || used[index - 1]
+    });
     plan.changes.extend(prune_changes);
     for job_id in &desired.unread {
         if let Some(listed) = observed.listed.get(job_id) {
@@ -427,10 +447,12 @@ pub fn plan_owned(mut desired: Desired, mut observed: Observed, settings: &Setti
             });
         }
     }
-    // Declared jobs arrive sorted (see `refresh`); a stable sort of 10,000 changes would
-    // allocate scratch space for them all, so it runs only when needed.
+    // Job ids are unique within a plan (the loader drops a duplicate declaration, orphans are
+    // undeclared), so an unstable sort gives the stable order, without the scratch space a
+    // stable sort of 10,000 changes allocates.
     if !plan.changes.is_sorted_by(|a, b| a.job_id <= b.job_id) {
-        plan.changes.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+        plan.changes
+            .sort_unstable_by(|a, b| a.job_id.cmp(&b.job_id));
     }
     plan.not_compared.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     plan.orphans.sort_by(|a, b| a.job_id.cmp(&b.job_id));
@@ -466,8 +488,9 @@ fn create(job: ResolvedJob, settings: &Settings, after_deletion: bool) -> Change
 }
 
 fn compare(job: ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change {
-    let change = compare_read(&job, remote, settings);
-    with_spec(change, job.spec, settings)
+    let mut change = compare_read(&job, remote, settings);
+    set_spec(&mut change, job.spec, settings);
+    change
 }
 
 /// Whether a declared job can be compared as soon as it is read, keeping only the comparison
@@ -606,15 +629,14 @@ pub fn compare_read(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) 
     change
 }
 
-/// A compared change with the spec it sends: a replacement creates the job again, with
+/// Gives a compared change the spec it sends: a replacement creates the job again, with
 /// jobctl's tags.
-fn with_spec(mut change: Change, spec: ResolvedSpec, settings: &Settings) -> Change {
+fn set_spec(change: &mut Change, spec: ResolvedSpec, settings: &Settings) {
     change.desired = Some(if change.action == Action::Replace {
         spec.with_tags(&ownership_tags(&settings.instance))
     } else {
         spec
     });
-    change
 }
 
 /// Where a declared rollout stands, judged from its job (or the job about to be created).
