@@ -70,7 +70,15 @@ pub async fn run(mut args: Args, colors: Colors) -> u8 {
     let manifests = ManifestArgs {
         paths: args.paths.clone(),
     };
-    let prepared = match prepare(&manifests, &args.aws, &args.reconcile, &args.deadline, &out).await
+    let prepared = match prepare(
+        &manifests,
+        &args.aws,
+        &args.reconcile,
+        &args.deadline,
+        false,
+        &out,
+    )
+    .await
     {
         Ok(prepared) => prepared,
         Err(code) => return code,

@@ -318,6 +318,7 @@ pub fn resolve(
             .then(|| reconcile.targets.iter().cloned().collect::<BTreeSet<_>>()),
         parallelism: usize::from(aws.parallelism),
         max_failure_rate: reconcile.health.max_failure_rate,
+        fingerprint_account: false,
     };
     Ok(RunConfig {
         paths: manifests.paths.clone(),
@@ -419,6 +420,7 @@ pub async fn prepare(
     aws: &AwsArgs,
     reconcile: &ReconcileArgs,
     deadline: &DeadlineArgs,
+    fingerprint_account: bool,
     out: &Output,
 ) -> Result<Prepared, u8> {
     let mut config = resolve(manifests, aws, reconcile).map_err(|err| {
@@ -430,6 +432,7 @@ pub async fn prepare(
         exit::USAGE
     })?;
     config.timeout = deadline.limit();
+    config.settings.fingerprint_account = fingerprint_account;
     prepare_config(config, out).await
 }
 

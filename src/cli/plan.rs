@@ -37,6 +37,7 @@ pub async fn run(args: Args, colors: Colors) -> u8 {
         &args.aws,
         &args.reconcile,
         &args.deadline,
+        args.out.is_some(),
         &out,
     )
     .await

@@ -27,7 +27,9 @@ impl fmt::Display for Origin {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredJob {
     pub job_id: String,
-    pub spec: JobSpec,
+    /// Boxed: the loader moves 10,000 of these from one vector to the next, and an inline spec
+    /// is most of their size.
+    pub spec: Box<JobSpec>,
     pub origin: Origin,
     /// `metadata.maxFailureRate`: the share of failed executions (percent) this job tolerates
     /// before jobctl calls it Degraded. jobctl's own; never sent to AWS.

@@ -9,9 +9,11 @@ use std::ops::Deref;
 use super::job::Origin;
 use super::spec::{JobSpec, TagValue, Target};
 
-/// A job spec whose targets are all ARNs.
+/// A job spec whose targets are all ARNs. Boxed: a plan holds one per job, in every change and
+/// every declared job, and an inline spec is most of their size (at 10,000 jobs, tens of MiB of
+/// vectors that grow by doubling).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ResolvedSpec(JobSpec);
+pub struct ResolvedSpec(Box<JobSpec>);
 
 impl ResolvedSpec {
     /// Sets the ARN of the template a `jobTemplate: NAME` names, once the account is known.
@@ -22,9 +24,10 @@ impl ResolvedSpec {
     /// Resolves every target that is a name with `arn_of`; ARNs pass through. Fails with every
     /// reason `arn_of` gave, so one run reports all unresolvable targets of a job.
     pub fn resolve<E>(
-        mut spec: JobSpec,
+        spec: impl Into<Box<JobSpec>>,
         mut arn_of: impl FnMut(&Target) -> Result<String, E>,
     ) -> Result<Self, Vec<E>> {
+        let mut spec = spec.into();
         let mut problems = Vec::new();
         for target in &mut spec.targets {
             if matches!(target, Target::Arn(_)) {
@@ -47,7 +50,7 @@ impl ResolvedSpec {
         spec.targets
             .iter()
             .all(|t| matches!(t, Target::Arn(_)))
-            .then_some(Self(spec))
+            .then(|| Self(Box::new(spec)))
     }
 
     /// The target ARNs, in manifest order.
@@ -80,7 +83,7 @@ impl ResolvedSpec {
     }
 
     pub fn into_spec(self) -> JobSpec {
-        self.0
+        *self.0
     }
 }
 

@@ -306,7 +306,8 @@ async fn create(
                                 last_updated_at: None,
                             },
                         )]),
-                        remote: HashMap::from([(job_id.to_string(), remote)]),
+                        remote: HashMap::from([(job_id.to_string(), Box::new(remote))]),
+                        compared: Vec::new(),
                         undeclared_tags: HashMap::new(),
                         undeclared: HashMap::new(),
                         now: None,
@@ -397,7 +398,7 @@ mod tests {
             .iter()
             .map(|id| DesiredJob {
                 job_id: (*id).into(),
-                spec: spec(version),
+                spec: Box::new(spec(version)),
                 origin: Origin {
                     file: "a.yaml".into(),
                     line: 1,

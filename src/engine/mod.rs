@@ -51,6 +51,10 @@ pub struct Settings {
     /// `--max-failure-rate`: the failure percentage a job without its own
     /// `metadata.maxFailureRate` tolerates before it is Degraded.
     pub max_failure_rate: f64,
+    /// Keep every declared job's read until the plan is made, to fingerprint the account state
+    /// (a saved plan: `plan --out`, `apply FILE`). Other runs, the daemon's above all, compare
+    /// each read as it arrives and keep only the change (see docs/benchmarks.md, memory).
+    pub fingerprint_account: bool,
 }
 
 impl Settings {

@@ -125,7 +125,28 @@ pub async fn plan_with_cache(
     let mut desired = refreshed.desired;
     desired.incomplete = coverage.incomplete;
     desired.empty_roots = coverage.empty_roots;
-    let mut plan = plan::plan(&desired, &refreshed.observed, settings);
+    // Planning consumes the reads; what is needed of them afterwards is taken first: the
+    // account's fingerprint for a saved plan, the rollouts' reads, and the prune guards' inputs.
+    let jobs_state = if settings.fingerprint_account {
+        super::saved::jobs_state(&desired, &refreshed.observed, settings)
+    } else {
+        super::saved::AccountState::default()
+    };
+    let rollout_reads: std::collections::HashMap<_, _> = desired
+        .jobs
+        .iter()
+        .filter(|job| job.rollout.is_some())
+        .filter_map(|job| {
+            let read = refreshed.observed.remote.get(&job.job_id)?;
+            Some((job.job_id.clone(), read.clone()))
+        })
+        .collect();
+    let prune_guard = plan::Desired {
+        incomplete: desired.incomplete.clone(),
+        empty_roots: desired.empty_roots.clone(),
+        ..plan::Desired::default()
+    };
+    let mut plan = plan::plan_owned(desired, refreshed.observed, settings);
     let mut errors = refreshed.errors;
     errors.extend(parameter_errors);
     let region = api.region();
@@ -144,13 +165,13 @@ pub async fn plan_with_cache(
     // A rollout whose manifest changes a stage that has started is an error, not a change.
     errors.extend(super::stage_change::refuse_started_stage_changes(
         &mut plan,
-        &refreshed.observed,
+        &rollout_reads,
     ));
     // The prune guards (empty root, --max-prune) count templates with jobs, below. `--target`
     // limits prune to the jobs it names, so it prunes no template.
     let mut observed_templates = std::collections::BTreeMap::new();
     let prune_templates =
-        plan.prune.requested && desired.incomplete.is_none() && settings.only.is_none();
+        plan.prune.requested && prune_guard.incomplete.is_none() && settings.only.is_none();
     // Templates are read only when some are declared or pruning may delete some.
     if !coverage.templates.is_empty() || prune_templates {
         let (observed, template_errors) =
@@ -164,16 +185,19 @@ pub async fn plan_with_cache(
         ));
         plan.changes.sort_by(|a, b| a.job_id.cmp(&b.job_id));
         errors.extend(template_errors);
-        plan::count_pruned_templates(&mut plan, settings, &desired);
+        plan::count_pruned_templates(&mut plan, settings, &prune_guard);
     }
     let declared_templates = coverage.templates.iter().map(|t| t.name.clone()).collect();
-    let state = super::saved::account_state(
-        &desired,
-        &refreshed.observed,
-        &declared_templates,
-        &observed_templates,
-        settings,
-    );
+    let state = if settings.fingerprint_account {
+        super::saved::with_templates(
+            jobs_state,
+            &declared_templates,
+            &observed_templates,
+            settings,
+        )
+    } else {
+        jobs_state
+    };
     Ok(Planned {
         plan,
         errors,

@@ -13,9 +13,7 @@ use super::Settings;
 use crate::aws::{self, ApiError, JobsApi};
 use crate::domain::ownership::{ownership, Ownership};
 use crate::domain::spec::Target;
-use crate::domain::{
-    DesiredJob, JobDescription, JobStatus, JobSummary, RemoteJob, ResolvedJob, ResolvedSpec,
-};
+use crate::domain::{DesiredJob, JobDescription, JobStatus, JobSummary, ResolvedJob, ResolvedSpec};
 
 /// A job that could not be planned, with the reason.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -241,28 +239,36 @@ pub async fn refresh_with_cache(
                 .is_some_and(|s| s.status != JobStatus::DeletionInProgress)
         })
         .collect();
-    let reads: Vec<(String, Result<Option<RemoteJob>, ApiError>)> = stream::iter(to_read)
-        .map(|job| async move { (job.job_id.clone(), aws::read_job(api, &job.job_id).await) })
-        .buffer_unordered(parallelism)
-        .collect()
-        .await;
-    if let Some(err) = reads
-        .iter()
-        .find_map(|(_, r)| r.as_ref().err().filter(|e| e.ends_the_run()))
-    {
-        return Err(err.clone());
-    }
+    // Each read goes into the map as it arrives: collecting them all first held every job
+    // twice (the list and the map) at the pass's peak.
+    let count = to_read.len();
+    let mut reads = stream::iter(to_read)
+        .map(|job| async move { (job, aws::read_job(api, &job.job_id).await) })
+        .buffer_unordered(parallelism);
     let mut failed = BTreeSet::new();
+    let mut run_error: Option<ApiError> = None;
     // Sized once: growing a map of 10,000 jobs by doubling briefly holds both tables.
-    out.observed.remote.reserve(reads.len());
-    for (job_id, result) in reads {
+    out.observed.compared.reserve(count);
+    while let Some((job, result)) = reads.next().await {
+        let job_id = job.job_id.clone();
         match result {
+            // Compared now when nothing learned later changes the comparison: only the
+            // change is kept, not the read (holding every read until planning was the
+            // daemon's peak at 10,000 jobs).
+            Ok(Some(remote)) if plan::compared_on_read(job) && !settings.fingerprint_account => {
+                out.observed
+                    .compared
+                    .push(plan::compare_read(job, &remote, settings));
+            }
             Ok(Some(remote)) => {
-                out.observed.remote.insert(job_id, remote);
+                out.observed.remote.insert(job_id, Box::new(remote));
             }
             // Deleted between ListJobs and DescribeJob: plan it as absent.
             Ok(None) => {
                 out.observed.listed.remove(&job_id);
+            }
+            Err(err) if err.ends_the_run() => {
+                run_error.get_or_insert(err);
             }
             Err(err) => {
                 failed.insert(job_id.clone());
@@ -274,6 +280,10 @@ pub async fn refresh_with_cache(
                     .push(JobError::api(job_id, source, err.to_string(), &err));
             }
         }
+    }
+    drop(reads);
+    if let Some(err) = run_error {
+        return Err(err);
     }
     out.desired.jobs = ready
         .into_iter()
@@ -561,7 +571,7 @@ mod tests {
         .expect("spec");
         DesiredJob {
             job_id: id.into(),
-            spec,
+            spec: Box::new(spec),
             origin: Origin {
                 file: "a.yaml".into(),
                 line: 1,
@@ -614,7 +624,7 @@ mod tests {
     async fn read_failure_is_attached_to_the_job() {
         let api = FakeJobs::new();
         let existing = job("a", json!(["arn:aws:iot:us-east-1:123456789012:thing/x"]));
-        api.insert_job("a", JobStatus::InProgress, existing.spec.clone());
+        api.insert_job("a", JobStatus::InProgress, (*existing.spec).clone());
         api.fail_once("DescribeJob", "a", "InvalidRequestException");
         let settings = Settings {
             parallelism: 1,
@@ -638,7 +648,7 @@ mod tests {
         for (k, v) in ownership_tags("prod") {
             orphan.tags.insert(k, TagValue(v));
         }
-        api.insert_job("old", JobStatus::InProgress, orphan);
+        api.insert_job("old", JobStatus::InProgress, *orphan);
         let settings = Settings {
             instance: "prod".into(),
             prune: true,
@@ -673,7 +683,7 @@ mod tests {
             api.insert_job(
                 &format!("other-{i}"),
                 JobStatus::InProgress,
-                job("x", arn.clone()).spec,
+                *job("x", arn.clone()).spec,
             );
         }
         let mut settings = Settings {

@@ -112,6 +112,7 @@ impl PlanOptions {
                 .then(|| self.targets.iter().cloned().collect::<BTreeSet<_>>()),
             parallelism,
             max_failure_rate: self.max_failure_rate,
+            fingerprint_account: true,
         }
     }
 }
@@ -179,6 +180,16 @@ pub fn account_state(
     templates: &BTreeMap<String, ObservedTemplate>,
     settings: &Settings,
 ) -> AccountState {
+    with_templates(
+        jobs_state(desired, observed, settings),
+        declared_templates,
+        templates,
+        settings,
+    )
+}
+
+/// The jobs' part of [`account_state`]: taken before planning, which consumes the reads.
+pub fn jobs_state(desired: &Desired, observed: &Observed, settings: &Settings) -> AccountState {
     let mut resources = BTreeMap::new();
     let declared = desired
         .jobs
@@ -238,6 +249,22 @@ pub fn account_state(
             );
         }
     }
+    AccountState {
+        total: String::new(),
+        resources,
+    }
+    .totalled()
+}
+
+/// [`jobs_state`] with the templates the run read (empty when it read none).
+pub fn with_templates(
+    state: AccountState,
+    declared_templates: &BTreeSet<String>,
+    templates: &BTreeMap<String, ObservedTemplate>,
+    settings: &Settings,
+) -> AccountState {
+    let pruning = settings.prune || settings.prune_delete;
+    let mut resources = state.resources;
     for (name, template) in templates {
         let ours = ownership(&template.tags, &settings.instance) == Ownership::Managed;
         let wanted = declared_templates.contains(name) || (pruning && ours);
@@ -262,12 +289,20 @@ pub fn account_state(
         );
     }
     AccountState {
-        total: total(
-            resources
+        total: String::new(),
+        resources,
+    }
+    .totalled()
+}
+
+impl AccountState {
+    fn totalled(mut self) -> Self {
+        self.total = total(
+            self.resources
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.sha256.as_str())),
-        ),
-        resources,
+        );
+        self
     }
 }
 

@@ -177,11 +177,11 @@ pub fn started_stage_changes(
 /// changes nothing, and the rollout is not advanced while the manifest says something else.
 pub fn refuse_started_stage_changes(
     plan: &mut Plan,
-    observed: &super::plan::Observed,
+    rollout_reads: &std::collections::HashMap<String, Box<crate::domain::RemoteJob>>,
 ) -> Vec<JobError> {
     let mut errors = Vec::new();
     plan.changes.retain(|change| {
-        let (Some(rollout), Some(remote)) = (&change.rollout, observed.remote.get(&change.job_id))
+        let (Some(rollout), Some(remote)) = (&change.rollout, rollout_reads.get(&change.job_id))
         else {
             return true;
         };

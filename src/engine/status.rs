@@ -1089,7 +1089,7 @@ mod tests {
         let arn = |g: &str| format!("arn:aws:iot:us-east-1:123456789012:thinggroup/{g}");
         let mut change = Change::new("fw", Action::Update);
         change.source = Some("r.yaml:4:9".into());
-        change.rollout = Some(crate::engine::plan::RolloutPlan {
+        change.rollout = Some(Box::new(crate::engine::plan::RolloutPlan {
             phase: Phase::Progressing,
             stage: "canary".into(),
             next: String::new(),
@@ -1104,7 +1104,7 @@ mod tests {
                 ],
             },
             stage_targets: vec![vec![arn("C")], vec![arn("W"), arn("C")], vec![arn("All")]],
-        });
+        }));
         let subject = Subject::planned(&change);
         assert_eq!(subject.source.as_deref(), Some("r.yaml:4:9"));
         let rollout = subject.rollout.expect("a rollout subject");

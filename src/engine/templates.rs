@@ -86,7 +86,7 @@ pub fn plan(
             let mut change = Change::new(&id, Action::Create);
             change.source = Some(template.origin.to_string());
             change.steps = vec![Step::CreateJobTemplate];
-            change.template = Some(want);
+            change.template = Some(Box::new(want));
             changes.push(change);
             continue;
         };
@@ -128,7 +128,7 @@ pub fn plan(
             change.action = Action::Replace;
             change.forced_by = change.fields.iter().map(|f| f.field).collect();
             change.steps = vec![Step::DeleteJobTemplate, Step::CreateJobTemplate];
-            change.template = Some(want);
+            change.template = Some(Box::new(want));
             if !settings.allow_replace {
                 change.blocked = Some(
                     "AWS cannot update a job template, so this change deletes it and creates it again (jobs already created from it keep running); pass --allow-replace to do that".into(),
@@ -521,7 +521,12 @@ pub async fn show_inherited(
         if is_managed(&arn) {
             if let Some(template) = sources.managed.get(&arn) {
                 let values = with_parameters(template, &spec.document_parameters);
-                change.inherited = Some(Inherited::of(&arn, InheritedFrom::Managed, spec, &values));
+                change.inherited = Some(Box::new(Inherited::of(
+                    &arn,
+                    InheritedFrom::Managed,
+                    spec,
+                    &values,
+                )));
             }
             continue;
         }
@@ -542,7 +547,7 @@ pub async fn show_inherited(
                 &template.spec.as_job_spec(),
             );
             inherited.source = Some(template.origin.to_string());
-            change.inherited = Some(inherited);
+            change.inherited = Some(Box::new(inherited));
             continue;
         }
         if !read.contains_key(&arn) {
@@ -556,12 +561,12 @@ pub async fn show_inherited(
         }
         let problem = match read.get(&arn) {
             Some(Ok(Some(template))) => {
-                change.inherited = Some(Inherited::of(
+                change.inherited = Some(Box::new(Inherited::of(
                     &arn,
                     InheritedFrom::Account,
                     spec,
                     &template.spec,
-                ));
+                )));
                 continue;
             }
             Some(Err(err)) => JobError {

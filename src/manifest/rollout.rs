@@ -169,7 +169,7 @@ pub(super) fn check(
     Some(DesiredJob {
         job_id: manifest.metadata.name,
         max_failure_rate: manifest.metadata.max_failure_rate,
-        spec,
+        spec: Box::new(spec),
         origin: Origin {
             file: file.display.clone(),
             line: name_location.line,

@@ -53,7 +53,8 @@ impl JobGauges {
         default_tolerance: f64,
         now: Instant,
     ) -> Vec<(String, f64)> {
-        let mut seen: Vec<String> = Vec::new();
+        // A set: 10,000 active jobs searched in a list took seconds of every pass.
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         // A job this pass prunes is no rollout to watch: its cancellation is jobctl's own.
         for change in &plan.changes {
             if matches!(change.action, Action::Cancel | Action::Delete) {
@@ -70,7 +71,7 @@ impl JobGauges {
             if let (Some(health), Some(details)) = (change.health, &change.job_process_details) {
                 let tolerance = change.max_failure_rate.unwrap_or(default_tolerance);
                 self.update(&change.job_id, health, details, tolerance, now, true);
-                seen.push(change.job_id.clone());
+                seen.insert(&change.job_id);
             }
         }
         for orphan in plan.orphans.iter().filter(|o| active(Some(&o.status))) {
@@ -83,13 +84,13 @@ impl JobGauges {
                     now,
                     true,
                 );
-                seen.push(orphan.job_id.clone());
+                seen.insert(&orphan.job_id);
             }
         }
         let left: Vec<(String, f64)> = self
             .jobs
             .iter_mut()
-            .filter(|(id, s)| s.left_at.is_none() && !seen.contains(id))
+            .filter(|(id, s)| s.left_at.is_none() && !seen.contains(id.as_str()))
             .map(|(id, s)| {
                 s.left_at = Some(now);
                 (id.clone(), s.tolerance)

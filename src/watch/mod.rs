@@ -379,6 +379,9 @@ async fn run_pass(
             return true;
         }
     };
+    // The loader's parse trees are freed by now; their pages go back before the account is
+    // read, so the reads' high-water mark does not sit on top of the loader's.
+    release_freed_memory();
     // A tree that changed under the read (a checkout or copy in progress) may be missing files
     // that still exist in git: reconcile what was read, but never prune from it.
     let moving = hints.try_recv().is_ok();
@@ -581,6 +584,12 @@ async fn job_gauges(api: &dyn JobsApi, metrics: &Metrics, plan: &Plan, default_t
 /// 143 MiB with one arena, debug build; see docs/benchmarks.md). The daemon is I/O-bound on one
 /// runtime thread, so lock contention on one arena costs nothing measurable. Must run before any
 /// other thread starts. A `MALLOC_ARENA_MAX` set in the environment is left to decide.
+///
+/// It also fixes the mmap threshold at 128 KiB. glibc raises it to the size of each large block
+/// freed (up to 32 MiB), after which the pass's large vectors and tables come from the heap and
+/// their pages stay resident once freed; with a fixed threshold they are mapped and unmapped.
+/// 10,000 manifests, release: 75.1 MiB peak before, 71.2 MiB after (docs/benchmarks.md).
+/// `MALLOC_MMAP_THRESHOLD_` in the environment is left to decide.
 #[allow(unsafe_code)]
 pub fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -589,6 +598,13 @@ pub fn limit_malloc_arenas() {
         // and any other thread exist, and a failure (return 0) leaves glibc's default.
         unsafe {
             libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+        // SAFETY: as above.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
         }
     }
 }

@@ -67,8 +67,9 @@ pub enum Step {
     Adopt,
     UpdateJob {
         fields: Vec<&'static str>,
+        /// Boxed: every change's steps would otherwise be as large as this variant.
         #[serde(skip)]
-        update: JobUpdate,
+        update: Box<JobUpdate>,
     },
     TagResource {
         tags: BTreeMap<String, String>,
@@ -158,14 +159,14 @@ pub struct Change {
     /// For a template's change (`jobtemplate/NAME`): the template CreateJobTemplate sends,
     /// ownership tags added.
     #[serde(skip)]
-    pub template: Option<crate::domain::JobTemplateSpec>,
+    pub template: Option<Box<crate::domain::JobTemplateSpec>>,
     /// For a `kind: Rollout`: where it stands and what its next step needs.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rollout: Option<RolloutPlan>,
+    pub rollout: Option<Box<RolloutPlan>>,
     /// For a job from a template, created, replaced or updated: the values it takes from the
-    /// template (shown, never diffed).
+    /// template (shown, never diffed). Boxed, as most changes have none.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub inherited: Option<super::inherit::Inherited>,
+    pub inherited: Option<Box<super::inherit::Inherited>>,
 }
 
 /// A rollout in a plan: its phase, its stages with their numbers, and the next step in words.
@@ -343,8 +344,13 @@ impl Plan {
 pub struct Observed {
     /// Every job in the account (ListJobs), by id.
     pub listed: HashMap<String, JobSummary>,
-    /// Full reads (description, document, tags) of the declared jobs that were compared.
-    pub remote: HashMap<String, RemoteJob>,
+    /// Full reads (description, document, tags) of the declared jobs that were compared. Boxed,
+    /// so the table (sized for all of them at once) holds pointers, not 10,000 inline specs.
+    pub remote: HashMap<String, Box<RemoteJob>>,
+    /// Declared jobs compared as they were read ([`compare_read`]), in place of their reads:
+    /// their changes, still without the spec, which plan moves in. This vector becomes the
+    /// plan's list of changes, so 10,000 of them are not held twice.
+    pub compared: Vec<Change>,
     /// Tags of undeclared jobs that may be this instance's orphans.
     pub undeclared_tags: HashMap<String, BTreeMap<String, String>>,
     /// DescribeJob of this instance's undeclared jobs, for their health.
@@ -393,25 +399,57 @@ pub const FINISHED_MESSAGE: &str =
 /// Plans the declared jobs against the observed account. `--target` has already narrowed both
 /// sides (see `refresh`), so everything given here is in scope.
 pub fn plan(desired: &Desired, observed: &Observed, settings: &Settings) -> Plan {
+    plan_owned(desired.clone(), observed.clone(), settings)
+}
+
+/// [`plan`], taking the declared jobs and the reads by value: each declared spec moves into its
+/// change and each read is dropped once compared, so a plan never holds a second copy of every
+/// spec (at 10,000 jobs that was the daemon's peak; see docs/benchmarks.md).
+pub fn plan_owned(mut desired: Desired, mut observed: Observed, settings: &Settings) -> Plan {
     let mut plan = Plan::default();
-    let declared: BTreeSet<&str> = desired
-        .jobs
-        .iter()
-        .map(|j| j.job_id.as_str())
-        .chain(desired.unread.iter().map(String::as_str))
-        .collect();
-    for job in &desired.jobs {
+    {
+        let declared: BTreeSet<&str> = desired
+            .jobs
+            .iter()
+            .map(|j| j.job_id.as_str())
+            .chain(desired.unread.iter().map(String::as_str))
+            .collect();
+        plan_orphans(&mut plan, &declared, &observed, settings, &desired);
+    }
+    let prune_changes = std::mem::take(&mut plan.changes);
+    // The changes compared as the reads arrived stay where they are and get their specs; the
+    // others are added after them.
+    plan.changes = std::mem::take(&mut observed.compared);
+    plan.changes
+        .sort_unstable_by(|a, b| a.job_id.cmp(&b.job_id));
+    let compared = plan.changes.len();
+    let mut used = vec![false; compared];
+    let others = desired.jobs.len().saturating_sub(compared);
+    plan.changes.reserve_exact(others + prune_changes.len());
+    for job in std::mem::take(&mut desired.jobs) {
         let listed = observed.listed.get(&job.job_id).map(|l| &l.status);
-        let change = match (listed, observed.remote.get(&job.job_id)) {
-            (None, _) => create(job, settings, false),
-            (Some(JobStatus::DeletionInProgress), _) => create(job, settings, true),
-            (Some(_), Some(remote)) => compare(job, remote, settings),
+        let remote = observed.remote.remove(&job.job_id);
+        let found = plan.changes[..compared]
+            .binary_search_by(|c| c.job_id.as_str().cmp(&job.job_id))
+            .ok();
+        let rollout = job
+            .rollout
+            .is_some()
+            .then(|| rollout_plan(&job, remote.as_deref(), observed.now));
+        let mut change = match (listed, remote, found) {
+            (None, ..) => create(job, settings, false),
+            (Some(JobStatus::DeletionInProgress), ..) => create(job, settings, true),
+            (Some(_), Some(remote), _) => compare(job, &remote, settings),
+            (Some(_), None, Some(i)) => {
+                used[i] = true;
+                set_spec(&mut plan.changes[i], job.spec, settings);
+                continue;
+            }
             // Read failures are reported by refresh, which leaves the job out.
-            (Some(_), None) => continue,
+            (Some(_), None, None) => continue,
         };
-        let mut change = change;
-        if job.rollout.is_some() {
-            change.rollout = rollout_plan(job, observed.remote.get(&job.job_id), observed.now);
+        if let Some(rollout) = rollout {
+            change.rollout = rollout.map(Box::new);
             if change.action == Action::Replace {
                 change.blocked =
                     Some("a changed document is a new rollout: give it a new name".into());
@@ -419,6 +457,13 @@ pub fn plan(desired: &Desired, observed: &Observed, settings: &Settings) -> Plan
         }
         plan.changes.push(change);
     }
+    // A comparison whose job was left out after the reads is no part of the plan.
+    let mut index = 0;
+    plan.changes.retain(|_| {
+        index += 1;
+        index > compared || used[index - 1]
+    });
+    plan.changes.extend(prune_changes);
     for job_id in &desired.unread {
         if let Some(listed) = observed.listed.get(job_id) {
             plan.not_compared.push(NotCompared {
@@ -427,35 +472,34 @@ pub fn plan(desired: &Desired, observed: &Observed, settings: &Settings) -> Plan
             });
         }
     }
-    plan_orphans(&mut plan, &declared, observed, settings, desired);
-    plan.changes.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+    // Job ids are unique within a plan (the loader drops a duplicate declaration, orphans are
+    // undeclared), so an unstable sort gives the stable order, without the scratch space a
+    // stable sort of 10,000 changes allocates.
+    if !plan.changes.is_sorted_by(|a, b| a.job_id <= b.job_id) {
+        plan.changes
+            .sort_unstable_by(|a, b| a.job_id.cmp(&b.job_id));
+    }
     plan.not_compared.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     plan.orphans.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     plan
 }
 
-fn create(job: &ResolvedJob, settings: &Settings, after_deletion: bool) -> Change {
+fn create(job: ResolvedJob, settings: &Settings, after_deletion: bool) -> Change {
     let mut change = Change::new(&job.job_id, Action::Create);
     change.source = Some(job.origin.to_string());
     change.max_failure_rate = job.max_failure_rate;
-    change.desired = Some(
-        job.spec
-            .clone()
-            .with_tags(&ownership_tags(&settings.instance)),
-    );
     // A rollout's job starts with its first stage's targets, and says so in its tags.
-    if let Some(first) = job.rollout.as_ref().and_then(|r| r.stages.first()) {
-        change.desired = Some(
-            job.spec
-                .clone()
-                .with_targets_at(&first.targets)
-                .with_tags(&ownership_tags(&settings.instance))
-                .with_tags(&BTreeMap::from([
-                    (KIND_TAG.to_string(), KIND_ROLLOUT.to_string()),
-                    (STAGE_TAG.to_string(), first.name.clone()),
-                ])),
-        );
-    }
+    change.desired = Some(match job.rollout.as_ref().and_then(|r| r.stages.first()) {
+        Some(first) => job
+            .spec
+            .with_targets_at(&first.targets)
+            .with_tags(&ownership_tags(&settings.instance))
+            .with_tags(&BTreeMap::from([
+                (KIND_TAG.to_string(), KIND_ROLLOUT.to_string()),
+                (STAGE_TAG.to_string(), first.name.clone()),
+            ])),
+        None => job.spec.with_tags(&ownership_tags(&settings.instance)),
+    });
     if after_deletion {
         change.status = Some(JobStatus::DeletionInProgress.to_string());
         change.note = Some(
@@ -468,7 +512,23 @@ fn create(job: &ResolvedJob, settings: &Settings, after_deletion: bool) -> Chang
     change
 }
 
-fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change {
+fn compare(job: ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change {
+    let mut change = compare_read(&job, remote, settings);
+    set_spec(&mut change, job.spec, settings);
+    change
+}
+
+/// Whether a declared job can be compared as soon as it is read, keeping only the comparison
+/// ([`compare_read`]) rather than the read: not a rollout (its plan reads the job again), and not
+/// a job naming its template (the template's ARN is filled in after the reads).
+pub fn compared_on_read(job: &ResolvedJob) -> bool {
+    job.rollout.is_none() && job.spec.job_template.is_none()
+}
+
+/// A declared job's change against its read, without the spec it would send: [`plan_owned`]
+/// moves that in. Refresh calls it as each read arrives (see [`compared_on_read`]), so the
+/// reads of 10,000 jobs are never all held at once.
+pub fn compare_read(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change {
     let want = normalized(&job.spec);
     let mut have = normalized(&remote.spec);
     if job.spec.job_template_arn.is_some() {
@@ -525,7 +585,6 @@ fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change
     change.status = Some(remote.status.to_string());
     change.ownership = Some(owner.clone());
     change.arn = Some(remote.job_arn.clone());
-    change.desired = Some(job.spec.clone());
     change.judge(
         &remote.status,
         &remote.spec,
@@ -551,11 +610,6 @@ fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change
                 Step::CreateJob,
             ]
         };
-        change.desired = Some(
-            job.spec
-                .clone()
-                .with_tags(&ownership_tags(&settings.instance)),
-        );
         if !settings.allow_replace {
             change.blocked = Some(if finished {
                 FINISHED_MESSAGE.to_string()
@@ -600,14 +654,24 @@ fn compare(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) -> Change
     // An existing job holds what it took from its template at CreateJob; those are its
     // inherited values, whatever the template says now. (Replace shows the template's: reconcile.)
     if let (Action::Update, Some(arn)) = (change.action, job.spec.job_template_arn.as_deref()) {
-        change.inherited = Some(super::inherit::Inherited::of(
+        change.inherited = Some(Box::new(super::inherit::Inherited::of(
             arn,
             super::inherit::InheritedFrom::Job,
             &job.spec,
             &remote.spec,
-        ));
+        )));
     }
     change
+}
+
+/// Gives a compared change the spec it sends: a replacement creates the job again, with
+/// jobctl's tags.
+fn set_spec(change: &mut Change, spec: ResolvedSpec, settings: &Settings) {
+    change.desired = Some(if change.action == Action::Replace {
+        spec.with_tags(&ownership_tags(&settings.instance))
+    } else {
+        spec
+    });
 }
 
 /// Where a declared rollout stands, judged from its job (or the job about to be created).
@@ -810,7 +874,7 @@ fn update_steps(
         .filter(|f| JobUpdate::FIELDS.contains(f))
         .collect();
     if !updatable.is_empty() {
-        let update = JobUpdate::from_spec(spec, &updatable);
+        let update = Box::new(JobUpdate::from_spec(spec, &updatable));
         steps.push(Step::UpdateJob {
             fields: updatable,
             update,

@@ -75,13 +75,13 @@ fn observed(jobs: Vec<(&str, JobStatus, JobSpec)>) -> Observed {
         );
         observed.remote.insert(
             id.into(),
-            RemoteJob {
+            Box::new(RemoteJob {
                 job_id: id.into(),
                 job_arn: arn,
                 status,
                 spec,
                 progress: JobProgress::default(),
-            },
+            }),
         );
     }
     observed

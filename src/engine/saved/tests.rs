@@ -325,10 +325,10 @@ fn requests_hold_what_an_update_sends_and_leave_out_jobs_with_nothing_to_do() {
     update.arn = Some("arn:aws:iot:us-east-1:123456789012:job/fw-1".into());
     update.steps = vec![Step::UpdateJob {
         fields: vec!["description"],
-        update: JobUpdate {
+        update: Box::new(JobUpdate {
             description: Some("edited".into()),
             ..JobUpdate::default()
-        },
+        }),
     }];
     let plan = Plan {
         changes: vec![update, Change::new("fw-2", Action::Unchanged)],
