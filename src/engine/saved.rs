@@ -198,7 +198,6 @@ pub fn jobs_state(desired: &Desired, observed: &Observed, settings: &Settings) -
         .chain(desired.unread.iter().map(String::as_str));
     for job_id in declared {
         if let Some(remote) = observed.remote.get(job_id) {
-            let tags = serde_json::to_value(&remote.spec.tags).unwrap_or(Value::Null);
             let everything = json!({
                 "arn": remote.job_arn,
                 "status": remote.status.as_str(),
@@ -206,11 +205,7 @@ pub fn jobs_state(desired: &Desired, observed: &Observed, settings: &Settings) -
             });
             resources.insert(
                 format!("job/{job_id}"),
-                ResourceState {
-                    status: remote.status.as_str().to_string(),
-                    tags: sha256(tags.to_string().as_bytes()),
-                    sha256: sha256(everything.to_string().as_bytes()),
-                },
+                ResourceState::of(remote.status.as_str(), &remote.spec.tags, &everything),
             );
         } else if let Some(listed) = observed.listed.get(job_id) {
             let everything = json!({"arn": listed.job_arn, "status": listed.status.as_str()});
@@ -235,17 +230,10 @@ pub fn jobs_state(desired: &Desired, observed: &Observed, settings: &Settings) -
                 .get(job_id)
                 .map(|l| l.status.as_str().to_string())
                 .unwrap_or_default();
-            let tags_json = serde_json::to_value(tags)
-                .unwrap_or(Value::Null)
-                .to_string();
             let everything = json!({"status": status, "tags": tags});
             resources.insert(
                 format!("job/{job_id}"),
-                ResourceState {
-                    status,
-                    tags: sha256(tags_json.as_bytes()),
-                    sha256: sha256(everything.to_string().as_bytes()),
-                },
+                ResourceState::of(&status, tags, &everything),
             );
         }
     }
@@ -271,9 +259,6 @@ pub fn with_templates(
         if !wanted {
             continue;
         }
-        let tags_json = serde_json::to_value(&template.tags)
-            .unwrap_or(Value::Null)
-            .to_string();
         let everything = json!({
             "arn": template.arn,
             "tags": template.tags,
@@ -281,11 +266,7 @@ pub fn with_templates(
         });
         resources.insert(
             format!("{}{name}", super::templates::CHANGE_PREFIX),
-            ResourceState {
-                status: "EXISTS".to_string(),
-                tags: sha256(tags_json.as_bytes()),
-                sha256: sha256(everything.to_string().as_bytes()),
-            },
+            ResourceState::of("EXISTS", &template.tags, &everything),
         );
     }
     AccountState {
@@ -293,6 +274,21 @@ pub fn with_templates(
         resources,
     }
     .totalled()
+}
+
+impl ResourceState {
+    /// A resource's state: its status, the hash of its tags alone (so a tag change can be
+    /// named), and the hash of everything the plan read of it.
+    fn of(status: &str, tags: &impl Serialize, everything: &Value) -> Self {
+        let tags = serde_json::to_value(tags)
+            .unwrap_or(Value::Null)
+            .to_string();
+        ResourceState {
+            status: status.to_string(),
+            tags: sha256(tags.as_bytes()),
+            sha256: sha256(everything.to_string().as_bytes()),
+        }
+    }
 }
 
 impl AccountState {
