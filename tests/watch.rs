@@ -854,3 +854,64 @@ fn ten_thousand_files_at_once_are_all_read_in_a_few_passes() {
         .map_or(0, serde_json::Map::len);
     assert_eq!(created, 10_000);
 }
+
+/// With `--prune`, each undeclared job's tags are read once to learn that it is someone
+/// else's; later passes do not read them again (1,000 foreign jobs would cost 100 s of
+/// ListTagsForResource per pass at AWS's 10 TPS). SIGHUP forgets what was learned.
+#[test]
+fn the_daemon_reads_a_foreign_jobs_tags_once_not_on_every_pass() {
+    let (endpoint, dir, jobs) = setup(&[]);
+    let group = "arn:aws:iot:us-east-1:123456789012:thinggroup/Fleet";
+    let foreign = 5;
+    for i in 0..foreign {
+        let body = format!(
+            r#"{{"targets":["{group}"],"document":"{{\"op\":\"theirs\"}}","tags":[{{"Key":"team","Value":"other"}}]}}"#
+        );
+        let (status, text) = endpoint.call("PUT", &format!("/jobs/theirs-{i}"), &body);
+        assert_eq!(status, 200, "{text}");
+    }
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "one")).expect("write");
+    let daemon = Daemon::start(&endpoint.url, dir.path(), &["-f", "jobs", "--prune"]);
+    let passes = |d: &Daemon| d.metric("jobctl_reconcile_duration_seconds_count");
+    let tag_reads =
+        |d: &Daemon| d.metric("jobctl_api_requests_total{operation=\"ListTagsForResource\"");
+    until("created", WAIT, || {
+        job(&endpoint, "a")["status"] == "IN_PROGRESS" && passes(&daemon) >= 1.0
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let (passes_before, reads_before) = (passes(&daemon), tag_reads(&daemon));
+    assert!(
+        reads_before >= f64::from(foreign),
+        "the first pass reads every foreign job's tags: {reads_before}"
+    );
+
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "two")).expect("edit");
+    until("the edit applied", WAIT, || {
+        job(&endpoint, "a")["description"] == "two" && passes(&daemon) > passes_before
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let (passes_edit, reads_edit) = (passes(&daemon), tag_reads(&daemon));
+    assert!(
+        reads_edit - reads_before < f64::from(foreign),
+        "{} pass(es) after the first read {} tags; the foreign jobs' were read again",
+        passes_edit - passes_before,
+        reads_edit - reads_before
+    );
+
+    daemon.signal("HUP");
+    until("the reload pass ran", WAIT, || {
+        passes(&daemon) > passes_edit
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        tag_reads(&daemon) - reads_edit >= f64::from(foreign),
+        "SIGHUP forgets whose the jobs are, so they are read again"
+    );
+    for i in 0..foreign {
+        assert_eq!(
+            job(&endpoint, &format!("theirs-{i}"))["status"],
+            "IN_PROGRESS",
+            "another team's job is never pruned"
+        );
+    }
+}

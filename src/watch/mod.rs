@@ -29,6 +29,7 @@ use crate::engine::apply::{self, ApplyOptions, Outcome};
 use crate::engine::health;
 use crate::engine::plan::{Action, Plan};
 use crate::engine::reconcile::{self, Planned};
+use crate::engine::refresh::OwnerCache;
 use crate::engine::Settings;
 use crate::manifest::{self, ManifestSet};
 use backoff::Backoff;
@@ -128,6 +129,7 @@ pub async fn run(
         tree_was_absent: false,
         prune_held: None,
         rollouts_moving: false,
+        owners: OwnerCache::default(),
     };
     let mut next_resync = Instant::now() + config.resync_interval;
     let mut settle: Option<(Instant, Instant)> = None; // (deadline, first hint + cap)
@@ -320,6 +322,10 @@ struct PassState {
     /// A rollout is running or soaking: the loop looks again after [`ROLLOUT_RECHECK`]
     /// instead of waiting for the resync interval.
     rollouts_moving: bool,
+    /// Undeclared jobs already found to be someone else's: with `--prune`, their tags are not
+    /// read again on every pass (1,000 foreign jobs cost 100 s of ListTagsForResource at
+    /// 10 TPS). Cleared by SIGHUP, so a job re-tagged for this instance is seen on demand.
+    owners: OwnerCache,
 }
 
 /// How soon the daemon looks at a rollout again while a stage runs or soaks.
@@ -366,6 +372,7 @@ async fn run_pass(
         tree_was_absent,
         prune_held,
         rollouts_moving,
+        owners,
     } = state;
     // Hints that arrived before this read are covered by it.
     while hints.try_recv().is_ok() {}
@@ -445,7 +452,10 @@ async fn run_pass(
         }
     }
     let job_ids: Vec<String> = set.jobs.iter().map(|j| j.job_id.clone()).collect();
-    let mut planned = reconcile::plan(api, set.jobs, coverage, &config.settings)
+    if trigger == Trigger::Reload {
+        *owners = OwnerCache::default();
+    }
+    let mut planned = reconcile::plan_with_cache(api, set.jobs, coverage, &config.settings, owners)
         .await
         .unwrap_or_else(|err| Planned::unreadable(job_ids, &err));
     for note in &planned.plan.notes {
