@@ -169,14 +169,12 @@ pub async fn plan_with_cache(
     ));
     // The prune guards (empty root, --max-prune) count templates with jobs, below. `--target`
     // limits prune to the jobs it names, so it prunes no template.
-    let mut observed_templates = std::collections::BTreeMap::new();
     let prune_templates =
         plan.prune.requested && prune_guard.incomplete.is_none() && settings.only.is_none();
     // Templates are read only when some are declared or pruning may delete some.
-    if !coverage.templates.is_empty() || prune_templates {
+    let observed_templates = if !coverage.templates.is_empty() || prune_templates {
         let (observed, template_errors) =
             templates::refresh(api, &coverage.templates, listed_templates.as_ref()).await?;
-        observed_templates.clone_from(&observed);
         plan.changes.extend(templates::plan(
             &coverage.templates,
             &observed,
@@ -186,9 +184,12 @@ pub async fn plan_with_cache(
         plan.changes.sort_by(|a, b| a.job_id.cmp(&b.job_id));
         errors.extend(template_errors);
         plan::count_pruned_templates(&mut plan, settings, &prune_guard);
-    }
-    let declared_templates = coverage.templates.iter().map(|t| t.name.clone()).collect();
+        observed
+    } else {
+        std::collections::BTreeMap::new()
+    };
     let state = if settings.fingerprint_account {
+        let declared_templates = coverage.templates.iter().map(|t| t.name.clone()).collect();
         super::saved::with_templates(
             jobs_state,
             &declared_templates,
