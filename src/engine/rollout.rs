@@ -729,15 +729,26 @@ mod tests {
 
         fn eval(&self) -> Evaluation {
             let (spec, targets) = spec();
+            self.eval_against(&spec, &targets, None)
+        }
+
+        /// The machine's verdict on this job for a rollout other than [`spec`]'s, with the
+        /// job's cancel comment when it has one.
+        fn eval_against(
+            &self,
+            spec: &RolloutSpec,
+            targets: &StageTargets,
+            comment: Option<&str>,
+        ) -> Evaluation {
             evaluate(
-                &spec,
-                &targets,
+                spec,
+                targets,
                 &Observation {
                     status: &self.status,
                     targets: &self.targets,
                     details: &self.details,
                     reason_code: self.reason.as_deref(),
-                    comment: None,
+                    comment,
                     tags: &self.tags,
                     created_at: Some(1_000),
                     now: self.now,
@@ -840,20 +851,7 @@ mod tests {
         let (mut spec, targets) = spec();
         spec.stages[0].gate = gate(Some(20), Some(10.0), 0, false);
         let job = Job::new(1).counts(19, 1, 0);
-        let eval = evaluate(
-            &spec,
-            &targets,
-            &Observation {
-                status: &job.status,
-                targets: &job.targets,
-                details: &job.details,
-                reason_code: None,
-                comment: None,
-                tags: &job.tags,
-                created_at: Some(1_000),
-                now: job.now,
-            },
-        );
+        let eval = job.eval_against(&spec, &targets, None);
         assert!(
             matches!(&eval.decision, Decision::Halt { comment } if comment.contains("cannot hold")),
             "{eval:?}"
@@ -861,20 +859,7 @@ mod tests {
         // While something is still in progress, it may yet hold.
         let mut job = Job::new(1).counts(19, 1, 1);
         job.details.number_of_in_progress_things = 1;
-        let eval = evaluate(
-            &spec,
-            &targets,
-            &Observation {
-                status: &job.status,
-                targets: &job.targets,
-                details: &job.details,
-                reason_code: None,
-                comment: None,
-                tags: &job.tags,
-                created_at: Some(1_000),
-                now: job.now,
-            },
-        );
+        let eval = job.eval_against(&spec, &targets, None);
         assert_eq!(eval.decision, Decision::Wait { recheck: None });
     }
 
@@ -903,20 +888,7 @@ mod tests {
         job.status = JobStatus::Canceled;
         job.reason = Some(HALT_REASON_CODE.into());
         let (spec, targets) = spec();
-        let eval = evaluate(
-            &spec,
-            &targets,
-            &Observation {
-                status: &job.status,
-                targets: &job.targets,
-                details: &job.details,
-                reason_code: job.reason.as_deref(),
-                comment: Some("jobctl rollout halted in stage canary: 12 of 20 executed failed (60.0%), over the gate's 2%"),
-                tags: &job.tags,
-                created_at: Some(1_000),
-                now: job.now,
-            },
-        );
+        let eval = job.eval_against(&spec, &targets, Some("jobctl rollout halted in stage canary: 12 of 20 executed failed (60.0%), over the gate's 2%"));
         assert_eq!(
             eval.summary,
             "Halted in `canary` by jobctl: 12 of 20 executed failed (60.0%), over the gate's 2%"
@@ -952,20 +924,7 @@ mod tests {
             .tag(STAGE_TAG, "canary")
             .tag(&baseline_key("wave1"), "t=5000/s=20/f=0/r=0/o=0")
             .tag(GATE_HELD_TAG, "t=1/stage=canary");
-        let eval = evaluate(
-            &spec,
-            &targets,
-            &Observation {
-                status: &job.status,
-                targets: &job.targets,
-                details: &job.details,
-                reason_code: None,
-                comment: None,
-                tags: &job.tags,
-                created_at: Some(1_000),
-                now: job.now,
-            },
-        );
+        let eval = job.eval_against(&spec, &targets, None);
         assert_eq!(eval.current, 1);
         assert_eq!(eval.decision, Decision::Wait { recheck: Some(600) });
         assert_eq!(eval.write_gate_held, Some("t=10000/stage=wave1".into()));
