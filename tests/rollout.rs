@@ -463,13 +463,18 @@ fn apply_wait_run(endpoint: &Endpoint, dir: &Path, extra: &[&str]) -> common::Ru
 /// One `jobctl apply --wait` drives the rollout (its JSON report says where it ended).
 fn apply_wait(endpoint: &Endpoint, dir: &Path, name: &str) -> (common::Run, serde_json::Value) {
     let run = apply_wait_run(endpoint, dir, &["-o", "json"]);
-    let json = run.json();
-    let rollout = json["rollouts"]
-        .as_array()
-        .and_then(|r| r.iter().find(|r| r["jobId"] == name))
-        .cloned()
-        .unwrap_or_else(|| panic!("no rollout {name} in {json}\n{run:?}"));
+    let rollout = row(&run, "rollouts", name);
     (run, rollout)
+}
+
+/// The entry of `list` (`jobs`, `rollouts`) in a run's JSON report whose `jobId` is `name`.
+fn row(run: &common::Run, list: &str, name: &str) -> serde_json::Value {
+    let json = run.json();
+    json[list]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["jobId"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {list} entry {name} in {json}\n{run:?}"))
 }
 
 #[test]
@@ -553,12 +558,7 @@ fn apply_wait_stops_at_a_halt_and_exits_1() {
 /// `jobctl status -f . -o json`: the run, and the rollout's row.
 fn status(endpoint: &Endpoint, dir: &Path, name: &str) -> (common::Run, serde_json::Value) {
     let run = endpoint.jobctl(&["status", "-f", ".", "-o", "json"], dir);
-    let json = run.json();
-    let row = json["jobs"]
-        .as_array()
-        .and_then(|jobs| jobs.iter().find(|j| j["jobId"] == name))
-        .cloned()
-        .unwrap_or_else(|| panic!("no job {name} in {json}\n{run:?}"));
+    let row = row(&run, "jobs", name);
     (run, row)
 }
 
