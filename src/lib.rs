@@ -13,4 +13,5 @@ pub mod engine;
 pub mod manifest;
 pub mod output;
 pub mod report;
+pub mod shutdown;
 pub mod watch;

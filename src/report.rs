@@ -152,6 +152,9 @@ pub struct ApplyReport {
     pub wait: Option<StatusReport>,
     /// The rollouts, as this run's advance left them.
     pub rollouts: Vec<crate::engine::advance::RolloutRun>,
+    /// Why the run stopped before its end (`--timeout`, Ctrl-C, SIGTERM): the results are what
+    /// was done by then.
+    pub stopped: Option<Failure>,
 }
 
 impl ApplyReport {
@@ -178,9 +181,12 @@ impl ApplyReport {
         self.results().iter().filter(|r| r.failed())
     }
 
-    /// Refused, a job failed, or the plan itself had errors: the run exits 1.
+    /// Refused, a job failed, the plan itself had errors, or the run was stopped: not a success.
     pub fn has_errors(&self) -> bool {
-        self.refused() || self.failures().next().is_some() || self.plan.has_errors()
+        self.refused()
+            || self.failures().next().is_some()
+            || self.plan.has_errors()
+            || self.stopped.is_some()
     }
 }
 
@@ -319,13 +325,44 @@ impl StatusReport {
     }
 }
 
-/// A run that stopped before it could produce its report.
+/// A run that stopped before it could produce its report (or, for an apply stopped half-way,
+/// the reason beside what it did).
 #[derive(Debug, Clone)]
 pub struct Failure {
     pub kind: FailureKind,
     pub message: String,
     /// Manifest problems found before the failure, when manifests were loaded.
     pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Failure {
+    /// A run stopped by the first signal: Ctrl-C or SIGTERM.
+    pub fn stopped(shutdown: &crate::shutdown::Shutdown, message: String) -> Self {
+        let kind = match shutdown.exit_code() {
+            Some(crate::shutdown::SIGTERM_EXIT) => FailureKind::Terminated,
+            _ => FailureKind::Interrupted,
+        };
+        Self::new(kind, message)
+    }
+
+    pub fn new(kind: FailureKind, message: String) -> Self {
+        Self {
+            kind,
+            message,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// The exit code it ends a run with (README, "Exit codes").
+    pub fn exit_code(&self) -> u8 {
+        match self.kind {
+            FailureKind::Config => 64,
+            FailureKind::Timeout => 3,
+            FailureKind::Interrupted => crate::shutdown::SIGINT_EXIT,
+            FailureKind::Terminated => crate::shutdown::SIGTERM_EXIT,
+            FailureKind::Connect | FailureKind::Aws | FailureKind::SavedPlan => 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -341,6 +378,10 @@ pub enum FailureKind {
     Aws,
     /// `--timeout` passed (exit 3).
     Timeout,
+    /// The first Ctrl-C (exit 130).
+    Interrupted,
+    /// The first SIGTERM (exit 143).
+    Terminated,
     /// `apply FILE`: the file is missing, unreadable, not a saved plan, of a newer format, or
     /// could not be written by `plan --out`.
     SavedPlan,
@@ -365,60 +406,4 @@ impl SavedPlanRefused {
     }
 }
 
-/// `jobctl promote`: what became of an approval.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PromoteReport {
-    /// The rollout's name (its job's id).
-    pub rollout: String,
-    /// The stage whose leaving was approved (or asked for), when one could be told.
-    pub stage: Option<String>,
-    /// The rollout's current stage, as its `jobctl:stage` tag says.
-    pub current_stage: Option<String>,
-    pub result: PromoteResult,
-    /// What happened, or why nothing did, in words.
-    pub message: String,
-}
-
-/// What `jobctl promote` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum PromoteResult {
-    /// The approval was written (`jobctl:approved`).
-    Approved,
-    /// The stage was approved before; nothing was written.
-    AlreadyApproved,
-    /// The stage does not wait for an approval: it has been left already, or (with `-f`) its
-    /// gate asks for none, or the manifest has no such stage. Nothing was written.
-    NotWaitingForApproval,
-    /// The rollout's job was canceled: a halted rollout starts again only under a new name.
-    Halted,
-    /// The rollout's job has finished.
-    Complete,
-    /// No job (or, with `-f`, no Rollout in the manifests) has this name.
-    NotFound,
-    /// The job belongs to another jobctl instance, or to no jobctl at all.
-    NotOwned,
-    /// The job is jobctl's but not a rollout.
-    NotARollout,
-}
-
-impl PromoteResult {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Approved => "approved",
-            Self::AlreadyApproved => "alreadyApproved",
-            Self::NotWaitingForApproval => "notWaitingForApproval",
-            Self::Halted => "halted",
-            Self::Complete => "complete",
-            Self::NotFound => "notFound",
-            Self::NotOwned => "notOwned",
-            Self::NotARollout => "notARollout",
-        }
-    }
-
-    /// Whether the rollout is (now) approved to leave the stage: exit 0; anything else exits 1.
-    pub fn is_success(self) -> bool {
-        matches!(self, Self::Approved | Self::AlreadyApproved)
-    }
-}
+pub use crate::engine::promote::{PromoteReport, PromoteResult};

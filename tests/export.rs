@@ -474,7 +474,7 @@ fn sample_report() -> jobctl::report::ExportReport {
             file("from-template", "from-template.yaml", FileKind::Manifest),
         ],
         errors: vec![JobError {
-            job_id: "gone".into(),
+            resource: jobctl::domain::ResourceId::job("gone"),
             source: None,
             message: "job `gone` does not exist in this account and region".into(),
             operation: Some("DescribeJob"),

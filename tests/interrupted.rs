@@ -53,7 +53,8 @@ fn sigterm_during_apply_exits_143_and_leaves_no_half_made_job() {
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(143), "{out:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("terminated"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("terminated"), "{stderr}");
     // Whatever the emulator finished is whole: a job exists with its ownership tags, or not at all.
     std::thread::sleep(Duration::from_millis(1500));
     let state = endpoint.state();

@@ -209,13 +209,13 @@ fn results() -> Vec<jobctl::engine::apply::JobResult> {
     use jobctl::engine::plan::Action;
     vec![
         JobResult {
-            job_id: "brand-new".into(),
+            resource: jobctl::domain::ResourceId::job("brand-new"),
             action: Action::Create,
             job_arn: Some("arn:aws:iot:us-east-1:123456789012:job/brand-new".into()),
             outcome: Outcome::Done,
         },
         JobResult {
-            job_id: "described".into(),
+            resource: jobctl::domain::ResourceId::job("described"),
             action: Action::Update,
             job_arn: None,
             outcome: Outcome::Failed {
@@ -372,6 +372,7 @@ async fn apply_json_when_refused() {
         calls: Default::default(),
         wait: None,
         rollouts: Vec::new(),
+        stopped: None,
     };
     let mut value = serde_json::to_value(json::apply(&report)).expect("json");
     assert_eq!(value["refused"], true);
@@ -397,6 +398,7 @@ async fn apply_json_with_results() {
             .collect(),
         wait: None,
         rollouts: Vec::new(),
+        stopped: None,
     };
     let mut value = serde_json::to_value(json::apply(&report)).expect("json");
     assert!(value.get("refused").is_none(), "{value}");

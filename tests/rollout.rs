@@ -280,6 +280,48 @@ fn failing_firmware_halts_in_the_canary_and_never_reaches_the_fleet() {
     assert_eq!(json["currentStage"], "canary", "{json}");
 }
 
+/// Issue 21: a refused apply (here: an unrelated manifest is invalid) changes nothing it was
+/// asked to, but a rollout whose gate failed is halted all the same. It used to print "Halting
+/// in `canary`" and leave the job reaching devices.
+#[test]
+fn a_refused_apply_still_halts_a_rollout_whose_gate_failed() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollout(dir.path(), "fw-bad", "bad", GOOD_GATE);
+    let (code, first) = apply(&endpoint, dir.path(), "fw-bad");
+    assert_eq!(code, 0, "the rollout starts: {first}");
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "apiVersion: jobctl/v1\nkind: Job\n",
+    )
+    .expect("write");
+    let start = Instant::now();
+    loop {
+        let run = endpoint.jobctl(&["apply", "-f", ".", "-o", "json"], dir.path());
+        let json = run.json();
+        assert_eq!(run.code, 1, "{run:?}");
+        assert_eq!(json["refusal"], "errors", "{json}");
+        let job = describe(&endpoint, "fw-bad");
+        if job["job"]["status"] == "CANCELED" {
+            assert_eq!(job["job"]["reasonCode"], "JOBCTL_ROLLOUT_HALTED", "{job}");
+            let rollout = json["rollouts"]
+                .as_array()
+                .and_then(|r| r.iter().find(|r| r["jobId"] == "fw-bad"))
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(rollout["phase"], "Halted", "{json}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the failing canary was never halted by a refused apply: {json}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The refusal held: nothing else changed, no stage was widened.
+    assert_eq!(job_targets(&endpoint, "fw-bad").len(), 1);
+}
+
 #[test]
 fn an_approval_stage_waits_for_jobctl_promote() {
     let endpoint = fleet();
@@ -816,4 +858,29 @@ fn plan_refuses_a_change_to_a_started_stage_and_allows_one_to_a_later_stage() {
     let plan = endpoint.jobctl(&["plan", "-f", "."], dir.path());
     assert_eq!(plan.code, 1, "{plan:?}");
     assert!(plan.stdout.contains("fw-edit.yaml:15:7"), "{plan:?}");
+}
+
+/// Issue 21: `promote` resolves the instance from `JOBCTL_INSTANCE` (CI sets it). It used to
+/// say the rollout "belongs to jobctl instance `ci`, not `default`".
+#[test]
+fn promote_honours_jobctl_instance() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollout(
+        dir.path(),
+        "fw-ci",
+        "good",
+        "{minSucceeded: 10, maxFailureRate: 10, approval: true}",
+    );
+    let env = [
+        ("AWS_ENDPOINT_URL_IOT", endpoint.url.as_str()),
+        ("JOBCTL_INSTANCE", "ci"),
+    ];
+    let applied = common::run_jobctl(&["apply", "-f", "."], dir.path(), &env);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    let promote = common::run_jobctl(&["promote", "fw-ci", "-o", "json"], dir.path(), &env);
+    let json = promote.json();
+    assert_eq!(json["result"], "approved", "{json:#}");
+    assert_eq!(promote.code, 0, "{promote:?}");
+    assert_eq!(job_tags(&endpoint, "fw-ci")["jobctl:approved"], "canary");
 }

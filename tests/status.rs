@@ -459,3 +459,29 @@ fn apply_wait_timeout_exits_3_and_ctrl_c_stops_waiting_without_cancelling() {
         "IN_PROGRESS"
     );
 }
+
+/// Issue 21: `status -f` resolves the instance from `JOBCTL_INSTANCE` (CI sets it) as plan and
+/// apply do, so it finds the jobs that instance owns. It used to look for instance `default`.
+#[test]
+fn status_honours_jobctl_instance() {
+    let endpoint = fleet();
+    let owned = tempfile::tempdir().expect("tempdir");
+    manifest(owned.path(), "ci-owned", "4.2.0", "");
+    let env = [
+        ("AWS_ENDPOINT_URL_IOT", endpoint.url.as_str()),
+        ("JOBCTL_INSTANCE", "ci"),
+    ];
+    let applied = common::run_jobctl(&["apply", "-f", "."], owned.path(), &env);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    // Another tree, declaring another job: the owned one is found as the instance's own.
+    let other = tempfile::tempdir().expect("tempdir");
+    manifest(other.path(), "declared", "4.2.0", "");
+    let status = common::run_jobctl(&["status", "-f", ".", "-o", "json"], other.path(), &env);
+    let json = status.json();
+    let ids: Vec<&str> = json["jobs"]
+        .as_array()
+        .map(|jobs| jobs.iter().filter_map(|j| j["jobId"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(ids.contains(&"ci-owned"), "{json:#}");
+    assert!(ids.contains(&"declared"), "{json:#}");
+}

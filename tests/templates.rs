@@ -58,6 +58,17 @@ fn change<'a>(plan: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no change for {id}: {plan:#}"))
 }
 
+/// A template's change: `kind: JobTemplate`, named by `templateName`.
+fn template_change<'a>(plan: &'a Value, name: &str) -> &'a Value {
+    plan["changes"]
+        .as_array()
+        .and_then(|c| {
+            c.iter()
+                .find(|c| c["kind"] == "JobTemplate" && c["templateName"] == name)
+        })
+        .unwrap_or_else(|| panic!("no change for template {name}: {plan:#}"))
+}
+
 #[test]
 fn a_template_and_a_job_from_it_are_created_in_order_and_then_settle() {
     let endpoint = Endpoint::emulator(&[]);
@@ -69,7 +80,7 @@ fn a_template_and_a_job_from_it_are_created_in_order_and_then_settle() {
     let plan = endpoint.jobctl(&["plan", "-f", ".", "-o", "json"], dir.path());
     assert_eq!(plan.code, 0, "{plan:?}");
     let plan = plan.json();
-    assert_eq!(change(&plan, "jobtemplate/ota")["action"], "create");
+    assert_eq!(template_change(&plan, "ota")["action"], "create");
     assert_eq!(change(&plan, "fw")["action"], "create");
 
     // One apply: the job can only be created if its template already exists.
@@ -124,7 +135,7 @@ fn a_changed_template_is_refused_without_allow_replace_and_replaced_with_it() {
     write(dir.path(), "ota.yaml", &template(45));
     let plan = endpoint.jobctl(&["plan", "-f", ".", "-o", "json"], dir.path());
     let plan = plan.json();
-    let replace = change(&plan, "jobtemplate/ota");
+    let replace = template_change(&plan, "ota");
     assert_eq!(replace["action"], "replace", "{replace:#}");
     assert_eq!(replace["forcedBy"][0], "timeoutConfig");
     assert!(
@@ -135,7 +146,7 @@ fn a_changed_template_is_refused_without_allow_replace_and_replaced_with_it() {
         "{replace:#}"
     );
     let text = endpoint.jobctl(&["plan", "-f", "."], dir.path());
-    assert!(text.stdout.contains("jobtemplate/ota"), "{text:?}");
+    assert!(text.stdout.contains("job template ota"), "{text:?}");
 
     let refused = endpoint.jobctl(&["apply", "-f", "."], dir.path());
     assert_ne!(refused.code, 0, "{refused:?}");
@@ -180,7 +191,7 @@ fn prune_cancels_the_jobs_before_deleting_the_template_they_used() {
     let plan = endpoint.jobctl(&["plan", "-f", ".", "--prune", "-o", "json"], dir.path());
     let plan = plan.json();
     assert_eq!(change(&plan, "fw")["action"], "cancel");
-    assert_eq!(change(&plan, "jobtemplate/ota")["action"], "delete");
+    assert_eq!(template_change(&plan, "ota")["action"], "delete");
 
     let pruned = endpoint.jobctl(&["apply", "-f", ".", "--prune", "-v"], dir.path());
     assert_eq!(pruned.code, 0, "{pruned:?}");
@@ -198,10 +209,10 @@ fn prune_cancels_the_jobs_before_deleting_the_template_they_used() {
     let at = |id: &str| {
         applied
             .iter()
-            .position(|l| l.contains(&format!("job_id={id} ")))
+            .position(|l| l.contains(&format!("resource={id} ")))
             .unwrap_or_else(|| panic!("no `job applied` for {id}: {applied:#?}"))
     };
-    assert!(at("fw") < at("jobtemplate/ota"), "{applied:#?}");
+    assert!(at("fw") < at("job template ota"), "{applied:#?}");
 }
 
 #[test]
@@ -277,7 +288,7 @@ spec:
     let plan = endpoint.jobctl(&["plan", "-f", ".", "-o", "json"], dir.path());
     assert_eq!(plan.code, 0, "{plan:?}");
     let plan = plan.json();
-    assert_eq!(change(&plan, "jobtemplate/ota")["action"], "create");
+    assert_eq!(template_change(&plan, "ota")["action"], "create");
     assert_eq!(change(&plan, "fw")["action"], "create");
 
     let apply = endpoint.jobctl(&["apply", "-f", "."], dir.path());
@@ -640,7 +651,7 @@ fn max_prune_counts_pruned_templates_with_the_jobs() {
             .contains("more than --max-prune 1"),
         "{plan:#}"
     );
-    assert!(change(&plan, "jobtemplate/ota")["blocked"].is_string());
+    assert!(template_change(&plan, "ota")["blocked"].is_string());
     let text = endpoint.jobctl(
         &["plan", "-f", ".", "--prune", "--max-prune", "1"],
         dir.path(),
@@ -666,4 +677,87 @@ fn max_prune_counts_pruned_templates_with_the_jobs() {
     assert_eq!(pruned.code, 0, "{pruned:?}");
     let (status, _) = get(&endpoint, "/job-templates/ota");
     assert_eq!(status, 404);
+}
+
+/// Issue 21: `apply --wait` on a root with a `kind: JobTemplate` follows only jobs. It used to
+/// wait for "jobtemplate/ota" too, call DescribeJob with that id and exit 1.
+#[test]
+fn apply_wait_with_a_template_in_the_root_waits_only_for_jobs() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_thing("bulb-1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "ota.yaml", &template(30));
+    write(dir.path(), "fw.yaml", JOB);
+    let run = endpoint.jobctl(
+        &[
+            "apply",
+            "-f",
+            ".",
+            "--wait",
+            "--timeout",
+            "3s",
+            "-o",
+            "json",
+        ],
+        dir.path(),
+    );
+    let json = run.json();
+    let followed: Vec<&str> = json["wait"]["jobs"]
+        .as_array()
+        .map(|jobs| jobs.iter().filter_map(|j| j["jobId"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(followed, vec!["fw"], "{json:#}");
+    assert!(
+        !run.stderr.contains("DescribeJob failed"),
+        "a template was read as a job: {}",
+        run.stderr
+    );
+    let results: Vec<(&str, &str)> = json["results"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .map(|r| {
+                    (
+                        r["kind"].as_str().unwrap_or(""),
+                        r["outcome"].as_str().unwrap_or(""),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        results,
+        vec![("Job", "done"), ("JobTemplate", "done")],
+        "{json:#}"
+    );
+}
+
+/// Issue 21: when the tags of an existing template cannot be read, the plan has one error for
+/// it and does not plan to create it (it exists). It used to list it as "will be created" too.
+#[test]
+fn a_template_whose_tags_cannot_be_read_is_one_error_and_no_create() {
+    let endpoint = Endpoint::emulator(&["--fail", "ListTagsForResource=InvalidRequestException:1"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Created by a first apply (no tag read: it does not exist yet).
+    write(dir.path(), "ota.yaml", &template(30));
+    let (status, _) = get(&endpoint, "/job-templates/ota");
+    assert_eq!(status, 404);
+    let created = endpoint.jobctl(
+        &["apply", "-f", ".", "--instance", "prod", "-o", "json"],
+        dir.path(),
+    );
+    assert_eq!(created.code, 0, "{created:?}");
+    let plan = endpoint.jobctl(
+        &["plan", "-f", ".", "--instance", "prod", "-o", "json"],
+        dir.path(),
+    );
+    let json = plan.json();
+    assert_eq!(plan.code, 1, "{plan:?}");
+    let errors = json["errors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(errors.len(), 1, "{json:#}");
+    assert_eq!(errors[0]["kind"], "JobTemplate", "{json:#}");
+    assert_eq!(errors[0]["templateName"], "ota", "{json:#}");
+    assert_eq!(json["summary"]["create"], 0, "{json:#}");
+    let changes = json["changes"].as_array().cloned().unwrap_or_default();
+    assert!(changes.is_empty(), "{json:#}");
 }

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 
-use super::common::AwsArgs;
+use super::args::{AwsArgs, OutputArgs};
 use super::exit;
 use crate::aws::IotJobs;
 use crate::engine::export::{self, ExportSettings, Selection, WriteError, ACTIVE};
 use crate::manifest::export::{Documents, Options};
 use crate::output::style::Colors;
-use crate::output::{Format, Output};
+use crate::output::Output;
 use crate::report::{ExportReport, ExportedJob, Failure, FailureKind};
 
 /// The schema file the modelines point at, where `jobctl schema` output is kept by convention
@@ -59,9 +59,8 @@ pub struct Args {
     pub schema: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
-    /// Output format [default: github when GITHUB_ACTIONS=true, else text].
-    #[arg(short, long, value_enum)]
-    pub output: Option<Format>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// The statuses a job can be exported in.
@@ -145,7 +144,7 @@ fn schema_ref(given: Option<&str>, dir: Option<&Path>) -> (String, Option<String
 }
 
 pub async fn run(args: Args, colors: Colors) -> u8 {
-    let out = Output::new(Format::resolve(args.output), colors);
+    let out = Output::new(args.output.format(), colors);
     let (schema, schema_hint) = schema_ref(args.schema.as_deref(), args.dir.as_deref());
     let settings = ExportSettings {
         selection: selection(&args),

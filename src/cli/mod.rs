@@ -1,26 +1,33 @@
 //! The command line: argument parsing, global setup (colour, logging, signals) and the exit-code
 //! contract. Each subcommand lives in its own file with an `Args` and a `run`.
 
+// One file per subcommand (each an `Args` and a `run`); none imports another.
 mod apply;
-mod common;
 mod completions;
 mod export;
 mod plan;
 mod promote;
-mod saved;
 mod schema;
-mod spinner;
 mod status;
 mod validate;
 mod version;
-mod wait;
 mod watch;
+
+// What the subcommands share: flags, their resolution, the pass around the engine, saved plans,
+// following jobs, the spinner.
+mod args;
+mod config;
+mod run;
+mod saved;
+mod spinner;
+mod wait;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::output::style::Colors;
+use crate::shutdown::{Shutdown, Signals};
 
 /// Exit codes, shared by every subcommand (see README "Exit codes").
 pub mod exit {
@@ -34,8 +41,52 @@ pub mod exit {
     pub const PROGRESSING: u8 = 4;
     /// Bad flags or arguments (EX_USAGE); never 2, which means "changes" to CI scripts.
     pub const USAGE: u8 = 64;
-    pub const SIGINT: u8 = 130;
-    pub const SIGTERM: u8 = 143;
+    pub const SIGINT: u8 = crate::shutdown::SIGINT_EXIT;
+    pub const SIGTERM: u8 = crate::shutdown::SIGTERM_EXIT;
+
+    use crate::engine::rollout::Phase;
+    use crate::report::{ApplyReport, StatusReport, WaitOutcome};
+    use crate::shutdown::Shutdown;
+
+    /// `status` and `apply --wait`: 1 for errors, unhealthy jobs and Halted rollouts, 3 when
+    /// the wait timed out, 130 (Ctrl-C) or 143 (SIGTERM) when a signal stopped it, 4 (with
+    /// `--detailed-exitcode`) while some job is still Progressing or Scheduled, else 0.
+    pub fn of_status(report: &StatusReport, detailed: bool, shutdown: &Shutdown) -> u8 {
+        if report.has_errors()
+            || report.unhealthy().next().is_some()
+            || report.halted_rollouts().next().is_some()
+        {
+            ERROR
+        } else if report.wait == Some(WaitOutcome::TimedOut) {
+            TIMEOUT
+        } else if report.wait == Some(WaitOutcome::Interrupted) {
+            shutdown.exit_code().unwrap_or(SIGINT)
+        } else if detailed && report.in_progress().next().is_some() {
+            PROGRESSING
+        } else {
+            OK
+        }
+    }
+
+    /// `apply`: the stop's code when the run was stopped (3, 130, 143); 1 when the apply failed
+    /// or was refused, a report file could not be written, or a rollout halted; else what
+    /// `--wait` saw.
+    pub fn of_apply(report: &ApplyReport, written: bool, shutdown: &Shutdown) -> u8 {
+        if let Some(stopped) = &report.stopped {
+            return stopped.exit_code();
+        }
+        let halted = report
+            .rollouts
+            .iter()
+            .any(|r| r.phase == Phase::Halted || r.error.is_some());
+        if report.has_errors() || !written || halted {
+            return ERROR;
+        }
+        match &report.wait {
+            Some(wait) => of_status(wait, false, shutdown),
+            None => OK,
+        }
+    }
 }
 
 #[derive(Debug, Parser)]
@@ -152,13 +203,26 @@ pub fn main() -> ExitCode {
         }
     };
     let code = runtime.block_on(async move {
-        // The daemon handles its own signals: the first one drains, the second one exits.
-        if let Command::Watch(args) = cli.command {
-            return watch::run(args).await;
-        }
+        // First: a signal that arrives while jobctl starts must find its handler (a
+        // `systemctl reload` right after a start must not kill the daemon).
+        let daemon = matches!(cli.command, Command::Watch(_));
+        let mut signals = match Signals::install(daemon) {
+            Ok(signals) => signals,
+            Err(err) => {
+                eprintln!("jobctl: cannot install signal handlers: {err}");
+                return exit::ERROR;
+            }
+        };
+        let shutdown = signals.shutdown.clone();
+        let reload = signals.take_reload();
+        // The first signal is the command's (it finishes what is under way and reports); the
+        // second ends jobctl at once.
         tokio::select! {
-            code = dispatch(cli.command, colors) => code,
-            code = shutdown_signal() => code,
+            code = dispatch(cli.command, colors, shutdown, reload) => code,
+            code = signals.second() => {
+                eprintln!("jobctl: second signal, exiting now");
+                code
+            }
         }
     });
     // Calls still in flight after a signal are abandoned; a rerun converges because every
@@ -167,54 +231,35 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-async fn dispatch(command: Command, colors: Colors) -> u8 {
+async fn dispatch(
+    command: Command,
+    colors: Colors,
+    shutdown: Shutdown,
+    reload: tokio::sync::mpsc::Receiver<()>,
+) -> u8 {
     match command {
         Command::Validate(args) => validate::run(args, colors),
-        Command::Plan(args) => plan::run(args, colors).await,
-        Command::Apply(args) => apply::run(args, colors).await,
-        Command::Status(args) => status::run(args, colors).await,
-        Command::Promote(args) => promote::run(args, colors).await,
+        Command::Plan(args) => plan::run(args, colors, shutdown).await,
+        Command::Apply(args) => apply::run(args, colors, shutdown).await,
+        Command::Status(args) => status::run(args, colors, shutdown).await,
+        Command::Promote(args) => until_signal(&shutdown, promote::run(args, colors)).await,
         Command::Schema(args) => schema::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::run_man(&args),
-        Command::Watch(args) => watch::run(args).await,
-        Command::Export(args) => export::run(args, colors).await,
+        Command::Watch(args) => watch::run(args, shutdown, reload).await,
+        Command::Export(args) => until_signal(&shutdown, export::run(args, colors)).await,
         Command::Version(args) => version::run(&args),
     }
 }
 
-async fn shutdown_signal() -> u8 {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
-        let mut deferred = false;
-        loop {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {
-                    // A command following jobs stops waiting on the first Ctrl-C and reports
-                    // what it saw; a second one ends jobctl at once.
-                    if wait::ctrl_c_claimed() && !deferred {
-                        deferred = true;
-                        continue;
-                    }
-                    eprintln!("jobctl: interrupted");
-                    return exit::SIGINT;
-                }
-                _ = term.recv() => {
-                    eprintln!("jobctl: terminated");
-                    return exit::SIGTERM;
-                }
-            }
+/// Runs a command that has nothing to finish or report when stopped: the first signal ends it.
+async fn until_signal(shutdown: &Shutdown, command: impl std::future::Future<Output = u8>) -> u8 {
+    tokio::select! {
+        code = command => code,
+        () = shutdown.wait() => {
+            eprintln!("jobctl: {}", shutdown.cause());
+            shutdown.exit_code().unwrap_or(exit::SIGINT)
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        exit::SIGINT
     }
 }
 
@@ -298,7 +343,7 @@ mod tests {
 
     #[test]
     fn durations_read_like_go_and_kubernetes() {
-        use super::common::parse_duration;
+        use super::args::parse_duration;
         use std::time::Duration;
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
@@ -312,7 +357,7 @@ mod tests {
 
     #[test]
     fn finished_within_takes_windows_longer_than_a_week() {
-        use super::common::parse_window;
+        use super::args::parse_window;
         use std::time::Duration;
         assert_eq!(parse_window("30d"), Ok(Duration::from_secs(30 * 86_400)));
         assert_eq!(parse_window("24h"), Ok(Duration::from_secs(86_400)));

@@ -1,29 +1,34 @@
 //! Saved plans on disk: `plan --out FILE` writes one, `apply FILE` reads it, plans again from the
 //! file's roots and options with the same reads, and carries the plan out only when nothing
-//! moved (the comparison itself is `engine::saved`, pure).
+//! moved (the comparison itself is `engine::saved`, pure). Used by `plan` and `apply`; imports
+//! neither.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-use super::apply::{self, carry_out};
-use super::common::{prepare_config, Prepared, ReconcileArgs, RunConfig};
-use super::exit;
-use crate::engine::saved::{self, Current, Moved, PlanOptions, SavedPlan, SavedScope, Subject};
-use crate::output::Output;
-use crate::report::{Failure, FailureKind, SavedPlanRefused, Scope};
+use super::args::{AwsArgs, ReconcileArgs};
+use super::config::RunConfig;
+use super::run::{Loaded, Review};
+use crate::engine::saved::{self, AccountState, Current, Moved, SavedPlan, SavedScope, Subject};
+use crate::report::{Failure, FailureKind, PlanReport, SavedPlanRefused, Scope};
 
-/// The saved plan of a prepared run: roots, options, scope, fingerprints and requests.
-pub fn build(prepared: &Prepared) -> SavedPlan {
-    let report = &prepared.report;
+/// The saved plan of a run: roots, options, scope, fingerprints and requests.
+pub fn build(
+    config: &RunConfig,
+    read: &[PathBuf],
+    report: &PlanReport,
+    state: &AccountState,
+) -> SavedPlan {
     SavedPlan {
         format: saved::FORMAT.to_string(),
         jobctl_version: env!("CARGO_PKG_VERSION").to_string(),
         created_at: now_rfc3339(),
-        roots: roots(&prepared.config.paths),
-        options: PlanOptions::of(&prepared.config.settings),
+        roots: roots(&config.paths),
+        options: config.settings.clone(),
         scope: scope(&report.scope),
-        manifests: fingerprint_files(&prepared.read),
-        account_state: prepared.state.clone(),
+        manifests: fingerprint_files(read),
+        account_state: state.clone(),
         plan: serde_json::to_value(&report.plan).unwrap_or(serde_json::Value::Null),
         requests: saved::requests(&report.plan),
     }
@@ -117,115 +122,119 @@ pub fn read(path: &Path) -> Result<SavedPlan, saved::ReadError> {
     saved::parse(&shown, &text)
 }
 
-/// Flags that would make `apply FILE` plan differently from the file: usage errors, as
-/// Terraform refuses `-var` with a plan file. (`--instance` is where the plan runs: compared,
-/// not refused, since JOBCTL_INSTANCE may set it in CI.)
-fn plan_shaping_flags(flags: &ReconcileArgs) -> Vec<&'static str> {
-    let given = [
-        (flags.adopt, "--adopt"),
-        (flags.allow_replace, "--allow-replace"),
-        (flags.prune, "--prune"),
-        (flags.prune_force, "--prune-force"),
-        (flags.prune_delete, "--prune-delete"),
-        (flags.allow_empty, "--allow-empty"),
-        (flags.max_prune.is_some(), "--max-prune"),
-        (!flags.targets.is_empty(), "--target"),
-        (flags.compare_finished, "--compare-finished"),
-        (flags.health.max_failure_rate != 0.0, "--max-failure-rate"),
-    ];
-    given
-        .into_iter()
-        .filter_map(|(on, name)| on.then_some(name))
-        .collect()
-}
-
-/// `jobctl apply FILE`.
-pub async fn apply(
-    args: &apply::Args,
+/// `apply FILE` before anything is read: the file, checked against the flags given. `Err` is
+/// the failure to render (a usage error, or a file that cannot be a saved plan) or, for a plan
+/// made for another instance, the refusal.
+pub fn open(
     file: &Path,
-    out: &Output,
-    started: std::time::Instant,
-) -> u8 {
-    let usage = |message: String| {
-        out.failure(&Failure {
-            kind: FailureKind::Config,
-            message,
-            diagnostics: Vec::new(),
-        });
-        exit::USAGE
-    };
+    reconcile: &ReconcileArgs,
+    aws: &AwsArgs,
+    timeout: Option<std::time::Duration>,
+) -> Result<(SavedPlan, RunConfig), Opened> {
     if file.is_dir() {
-        return usage(format!(
+        return Err(Opened::Failed(Failure::new(FailureKind::Config, format!(
             "{} is a directory; to apply manifests use `jobctl apply -f {}` (a path without -f is a plan saved by `jobctl plan --out`)",
             file.display(),
             file.display()
-        ));
+        ))));
     }
-    let shaping = plan_shaping_flags(&args.reconcile);
+    let shaping = reconcile.plan_shaping_given();
     if !shaping.is_empty() {
-        return usage(format!(
+        return Err(Opened::Failed(Failure::new(FailureKind::Config, format!(
             "{} cannot be used with a saved plan: its options are the ones it was planned with; plan again with them (`jobctl plan --out`)",
             shaping.join(", ")
-        ));
+        ))));
     }
-    let saved = match read(file) {
-        Ok(saved) => saved,
-        Err(err) => {
-            out.failure(&Failure {
-                kind: FailureKind::SavedPlan,
-                message: err.to_string(),
-                diagnostics: Vec::new(),
-            });
-            return exit::ERROR;
-        }
-    };
-    let shown = file.display().to_string();
-    let refuse = |moved: Vec<Moved>| {
-        let report = SavedPlanRefused {
-            file: shown.clone(),
-            roots: saved.roots.clone(),
-            moved,
-        };
-        out.saved_plan_refused(&report);
-        out.write_files(&args.report.files(), &report);
-        exit::ERROR
-    };
-    // Another instance is another set of jobs: refused before a single read.
-    if let Some(instance) = args
-        .reconcile
+    let saved = read(file)
+        .map_err(|err| Opened::Failed(Failure::new(FailureKind::SavedPlan, err.to_string())))?;
+    // Another instance is another set of jobs: refused before a single read. (`--instance` is
+    // where the plan runs: compared, not refused as a flag, since JOBCTL_INSTANCE may set it.)
+    if let Some(given) = reconcile
         .instance
+        .name
         .as_ref()
         .filter(|i| **i != saved.options.instance)
     {
-        return refuse(vec![Moved {
+        let moved = vec![Moved {
             subject: Subject::Scope,
             name: "instance".into(),
-            change: format!("{} -> {instance}", saved.options.instance),
-        }]);
+            change: format!("{} -> {given}", saved.options.instance),
+        }];
+        return Err(Opened::Refused(refusal(file, &saved, moved)));
     }
+    let mut settings = saved.options.clone();
+    settings.parallelism = usize::from(aws.parallelism);
+    settings.fingerprint_account = true;
     let config = RunConfig {
         paths: saved.roots.iter().map(PathBuf::from).collect(),
-        settings: saved.options.settings(usize::from(args.aws.parallelism)),
-        connection: args.aws.connection(),
-        timeout: args.deadline.limit(),
+        settings,
+        connection: aws.connection(),
+        timeout,
     };
-    let prepared = match prepare_config(config, out).await {
-        Ok(prepared) => prepared,
-        Err(code) => return code,
-    };
-    let current = Current {
-        roots: roots(&prepared.config.paths),
-        scope: scope(&prepared.report.scope),
-        manifests: fingerprint_files(&prepared.read),
-        account_state: prepared.state.clone(),
-        requests: saved::requests(&prepared.report.plan),
-    };
-    let moved = saved::moved(&saved, &current);
-    if !moved.is_empty() {
-        return refuse(moved);
+    Ok((saved, config))
+}
+
+/// Why `apply FILE` stopped before reading the account.
+pub enum Opened {
+    Failed(Failure),
+    Refused(SavedPlanRefused),
+}
+
+fn refusal(file: &Path, saved: &SavedPlan, moved: Vec<Moved>) -> SavedPlanRefused {
+    SavedPlanRefused {
+        file: file.display().to_string(),
+        roots: saved.roots.clone(),
+        moved,
     }
-    // The plan made now is the saved one, request for request: carry it out without asking
-    // (it was reviewed), as `terraform apply PLANFILE` does.
-    out.saved_plan_matches(&shown, &saved.created_at);
-    carry_out(args, prepared, out, started, false).await
+}
+
+/// The review of `apply FILE`: the plan made now must be the saved one, request for request, or
+/// nothing is applied and the refusal (what moved) is kept for the report. It is carried out
+/// without asking (it was reviewed), as `terraform apply PLANFILE` does.
+pub struct Check {
+    refused: Arc<Mutex<Option<SavedPlanRefused>>>,
+}
+
+impl Check {
+    pub fn review(file: &Path, saved: SavedPlan, loaded: &Loaded) -> (Self, Review) {
+        let created_at = saved.created_at.clone();
+        let refused = Arc::new(Mutex::new(None));
+        let slot = Arc::clone(&refused);
+        let file = file.to_path_buf();
+        let roots = roots(&loaded.config.paths);
+        let manifests = fingerprint_files(&loaded.read);
+        let shown = file.display().to_string();
+        let check = Box::new(move |report: &PlanReport, state: &AccountState| {
+            let current = Current {
+                roots: roots.clone(),
+                scope: scope(&report.scope),
+                manifests: manifests.clone(),
+                account_state: state.clone(),
+                requests: saved::requests(&report.plan),
+            };
+            let moved = saved::moved(&saved, &current);
+            if moved.is_empty() {
+                return true;
+            }
+            let mut slot = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *slot = Some(refusal(&file, &saved, moved));
+            false
+        });
+        let review = Review::Saved {
+            check,
+            file: shown,
+            created_at,
+        };
+        (Self { refused }, review)
+    }
+
+    /// What moved, when the check refused the plan.
+    pub fn refused(&self) -> Option<SavedPlanRefused> {
+        self.refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
 }

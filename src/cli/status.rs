@@ -1,31 +1,34 @@
 //! `jobctl status`: each declared, owned or named job's status, health and progress, once or
 //! followed (`--watch`) until every rollout has ended.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::common::{parse_window, within, AwsArgs, Deadline, DeadlineArgs, HealthArgs, WaitArgs};
-use super::exit;
+use super::args::{
+    parse_window, AwsArgs, DeadlineArgs, HealthArgs, InstanceArgs, ManifestArgs, OutputArgs,
+    WaitArgs,
+};
+use super::run::{guarded, Deadline};
+use super::wait::{self, Follow};
+use super::{config, exit};
 use crate::aws::IotJobs;
 use crate::engine::status::{Options, Subject, Tracker};
 use crate::engine::Settings;
-use crate::manifest::{self, root_config};
+use crate::manifest;
 use crate::output::style::Colors;
-use crate::output::{Format, Output};
-use crate::report::{Failure, FailureKind, StatusReport, WaitOutcome};
+use crate::output::Output;
+use crate::report::{Failure, FailureKind, StatusReport};
+use crate::shutdown::Shutdown;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Jobs to show by id, whether jobctl owns them or not.
     #[arg(value_name = "JOB_ID")]
     pub job_ids: Vec<String>,
-    /// Show every job these manifests declare and every active job this instance owns. A file
-    /// or a directory; repeatable.
-    #[arg(short = 'f', long = "filename", value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-    /// This jobctl instance's name (default: `instance:` from jobctl.yaml, else `default`).
-    #[arg(long, value_name = "NAME")]
-    pub instance: Option<String>,
+    /// Show every job these manifests declare and every active job this instance owns.
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub instance: InstanceArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -42,18 +45,18 @@ pub struct Args {
     /// shown from ListJobs alone (their counts never change).
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_window)]
     pub finished_within: Duration,
-    /// Output format [default: github when GITHUB_ACTIONS=true, else text].
-    #[arg(short, long, value_enum)]
-    pub output: Option<Format>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Exit 4 when no job is unhealthy but some are still Progressing or Scheduled.
     #[arg(long)]
     pub detailed_exitcode: bool,
 }
 
-pub async fn run(mut args: Args, colors: Colors) -> u8 {
+pub async fn run(mut args: Args, colors: Colors, shutdown: Shutdown) -> u8 {
     args.deadline.follows = args.wait.follow;
     let deadline = Deadline::start(args.deadline.limit());
-    let out = Output::new(Format::resolve(args.output), colors);
+    let out = Output::new(args.output.format(), colors);
+    let paths = args.manifests.paths.clone();
     let config_error = |message: String| {
         out.failure(&Failure {
             kind: FailureKind::Config,
@@ -62,17 +65,17 @@ pub async fn run(mut args: Args, colors: Colors) -> u8 {
         });
         exit::USAGE
     };
-    if args.paths.is_empty() && args.job_ids.is_empty() {
+    if paths.is_empty() && args.job_ids.is_empty() {
         return config_error("name jobs by id, or give manifests with -f PATH".into());
     }
-    let instance = match root_config::instance(args.instance.as_deref(), &args.paths) {
+    let instance = match config::instance(&args.instance, &paths) {
         Ok(instance) => instance,
         Err(err) => return config_error(err.to_string()),
     };
     let mut diagnostics = Vec::new();
     let mut declared = Vec::new();
-    if !args.paths.is_empty() {
-        let set = manifest::load(&args.paths);
+    if !paths.is_empty() {
+        let set = manifest::load(&paths);
         out.loaded(&set.diagnostics);
         declared = set.jobs.iter().map(Subject::declared).collect();
         diagnostics = set.diagnostics;
@@ -101,48 +104,48 @@ pub async fn run(mut args: Args, colors: Colors) -> u8 {
         parallelism: usize::from(args.aws.parallelism),
     };
     let named: Vec<Subject> = args.job_ids.iter().map(|id| Subject::named(id)).collect();
-    let owner = (!args.paths.is_empty()).then_some(&settings);
+    let owner = (!paths.is_empty()).then_some(&settings);
     let started = Instant::now();
     let survey = Tracker::survey(&api, options, declared, named, owner);
-    let mut tracker = match within(deadline, &api, "reading the jobs", survey).await {
+    let mut tracker = match guarded(
+        deadline,
+        &shutdown,
+        &api,
+        &|| "reading the jobs",
+        &|| true,
+        survey,
+    )
+    .await
+    {
         Ok(tracker) => tracker,
         Err(mut failure) => {
             failure.diagnostics = diagnostics;
             out.failure(&failure);
-            return exit::TIMEOUT;
+            return failure.exit_code();
         }
     };
     let wait = if args.wait.follow {
-        Some(
-            super::wait::follow(
-                &api,
-                &mut tracker,
-                args.wait.interval,
-                deadline,
-                started,
-                None,
-            )
-            .await,
-        )
+        let how = Follow {
+            api: &api,
+            interval: args.wait.interval,
+            deadline,
+            started,
+            shutdown: &shutdown,
+        };
+        Some(wait::follow(&how, &mut tracker, None).await)
     } else {
         None
     };
-    if within(
-        deadline,
-        &api,
-        "listing failing things",
-        tracker.read_failing(&api, args.failed),
-    )
-    .await
-    .is_err()
-    {
-        tracing::warn!("--timeout passed while listing failing things; the table shows none");
+    let failing = tracker.read_failing(&api, args.failed);
+    let listing = || "listing failing things";
+    if let Err(failure) = guarded(deadline, &shutdown, &api, &listing, &|| true, failing).await {
+        tracing::warn!("{}; the table shows no failing things", failure.message);
     }
     let calls = api.stats().by_operation();
     tracing::info!(attempts = ?calls, "AWS calls");
     let (jobs, errors) = tracker.into_rows();
     let report = StatusReport {
-        instance: (!args.paths.is_empty()).then_some(instance),
+        instance: (!paths.is_empty()).then_some(instance),
         jobs,
         errors,
         diagnostics,
@@ -151,24 +154,5 @@ pub async fn run(mut args: Args, colors: Colors) -> u8 {
         calls,
     };
     out.status(&report);
-    exit_code(&report, args.detailed_exitcode)
-}
-
-/// 1 for errors, unhealthy jobs and Halted rollouts, 3 when the wait timed out, 130 when Ctrl-C stopped it, 4
-/// (with `--detailed-exitcode`) while some job is still Progressing or Scheduled, else 0.
-pub fn exit_code(report: &StatusReport, detailed: bool) -> u8 {
-    if report.has_errors()
-        || report.unhealthy().next().is_some()
-        || report.halted_rollouts().next().is_some()
-    {
-        exit::ERROR
-    } else if report.wait == Some(WaitOutcome::TimedOut) {
-        exit::TIMEOUT
-    } else if report.wait == Some(WaitOutcome::Interrupted) {
-        exit::SIGINT
-    } else if detailed && report.in_progress().next().is_some() {
-        exit::PROGRESSING
-    } else {
-        exit::OK
-    }
+    exit::of_status(&report, args.detailed_exitcode, &shutdown)
 }

@@ -1,16 +1,19 @@
-//! `jobctl watch`: flags to a daemon config, signals to a shutdown channel, and the exit-code
-//! contract of the daemon (0 after a graceful stop; 1 for fatal start-up errors).
+//! `jobctl watch`: flags to a daemon config, and the exit-code contract of the daemon (0 after a
+//! graceful stop; 1 for fatal start-up errors). Signals reach it as the one shutdown token and
+//! the reload channel (`crate::shutdown`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::common::{parse_duration, resolve, AwsArgs, ManifestArgs, ReconcileArgs};
-use super::exit;
+use super::args::{parse_duration, AwsArgs, ManifestArgs, ReconcileArgs};
+use super::{config, exit};
 use crate::aws::IotJobs;
+use crate::shutdown::Shutdown;
 use crate::watch::{self, Config};
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("paths", |a| a.required(true)))]
 pub struct Args {
     #[command(flatten)]
     pub manifests: ManifestArgs,
@@ -38,8 +41,8 @@ pub struct Args {
     pub max_pass_duration: Duration,
 }
 
-pub async fn run(args: Args) -> u8 {
-    let run = match resolve(&args.manifests, &args.aws, &args.reconcile) {
+pub async fn run(args: Args, shutdown: Shutdown, reload: tokio::sync::mpsc::Receiver<()>) -> u8 {
+    let run = match config::run_config(&args.manifests.paths, &args.aws, &args.reconcile, None) {
         Ok(run) => run,
         Err(err) => {
             eprintln!("jobctl: {err}");
@@ -66,58 +69,13 @@ pub async fn run(args: Args) -> u8 {
         shutdown_timeout: args.shutdown_timeout,
         listen_addr: args.listen_addr,
         max_pass_duration: args.max_pass_duration,
-        instance_flag: args.reconcile.instance.clone(),
+        instance_flag: args.reconcile.instance.name.clone(),
     };
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    // One pending reload is enough: SIGHUPs during a pass start one pass after it.
-    let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
-    tokio::spawn(signals(shutdown_tx, reload_tx));
-    match watch::run(config, Arc::new(api), stats, shutdown_rx, reload_rx).await {
+    match watch::run(config, Arc::new(api), stats, shutdown, reload).await {
         Ok(()) => exit::OK,
         Err(err) => {
             eprintln!("jobctl: {err}");
             exit::ERROR
-        }
-    }
-}
-
-/// First SIGTERM/SIGINT: graceful stop. Second: exit at once. SIGHUP: reload (re-read
-/// `jobctl.yaml`, then a full pass), never an exit.
-async fn signals(
-    shutdown: tokio::sync::watch::Sender<bool>,
-    reload: tokio::sync::mpsc::Sender<()>,
-) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::error!("cannot install signal handlers");
-        return;
-    };
-    let mut received = 0;
-    loop {
-        let code = tokio::select! {
-            _ = term.recv() => exit::SIGTERM,
-            _ = int.recv() => exit::SIGINT,
-            _ = hup.recv() => {
-                // Warn, the default level: a reload must show in the log without -v.
-                tracing::warn!("SIGHUP received: re-reading jobctl.yaml and starting a full pass");
-                // Full: a reload is already pending and will do.
-                let _ = reload.try_send(());
-                continue;
-            }
-        };
-        received += 1;
-        if received == 1 {
-            tracing::info!(
-                "signal received: finishing calls in flight; a second signal exits at once"
-            );
-            let _ = shutdown.send(true);
-        } else {
-            eprintln!("jobctl: second signal, exiting now");
-            std::process::exit(i32::from(code));
         }
     }
 }

@@ -9,6 +9,7 @@
 pub mod execution;
 pub mod job;
 pub mod ownership;
+pub mod resource;
 pub mod rollout;
 pub mod spec;
 pub mod targets;
@@ -20,6 +21,7 @@ pub use job::{
     DesiredJob, JobDescription, JobProcessDetails, JobProgress, JobStatus, JobSummary, Origin,
     RemoteJob,
 };
+pub use resource::{Kind, ResourceId};
 pub use targets::{ResolvedJob, ResolvedSpec};
 pub use template::{DesiredTemplate, JobTemplateDescription, JobTemplateSpec, TemplateParameter};
 pub use update::JobUpdate;

@@ -84,9 +84,19 @@ impl Advance {
     }
 }
 
+/// How far a pass may move a rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drive {
+    /// Every step: gate-held marks, promotions, resumed associations, halts.
+    Full,
+    /// Only what protects the fleet: a due halt. Nothing is widened and no state tag is
+    /// written (an apply that was refused, or a pass that is shutting down).
+    SafetyOnly,
+}
+
 /// Advances every rollout of `plan` that is not blocked, as far as each can go now. Call it
 /// again while [`Advance::moving`]; it keeps no state between calls.
-pub async fn advance(api: &dyn JobsApi, plan: &Plan) -> Advance {
+pub async fn advance(api: &dyn JobsApi, plan: &Plan, drive: Drive) -> Advance {
     let mut out = Advance::default();
     for change in &plan.changes {
         let Some(rollout) = &change.rollout else {
@@ -95,16 +105,20 @@ pub async fn advance(api: &dyn JobsApi, plan: &Plan) -> Advance {
         if change.blocked.is_some() {
             continue;
         }
-        let run = drive(api, &change.job_id, rollout, &mut out).await;
+        let Some(job_id) = change.job_id() else {
+            continue;
+        };
+        let run = drive_one(api, job_id, rollout, drive, &mut out).await;
         out.rollouts.push(run);
     }
     out
 }
 
-async fn drive(
+async fn drive_one(
     api: &dyn JobsApi,
     job_id: &str,
     plan: &RolloutPlan,
+    drive: Drive,
     out: &mut Advance,
 ) -> RolloutRun {
     let mut run = RolloutRun {
@@ -136,6 +150,11 @@ async fn drive(
         run.stage = name(eval.current);
         run.summary.clone_from(&eval.summary);
         run.stages.clone_from(&eval.stages);
+        if drive == Drive::SafetyOnly && !matches!(eval.decision, Decision::Halt { .. }) {
+            // Nothing widens in this pass: the next one that may (or the daemon) takes it on.
+            out.moving |= matches!(eval.phase, Phase::Progressing);
+            return run;
+        }
         if let Some(value) = &eval.write_gate_held {
             let tags = BTreeMap::from([(GATE_HELD_TAG.to_string(), value.clone())]);
             if let Err(err) = api.tag_resource(&arn, &tags).await {

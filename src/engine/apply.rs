@@ -1,25 +1,22 @@
 //! Executing a [`Plan`] through [`JobsApi`]: concurrent, isolated per job, and honest about what
 //! happened to each one.
 //!
-//! Apply makes no decisions of its own: it runs each change's steps in order and skips blocked
-//! changes. The one judgement the API forces on it is a lost create race: when CreateJob says the
-//! job already exists, the existing job is read back, and the create counts as done only if that
-//! job matches the manifest and belongs to this instance.
+//! Apply makes no decisions of its own and never plans: it runs each change's steps in order
+//! and skips blocked changes. A lost create race (CreateJob's 409) is a typed outcome: the job
+//! is read once for its owner, and the next pass compares it like any other.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use super::plan::{self, Action, Change, Desired, Plan, Step};
+use super::plan::{Action, Change, Plan, Step};
 use super::{templates, Settings};
 use crate::aws::{self, ApiError, ErrorKind, JobsApi};
-use crate::domain::ownership::ownership_tags;
-use crate::domain::{JobSummary, Origin, ResolvedJob, ResolvedSpec};
+use crate::domain::ownership::{ownership, ownership_tags, Ownership};
+use crate::domain::{ResolvedSpec, ResourceId};
+use crate::shutdown::Shutdown;
 
 /// AWS allows at most 10 jobs in DELETION_IN_PROGRESS per account.
 pub const MAX_DELETIONS_IN_FLIGHT: usize = 10;
@@ -29,7 +26,8 @@ pub const MAX_DELETIONS_IN_FLIGHT: usize = 10;
 pub enum Outcome {
     /// Every step succeeded.
     Done,
-    /// CreateJob lost a race to an identical job of this instance; nothing left to do.
+    /// CreateJob lost a race to a job of this instance (another driver created it a moment
+    /// ago); the next pass reads and compares it.
     AlreadyExists,
     /// The change was blocked by the plan and not attempted.
     Skipped { reason: String },
@@ -44,7 +42,9 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobResult {
-    pub job_id: String,
+    /// The job, rollout or template (`kind` and its name in JSON).
+    #[serde(flatten)]
+    pub resource: ResourceId,
     pub action: Action,
     /// The job's ARN: the one CreateJob returned, or the existing job's.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,8 +65,9 @@ pub struct ApplyOptions {
     /// How often to poll a deletion, and for how long at most.
     pub deletion_poll: Duration,
     pub deletion_timeout: Duration,
-    /// Set on shutdown: changes not yet started are skipped; changes under way finish.
-    pub stop: Option<Arc<AtomicBool>>,
+    /// The first Ctrl-C or SIGTERM: changes not yet started are skipped; changes under way
+    /// finish.
+    pub stop: Shutdown,
 }
 
 impl Default for ApplyOptions {
@@ -74,7 +75,7 @@ impl Default for ApplyOptions {
         Self {
             deletion_poll: Duration::from_secs(2),
             deletion_timeout: Duration::from_secs(15 * 60),
-            stop: None,
+            stop: Shutdown::never(),
         }
     }
 }
@@ -99,10 +100,7 @@ pub async fn apply(
             .collect();
         let part: Vec<JobResult> = stream::iter(work)
             .map(|change| async move {
-                let stopping = options
-                    .stop
-                    .as_ref()
-                    .is_some_and(|s| s.load(Ordering::SeqCst));
+                let stopping = options.stop.requested();
                 let started = std::time::Instant::now();
                 let (outcome, job_arn) = match &change.blocked {
                     Some(reason) => (
@@ -126,7 +124,7 @@ pub async fn apply(
                     Outcome::Failed { operation, .. } => ("failed", operation.as_str()),
                 };
                 tracing::info!(
-                    job_id = %change.job_id,
+                    resource = %change.resource,
                     action = change.action.as_str(),
                     operation,
                     duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -134,7 +132,7 @@ pub async fn apply(
                     "job applied"
                 );
                 let result = JobResult {
-                    job_id: change.job_id.clone(),
+                    resource: change.resource.clone(),
                     action: change.action,
                     job_arn,
                     outcome,
@@ -147,7 +145,7 @@ pub async fn apply(
             .await;
         results.extend(part);
     }
-    results.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+    results.sort_by(|a, b| a.resource.cmp(&b.resource));
     results
 }
 
@@ -160,72 +158,53 @@ async fn run_steps(
     deletions: &Semaphore,
 ) -> (Outcome, Option<String>) {
     let arn = change.arn.clone().unwrap_or_default();
+    // The resource's id for its kind's API: a job id, or a template id. Each kind's planner
+    // gives it only the steps its API has.
+    let name = change.resource.name.as_str();
     let mut deletion_permit = None;
     for step in &change.steps {
         let result = match step {
             Step::Adopt => {
-                let _span = tracing::info_span!("adopt", job.id = %change.job_id).entered();
+                let _span = tracing::info_span!("adopt", resource = %change.resource).entered();
                 api.tag_resource(&arn, &ownership_tags(&settings.instance))
                     .await
             }
-            Step::UpdateJob { update, .. } => api.update_job(&change.job_id, update).await,
+            Step::UpdateJob { update, .. } => api.update_job(name, update).await,
             Step::TagResource { tags } => api.tag_resource(&arn, tags).await,
             Step::UntagResource { keys } => api.untag_resource(&arn, keys).await,
-            Step::AssociateTargetsWithJob { targets } => {
-                api.associate_targets(&change.job_id, targets).await
-            }
+            Step::AssociateTargetsWithJob { targets } => api.associate_targets(name, targets).await,
             Step::CancelJob { force } => {
                 let comment = match change.action {
                     Action::Replace => "replaced by jobctl: the manifest changed",
                     _ => "pruned by jobctl: no manifest declares this job",
                 };
-                api.cancel_job(&change.job_id, *force, comment).await
+                api.cancel_job(name, *force, comment).await
             }
             Step::DeleteJob { force } => {
                 // The permit is held until the deletion has completed (WaitForDeletion), so no
                 // more than 10 jobs are ever in DELETION_IN_PROGRESS because of this run.
                 deletion_permit = deletions.acquire().await.ok();
-                api.delete_job(&change.job_id, *force).await
+                api.delete_job(name, *force).await
             }
             Step::WaitForDeletion => {
                 let _permit = match deletion_permit.take() {
                     Some(permit) => Some(permit),
                     None => deletions.acquire().await.ok(),
                 };
-                wait_for_deletion(api, &change.job_id, options).await
+                wait_for_deletion(api, name, options).await
             }
-            Step::DeleteJobTemplate => {
-                let name = templates::template_name(&change.job_id).unwrap_or_default();
-                api.delete_job_template(name).await
-            }
-            Step::CreateJobTemplate => {
-                let name = templates::template_name(&change.job_id).unwrap_or_default();
-                return match &change.template {
-                    Some(spec) => match api.create_job_template(name, spec).await {
-                        Ok(arn) => (Outcome::Done, Some(arn).filter(|a| !a.is_empty())),
-                        Err(err) => (failed(&err), change.arn.clone()),
-                    },
-                    None => (
-                        Outcome::Skipped {
-                            reason: "the plan carries no spec for this job template".into(),
-                        },
-                        None,
-                    ),
+            Step::DeleteJobTemplate => api.delete_job_template(name).await,
+            Step::CreateJobTemplate { template } => {
+                return match api.create_job_template(name, template).await {
+                    Ok(arn) => (Outcome::Done, Some(arn).filter(|a| !a.is_empty())),
+                    Err(err) => (failed(&err), change.arn.clone()),
                 };
             }
-            Step::CreateJob => {
-                return match &change.desired {
-                    Some(spec) => create(api, &change.job_id, spec, &settings.instance).await,
-                    None => (
-                        Outcome::Skipped {
-                            reason: "the plan carries no spec for this job".into(),
-                        },
-                        None,
-                    ),
-                };
+            Step::CreateJob { spec } => {
+                return create(api, name, spec, &settings.instance).await;
             }
         };
-        tracing::debug!(job_id = %change.job_id, action = change.action.as_str(), operation = step.name(), ok = result.is_ok(), "step");
+        tracing::debug!(resource = %change.resource, action = change.action.as_str(), operation = step.name(), ok = result.is_ok(), "step");
         if let Err(err) = result {
             return (failed(&err), change.arn.clone());
         }
@@ -261,91 +240,43 @@ async fn wait_for_deletion(
     }
 }
 
+/// CreateJob. A 409 is not planned again here: the job another driver created is read once,
+/// for its owner. This instance's job counts as [`Outcome::AlreadyExists`] (the next pass reads
+/// and compares it, as any other); anybody else's is a failure that names the owner.
 async fn create(
     api: &dyn JobsApi,
     job_id: &str,
     spec: &ResolvedSpec,
     instance: &str,
 ) -> (Outcome, Option<String>) {
-    match api.create_job(job_id, spec).await {
-        Ok(arn) => (Outcome::Done, Some(arn).filter(|a| !a.is_empty())),
-        Err(err) if err.kind == ErrorKind::AlreadyExists => {
-            match aws::read_job(api, job_id).await {
-                Ok(Some(remote)) => {
-                    let arn = Some(remote.job_arn.clone());
-                    // Another driver created the same rollout a moment ago (and may have
-                    // widened it already): the rollout machine takes it from here.
-                    let tag = |key: &str| remote.spec.tags.get(key).map(|v| v.0.as_str());
-                    let is_rollout = spec.tags.contains_key(crate::domain::rollout::KIND_TAG)
-                        && tag(crate::domain::rollout::KIND_TAG)
-                            == Some(crate::domain::rollout::KIND_ROLLOUT)
-                        && tag(crate::domain::ownership::INSTANCE_TAG) == Some(instance)
-                        && tag(crate::domain::ownership::MANAGED_BY_TAG)
-                            == Some(crate::domain::ownership::MANAGED_BY_VALUE);
-                    if is_rollout {
-                        return (Outcome::AlreadyExists, arn);
-                    }
-                    let desired = Desired {
-                        jobs: vec![ResolvedJob {
-                            job_id: job_id.to_string(),
-                            spec: spec.clone(),
-                            origin: Origin::default(),
-                            max_failure_rate: None,
-                            rollout: None,
-                        }],
-                        ..Desired::default()
-                    };
-                    let observed = plan::Observed {
-                        listed: HashMap::from([(
-                            job_id.to_string(),
-                            JobSummary {
-                                job_id: job_id.to_string(),
-                                job_arn: remote.job_arn.clone(),
-                                status: remote.status.clone(),
-                                completed_at: None,
-                                last_updated_at: None,
-                            },
-                        )]),
-                        remote: HashMap::from([(job_id.to_string(), Box::new(remote))]),
-                        compared: Vec::new(),
-                        undeclared_tags: HashMap::new(),
-                        undeclared: HashMap::new(),
-                        now: None,
-                    };
-                    let settings = Settings {
-                        instance: instance.to_string(),
-                        ..Settings::default()
-                    };
-                    let again = plan::plan(&desired, &observed, &settings);
-                    let outcome = match again.changes.first() {
-                        Some(c) if c.action == Action::Unchanged && c.blocked.is_none() => {
-                            Outcome::AlreadyExists
-                        }
-                        Some(c) => Outcome::Failed {
-                            operation: "CreateJob".into(),
-                            code: err.code.clone(),
-                            message: if c.fields.is_empty() {
-                                format!(
-                                    "a job with this id already exists: {}",
-                                    c.blocked.as_deref().unwrap_or("it is not this instance's")
-                                )
-                            } else {
-                                format!(
-                                    "a job with this id was created concurrently and differs from the manifest in: {}",
-                                    c.fields.iter().map(|f| f.field).collect::<Vec<_>>().join(", ")
-                                )
-                            },
-                        },
-                        None => failed(&err),
-                    };
-                    (outcome, arn)
-                }
-                Ok(None) => (failed(&err), None),
-                Err(read_err) => (failed(&read_err), None),
-            }
-        }
-        Err(err) => (failed(&err), None),
-    }
+    let err = match api.create_job(job_id, spec).await {
+        Ok(arn) => return (Outcome::Done, Some(arn).filter(|a| !a.is_empty())),
+        Err(err) if err.kind == ErrorKind::AlreadyExists => err,
+        Err(err) => return (failed(&err), None),
+    };
+    let remote = match aws::read_job(api, job_id).await {
+        Ok(Some(remote)) => remote,
+        Ok(None) => return (failed(&err), None),
+        Err(read_err) => return (failed(&read_err), None),
+    };
+    let tags: std::collections::BTreeMap<String, String> = remote
+        .spec
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect();
+    let arn = Some(remote.job_arn);
+    let owner = match ownership(&tags, instance) {
+        Ownership::Managed => return (Outcome::AlreadyExists, arn),
+        Ownership::OtherInstance(other) => format!("jobctl instance `{other}`"),
+        Ownership::Unmanaged => "someone other than jobctl".to_string(),
+    };
+    let outcome = Outcome::Failed {
+        operation: "CreateJob".into(),
+        code: err.code.clone(),
+        message: format!("a job with this id was created concurrently, by {owner}"),
+    };
+    (outcome, arn)
 }
 
 fn failed(err: &ApiError) -> Outcome {
@@ -362,7 +293,8 @@ mod tests {
     use crate::aws::fake::FakeJobs;
     use crate::domain::ownership::INSTANCE_TAG;
     use crate::domain::spec::{JobSpec, TagValue};
-    use crate::domain::{DesiredJob, JobStatus};
+    use crate::domain::{DesiredJob, JobStatus, Origin};
+    use crate::engine::plan;
     use serde_json::json;
 
     fn spec(version: &str) -> JobSpec {
@@ -385,7 +317,7 @@ mod tests {
         ApplyOptions {
             deletion_poll: Duration::from_millis(1),
             deletion_timeout: Duration::from_secs(1),
-            stop: None,
+            stop: Shutdown::never(),
         }
     }
 
@@ -433,7 +365,7 @@ mod tests {
         let failed: Vec<_> = results
             .iter()
             .filter(|r| r.failed())
-            .map(|r| r.job_id.as_str())
+            .map(|r| r.resource.name.as_str())
             .collect();
         assert_eq!(failed, vec!["b"]);
         assert!(api.job("a").is_some() && api.job("c").is_some() && api.job("b").is_none());
@@ -442,7 +374,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn losing_a_race_to_an_identical_job_is_success() {
+    async fn losing_a_race_to_a_job_of_this_instance_is_left_to_the_next_pass() {
         let api = FakeJobs::new();
         let plan = planned(&api, &["a"], "1", prod()).await;
         api.insert_job("a", JobStatus::InProgress, owned("1"));
@@ -451,13 +383,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn losing_a_race_to_a_different_job_is_a_failure() {
+    async fn losing_a_race_to_another_owners_job_is_a_failure() {
         let api = FakeJobs::new();
         let plan = planned(&api, &["a"], "1", prod()).await;
-        api.insert_job("a", JobStatus::InProgress, owned("2"));
+        api.insert_job("a", JobStatus::InProgress, spec("1"));
         let results = apply(&api, &plan).await;
         match &results[0].outcome {
-            Outcome::Failed { message, .. } => assert!(message.contains("document"), "{message}"),
+            Outcome::Failed { message, .. } => {
+                assert!(message.contains("someone other than jobctl"), "{message}")
+            }
             other => panic!("expected a failure, got {other:?}"),
         }
     }

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::refresh::JobError;
 use crate::aws::{self, ApiError, JobsApi};
-use crate::domain::{JobTemplateDescription, RemoteJob};
+use crate::domain::{JobTemplateDescription, RemoteJob, ResourceId};
 use crate::manifest::export::{self as convert, Exported, Options, Source, Template};
 
 /// Which jobs to export.
@@ -101,7 +101,7 @@ pub async fn export(api: &dyn JobsApi, settings: &ExportSettings) -> Exports {
             Ok(Some(job)) => read.push(job),
             Ok(None) if explicit => out.errors.push(JobError {
                 message: format!("job `{id}` does not exist in this account and region"),
-                job_id: id,
+                resource: ResourceId::job(id),
                 source: None,
                 operation: Some("DescribeJob"),
                 code: Some("ResourceNotFoundException".into()),
@@ -151,7 +151,7 @@ pub async fn export(api: &dyn JobsApi, settings: &ExportSettings) -> Exports {
         match convert::export(source, &settings.options) {
             Ok(exported) => out.jobs.push(exported),
             Err(err) => out.errors.push(JobError {
-                job_id: job.job_id.clone(),
+                resource: ResourceId::job(job.job_id.clone()),
                 source: None,
                 message: err.to_string(),
                 operation: None,
@@ -160,13 +160,13 @@ pub async fn export(api: &dyn JobsApi, settings: &ExportSettings) -> Exports {
         }
     }
     out.jobs.sort_by(|a, b| a.job_id.cmp(&b.job_id));
-    out.errors.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+    out.errors.sort_by(|a, b| a.resource.cmp(&b.resource));
     out
 }
 
 fn api_error(job_id: &str, what: &str, err: &ApiError) -> JobError {
     JobError {
-        job_id: job_id.to_string(),
+        resource: ResourceId::job(job_id.to_string()),
         source: None,
         message: format!("{what}: {err}"),
         operation: Some(err.operation),
@@ -357,7 +357,7 @@ mod tests {
         let exports = export(&api, &settings(Selection::Ids(wanted))).await;
         assert_eq!(ids(&exports), vec!["d"]);
         assert_eq!(exports.errors.len(), 1);
-        assert_eq!(exports.errors[0].job_id, "nope");
+        assert_eq!(exports.errors[0].resource.name, "nope");
         assert!(exports.errors[0]
             .message
             .contains("job `nope` does not exist"));
@@ -376,7 +376,7 @@ mod tests {
         let wanted = vec!["a".to_string(), "b".to_string()];
         let exports = export(&api, &settings(Selection::Ids(wanted))).await;
         assert_eq!(ids(&exports), vec!["b"]);
-        assert_eq!(exports.errors[0].job_id, "a");
+        assert_eq!(exports.errors[0].resource.name, "a");
         assert_eq!(exports.errors[0].operation, Some("GetJobDocument"));
     }
 

@@ -10,6 +10,7 @@ pub mod export;
 pub mod health;
 pub mod inherit;
 pub mod plan;
+pub mod promote;
 pub mod reconcile;
 pub mod refresh;
 pub mod rollout;
@@ -20,9 +21,13 @@ pub mod templates;
 
 use std::collections::BTreeSet;
 
-/// What the user asked for beyond the manifests, resolved once from flags and `jobctl.yaml`
-/// (see `config`), and read by refresh, plan, apply and the daemon alike.
-#[derive(Debug, Clone, Default)]
+/// What the user asked for beyond the manifests, resolved once from flags, the environment and
+/// `jobctl.yaml` (`cli::config`), and read by refresh, plan, apply and the daemon alike.
+///
+/// Its serialised form is the plan-shaping part (what a saved plan records as `options`): the
+/// fields that only say how a run works (`parallelism`, `fingerprint_account`) are skipped.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Settings {
     /// This instance's name, stored in the `jobctl:instance` tag of the jobs it owns.
     pub instance: String,
@@ -44,9 +49,11 @@ pub struct Settings {
     pub max_prune: Option<usize>,
     /// Also read and compare declared jobs that have finished.
     pub compare_finished: bool,
-    /// `--target`: only these job ids, when given.
+    /// `--target`: only these job ids, when given (`targets` in a saved plan, empty for all).
+    #[serde(rename = "targets", with = "targets")]
     pub only: Option<BTreeSet<String>>,
     /// Concurrent AWS calls at most.
+    #[serde(skip)]
     pub parallelism: usize,
     /// `--max-failure-rate`: the failure percentage a job without its own
     /// `metadata.maxFailureRate` tolerates before it is Degraded.
@@ -54,7 +61,29 @@ pub struct Settings {
     /// Keep every declared job's read until the plan is made, to fingerprint the account state
     /// (a saved plan: `plan --out`, `apply FILE`). Other runs, the daemon's above all, compare
     /// each read as it arrives and keep only the change (see docs/benchmarks.md, memory).
+    #[serde(skip)]
     pub fingerprint_account: bool,
+}
+
+/// `--target` in a saved plan: a list, empty for every job.
+mod targets {
+    use std::collections::BTreeSet;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        only: &Option<BTreeSet<String>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        only.clone().unwrap_or_default().serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<BTreeSet<String>>, D::Error> {
+        let targets = BTreeSet::<String>::deserialize(deserializer)?;
+        Ok((!targets.is_empty()).then_some(targets))
+    }
 }
 
 impl Settings {

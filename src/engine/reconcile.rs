@@ -1,12 +1,19 @@
-//! One reconcile pass, shared by `plan`, `apply` and `watch`: declared jobs and settings in, a
-//! plan (and, when asked, its application) out. There is no second implementation anywhere.
+//! The one reconcile pass, shared by `plan`, `apply` and `watch`: read everything, plan (pure),
+//! carry the plan out, advance the rollouts. The commands differ only in what they do around it
+//! (a [`Driver`]: ask, render, keep a retry schedule); there is no second implementation.
+//!
+//! Safety first: a rollout whose gate failed is halted in every pass that may change the account,
+//! also when the apply itself is refused (plan errors, a blocked change, a declined prompt).
+//! A [`Mode::Preview`] pass changes nothing and says what would happen.
 
+use super::advance::{self, Advance, Drive};
 use super::apply::{self, ApplyOptions, JobResult};
 use super::plan::{self, Plan};
 use super::refresh::{self, JobError, OwnerCache};
 use super::{templates, Settings};
 use crate::aws::{ApiError, JobsApi};
-use crate::domain::DesiredJob;
+use crate::domain::{DesiredJob, ResourceId};
+use crate::shutdown::Shutdown;
 
 /// A computed plan and the jobs that could not be planned.
 #[derive(Debug, Clone, Default)]
@@ -28,7 +35,7 @@ impl Planned {
             errors: job_ids
                 .into_iter()
                 .map(|job_id| JobError {
-                    job_id,
+                    resource: ResourceId::job(job_id),
                     source: None,
                     message: err.to_string(),
                     operation: Some(err.operation),
@@ -175,13 +182,20 @@ pub async fn plan_with_cache(
     let observed_templates = if !coverage.templates.is_empty() || prune_templates {
         let (observed, template_errors) =
             templates::refresh(api, &coverage.templates, listed_templates.as_ref()).await?;
+        // A template whose read failed is reported once, as an error; it is neither created nor
+        // compared (it may well exist).
+        let unread: std::collections::BTreeSet<&str> = template_errors
+            .iter()
+            .filter_map(|e| e.resource.template_name())
+            .collect();
         plan.changes.extend(templates::plan(
             &coverage.templates,
             &observed,
+            &unread,
             settings,
             prune_templates,
         ));
-        plan.changes.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+        plan.changes.sort_by(|a, b| a.resource.cmp(&b.resource));
         errors.extend(template_errors);
         plan::count_pruned_templates(&mut plan, settings, &prune_guard);
         observed
@@ -207,17 +221,153 @@ pub async fn plan_with_cache(
     })
 }
 
-/// Carries out a plan all or nothing: refused as a whole when any change is blocked. (Plans
-/// with errors are refused by the caller, which knows about manifest errors too.)
-pub async fn apply(
-    api: &dyn JobsApi,
-    plan: &Plan,
-    settings: &Settings,
-    on_result: &(dyn Fn(&JobResult) + Sync),
-) -> Applied {
-    if plan.blocked().next().is_some() {
-        return Applied::Refused(Refusal::Blocked);
+/// What the manifests declare, as a pass takes it.
+#[derive(Debug, Default)]
+pub struct Declared {
+    pub jobs: Vec<DesiredJob>,
+    pub coverage: Coverage,
+    /// Manifest errors found while loading: an all-or-nothing apply is refused when there are
+    /// any, since jobctl cannot know what a broken file declared.
+    pub manifest_errors: usize,
+}
+
+/// How a pass may change the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `plan`, `apply --dry-run`: read and plan; nothing changes, and rollouts say what would
+    /// happen ("would halt").
+    Preview,
+    /// `apply`: the whole plan or nothing. Refused when the plan has an error or a blocked
+    /// change, or when the driver's review declines; due halts are carried out either way.
+    AllOrNothing,
+    /// The daemon: there is nobody to approve a plan, so what is safe is applied (blocked
+    /// changes and changes the driver holds back are left out) and the rest is reported.
+    WhatIsSafe,
+}
+
+impl Mode {
+    /// `apply`'s mode: a preview with `--dry-run`, else all or nothing.
+    pub fn of_apply(dry_run: bool) -> Self {
+        if dry_run {
+            Self::Preview
+        } else {
+            Self::AllOrNothing
+        }
     }
-    let options = ApplyOptions::default();
-    Applied::Results(apply::apply(api, plan, settings, &options, on_result).await)
+}
+
+/// Where a pass is, for a deadline's message and a spinner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Reading,
+    Applying,
+    Advancing,
+}
+
+impl Stage {
+    /// What the pass is doing, in words ("while {doing}").
+    pub fn doing(self) -> &'static str {
+        match self {
+            Self::Reading => "reading the account",
+            Self::Applying => "applying the plan",
+            Self::Advancing => "advancing the rollouts",
+        }
+    }
+}
+
+/// What a command does around the pass. Every method has a default that does nothing.
+#[async_trait::async_trait]
+pub trait Driver: Send + Sync {
+    /// The pass has reached `stage`.
+    async fn stage(&mut self, _stage: Stage) {}
+
+    /// Sees the plan before anything changes (not in a preview). `refused` says why the pass
+    /// will not apply it whatever the driver says (the driver shows it); otherwise the driver
+    /// may leave changes out ([`Mode::WhatIsSafe`]) or decline the whole apply (`false`).
+    async fn review(&mut self, _planned: &mut Planned, _refused: Option<Refusal>) -> bool {
+        true
+    }
+
+    /// Each change's result, as it finishes.
+    fn applied(&self, _result: &JobResult) {}
+}
+
+/// A driver that does nothing around the pass (tests, and callers that only want the result).
+pub struct Quiet;
+
+impl Driver for Quiet {}
+
+/// What one pass found and did.
+#[derive(Debug, Default)]
+pub struct Pass {
+    pub planned: Planned,
+    /// `None` for a preview.
+    pub applied: Option<Applied>,
+    /// Where each declared rollout stands after the pass, and what the pass did to it.
+    pub rollouts: Advance,
+}
+
+/// The pass's options beyond [`Settings`].
+#[derive(Debug, Clone)]
+pub struct PassOptions {
+    pub mode: Mode,
+    /// The first Ctrl-C or SIGTERM: changes not yet started are skipped, changes under way
+    /// finish, and rollouts only halt.
+    pub stop: Shutdown,
+}
+
+/// One pass: read → plan → apply → advance, into `out` as it goes, so that a caller whose
+/// deadline drops the pass half-way still has the plan (and, through
+/// [`Driver::applied`], the results so far). `Err` when the account could not be read at all
+/// (one failure for the run, not one per job).
+pub async fn pass(
+    api: &dyn JobsApi,
+    declared: Declared,
+    settings: &Settings,
+    cache: &mut OwnerCache,
+    options: &PassOptions,
+    driver: &mut dyn Driver,
+    out: &mut Pass,
+) -> Result<(), ApiError> {
+    driver.stage(Stage::Reading).await;
+    out.planned = plan_with_cache(api, declared.jobs, declared.coverage, settings, cache).await?;
+    if options.mode == Mode::Preview {
+        plan::preview_rollouts(&mut out.planned.plan);
+        return Ok(());
+    }
+    let refusal = match options.mode {
+        Mode::AllOrNothing if declared.manifest_errors > 0 || !out.planned.errors.is_empty() => {
+            Some(Refusal::Errors)
+        }
+        Mode::AllOrNothing if out.planned.plan.blocked().next().is_some() => Some(Refusal::Blocked),
+        _ => None,
+    };
+    let go = driver.review(&mut out.planned, refusal).await;
+    let refusal = match refusal {
+        None if !go => Some(Refusal::Declined),
+        other => other,
+    };
+    let applied = match refusal {
+        Some(refusal) => Applied::Refused(refusal),
+        None => {
+            driver.stage(Stage::Applying).await;
+            let apply_options = ApplyOptions {
+                stop: options.stop.clone(),
+                ..ApplyOptions::default()
+            };
+            let driver: &dyn Driver = driver;
+            let on_result = |result: &JobResult| driver.applied(result);
+            let plan = &out.planned.plan;
+            Applied::Results(apply::apply(api, plan, settings, &apply_options, &on_result).await)
+        }
+    };
+    // A refused apply widens nothing, but a due halt protects the fleet all the same.
+    let drive = match (&applied, options.stop.requested()) {
+        (Applied::Results(_), false) => Drive::Full,
+        _ => Drive::SafetyOnly,
+    };
+    out.applied = Some(applied);
+    driver.stage(Stage::Advancing).await;
+    out.rollouts = advance::advance(api, &out.planned.plan, drive).await;
+    Ok(())
 }

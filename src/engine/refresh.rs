@@ -13,13 +13,17 @@ use super::Settings;
 use crate::aws::{self, ApiError, JobsApi};
 use crate::domain::ownership::{ownership, Ownership};
 use crate::domain::spec::Target;
-use crate::domain::{DesiredJob, JobDescription, JobStatus, JobSummary, ResolvedJob, ResolvedSpec};
+use crate::domain::{
+    DesiredJob, JobDescription, JobStatus, JobSummary, ResolvedJob, ResolvedSpec, ResourceId,
+};
 
 /// A job that could not be planned, with the reason.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobError {
-    pub job_id: String,
+    /// The job, rollout or template (`kind` and its name in JSON).
+    #[serde(flatten)]
+    pub resource: ResourceId,
     /// Where the manifest declares the job, when it does.
     pub source: Option<String>,
     pub message: String,
@@ -37,7 +41,7 @@ impl JobError {
         err: &ApiError,
     ) -> Self {
         Self {
-            job_id,
+            resource: ResourceId::job(job_id),
             source,
             message,
             operation: Some(err.operation),
@@ -48,7 +52,13 @@ impl JobError {
 
 impl std::fmt::Display for JobError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "job `{}`: {}", self.job_id, self.message)
+        write!(
+            f,
+            "{} `{}`: {}",
+            self.resource.kind.noun(),
+            self.resource.name,
+            self.message
+        )
     }
 }
 
@@ -203,7 +213,7 @@ pub async fn refresh_with_cache(
         let problems = target_scope_problems(&job, out.account.as_deref(), region.as_deref());
         if !problems.is_empty() {
             out.errors.push(JobError {
-                job_id: job.job_id.clone(),
+                resource: ResourceId::job(job.job_id.clone()),
                 source: Some(job.origin.to_string()),
                 message: problems.join("; "),
                 operation: None,
@@ -225,7 +235,7 @@ pub async fn refresh_with_cache(
     for job in too_soon {
         out.errors.push(JobError {
             message: start_time_problem(&job, now).unwrap_or_default(),
-            job_id: job.job_id,
+            resource: ResourceId::job(job.job_id),
             source: Some(job.origin.to_string()),
             operation: None,
             code: None,
@@ -296,7 +306,7 @@ pub async fn refresh_with_cache(
         .iter()
         .map(|j| j.job_id.as_str())
         .chain(out.desired.unread.iter().map(String::as_str))
-        .chain(out.errors.iter().map(|e| e.job_id.as_str()))
+        .chain(out.errors.iter().map(|e| e.resource.name.as_str()))
         .collect();
     // Orphans are looked for only when this run may prune them: without --prune nothing is
     // read about jobs no manifest declares, so a plan costs the same in an account holding
@@ -366,9 +376,14 @@ pub async fn refresh_with_cache(
             .undeclared_tags
             .get(id)
             .is_some_and(|tags| ownership(tags, &settings.instance) == Ownership::Managed);
-        if !owned && !out.errors.iter().any(|e| &e.job_id == id) {
+        if !owned
+            && !out
+                .errors
+                .iter()
+                .any(|e| e.resource.job_id() == Some(id.as_str()))
+        {
             out.errors.push(JobError {
-                job_id: id.clone(),
+                resource: ResourceId::job(id.clone()),
                 source: None,
                 message: format!(
                     "--target `{id}` names no job: no manifest declares it, and the account has no job of instance `{}` with this id",
@@ -381,7 +396,7 @@ pub async fn refresh_with_cache(
     }
     out.desired.jobs.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     out.desired.unread.sort();
-    out.errors.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+    out.errors.sort_by(|a, b| a.resource.cmp(&b.resource));
     Ok(out)
 }
 
@@ -478,7 +493,7 @@ fn resolve_targets(
             rollout,
         }),
         Err(problems) => Err(JobError {
-            job_id,
+            resource: ResourceId::job(job_id),
             source: Some(origin.to_string()),
             message: problems.join("; "),
             operation: api_error.as_ref().map(|e| e.operation),
@@ -603,7 +618,7 @@ mod tests {
         .expect("readable");
         assert_eq!(refreshed.desired.jobs.len(), 2);
         assert_eq!(refreshed.errors.len(), 1);
-        assert_eq!(refreshed.errors[0].job_id, "c");
+        assert_eq!(refreshed.errors[0].resource.name, "c");
         assert!(refreshed.errors[0]
             .message
             .contains("thing group `Nope` does not exist"));
@@ -634,7 +649,7 @@ mod tests {
             .await
             .expect("readable");
         assert!(refreshed.desired.jobs.is_empty());
-        assert_eq!(refreshed.errors[0].job_id, "a");
+        assert_eq!(refreshed.errors[0].resource.name, "a");
         assert!(refreshed.errors[0]
             .message
             .contains("DescribeJob failed: InvalidRequestException"));
@@ -671,7 +686,11 @@ mod tests {
             "an orphan outside --target is never read"
         );
         let plan = plan::plan(&refreshed.desired, &refreshed.observed, &settings);
-        let planned: Vec<_> = plan.changes.iter().map(|c| c.job_id.as_str()).collect();
+        let planned: Vec<_> = plan
+            .changes
+            .iter()
+            .map(|c| c.resource.name.as_str())
+            .collect();
         assert_eq!(planned, vec!["b"]);
     }
 

@@ -204,6 +204,17 @@ pub enum Decision {
     Done,
 }
 
+/// How a summary starts when the machine halts the rollout in this pass.
+const HALTING: &str = "Halting in";
+
+/// A halt summary as a pass that changes nothing tells it (`plan`, `apply --dry-run`).
+pub fn would_halt(summary: &str) -> String {
+    match summary.strip_prefix(HALTING) {
+        Some(rest) => format!("Would halt in{rest}; `jobctl apply` or the daemon halts it"),
+        None => summary.to_string(),
+    }
+}
+
 /// The machine's verdict on one rollout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
@@ -494,7 +505,7 @@ pub fn evaluate(
                     rate(numbers.failure_rate)
                 );
                 eval.summary = format!(
-                    "Halting in `{name}`: {}",
+                    "{HALTING} `{name}`: {}",
                     &comment[comment.find(": ").map_or(0, |i| i + 2)..]
                 );
                 eval.decision = Decision::Halt { comment };
@@ -545,7 +556,7 @@ pub fn evaluate(
                 progress(gate)
             );
             eval.summary = format!(
-                "Halting in `{name}`: every execution finished and the gate cannot hold any more ({})",
+                "{HALTING} `{name}`: every execution finished and the gate cannot hold any more ({})",
                 progress(gate)
             );
             eval.decision = Decision::Halt { comment };

@@ -45,7 +45,8 @@ pub struct SavedPlan {
     /// The `-f` roots, as given.
     pub roots: Vec<String>,
     /// The options that shaped the plan; `apply FILE` uses these and takes none from its flags.
-    pub options: PlanOptions,
+    /// The options that shape the plan: the serialised part of [`Settings`].
+    pub options: Settings,
     /// Where the plan was made.
     pub scope: SavedScope,
     /// Every file the plan read, with its sha256.
@@ -58,63 +59,6 @@ pub struct SavedPlan {
     /// template, the ARN): `apply FILE` carries the plan out only when a plan made now sends
     /// exactly this.
     pub requests: Vec<Value>,
-}
-
-/// The options that shape a plan (the plan-shaping part of [`Settings`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlanOptions {
-    pub instance: String,
-    pub adopt: bool,
-    pub allow_replace: bool,
-    pub prune: bool,
-    pub prune_force: bool,
-    pub prune_delete: bool,
-    pub allow_empty: bool,
-    pub max_prune: Option<usize>,
-    pub compare_finished: bool,
-    /// `--target` job ids; empty for every job.
-    pub targets: Vec<String>,
-    pub max_failure_rate: f64,
-}
-
-impl PlanOptions {
-    pub fn of(settings: &Settings) -> Self {
-        Self {
-            instance: settings.instance.clone(),
-            adopt: settings.adopt,
-            allow_replace: settings.allow_replace,
-            prune: settings.prune,
-            prune_force: settings.prune_force,
-            prune_delete: settings.prune_delete,
-            allow_empty: settings.allow_empty,
-            max_prune: settings.max_prune,
-            compare_finished: settings.compare_finished,
-            targets: settings.only.iter().flatten().cloned().collect(),
-            max_failure_rate: settings.max_failure_rate,
-        }
-    }
-
-    /// The settings to plan with again; `parallelism` is the run's own (it does not shape the
-    /// plan).
-    pub fn settings(&self, parallelism: usize) -> Settings {
-        Settings {
-            instance: self.instance.clone(),
-            adopt: self.adopt,
-            allow_replace: self.allow_replace,
-            prune: self.prune || self.prune_force,
-            prune_force: self.prune_force,
-            prune_delete: self.prune_delete,
-            allow_empty: self.allow_empty,
-            max_prune: self.max_prune,
-            compare_finished: self.compare_finished,
-            only: (!self.targets.is_empty())
-                .then(|| self.targets.iter().cloned().collect::<BTreeSet<_>>()),
-            parallelism,
-            max_failure_rate: self.max_failure_rate,
-            fingerprint_account: true,
-        }
-    }
 }
 
 /// Where a plan was made: the "say where" header's data.
@@ -265,7 +209,7 @@ pub fn with_templates(
             "spec": template.spec.as_ref().and_then(|s| serde_json::to_value(s).ok()),
         });
         resources.insert(
-            format!("{}{name}", super::templates::CHANGE_PREFIX),
+            crate::domain::ResourceId::template(name.clone()).to_string(),
             ResourceState::of("EXISTS", &template.tags, &everything),
         );
     }
@@ -314,7 +258,7 @@ pub fn requests(plan: &Plan) -> Vec<Value> {
 
 fn request(change: &Change) -> Value {
     let mut out = serde_json::Map::new();
-    out.insert("id".into(), json!(change.job_id));
+    out.insert("id".into(), json!(change.resource.to_string()));
     out.insert("action".into(), json!(change.action.as_str()));
     if let Some(blocked) = &change.blocked {
         out.insert("blocked".into(), json!(blocked));
@@ -337,7 +281,7 @@ fn request(change: &Change) -> Value {
         })
         .collect();
     out.insert("steps".into(), Value::Array(steps));
-    if let Some(desired) = &change.desired {
+    if let Some(desired) = change.create_spec() {
         let spec: &JobSpec = desired;
         out.insert(
             "spec".into(),
@@ -347,7 +291,7 @@ fn request(change: &Change) -> Value {
             out.insert("document".into(), json!(document));
         }
     }
-    if let Some(template) = &change.template {
+    if let Some(template) = change.create_template() {
         out.insert(
             "template".into(),
             serde_json::to_value(template).unwrap_or(Value::Null),

@@ -181,7 +181,8 @@ pub fn refuse_started_stage_changes(
 ) -> Vec<JobError> {
     let mut errors = Vec::new();
     plan.changes.retain(|change| {
-        let (Some(rollout), Some(remote)) = (&change.rollout, rollout_reads.get(&change.job_id))
+        let (Some(rollout), Some(remote)) =
+            (&change.rollout, rollout_reads.get(&change.resource.name))
         else {
             return true;
         };
@@ -195,7 +196,7 @@ pub fn refuse_started_stage_changes(
                 .map(|s| s.origin.to_string())
                 .or_else(|| change.source.clone());
             errors.push(JobError {
-                job_id: change.job_id.clone(),
+                resource: change.resource.clone(),
                 source,
                 message: format!("{}; {FIX}", problem.message),
                 operation: None,

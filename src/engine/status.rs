@@ -288,7 +288,7 @@ impl Subject {
     /// stages, so the table shows a row per stage as `status -f` does.
     pub fn planned(change: &Change) -> Self {
         let mut subject = Self::applied(
-            &change.job_id,
+            &change.resource.name,
             change.source.clone(),
             change.max_failure_rate,
         );
@@ -777,22 +777,25 @@ impl Tracker {
     }
 }
 
-/// The jobs an apply created or changed, to follow with `apply --wait`: every change that was
-/// carried out (or whose create found the identical job there already), except cancels and
-/// deletes, each with its manifest's place and tolerance.
+/// The jobs an apply created or changed, to follow with `apply --wait`: every job change that
+/// was carried out (or whose create found this instance's job there already), except cancels
+/// and deletes, each with its manifest's place and tolerance. Templates have nothing to follow.
 pub fn applied(plan: &Plan, results: &[JobResult]) -> Vec<Subject> {
     let changes: HashMap<&str, &Change> = plan
         .changes
         .iter()
-        .map(|c| (c.job_id.as_str(), c))
+        .filter_map(|c| Some((c.job_id()?, c)))
         .collect();
     let mut subjects: Vec<Subject> = results
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Done | Outcome::AlreadyExists))
         .filter(|r| !matches!(r.action, Action::Cancel | Action::Delete))
-        .map(|r| match changes.get(r.job_id.as_str()) {
-            Some(change) => Subject::planned(change),
-            None => Subject::applied(&r.job_id, None, None),
+        .filter_map(|r| {
+            let job_id = r.resource.job_id()?;
+            Some(match changes.get(job_id) {
+                Some(change) => Subject::planned(change),
+                None => Subject::applied(job_id, None, None),
+            })
         })
         .collect();
     subjects.sort_by(|a, b| a.job_id.cmp(&b.job_id));
@@ -1087,12 +1090,13 @@ mod tests {
             origin: crate::domain::Origin::default(),
         };
         let arn = |g: &str| format!("arn:aws:iot:us-east-1:123456789012:thinggroup/{g}");
-        let mut change = Change::new("fw", Action::Update);
+        let mut change = Change::new(crate::domain::ResourceId::job("fw"), Action::Update);
         change.source = Some("r.yaml:4:9".into());
         change.rollout = Some(Box::new(crate::engine::plan::RolloutPlan {
             phase: Phase::Progressing,
             stage: "canary".into(),
             next: String::new(),
+            halt_due: false,
             stages: Vec::new(),
             upcoming: Vec::new(),
             // canary: C; wave: W and C again; fleet: All.
@@ -1114,27 +1118,31 @@ mod tests {
             vec![vec![arn("C")], vec![arn("W"), arn("C")], vec![arn("All")]]
         );
         assert_eq!(
-            Subject::planned(&Change::new("job", Action::Create)).rollout,
+            Subject::planned(&Change::new(
+                crate::domain::ResourceId::job("job"),
+                Action::Create
+            ))
+            .rollout,
             None
         );
     }
 
     #[test]
     fn apply_wait_follows_what_apply_created_or_changed_with_its_tolerance() {
-        let mut create = Change::new("new", Action::Create);
+        let mut create = Change::new(crate::domain::ResourceId::job("new"), Action::Create);
         create.source = Some("jobs/new.yaml:4:9".into());
         create.max_failure_rate = Some(5.0);
         let plan = Plan {
             changes: vec![
                 create,
-                Change::new("moved", Action::Update),
-                Change::new("broken", Action::Update),
-                Change::new("gone", Action::Cancel),
+                Change::new(crate::domain::ResourceId::job("moved"), Action::Update),
+                Change::new(crate::domain::ResourceId::job("broken"), Action::Update),
+                Change::new(crate::domain::ResourceId::job("gone"), Action::Cancel),
             ],
             ..Plan::default()
         };
         let result = |id: &str, action, outcome| JobResult {
-            job_id: id.into(),
+            resource: crate::domain::ResourceId::job(id),
             action,
             job_arn: None,
             outcome,

@@ -24,11 +24,7 @@ use super::Settings;
 use crate::aws::{ApiError, JobsApi};
 use crate::domain::ownership::{ownership, ownership_tags, Ownership, RESERVED_TAG_PREFIX};
 use crate::domain::spec::{JobSpec, TagValue};
-use crate::domain::DesiredTemplate;
-
-/// The prefix that tells a template's change from a job's in a plan (`jobtemplate/NAME`, the
-/// resource part of its ARN), so every output format shows which one it is.
-pub const CHANGE_PREFIX: &str = "jobtemplate/";
+use crate::domain::{DesiredTemplate, Kind, ResourceId};
 
 /// One of the account's own templates as jobctl compares it.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,11 +33,6 @@ pub struct ObservedTemplate {
     /// DescribeJobTemplate in job-spec terms; `None` when it was not read (not declared).
     pub spec: Option<JobSpec>,
     pub tags: BTreeMap<String, String>,
-}
-
-/// The template `name` of a change's id, when the change is a template's.
-pub fn template_name(change_id: &str) -> Option<&str> {
-    change_id.strip_prefix(CHANGE_PREFIX)
 }
 
 /// The template fields compared, in manifest order (tags apart).
@@ -67,15 +58,21 @@ pub(crate) fn fields_of(spec: &JobSpec) -> serde_json::Map<String, Value> {
 
 /// Plans the declared templates against the account's. `prune` says whether this run may
 /// delete this instance's templates that no manifest declares (the same decision as for jobs).
+/// `unread` names the declared templates whose read failed: they are left out (their errors
+/// say why), never planned as new.
 pub fn plan(
     desired: &[DesiredTemplate],
     observed: &BTreeMap<String, ObservedTemplate>,
+    unread: &std::collections::BTreeSet<&str>,
     settings: &Settings,
     prune: bool,
 ) -> Vec<Change> {
     let mut changes = Vec::new();
     for template in desired {
-        let id = format!("{CHANGE_PREFIX}{}", template.name);
+        if unread.contains(template.name.as_str()) {
+            continue;
+        }
+        let id = ResourceId::template(&template.name);
         let mut want = template.spec.clone();
         want.tags.extend(
             ownership_tags(&settings.instance)
@@ -83,14 +80,15 @@ pub fn plan(
                 .map(|(k, v)| (k, TagValue(v))),
         );
         let Some(remote) = observed.get(&template.name) else {
-            let mut change = Change::new(&id, Action::Create);
+            let mut change = Change::new(id, Action::Create);
             change.source = Some(template.origin.to_string());
-            change.steps = vec![Step::CreateJobTemplate];
-            change.template = Some(Box::new(want));
+            change.steps = vec![Step::CreateJobTemplate {
+                template: Box::new(want),
+            }];
             changes.push(change);
             continue;
         };
-        let mut change = Change::new(&id, Action::Unchanged);
+        let mut change = Change::new(id, Action::Unchanged);
         change.source = Some(template.origin.to_string());
         change.arn = Some(remote.arn.clone());
         let owner = ownership(&remote.tags, &settings.instance);
@@ -127,8 +125,12 @@ pub fn plan(
         if !change.fields.is_empty() {
             change.action = Action::Replace;
             change.forced_by = change.fields.iter().map(|f| f.field).collect();
-            change.steps = vec![Step::DeleteJobTemplate, Step::CreateJobTemplate];
-            change.template = Some(Box::new(want));
+            change.steps = vec![
+                Step::DeleteJobTemplate,
+                Step::CreateJobTemplate {
+                    template: Box::new(want),
+                },
+            ];
             if !settings.allow_replace {
                 change.blocked = Some(
                     "AWS cannot update a job template, so this change deletes it and creates it again (jobs already created from it keep running); pass --allow-replace to do that".into(),
@@ -189,7 +191,7 @@ pub fn plan(
             {
                 continue;
             }
-            let mut change = Change::new(&format!("{CHANGE_PREFIX}{name}"), Action::Delete);
+            let mut change = Change::new(ResourceId::template(name), Action::Delete);
             change.arn = Some(remote.arn.clone());
             change.ownership = Some(Ownership::Managed);
             change.steps = vec![Step::DeleteJobTemplate];
@@ -239,7 +241,7 @@ pub async fn refresh(
             }
             Err(err) if err.ends_the_run() => return Err(err),
             Err(err) => errors.push(JobError {
-                job_id: format!("{CHANGE_PREFIX}{id}"),
+                resource: ResourceId::template(&id),
                 source: declared.map(|t| t.origin.to_string()),
                 message: err.to_string(),
                 operation: Some(err.operation),
@@ -254,10 +256,10 @@ pub async fn refresh(
 /// change, then templates no manifest declares any more are deleted (after the jobs pruned
 /// with them).
 pub fn phase(change: &Change) -> u8 {
-    match (template_name(&change.job_id), change.action) {
-        (None, _) => 1,
-        (Some(_), Action::Delete) => 2,
-        (Some(_), _) => 0,
+    match (change.resource.kind, change.action) {
+        (Kind::Job | Kind::Rollout, _) => 1,
+        (Kind::JobTemplate, Action::Delete) => 2,
+        (Kind::JobTemplate, _) => 0,
     }
 }
 
@@ -346,7 +348,7 @@ pub async fn check_named_templates(
             Some(name) if !is_declared(name) && !listed.contains_key(name) => {
                 let at = job.key_origins.get("jobTemplate").unwrap_or(&job.origin);
                 errors.push(JobError {
-                    job_id: job.job_id.clone(),
+                    resource: ResourceId::job(job.job_id.clone()),
                     source: Some(at.to_string()),
                     message: format!(
                         "spec.jobTemplate: no `kind: JobTemplate` manifest declares `{name}` and the account has no job template `{name}`; declare it (kind: JobTemplate, metadata.name: {name}), fix the name, or give the template's `jobTemplateArn`"
@@ -390,7 +392,7 @@ pub fn name_template_arns(
             }
             None => {
                 errors.push(JobError {
-                    job_id: job.job_id.clone(),
+                    resource: ResourceId::job(job.job_id.clone()),
                     source: Some(job.origin.to_string()),
                     message: format!(
                         "spec.jobTemplate: cannot tell the account or region this run works on, so the ARN of template `{name}` is unknown; give `jobTemplateArn` instead, or set the region"
@@ -435,7 +437,7 @@ pub async fn check_managed_parameters(
                 Err(err) if err.ends_the_run() => return Err(err),
                 Err(err) => {
                     errors.push(JobError {
-                        job_id: job.job_id.clone(),
+                        resource: ResourceId::job(job.job_id.clone()),
                         source: Some(job.origin.to_string()),
                         message: err.to_string(),
                         operation: Some(err.operation),
@@ -459,7 +461,7 @@ pub async fn check_managed_parameters(
             .unwrap_or(&job.origin);
         match problem {
             Some(message) => errors.push(JobError {
-                job_id: job.job_id.clone(),
+                resource: ResourceId::job(job.job_id.clone()),
                 source: Some(at.to_string()),
                 message,
                 operation: Some("DescribeManagedJobTemplate"),
@@ -508,11 +510,11 @@ pub async fn show_inherited(
     let mut failed = std::collections::BTreeSet::new();
     for change in &mut plan.changes {
         if !matches!(change.action, Action::Create | Action::Replace)
-            || template_name(&change.job_id).is_some()
+            || !change.resource.kind.is_job()
         {
             continue;
         }
-        let Some(spec) = change.desired.as_ref() else {
+        let Some(spec) = change.create_spec() else {
             continue;
         };
         let Some(arn) = spec.job_template_arn.clone() else {
@@ -570,14 +572,14 @@ pub async fn show_inherited(
                 continue;
             }
             Some(Err(err)) => JobError {
-                job_id: change.job_id.clone(),
+                resource: change.resource.clone(),
                 source: change.source.clone(),
                 message: err.to_string(),
                 operation: Some(err.operation),
                 code: Some(err.code.clone()),
             },
             _ => JobError {
-                job_id: change.job_id.clone(),
+                resource: change.resource.clone(),
                 source: change.source.clone(),
                 message: format!(
                     "spec.jobTemplateArn: the account has no job template {arn}; declare it (kind: JobTemplate, metadata.name: {name}) or fix the ARN"
@@ -587,9 +589,9 @@ pub async fn show_inherited(
             },
         };
         errors.push(problem);
-        failed.insert(change.job_id.clone());
+        failed.insert(change.resource.clone());
     }
-    plan.changes.retain(|c| !failed.contains(&c.job_id));
+    plan.changes.retain(|c| !failed.contains(&c.resource));
     Ok(errors)
 }
 
@@ -676,15 +678,18 @@ mod tests {
         let s = settings();
         let (planned, results) =
             pass(&api, vec![job("fw", "ota")], vec![template("ota", 30)], &s).await;
-        let actions: Vec<(&str, Action)> = planned
+        let actions: Vec<(String, Action)> = planned
             .plan
             .changes
             .iter()
-            .map(|c| (c.job_id.as_str(), c.action))
+            .map(|c| (c.resource.to_string(), c.action))
             .collect();
         assert_eq!(
             actions,
-            [("fw", Action::Create), ("jobtemplate/ota", Action::Create)]
+            [
+                ("fw".to_string(), Action::Create),
+                ("job template ota".to_string(), Action::Create)
+            ]
         );
         assert!(results.iter().all(|r| !r.failed()), "{results:?}");
         let calls = api.calls();
@@ -777,15 +782,18 @@ mod tests {
             ..settings()
         };
         let (planned, results) = pass(&api, vec![], vec![], &pruning).await;
-        let actions: Vec<(&str, Action)> = planned
+        let actions: Vec<(String, Action)> = planned
             .plan
             .changes
             .iter()
-            .map(|c| (c.job_id.as_str(), c.action))
+            .map(|c| (c.resource.to_string(), c.action))
             .collect();
         assert_eq!(
             actions,
-            [("fw", Action::Cancel), ("jobtemplate/ota", Action::Delete)]
+            [
+                ("fw".to_string(), Action::Cancel),
+                ("job template ota".to_string(), Action::Delete)
+            ]
         );
         assert!(results.iter().all(|r| !r.failed()), "{results:?}");
         let calls = api.calls();
@@ -846,7 +854,7 @@ mod tests {
                 .plan
                 .changes
                 .iter()
-                .find(|c| c.job_id == id)
+                .find(|c| c.resource.name == id)
                 .and_then(|c| c.inherited.clone())
                 .unwrap_or_else(|| panic!("nothing inherited shown for {id}"))
         };
@@ -899,7 +907,11 @@ mod tests {
         let planned = reconcile::plan(&api, vec![moved], coverage, &s)
             .await
             .expect("plan");
-        let fw = planned.plan.changes.iter().find(|c| c.job_id == "fw");
+        let fw = planned
+            .plan
+            .changes
+            .iter()
+            .find(|c| c.job_id() == Some("fw"));
         let fw = fw.expect("fw planned");
         assert_eq!(fw.action, Action::Replace);
         let inherited = fw.inherited.as_ref().expect("inherited shown");
@@ -939,7 +951,11 @@ mod tests {
         let planned = reconcile::plan(&api, vec![described], coverage, &s)
             .await
             .expect("plan");
-        let fw = planned.plan.changes.iter().find(|c| c.job_id == "fw");
+        let fw = planned
+            .plan
+            .changes
+            .iter()
+            .find(|c| c.job_id() == Some("fw"));
         let fw = fw.expect("fw planned");
         assert_eq!(fw.action, Action::Update);
         let inherited = fw.inherited.as_ref().expect("inherited shown");
@@ -1053,7 +1069,7 @@ mod tests {
             .await
             .expect("plan");
         let change = &planned.plan.changes[0];
-        assert_eq!(change.job_id, "jobtemplate/ota");
+        assert_eq!(change.resource, crate::domain::ResourceId::template("ota"));
         assert!(
             change
                 .blocked
@@ -1077,7 +1093,13 @@ mod tests {
             spec.tags.clear();
         }
         let observed = BTreeMap::from([("ota".to_string(), remote.clone())]);
-        let change = &plan(std::slice::from_ref(&t), &observed, &settings(), false)[0];
+        let change = &plan(
+            std::slice::from_ref(&t),
+            &observed,
+            &Default::default(),
+            &settings(),
+            false,
+        )[0];
         assert!(change
             .blocked
             .as_deref()
@@ -1087,7 +1109,7 @@ mod tests {
         remote.tags.extend(ownership_tags("prod"));
         remote.tags.insert("team".into(), "heating".into());
         let observed = BTreeMap::from([("ota".to_string(), remote)]);
-        let change = &plan(&[t], &observed, &settings(), false)[0];
+        let change = &plan(&[t], &observed, &Default::default(), &settings(), false)[0];
         assert_eq!(change.action, Action::Update);
         assert!(change.blocked.is_none());
         assert_eq!(change.steps.len(), 1);

@@ -109,7 +109,7 @@ impl Render for Github {
             .errors
             .iter()
             .map(|e| {
-                Annotation::new(Level::Error, format!("job `{}`: {}", e.job_id, e.message))
+                Annotation::new(Level::Error, format!("job `{}`: {}", e.resource, e.message))
                     .with_title("jobctl export")
             })
             .collect();
@@ -436,7 +436,7 @@ pub fn plan_annotations(
 ) -> Vec<Annotation> {
     let mut out = Vec::new();
     for change in &plan.changes {
-        let id = &change.job_id;
+        let id = &change.resource;
         let annotation = if let Some(reason) = &change.blocked {
             Some(
                 Annotation::new(Level::Error, format!("{id}: {reason}"))
@@ -473,9 +473,11 @@ pub fn plan_annotations(
         }
     }
     for error in errors {
-        let annotation =
-            Annotation::new(Level::Error, format!("{}: {}", error.job_id, error.message))
-                .with_title(format!("jobctl: {} could not be planned", error.job_id));
+        let annotation = Annotation::new(
+            Level::Error,
+            format!("{}: {}", error.resource, error.message),
+        )
+        .with_title(format!("jobctl: {} could not be planned", error.resource));
         out.push(match &error.source {
             Some(source) => annotation.at_source(source, workspace),
             None => annotation,
@@ -511,7 +513,7 @@ pub fn apply_annotations(
         else {
             continue;
         };
-        let id = &result.job_id;
+        let id = &result.resource;
         let annotation = Annotation::new(
             Level::Error,
             format!("{id}: {operation} failed: {code}: {message}"),
@@ -520,7 +522,7 @@ pub fn apply_annotations(
         let source = plan
             .changes
             .iter()
-            .find(|c| &c.job_id == id)
+            .find(|c| &c.resource == id)
             .and_then(|c| c.source.as_deref());
         out.push(match source {
             Some(source) => annotation.at_source(source, workspace),

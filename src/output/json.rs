@@ -206,6 +206,10 @@ pub struct ApplyJson<'a> {
     /// Each declared rollout as the run's advance left it (phase, stages, what it did).
     #[serde(skip_serializing_if = "is_empty")]
     pub rollouts: &'a [crate::engine::advance::RolloutRun],
+    /// Why the run stopped before its end (`timeout`, `interrupted`, `terminated`): `results`
+    /// are what was done by then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorJson<'a>>,
 }
 
 pub fn apply(report: &ApplyReport) -> ApplyJson<'_> {
@@ -218,6 +222,10 @@ pub fn apply(report: &ApplyReport) -> ApplyJson<'_> {
         calls: (!refused).then_some(&report.calls),
         wait: report.wait.as_ref().map(super::status::json),
         rollouts: &report.rollouts,
+        error: report.stopped.as_ref().map(|stopped| ErrorJson {
+            kind: stopped.kind,
+            message: &stopped.message,
+        }),
     }
 }
 
@@ -317,8 +325,9 @@ pub struct FailureJson<'a> {
 #[derive(Debug, Serialize)]
 pub struct ErrorJson<'a> {
     /// `config` (flags or jobctl.yaml; exit 64), `connect` (no client for AWS; exit 1), `aws`
-    /// (the account could not be read; exit 1), `timeout` (`--timeout` passed; exit 3) or
-    /// `savedPlan` (a saved plan cannot be applied; exit 1).
+    /// (the account could not be read; exit 1), `timeout` (`--timeout` passed; exit 3),
+    /// `interrupted` (Ctrl-C; exit 130), `terminated` (SIGTERM; exit 143) or `savedPlan` (a
+    /// saved plan cannot be applied; exit 1).
     pub kind: FailureKind,
     pub message: &'a str,
 }

@@ -130,7 +130,7 @@ pub fn export_markdown(report: &ExportReport) -> String {
     for error in &report.errors {
         out.push_str(&format!(
             "- ✗ {}: {}\n",
-            code(&error.job_id),
+            code(&error.resource.to_string()),
             text(&error.message)
         ));
     }
@@ -216,6 +216,12 @@ pub fn apply_report_markdown(report: &ApplyReport, options: &MarkdownOptions) ->
         &report.applied,
         &options,
     );
+    if let Some(stopped) = &report.stopped {
+        out.push_str(&format!(
+            "\n**Stopped before the end:** {}. The results above are what was done by then.\n",
+            html(&stopped.message)
+        ));
+    }
     if !report.rollouts.is_empty() {
         out.push_str("\n#### Rollouts\n\n| rollout | phase | stage | next |\n|---|---|---|---|\n");
         for run in &report.rollouts {
@@ -303,7 +309,7 @@ pub fn apply_markdown(
                         Outcome::Done | Outcome::AlreadyExists => String::new(),
                     };
                     let mark = if result.failed() { "❌" } else { "⏭️" };
-                    results.push_str(&format!("| {mark} | {} | {what} |\n", code(&result.job_id)));
+                    results.push_str(&format!("| {mark} | {} | {what} |\n", code(&result.resource.to_string())));
                 }
                 results.push('\n');
             }
@@ -468,7 +474,7 @@ fn plan_parts(
             head.push_str(&format!(
                 "| {} | {} | {} | {} | {} |\n",
                 mark(change),
-                code(&change.job_id),
+                code(&change.resource.to_string()),
                 describe(change),
                 change.status.as_deref().map(text).unwrap_or_default(),
                 change.source.as_deref().map(code).unwrap_or_default()
@@ -477,7 +483,7 @@ fn plan_parts(
         for error in errors {
             head.push_str(&format!(
                 "| ❗ | {} | **error:** {} | | {} |\n",
-                code(&error.job_id),
+                code(&error.resource.to_string()),
                 text(&error.message),
                 error.source.as_deref().map(code).unwrap_or_default()
             ));
@@ -489,7 +495,7 @@ fn plan_parts(
         .changes
         .iter()
         .filter(|c| c.action == Action::Unchanged && c.blocked.is_none())
-        .map(|c| code(&c.job_id))
+        .map(|c| code(&c.resource.to_string()))
         .collect();
     if !unchanged.is_empty() {
         head.push_str(&format!(
@@ -612,7 +618,11 @@ fn change_block(change: &Change) -> String {
         let fence = fence(&diff);
         body.push_str(&format!("{fence}diff\n{diff}{fence}\n\n"));
     }
-    let mut summary = format!("{} <code>{}</code>: ", mark(change), html(&change.job_id));
+    let mut summary = format!(
+        "{} <code>{}</code>: ",
+        mark(change),
+        html(&change.resource.to_string())
+    );
     summary.push_str(match change.action {
         Action::Create => "create",
         Action::Update => "update in place",
@@ -637,7 +647,7 @@ fn error_block(error: &JobError) -> String {
     let fence = fence(&message);
     format!(
         "<details><summary>❗ <code>{}</code>: error</summary>\n\n{fence}text\n{message}{fence}\n\n</details>\n\n",
-        html(&error.job_id),
+        html(&error.resource.to_string()),
     )
 }
 
@@ -657,8 +667,8 @@ fn step_call(step: &Step) -> String {
         | Step::UntagResource { .. }
         | Step::CancelJob { force: false }
         | Step::DeleteJob { force: false }
-        | Step::CreateJob
-        | Step::CreateJobTemplate
+        | Step::CreateJob { .. }
+        | Step::CreateJobTemplate { .. }
         | Step::DeleteJobTemplate => step.name().into(),
     }
 }
@@ -668,7 +678,7 @@ fn step_call(step: &Step) -> String {
 fn change_diff(change: &Change) -> String {
     let mut out = String::new();
     if change.action == Action::Create {
-        if let Some(spec) = &change.desired {
+        if let Some(spec) = change.create_spec() {
             if let Ok(Value::Object(fields)) = serde_json::to_value(&**spec) {
                 for (name, value) in fields {
                     out.push_str(&format!("@@ {name} @@\n"));

@@ -9,8 +9,10 @@ pub mod diff;
 pub mod files;
 pub mod github;
 pub mod json;
+pub mod live;
 pub mod markdown;
 pub mod promote;
+pub mod prompt;
 pub mod saved;
 pub mod status;
 pub mod style;
@@ -136,6 +138,12 @@ pub trait Render: Send + Sync {
         Screen::stderr(saved::refusal_text(report, style::Paint::PLAIN))
     }
 
+    /// After an apply's report, why the run stopped before its end (as a notice; the JSON
+    /// report also carries it as `error`).
+    fn stopped(&self, failure: &Failure) -> Screen {
+        self.notice(&failure.message)
+    }
+
     /// A problem after the report was shown (a report file could not be written).
     fn notice(&self, message: &str) -> Screen {
         Screen::stderr(format!("jobctl: {message}\n"))
@@ -183,6 +191,9 @@ impl Output {
 
     pub fn apply(&self, report: &ApplyReport) {
         show(&self.render.apply(report));
+        if let Some(stopped) = &report.stopped {
+            show(&self.render.stopped(stopped));
+        }
     }
 
     pub fn export(&self, report: &ExportReport) {
@@ -215,6 +226,11 @@ impl Output {
 
     pub fn notice(&self, message: &str) {
         show(&self.render.notice(message));
+    }
+
+    /// Asks at the terminal whether to carry out `report`'s destructive plan.
+    pub async fn ask(&self, report: &PlanReport) -> bool {
+        prompt::confirm(report).await
     }
 
     /// Writes the report files; a failure is shown as a notice and returned as `false`.

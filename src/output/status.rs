@@ -423,7 +423,7 @@ pub fn summary_text(report: &StatusReport) -> String {
     for err in &report.errors {
         out.push_str(&format!(
             "error: {}: {}\n",
-            err.job_id,
+            err.resource,
             sanitize(&err.message)
         ));
     }
@@ -746,6 +746,7 @@ mod tests {
             calls: std::collections::BTreeMap::new(),
             wait: Some(rollout_report(Phase::Paused)),
             rollouts: Vec::new(),
+            stopped: None,
         };
         let colors = crate::output::style::Colors {
             stdout: false,

@@ -67,7 +67,7 @@ impl Render for Text {
                 Outcome::Skipped { .. } => "skipped",
                 Outcome::Failed { .. } => "failed",
             };
-            format!("[{done}/{total}] {} {what}\n", result.job_id)
+            format!("[{done}/{total}] {} {what}\n", result.resource)
         })
     }
 
@@ -303,7 +303,7 @@ pub fn plan_text(plan: &Plan, errors: &[JobError], manifest_errors: usize, paint
         out.push_str(&format!(
             "  {} {}{}\n      {}\n",
             paint.paint(style::DANGER, "!"),
-            paint.paint(style::STRONG, &error.job_id),
+            paint.paint(style::STRONG, &error.resource.to_string()),
             error
                 .source
                 .as_ref()
@@ -527,7 +527,7 @@ fn change_body(change: &Change, paint: Paint) -> String {
         change.job_process_details.as_ref(),
         paint,
     ));
-    let id = paint.paint(style::STRONG, &change.job_id);
+    let id = paint.paint(style::STRONG, &change.resource.to_string());
     match change.action {
         Action::Unchanged if change.blocked.is_some() => format!(
             "  {} {id} {}{source}{status}\n",
@@ -537,7 +537,7 @@ fn change_body(change: &Change, paint: Paint) -> String {
         Action::Unchanged => format!(
             "  {} {}{}{status}\n",
             paint.paint(style::FAINT, "="),
-            change.job_id,
+            change.resource,
             paint.paint(style::FAINT, "  unchanged")
         ),
         Action::Create => {
@@ -545,7 +545,7 @@ fn change_body(change: &Change, paint: Paint) -> String {
                 "  {} {id} will be created{source}\n",
                 paint.paint(style::ADDED, "+")
             );
-            if let Some(spec) = &change.desired {
+            if let Some(spec) = change.create_spec() {
                 if let Ok(Value::Object(fields)) = serde_json::to_value(&**spec) {
                     let width = fields.keys().map(String::len).max().unwrap_or(0);
                     let mark = paint.paint(style::ADDED, "+");
@@ -793,7 +793,7 @@ pub fn apply_text(results: &[JobResult], paint: Paint) -> String {
                 out.push_str(&format!(
                     "  {} {} {verb}{}\n",
                     paint.paint(style::ADDED, "✓"),
-                    result.job_id,
+                    result.resource,
                     result
                         .job_arn
                         .as_deref()
@@ -807,7 +807,7 @@ pub fn apply_text(results: &[JobResult], paint: Paint) -> String {
                 out.push_str(&format!(
                     "  {} {}: skipped: {reason}\n",
                     paint.paint(style::CHANGED, "!"),
-                    result.job_id
+                    result.resource
                 ));
             }
             Outcome::Failed {
@@ -819,7 +819,7 @@ pub fn apply_text(results: &[JobResult], paint: Paint) -> String {
                 out.push_str(&format!(
                     "  {} {}: {operation} failed: {code}: {message}\n",
                     paint.paint(style::DANGER, "✗"),
-                    result.job_id
+                    result.resource
                 ));
             }
         }
@@ -878,7 +878,7 @@ pub fn export_text(report: &ExportReport, paint: Paint) -> String {
         out.push_str(&format!(
             "  {} {}: {}\n",
             paint.paint(style::DANGER, "✗"),
-            error.job_id,
+            error.resource,
             sanitize(&error.message)
         ));
     }
@@ -982,7 +982,7 @@ fn blocked_text(plan: &Plan) -> String {
     for change in blocked {
         out.push_str(&format!(
             "  {}: {}\n",
-            change.job_id,
+            change.resource,
             change.blocked.as_deref().unwrap_or_default()
         ));
     }

@@ -57,21 +57,26 @@ impl JobGauges {
         let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         // A job this pass prunes is no rollout to watch: its cancellation is jobctl's own.
         for change in &plan.changes {
+            let Some(job_id) = change.job_id() else {
+                continue;
+            };
             if matches!(change.action, Action::Cancel | Action::Delete) {
-                self.jobs.remove(&change.job_id);
+                self.jobs.remove(job_id);
             }
         }
         let active = |status: Option<&str>| matches!(status, Some("IN_PROGRESS" | "SCHEDULED"));
         let owned_changes = plan.changes.iter().filter(|c| {
-            c.ownership == Some(Ownership::Managed)
+            c.resource.kind.is_job()
+                && c.ownership == Some(Ownership::Managed)
                 && active(c.status.as_deref())
                 && !matches!(c.action, Action::Cancel | Action::Delete)
         });
         for change in owned_changes {
             if let (Some(health), Some(details)) = (change.health, &change.job_process_details) {
                 let tolerance = change.max_failure_rate.unwrap_or(default_tolerance);
-                self.update(&change.job_id, health, details, tolerance, now, true);
-                seen.insert(&change.job_id);
+                let job_id = change.resource.name.as_str();
+                self.update(job_id, health, details, tolerance, now, true);
+                seen.insert(job_id);
             }
         }
         for orphan in plan.orphans.iter().filter(|o| active(Some(&o.status))) {
@@ -237,7 +242,7 @@ mod tests {
     }
 
     fn change(id: &str, owner: Ownership, health: Health, d: JobProcessDetails) -> Change {
-        let mut c = Change::new(id, Action::Unchanged);
+        let mut c = Change::new(crate::domain::ResourceId::job(id), Action::Unchanged);
         c.status = Some("IN_PROGRESS".into());
         c.ownership = Some(owner);
         c.health = Some(health);

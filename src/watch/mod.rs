@@ -1,6 +1,6 @@
 //! `jobctl watch`: the long-running reconciler. It owns the loop (when to reconcile), not the
-//! reconciling: every pass is [`crate::engine::reconcile`] plus [`crate::engine::apply`], exactly
-//! as the CLI runs them.
+//! reconciling: every pass is [`crate::engine::reconcile::pass`], the one `jobctl apply` runs,
+//! with a driver that applies what is safe and keeps the retry schedule.
 //!
 //! Triggers are file-system hints (debounced, then confirmed by a content fingerprint), a resync
 //! timer for drift on the AWS side, and per-job backoff expiries. Errors are split the watchexec
@@ -17,21 +17,21 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::aws::{ApiStats, JobsApi};
-use crate::engine::apply::{self, ApplyOptions, Outcome};
+use crate::engine::apply::Outcome;
 use crate::engine::health;
 use crate::engine::plan::{Action, Plan};
 use crate::engine::reconcile::{self, Planned};
 use crate::engine::refresh::OwnerCache;
 use crate::engine::Settings;
 use crate::manifest::{self, ManifestSet};
+use crate::shutdown::Shutdown;
 use backoff::Backoff;
 use metrics::Metrics;
 
@@ -93,13 +93,13 @@ impl Trigger {
     }
 }
 
-/// Runs until `shutdown` turns true; each message on `reload` (SIGHUP) re-reads `jobctl.yaml`
-/// and starts a full pass. Returns `Err` only for start-up failures.
+/// Runs until the first signal (`shutdown`); each message on `reload` (SIGHUP) re-reads
+/// `jobctl.yaml` and starts a full pass. Returns `Err` only for start-up failures.
 pub async fn run(
     mut config: Config,
     api: Arc<dyn JobsApi>,
     api_stats: Arc<ApiStats>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
     mut reload: mpsc::Receiver<()>,
 ) -> Result<(), FatalError> {
     for path in &config.paths {
@@ -123,7 +123,7 @@ pub async fn run(
 
     let mut state = PassState {
         backoff: Backoff::default(),
-        stop: Arc::new(AtomicBool::new(false)),
+        stop: shutdown.clone(),
         last_fingerprint: None,
         last_good_jobs: None,
         tree_was_absent: false,
@@ -136,12 +136,11 @@ pub async fn run(
     let mut trigger = Some(Trigger::Start);
 
     loop {
-        if *shutdown.borrow() {
+        if shutdown.requested() {
             break;
         }
         if let Some(why) = trigger.take() {
             watcher.rewatch_if_moved(&config.paths);
-            let stop_flag = Arc::clone(&state.stop);
             let pass = run_pass(&config, &*api, &metrics, &mut state, why, &mut hints);
             tokio::select! {
                 moving = pass => {
@@ -150,7 +149,7 @@ pub async fn run(
                         settle = Some((now + config.debounce, now + config.debounce * 10));
                     }
                 }
-                () = drain_on_shutdown(&mut shutdown, &stop_flag, config.shutdown_timeout) => {
+                () = drain_on_shutdown(&shutdown, config.shutdown_timeout) => {
                     tracing::warn!(timeout_s = config.shutdown_timeout.as_secs(), "shutdown timeout reached with calls still in flight");
                     break;
                 }
@@ -177,11 +176,7 @@ pub async fn run(
             wake = wake.min(at);
         }
         tokio::select! {
-            changed = shutdown.changed() => {
-                if changed.is_err() || *shutdown.borrow() {
-                    break;
-                }
-            }
+            () = shutdown.wait() => break,
             Some(()) = reload.recv() => {
                 reload_root_config(&mut config);
                 // A full pass: every job, those waiting in backoff included, whatever the
@@ -270,15 +265,9 @@ fn log_rollout(run: &crate::engine::advance::RolloutRun) {
 }
 
 /// Completes when shutdown was requested and the grace period is over.
-async fn drain_on_shutdown(
-    shutdown: &mut watch::Receiver<bool>,
-    stop: &AtomicBool,
-    grace: Duration,
-) {
-    if shutdown.wait_for(|v| *v).await.is_err() {
-        std::future::pending::<()>().await;
-    }
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+async fn drain_on_shutdown(shutdown: &Shutdown, grace: Duration) {
+    // Apply starts no new change from here on: it watches the same token.
+    shutdown.wait().await;
     tracing::info!(
         grace_s = grace.as_secs(),
         "shutting down: no new changes, waiting for calls in flight"
@@ -309,8 +298,8 @@ fn fingerprint(set: &ManifestSet) -> u64 {
 /// What passes carry over from one to the next.
 struct PassState {
     backoff: Backoff,
-    /// Set on shutdown; apply starts no new change once it is.
-    stop: Arc<AtomicBool>,
+    /// The first signal; apply starts no new change once it came.
+    stop: Shutdown,
     /// The manifests as of the last pass, to skip file events that changed nothing.
     last_fingerprint: Option<u64>,
     /// Jobs declared at the last complete pass that was free to prune.
@@ -421,7 +410,7 @@ async fn run_pass(
     let mut coverage = reconcile::Coverage {
         incomplete: set.incomplete_reason(),
         empty_roots: set.empty_roots(),
-        templates: set.templates.clone(),
+        templates: std::mem::take(&mut set.templates),
     };
     let absent_now = set.roots.iter().any(|r| !r.exists || r.manifests == 0);
     let wants_prune = config.settings.prune || config.settings.prune_delete;
@@ -455,62 +444,58 @@ async fn run_pass(
     if trigger == Trigger::Reload {
         *owners = OwnerCache::default();
     }
-    let mut planned = reconcile::plan_with_cache(api, set.jobs, coverage, &config.settings, owners)
-        .await
-        .unwrap_or_else(|err| Planned::unreadable(job_ids, &err));
-    for note in &planned.plan.notes {
-        tracing::warn!("{note}");
-    }
-    job_gauges(
+    let declared = reconcile::Declared {
+        jobs: std::mem::take(&mut set.jobs),
+        coverage,
+        manifest_errors,
+    };
+    drop(set);
+    let mut driver = DaemonDriver {
         api,
         metrics,
-        &planned.plan,
-        config.settings.max_failure_rate,
+        backoff,
+        max_failure_rate: config.settings.max_failure_rate,
+        planned_changes: 0,
+        blocked: 0,
+    };
+    let options = reconcile::PassOptions {
+        mode: reconcile::Mode::WhatIsSafe,
+        stop: stop.clone(),
+    };
+    // The same pass as `jobctl apply`; the daemon's driver applies what is safe and keeps the
+    // retry schedule. The plan is moved into it, not cloned: at 10,000 jobs a copy is tens of
+    // MiB at the pass's peak.
+    let mut pass = reconcile::Pass::default();
+    let read = reconcile::pass(
+        api,
+        declared,
+        &config.settings,
+        owners,
+        &options,
+        &mut driver,
+        &mut pass,
     )
     .await;
-    for error in &planned.errors {
-        tracing::error!(job_id = %error.job_id, operation = error.operation.unwrap_or(""), "{}", error.message);
-        backoff.failed(&error.job_id);
+    if let Err(err) = read {
+        pass.planned = Planned::unreadable(job_ids, &err);
+        driver.account_for(&mut pass.planned).await;
     }
-
-    // Jobs that need nothing any more leave the retry schedule; so do jobs no longer declared.
-    let known: std::collections::HashSet<&str> = planned
-        .plan
-        .changes
-        .iter()
-        .map(|c| c.job_id.as_str())
-        .chain(planned.errors.iter().map(|e| e.job_id.as_str()))
-        .collect();
-    backoff.retain(|job_id| known.contains(job_id));
-    for change in &planned.plan.changes {
-        // Unchanged jobs need no retry; blocked ones wait for a person, not for a timer (a
-        // stale entry would otherwise wake the loop for ever).
-        if change.action == Action::Unchanged || change.blocked.is_some() {
-            backoff.succeeded(&change.job_id);
-        }
-    }
-
-    // The daemon has no one to approve a plan, so it applies what is safe and reports the rest.
-    // The plan is moved out, not cloned: at 10,000 jobs a copy is tens of MiB at the pass's peak.
-    let planned_changes = planned.plan.changes.len();
-    let mut plan = std::mem::take(&mut planned.plan);
-    let blocked: Vec<String> = plan.blocked().map(|c| c.job_id.clone()).collect();
-    for change in plan.blocked() {
-        tracing::error!(job_id = %change.job_id, action = change.action.as_str(), "blocked: {}", change.blocked.as_deref().unwrap_or_default());
-    }
-    plan.changes.retain(|c| {
-        c.blocked.is_none() && (c.action == Action::Unchanged || !backoff.waiting(&c.job_id))
-    });
-    let options = ApplyOptions {
-        stop: Some(Arc::clone(stop)),
-        ..ApplyOptions::default()
-    };
-    let results = apply::apply(api, &plan, &config.settings, &options, &|_| {}).await;
+    let DaemonDriver {
+        planned_changes,
+        blocked,
+        backoff,
+        ..
+    } = driver;
     let mut failures = 0;
-    for result in &results {
+    let results = match &pass.applied {
+        Some(reconcile::Applied::Results(results)) => results.as_slice(),
+        _ => &[],
+    };
+    for result in results {
+        let key = result.resource.to_string();
         match &result.outcome {
             Outcome::Done | Outcome::AlreadyExists => {
-                backoff.succeeded(&result.job_id);
+                backoff.succeeded(&key);
                 metrics.change_applied(result.action);
             }
             Outcome::Failed {
@@ -519,19 +504,19 @@ async fn run_pass(
                 message,
             } => {
                 failures += 1;
-                let delay = backoff.failed(&result.job_id);
-                tracing::error!(job_id = %result.job_id, action = result.action.as_str(), operation = %operation, code = %code, retry_in_s = delay.as_secs_f64(), "{message}");
+                let delay = backoff.failed(&key);
+                tracing::error!(resource = %result.resource, action = result.action.as_str(), operation = %operation, code = %code, retry_in_s = delay.as_secs_f64(), "{message}");
             }
             Outcome::Skipped { .. } => {}
         }
     }
     // Rollouts move as far as they can on every pass.
-    let advanced = crate::engine::advance::advance(api, &plan).await;
-    *rollouts_moving = advanced.moving;
-    for run in &advanced.rollouts {
+    *rollouts_moving = pass.rollouts.moving;
+    for run in &pass.rollouts.rollouts {
         log_rollout(run);
     }
-    metrics.rollouts_advanced(&advanced.rollouts);
+    metrics.rollouts_advanced(&pass.rollouts.rollouts);
+    let planned = &pass.planned;
     // AWS answered everything: a success, even if manifests are broken or changes blocked.
     let api_ok = planned.errors.is_empty() && failures == 0;
     let now = SystemTime::now()
@@ -540,16 +525,10 @@ async fn run_pass(
     metrics.finish(&metrics::PassOutcome {
         duration: started.elapsed(),
         api_ok,
-        blocked: blocked.len(),
+        blocked,
         in_backoff: backoff.len(),
         finished_at: now,
-        not_ready: readiness_reason(
-            &planned,
-            manifest_errors,
-            failures,
-            blocked.len(),
-            backoff.len(),
-        ),
+        not_ready: readiness_reason(planned, manifest_errors, failures, blocked, backoff.len()),
     });
     tracing::info!(
         trigger = trigger.as_str(),
@@ -557,15 +536,82 @@ async fn run_pass(
         jobs = planned_changes,
         errors = planned.errors.len(),
         failures,
-        blocked = blocked.len(),
+        blocked,
         invalid_manifests = manifest_errors,
         "reconcile finished"
     );
-    drop(planned);
-    drop(plan);
+    drop(pass);
     release_freed_memory();
     // A held prune is looked at again after one settle period.
     moving || hold
+}
+
+/// The daemon around a pass: logs, gauges and the retry schedule. Nobody approves a plan, so
+/// the review leaves out what must wait (blocked changes, changes in backoff) and applies the
+/// rest.
+struct DaemonDriver<'a> {
+    api: &'a dyn JobsApi,
+    metrics: &'a Metrics,
+    backoff: &'a mut Backoff,
+    max_failure_rate: f64,
+    /// How many changes the pass planned, before any was held back.
+    planned_changes: usize,
+    /// How many were blocked.
+    blocked: usize,
+}
+
+impl DaemonDriver<'_> {
+    /// Logs the plan's notes, errors and blocked changes, updates the gauges and the retry
+    /// schedule, and leaves out the changes that must wait.
+    async fn account_for(&mut self, planned: &mut Planned) {
+        for note in &planned.plan.notes {
+            tracing::warn!("{note}");
+        }
+        job_gauges(self.api, self.metrics, &planned.plan, self.max_failure_rate).await;
+        for error in &planned.errors {
+            tracing::error!(resource = %error.resource, operation = error.operation.unwrap_or(""), "{}", error.message);
+            self.backoff.failed(&error.resource.to_string());
+        }
+        // Resources that need nothing any more leave the retry schedule; so do those no longer
+        // declared.
+        let known: std::collections::HashSet<String> = planned
+            .plan
+            .changes
+            .iter()
+            .map(|c| c.resource.to_string())
+            .chain(planned.errors.iter().map(|e| e.resource.to_string()))
+            .collect();
+        self.backoff.retain(|key| known.contains(key));
+        for change in &planned.plan.changes {
+            // Unchanged ones need no retry; blocked ones wait for a person, not for a timer (a
+            // stale entry would otherwise wake the loop for ever).
+            if change.action == Action::Unchanged || change.blocked.is_some() {
+                self.backoff.succeeded(&change.resource.to_string());
+            }
+        }
+        self.planned_changes = planned.plan.changes.len();
+        for change in planned.plan.blocked() {
+            self.blocked += 1;
+            tracing::error!(resource = %change.resource, action = change.action.as_str(), "blocked: {}", change.blocked.as_deref().unwrap_or_default());
+        }
+        let backoff = &*self.backoff;
+        planned.plan.changes.retain(|c| {
+            c.blocked.is_none()
+                && (c.action == Action::Unchanged || !backoff.waiting(&c.resource.to_string()))
+        });
+    }
+}
+
+#[async_trait::async_trait]
+impl reconcile::Driver for DaemonDriver<'_> {
+    async fn review(
+        &mut self,
+        planned: &mut Planned,
+        _refused: Option<reconcile::Refusal>,
+    ) -> bool {
+        self.account_for(planned).await;
+        true
+    }
 }
 
 /// Updates the per-job gauges from the counts the plan read, and reads once each owned job

@@ -16,8 +16,8 @@ use crate::domain::ownership::{ownership, ownership_tags, Ownership, RESERVED_TA
 use crate::domain::rollout::{RolloutSpec, KIND_ROLLOUT, KIND_TAG, STAGE_TAG};
 use crate::domain::spec::{JobSpec, TargetSelection};
 use crate::domain::{
-    JobProcessDetails, JobProgress, JobStatus, JobSummary, JobUpdate, RemoteJob, ResolvedJob,
-    ResolvedSpec,
+    JobProcessDetails, JobProgress, JobStatus, JobSummary, JobUpdate, Kind, RemoteJob, ResolvedJob,
+    ResolvedSpec, ResourceId,
 };
 
 /// What apply would do with one job.
@@ -88,9 +88,17 @@ pub enum Step {
     },
     /// Poll DescribeJob until the job is gone, so its id can be used again.
     WaitForDeletion,
-    CreateJob,
-    /// A template change (`jobtemplate/NAME`): create it, with jobctl's ownership tags.
-    CreateJobTemplate,
+    /// CreateJob with the spec it sends: targets resolved, document inline, ownership tags
+    /// added. Boxed, as the other steps are small.
+    CreateJob {
+        #[serde(skip)]
+        spec: Box<ResolvedSpec>,
+    },
+    /// CreateJobTemplate with the template it sends, ownership tags added.
+    CreateJobTemplate {
+        #[serde(skip)]
+        template: Box<crate::domain::JobTemplateSpec>,
+    },
     /// A template change: delete it (jobs already created from it keep running).
     DeleteJobTemplate,
 }
@@ -108,8 +116,8 @@ impl Step {
             Self::CancelJob { .. } => "CancelJob",
             Self::DeleteJob { .. } => "DeleteJob",
             Self::WaitForDeletion => "WaitForDeletion",
-            Self::CreateJob => "CreateJob",
-            Self::CreateJobTemplate => "CreateJobTemplate",
+            Self::CreateJob { .. } => "CreateJob",
+            Self::CreateJobTemplate { .. } => "CreateJobTemplate",
             Self::DeleteJobTemplate => "DeleteJobTemplate",
         }
     }
@@ -118,7 +126,9 @@ impl Step {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
-    pub job_id: String,
+    /// What changes: a job, a rollout's job or a job template (`kind` and its name in JSON).
+    #[serde(flatten)]
+    pub resource: ResourceId,
     pub action: Action,
     /// Where the manifest declares the job (`file:line:col`), when it does.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -147,19 +157,12 @@ pub struct Change {
     /// Its counts (DescribeJob's `jobProcessDetails`), next to `health`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_process_details: Option<JobProcessDetails>,
-    /// The spec a create sends (targets resolved, document inline, ownership tags added).
-    #[serde(skip)]
-    pub desired: Option<ResolvedSpec>,
     /// The job's ARN, when it exists.
     #[serde(skip)]
     pub arn: Option<String>,
     /// The manifest's `metadata.maxFailureRate`, carried for `apply --wait`.
     #[serde(skip)]
     pub max_failure_rate: Option<f64>,
-    /// For a template's change (`jobtemplate/NAME`): the template CreateJobTemplate sends,
-    /// ownership tags added.
-    #[serde(skip)]
-    pub template: Option<Box<crate::domain::JobTemplateSpec>>,
     /// For a `kind: Rollout`: where it stands and what its next step needs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollout: Option<Box<RolloutPlan>>,
@@ -178,6 +181,9 @@ pub struct RolloutPlan {
     pub stage: String,
     /// What is happening and what the next step needs, with numbers.
     pub next: String,
+    /// The gate failed: the next pass that may change the account halts the rollout.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub halt_due: bool,
     pub stages: Vec<rollout::StageView>,
     /// The stages still to start, each with the targets its promotion will add (the manifest's,
     /// as they stand now: stages that have not started may change).
@@ -199,9 +205,9 @@ pub struct UpcomingStage {
 }
 
 impl Change {
-    pub fn new(job_id: &str, action: Action) -> Self {
+    pub fn new(resource: ResourceId, action: Action) -> Self {
         Self {
-            job_id: job_id.to_string(),
+            resource,
             action,
             source: None,
             status: None,
@@ -213,13 +219,32 @@ impl Change {
             steps: Vec::new(),
             health: None,
             job_process_details: None,
-            desired: None,
             arn: None,
             max_failure_rate: None,
-            template: None,
             rollout: None,
             inherited: None,
         }
+    }
+
+    /// The job id, when this change is a job's or a rollout's.
+    pub fn job_id(&self) -> Option<&str> {
+        self.resource.job_id()
+    }
+
+    /// The spec CreateJob sends, when this change creates a job.
+    pub fn create_spec(&self) -> Option<&ResolvedSpec> {
+        self.steps.iter().find_map(|step| match step {
+            Step::CreateJob { spec } => Some(&**spec),
+            _ => None,
+        })
+    }
+
+    /// The template CreateJobTemplate sends, when this change creates one.
+    pub fn create_template(&self) -> Option<&crate::domain::JobTemplateSpec> {
+        self.steps.iter().find_map(|step| match step {
+            Step::CreateJobTemplate { template } => Some(&**template),
+            _ => None,
+        })
     }
 
     /// Sets the job's health from what DescribeJob said.
@@ -277,7 +302,7 @@ pub struct PruneSummary {
     /// and its job templates that no manifest declares: what this run prunes, or would prune
     /// were it not refused. `--max-prune` counts this number.
     pub would_prune: usize,
-    /// Of `would_prune`, the job templates (`jobtemplate/NAME`); the rest are jobs.
+    /// Of `would_prune`, the job templates; the rest are jobs.
     #[serde(skip_serializing_if = "is_zero")]
     pub would_prune_templates: usize,
     /// `--max-prune`, when given.
@@ -421,7 +446,7 @@ pub fn plan_owned(mut desired: Desired, mut observed: Observed, settings: &Setti
     // others are added after them.
     plan.changes = std::mem::take(&mut observed.compared);
     plan.changes
-        .sort_unstable_by(|a, b| a.job_id.cmp(&b.job_id));
+        .sort_unstable_by(|a, b| a.resource.cmp(&b.resource));
     let compared = plan.changes.len();
     let mut used = vec![false; compared];
     let others = desired.jobs.len().saturating_sub(compared);
@@ -430,7 +455,7 @@ pub fn plan_owned(mut desired: Desired, mut observed: Observed, settings: &Setti
         let listed = observed.listed.get(&job.job_id).map(|l| &l.status);
         let remote = observed.remote.remove(&job.job_id);
         let found = plan.changes[..compared]
-            .binary_search_by(|c| c.job_id.as_str().cmp(&job.job_id))
+            .binary_search_by(|c| c.resource.name.as_str().cmp(&job.job_id))
             .ok();
         let rollout = job
             .rollout
@@ -475,9 +500,9 @@ pub fn plan_owned(mut desired: Desired, mut observed: Observed, settings: &Setti
     // Job ids are unique within a plan (the loader drops a duplicate declaration, orphans are
     // undeclared), so an unstable sort gives the stable order, without the scratch space a
     // stable sort of 10,000 changes allocates.
-    if !plan.changes.is_sorted_by(|a, b| a.job_id <= b.job_id) {
+    if !plan.changes.is_sorted_by(|a, b| a.resource <= b.resource) {
         plan.changes
-            .sort_unstable_by(|a, b| a.job_id.cmp(&b.job_id));
+            .sort_unstable_by(|a, b| a.resource.cmp(&b.resource));
     }
     plan.not_compared.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     plan.orphans.sort_by(|a, b| a.job_id.cmp(&b.job_id));
@@ -485,11 +510,11 @@ pub fn plan_owned(mut desired: Desired, mut observed: Observed, settings: &Setti
 }
 
 fn create(job: ResolvedJob, settings: &Settings, after_deletion: bool) -> Change {
-    let mut change = Change::new(&job.job_id, Action::Create);
+    let mut change = Change::new(resource_of(&job), Action::Create);
     change.source = Some(job.origin.to_string());
     change.max_failure_rate = job.max_failure_rate;
     // A rollout's job starts with its first stage's targets, and says so in its tags.
-    change.desired = Some(match job.rollout.as_ref().and_then(|r| r.stages.first()) {
+    let spec = Box::new(match job.rollout.as_ref().and_then(|r| r.stages.first()) {
         Some(first) => job
             .spec
             .with_targets_at(&first.targets)
@@ -500,14 +525,15 @@ fn create(job: ResolvedJob, settings: &Settings, after_deletion: bool) -> Change
             ])),
         None => job.spec.with_tags(&ownership_tags(&settings.instance)),
     });
+    let create = Step::CreateJob { spec };
     if after_deletion {
         change.status = Some(JobStatus::DeletionInProgress.to_string());
         change.note = Some(
             "a job with this id is being deleted; it is created once the deletion completes".into(),
         );
-        change.steps = vec![Step::WaitForDeletion, Step::CreateJob];
+        change.steps = vec![Step::WaitForDeletion, create];
     } else {
-        change.steps = vec![Step::CreateJob];
+        change.steps = vec![create];
     }
     change
 }
@@ -579,7 +605,7 @@ pub fn compare_read(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) 
         .filter(|f| f.forces_replacement)
         .map(|f| f.field)
         .collect();
-    let mut change = Change::new(&job.job_id, Action::Unchanged);
+    let mut change = Change::new(resource_of(job), Action::Unchanged);
     change.source = Some(job.origin.to_string());
     change.max_failure_rate = job.max_failure_rate;
     change.status = Some(remote.status.to_string());
@@ -596,18 +622,14 @@ pub fn compare_read(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) 
     if !forced_by.is_empty() {
         change.action = Action::Replace;
         change.forced_by = forced_by;
+        // CreateJob follows, with the spec: set_spec adds it.
         change.steps = if finished {
-            vec![
-                Step::DeleteJob { force: false },
-                Step::WaitForDeletion,
-                Step::CreateJob,
-            ]
+            vec![Step::DeleteJob { force: false }, Step::WaitForDeletion]
         } else {
             vec![
                 Step::CancelJob { force: true },
                 Step::DeleteJob { force: true },
                 Step::WaitForDeletion,
-                Step::CreateJob,
             ]
         };
         if !settings.allow_replace {
@@ -665,13 +687,21 @@ pub fn compare_read(job: &ResolvedJob, remote: &RemoteJob, settings: &Settings) 
 }
 
 /// Gives a compared change the spec it sends: a replacement creates the job again, with
-/// jobctl's tags.
+/// jobctl's tags, as the last step. Other changes send no spec, and it is dropped.
 fn set_spec(change: &mut Change, spec: ResolvedSpec, settings: &Settings) {
-    change.desired = Some(if change.action == Action::Replace {
-        spec.with_tags(&ownership_tags(&settings.instance))
+    if change.action == Action::Replace {
+        let spec = Box::new(spec.with_tags(&ownership_tags(&settings.instance)));
+        change.steps.push(Step::CreateJob { spec });
+    }
+}
+
+/// A declared job's resource: a rollout's, or a plain job's.
+fn resource_of(job: &ResolvedJob) -> ResourceId {
+    if job.rollout.is_some() {
+        ResourceId::rollout(&job.job_id)
     } else {
-        spec
-    });
+        ResourceId::job(&job.job_id)
+    }
 }
 
 /// Where a declared rollout stands, judged from its job (or the job about to be created).
@@ -717,6 +747,7 @@ fn rollout_plan(
             phase: rollout::Phase::Missing,
             stage: first.name.clone(),
             next,
+            halt_due: false,
             stages: Vec::new(),
             upcoming: upcoming(&spec, &stage_targets, 0, &BTreeSet::new()),
             spec,
@@ -747,11 +778,21 @@ fn rollout_plan(
         phase: eval.phase,
         stage: spec.stages[eval.current].name.clone(),
         next: eval.summary,
+        halt_due: matches!(eval.decision, rollout::Decision::Halt { .. }),
         stages: eval.stages,
         upcoming,
         spec,
         stage_targets,
     })
+}
+
+/// Words a plan that changes nothing: a due halt is what would happen, not what happens.
+pub fn preview_rollouts(plan: &mut Plan) {
+    for change in &mut plan.changes {
+        if let Some(rollout) = change.rollout.as_deref_mut().filter(|r| r.halt_due) {
+            rollout.next = rollout::would_halt(&rollout.next);
+        }
+    }
 }
 
 /// A rollout's job as AWS holds it: its target ARNs and its tags (the rollout's state).
@@ -976,7 +1017,7 @@ fn plan_orphans(
     let refused = prune_refusal(prunable.len(), settings, desired);
     for (job_id, summary) in prunable {
         let mut change = if summary.status.is_active() {
-            let mut c = Change::new(job_id, Action::Cancel);
+            let mut c = Change::new(ResourceId::job(job_id), Action::Cancel);
             c.steps = vec![Step::CancelJob {
                 force: settings.prune_force,
             }];
@@ -987,7 +1028,7 @@ fn plan_orphans(
             });
             c
         } else {
-            let mut c = Change::new(job_id, Action::Delete);
+            let mut c = Change::new(ResourceId::job(job_id), Action::Delete);
             // Waiting keeps this run within AWS's 10 deletions in progress.
             c.steps = vec![Step::DeleteJob { force: false }, Step::WaitForDeletion];
             c.note = Some("no manifest declares it; the finished job is deleted".into());
@@ -1051,7 +1092,7 @@ fn empty_root_refusal(settings: &Settings, desired: &Desired) -> Option<String> 
     ))
 }
 
-/// Counts the job templates this run prunes (`Delete` changes of `jobtemplate/NAME`, planned
+/// Counts the job templates this run prunes (`Delete` changes of `JobTemplate` resources, planned
 /// after the jobs) into the prune summary, and applies the prune guards to the total: an empty
 /// root without `--allow-empty`, or more jobs and templates together than `--max-prune`,
 /// blocks every prune change, the jobs' and the templates'.
@@ -1059,9 +1100,7 @@ pub fn count_pruned_templates(plan: &mut Plan, settings: &Settings, desired: &De
     let templates = plan
         .changes
         .iter()
-        .filter(|c| {
-            c.action == Action::Delete && super::templates::template_name(&c.job_id).is_some()
-        })
+        .filter(|c| c.action == Action::Delete && c.resource.kind == Kind::JobTemplate)
         .count();
     if templates == 0 {
         return;

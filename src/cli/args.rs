@@ -1,24 +1,48 @@
-//! Flags several subcommands share, their resolution into one configuration, and the front half
-//! that plan and apply share (load, connect, plan). Flags are plain data: files such as
-//! `jobctl.yaml` are read by [`resolve`], never by the clap structs.
+//! The flags several subcommands share, each declared once: `-f`, `--instance`, `-o`, the AWS
+//! connection, the run's deadline, what reconciling means, report files and following. Flags
+//! are plain data; `config` resolves them (with `jobctl.yaml` and the environment) into the one
+//! configuration the engine reads. A command that needs `-f` makes it required with
+//! `#[command(mut_arg("paths", ...))]` rather than declaring it again.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::exit;
-use crate::aws::{Connection, IotJobs};
-use crate::engine::{reconcile, Settings};
-use crate::manifest::{self, root_config};
+use crate::aws::Connection;
 use crate::output::files::ReportFiles;
-use crate::output::Output;
-use crate::report::{Failure, FailureKind, PlanReport, Scope};
+use crate::output::Format;
 
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct ManifestArgs {
     /// A manifest file or a directory of them (read recursively, *.yaml and *.yml). Repeatable.
-    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true)]
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct InstanceArgs {
+    /// This jobctl instance's name, stored in the `jobctl:instance` tag of the jobs it creates.
+    /// Default: `instance:` from jobctl.yaml at the manifest root, else `default`.
+    #[arg(
+        id = "instance",
+        long = "instance",
+        value_name = "NAME",
+        env = "JOBCTL_INSTANCE"
+    )]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OutputArgs {
+    /// Output format [default: github when GITHUB_ACTIONS=true, else text].
+    #[arg(short, long, value_enum)]
+    pub output: Option<Format>,
+}
+
+impl OutputArgs {
+    pub fn format(&self) -> Format {
+        Format::resolve(self.output)
+    }
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -201,10 +225,8 @@ impl ReportArgs {
 /// exactly what the same apply would do.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReconcileArgs {
-    /// This jobctl instance's name, stored in the `jobctl:instance` tag of the jobs it creates.
-    /// Default: `instance:` from jobctl.yaml at the manifest root, else `default`.
-    #[arg(long, value_name = "NAME", env = "JOBCTL_INSTANCE")]
-    pub instance: Option<String>,
+    #[command(flatten)]
+    pub instance: InstanceArgs,
     /// Take over existing jobs that manifests name but jobctl does not manage (adds ownership tags).
     #[arg(long)]
     pub adopt: bool,
@@ -238,6 +260,29 @@ pub struct ReconcileArgs {
     pub compare_finished: bool,
     #[command(flatten)]
     pub health: HealthArgs,
+}
+
+impl ReconcileArgs {
+    /// The flags given that shape a plan (all of them but `--instance`), by name: `apply FILE`
+    /// refuses them, since a saved plan's options are the ones it was planned with.
+    pub fn plan_shaping_given(&self) -> Vec<&'static str> {
+        let given = [
+            (self.adopt, "--adopt"),
+            (self.allow_replace, "--allow-replace"),
+            (self.prune, "--prune"),
+            (self.prune_force, "--prune-force"),
+            (self.prune_delete, "--prune-delete"),
+            (self.allow_empty, "--allow-empty"),
+            (self.max_prune.is_some(), "--max-prune"),
+            (!self.targets.is_empty(), "--target"),
+            (self.compare_finished, "--compare-finished"),
+            (self.health.max_failure_rate != 0.0, "--max-failure-rate"),
+        ];
+        given
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect()
+    }
 }
 
 /// How jobs' rollouts are judged (plan, apply, watch and status show health).
@@ -284,220 +329,4 @@ fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
         return Err(format!("`{text}` is too short: poll at most once a second"));
     }
     Ok(interval)
-}
-
-/// A reconcile run's configuration, resolved once: what to read, how to reconcile, how to
-/// reach AWS.
-#[derive(Debug, Clone)]
-pub struct RunConfig {
-    pub paths: Vec<PathBuf>,
-    pub settings: Settings,
-    pub connection: Connection,
-    /// The deadline of the whole run (`--timeout`); `None` for no deadline.
-    pub timeout: Option<Duration>,
-}
-
-/// Merges the flags and the roots' `jobctl.yaml` into one configuration.
-pub fn resolve(
-    manifests: &ManifestArgs,
-    aws: &AwsArgs,
-    reconcile: &ReconcileArgs,
-) -> Result<RunConfig, root_config::ConfigError> {
-    let instance = root_config::instance(reconcile.instance.as_deref(), &manifests.paths)?;
-    let settings = Settings {
-        instance,
-        adopt: reconcile.adopt,
-        allow_replace: reconcile.allow_replace,
-        prune: reconcile.prune || reconcile.prune_force,
-        prune_force: reconcile.prune_force,
-        prune_delete: reconcile.prune_delete,
-        allow_empty: reconcile.allow_empty,
-        max_prune: reconcile.max_prune,
-        compare_finished: reconcile.compare_finished,
-        only: (!reconcile.targets.is_empty())
-            .then(|| reconcile.targets.iter().cloned().collect::<BTreeSet<_>>()),
-        parallelism: usize::from(aws.parallelism),
-        max_failure_rate: reconcile.health.max_failure_rate,
-        fingerprint_account: false,
-    };
-    Ok(RunConfig {
-        paths: manifests.paths.clone(),
-        settings,
-        connection: aws.connection(),
-        timeout: None,
-    })
-}
-
-/// A run's deadline (`--timeout`): when it passes, the run stops and says what it was waiting
-/// for, and jobctl exits 3.
-#[derive(Debug, Clone, Copy)]
-pub struct Deadline {
-    limit: Duration,
-    at: tokio::time::Instant,
-}
-
-impl Deadline {
-    /// The deadline of a run that starts now; `None` runs without one.
-    pub fn start(limit: Option<Duration>) -> Option<Self> {
-        limit.map(|limit| Self {
-            limit,
-            at: tokio::time::Instant::now() + limit,
-        })
-    }
-
-    /// The `--timeout` given.
-    pub fn limit(&self) -> Duration {
-        self.limit
-    }
-
-    /// When it passes.
-    pub fn at(&self) -> tokio::time::Instant {
-        self.at
-    }
-}
-
-/// Runs `work` until `deadline`. When the deadline passes first, the work is dropped (calls in
-/// flight are abandoned) and the failure names the AWS call that was waiting longest.
-pub async fn within<T>(
-    deadline: Option<Deadline>,
-    api: &IotJobs,
-    doing: &str,
-    work: impl std::future::Future<Output = T>,
-) -> Result<T, Failure> {
-    let Some(deadline) = deadline else {
-        return Ok(work.await);
-    };
-    // Pinned here so that the calls in flight are still registered (not yet dropped) when the
-    // message below asks which one was waiting.
-    let timed = tokio::time::timeout_at(deadline.at, work);
-    tokio::pin!(timed);
-    match (&mut timed).await {
-        Ok(value) => Ok(value),
-        Err(_) => {
-            let endpoint = api
-                .endpoint()
-                .unwrap_or_else(|| "the AWS endpoint".to_string());
-            let what = match api.waiting() {
-                Some(waiting) => format!(
-                    "it was waiting {:.1}s for {} ({}) at {endpoint}",
-                    waiting.waited.as_secs_f64(),
-                    waiting.operation,
-                    waiting.subject
-                ),
-                None => {
-                    format!("no call to {endpoint} was in flight (calls are paced by --rate-limit)")
-                }
-            };
-            Err(Failure {
-                kind: FailureKind::Timeout,
-                message: format!(
-                    "--timeout {} passed while {doing}; {what}",
-                    humantime::format_duration(deadline.limit)
-                ),
-                diagnostics: Vec::new(),
-            })
-        }
-    }
-}
-
-/// What plan and apply have once the account is read: the client, the plan, and how the run
-/// was configured.
-pub struct Prepared {
-    pub api: IotJobs,
-    pub report: PlanReport,
-    pub config: RunConfig,
-    pub deadline: Option<Deadline>,
-    /// Every file the load read (for `plan --out`'s fingerprint).
-    pub read: Vec<PathBuf>,
-    /// The account state the plan was made from, fingerprinted.
-    pub state: crate::engine::saved::AccountState,
-}
-
-/// The front half of plan and apply: resolve, load (problems shown at once), connect, plan. A
-/// failure is rendered here and returned as the exit code.
-pub async fn prepare(
-    manifests: &ManifestArgs,
-    aws: &AwsArgs,
-    reconcile: &ReconcileArgs,
-    deadline: &DeadlineArgs,
-    fingerprint_account: bool,
-    out: &Output,
-) -> Result<Prepared, u8> {
-    let mut config = resolve(manifests, aws, reconcile).map_err(|err| {
-        out.failure(&Failure {
-            kind: FailureKind::Config,
-            message: err.to_string(),
-            diagnostics: Vec::new(),
-        });
-        exit::USAGE
-    })?;
-    config.timeout = deadline.limit();
-    config.settings.fingerprint_account = fingerprint_account;
-    prepare_config(config, out).await
-}
-
-/// [`prepare`] from a resolved configuration (`apply FILE` takes its options from the file).
-pub async fn prepare_config(config: RunConfig, out: &Output) -> Result<Prepared, u8> {
-    let deadline = Deadline::start(config.timeout);
-    let mut set = manifest::load(&config.paths);
-    out.loaded(&set.diagnostics);
-    let api = match IotJobs::connect(&config.connection).await {
-        Ok(api) => api,
-        Err(err) => {
-            out.failure(&Failure {
-                kind: FailureKind::Connect,
-                message: err.to_string(),
-                diagnostics: set.diagnostics,
-            });
-            return Err(exit::ERROR);
-        }
-    };
-    let coverage = reconcile::Coverage {
-        incomplete: set.incomplete_reason(),
-        empty_roots: set.empty_roots(),
-        templates: std::mem::take(&mut set.templates),
-    };
-    let jobs = std::mem::take(&mut set.jobs);
-    let files_read = std::mem::take(&mut set.read);
-    let work = reconcile::plan(&api, jobs, coverage, &config.settings);
-    let spinner = super::spinner::Spinner::start(
-        api.stats(),
-        "reading the account",
-        std::io::IsTerminal::is_terminal(&std::io::stderr()),
-    );
-    let read = within(deadline, &api, "reading the account", work).await;
-    spinner.stop().await;
-    let mut planned = match read {
-        Ok(Ok(planned)) => planned,
-        Ok(Err(err)) => {
-            out.failure(&Failure {
-                kind: FailureKind::Aws,
-                message: err.to_string(),
-                diagnostics: set.diagnostics,
-            });
-            return Err(exit::ERROR);
-        }
-        Err(mut failure) => {
-            failure.diagnostics = set.diagnostics;
-            out.failure(&failure);
-            return Err(exit::TIMEOUT);
-        }
-    };
-    planned.plan.notes.extend(set.skipped_note());
-    let state = std::mem::take(&mut planned.state);
-    let scope = Scope::new(
-        planned.account.clone(),
-        api.region(),
-        api.endpoint(),
-        &config.settings.instance,
-    );
-    let report = PlanReport::new(scope, set.diagnostics, planned);
-    Ok(Prepared {
-        api,
-        report,
-        config,
-        deadline,
-        read: files_read,
-        state,
-    })
 }
