@@ -110,7 +110,7 @@ pub struct ResourceState {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountState {
     pub total: String,
-    /// `job/ID` or `jobtemplate/NAME` to its state.
+    /// `job/ID` or `job template NAME` to its state.
     pub resources: BTreeMap<String, ResourceState>,
 }
 
@@ -350,7 +350,7 @@ pub enum Subject {
 #[serde(rename_all = "camelCase")]
 pub struct Moved {
     pub subject: Subject,
-    /// `region`, `jobs/fw.yaml`, `job fw-1`, `jobtemplate/ota`.
+    /// `region`, `jobs/fw.yaml`, `job fw-1`, `job template ota`.
     pub name: String,
     /// What happened to it, e.g. `status IN_PROGRESS -> COMPLETED`.
     pub change: String,
@@ -487,7 +487,7 @@ pub fn account_moved(saved: &AccountState, now: &AccountState) -> Vec<Moved> {
         .collect()
 }
 
-/// `job/fw-1` reads `job fw-1`; `jobtemplate/ota` stays as it is (a plan names it so).
+/// `job/fw-1` reads `job fw-1`; `job template ota` stays as it is.
 fn resource_name(key: &str) -> String {
     match key.strip_prefix("job/") {
         Some(id) => format!("job {id}"),
