@@ -915,3 +915,52 @@ fn the_daemon_reads_a_foreign_jobs_tags_once_not_on_every_pass() {
         );
     }
 }
+
+/// Issue 26: `watch --prune` never cancels a job whose manifest never left. Each of three
+/// manifests is renamed away and straight back in a loop, so reads may catch any of them gone;
+/// a prune must rest on two reads one settle period apart that agree, with no file event in
+/// between. Trials: `JOBCTL_STRESS_TRIALS` (default 2; scripts/stress-prune runs many under CPU
+/// load).
+#[test]
+fn a_rename_storm_never_prunes_a_manifest_that_is_still_there() {
+    let trials: usize = std::env::var("JOBCTL_STRESS_TRIALS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(2);
+    let names = ["j1", "j2", "j3"];
+    for trial in 0..trials {
+        let (endpoint, dir, jobs) = setup(&[]);
+        for name in names {
+            std::fs::write(jobs.join(format!("{name}.yaml")), manifest(name, "kept"))
+                .expect("write");
+        }
+        let mut daemon = Daemon::start(&endpoint.url, dir.path(), &["-f", "jobs", "--prune"]);
+        daemon.until("created", WAIT, |_| {
+            names
+                .iter()
+                .all(|n| job(&endpoint, n)["status"] == "IN_PROGRESS")
+        });
+        let storm = Instant::now();
+        while storm.elapsed() < Duration::from_secs(4) {
+            for name in names {
+                let yaml = jobs.join(format!("{name}.yaml"));
+                let tmp = jobs.join(format!("{name}.tmp"));
+                std::fs::rename(&yaml, &tmp).expect("rename away");
+                std::fs::rename(&tmp, &yaml).expect("rename back");
+            }
+        }
+        // Every file is there at the end; the passes the storm started run out.
+        std::thread::sleep(Duration::from_secs(2));
+        for name in names {
+            assert_eq!(
+                job(&endpoint, name)["status"],
+                "IN_PROGRESS",
+                "trial {trial}: {name} was pruned although its manifest never left"
+            );
+        }
+        daemon.signal("TERM");
+        let (code, stderr) = daemon.wait(WAIT);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(!stderr.contains("action=\"cancel\""), "trial {trial}: {stderr}");
+    }
+}

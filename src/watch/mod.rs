@@ -128,6 +128,8 @@ pub async fn run(
         last_good_jobs: None,
         tree_was_absent: false,
         prune_held: None,
+        events: 0,
+        prune_read: None,
         rollouts_moving: false,
         owners: OwnerCache::default(),
     };
@@ -187,6 +189,7 @@ pub async fn run(
             }
             hint = hints.recv() => {
                 if hint.is_some() {
+                    state.events += 1;
                     // Re-armed at once, so events in a recreated root are not lost while
                     // the events about its creation settle.
                     watcher.rewatch_if_moved(&config.paths);
@@ -308,6 +311,13 @@ struct PassState {
     tree_was_absent: bool,
     /// The tree (as its fingerprint) for which prune waits one more settle period.
     prune_held: Option<u64>,
+    /// File events seen so far (a count, never reset): "no event between two reads" is this
+    /// number unchanged.
+    events: u64,
+    /// The read a prune waits to see confirmed: the tree's fingerprint, when it was read, and
+    /// [`PassState::events`] then. A later pass prunes only when its read agrees, at least one
+    /// settle period later, with no file event in between.
+    prune_read: Option<PruneRead>,
     /// A rollout is running or soaking: the loop looks again after [`ROLLOUT_RECHECK`]
     /// instead of waiting for the resync interval.
     rollouts_moving: bool,
@@ -362,9 +372,14 @@ async fn run_pass(
         prune_held,
         rollouts_moving,
         owners,
+        events,
+        prune_read,
     } = state;
     // Hints that arrived before this read are covered by it.
-    while hints.try_recv().is_ok() {}
+    while hints.try_recv().is_ok() {
+        *events += 1;
+    }
+    let read_at = Instant::now();
     // Each pass is a run of its own: an outage seen in the last one must not fail this one unread.
     api.new_run();
     let paths = config.paths.clone();
@@ -382,14 +397,18 @@ async fn run_pass(
     // that still exist in git: reconcile what was read, but never prune from it.
     let moving = hints.try_recv().is_ok();
     if moving {
+        *events += 1;
+    }
+    if moving {
         set.complete = false;
     }
     let print = fingerprint(&set);
-    // A held prune is re-checked after one settle period even if nothing changed.
+    // A held or deferred prune is re-checked after one settle period even if nothing changed.
     if trigger == Trigger::Change
         && *last_fingerprint == Some(print)
         && !moving
         && prune_held.is_none()
+        && prune_read.is_none()
     {
         tracing::debug!("file events, but the manifests did not change");
         return false;
@@ -450,6 +469,14 @@ async fn run_pass(
         manifest_errors,
     };
     drop(set);
+    let this_read = PruneRead {
+        fingerprint: print,
+        at: read_at,
+        events: *events,
+    };
+    let prune_confirmed = prune_read
+        .as_ref()
+        .is_some_and(|earlier| earlier.confirmed_by(&this_read, config.debounce));
     let mut driver = DaemonDriver {
         api,
         metrics,
@@ -457,6 +484,8 @@ async fn run_pass(
         max_failure_rate: config.settings.max_failure_rate,
         planned_changes: 0,
         blocked: 0,
+        prune_confirmed,
+        prune_deferred: 0,
     };
     let options = reconcile::PassOptions {
         mode: reconcile::Mode::WhatIsSafe,
@@ -484,8 +513,11 @@ async fn run_pass(
         planned_changes,
         blocked,
         backoff,
+        prune_deferred,
         ..
     } = driver;
+    // A prune waits for the next read to confirm it; any other pass forgets the earlier read.
+    *prune_read = (prune_deferred > 0).then_some(this_read);
     let mut failures = 0;
     let results = match &pass.applied {
         Some(reconcile::Applied::Results(results)) => results.as_slice(),
@@ -542,8 +574,27 @@ async fn run_pass(
     );
     drop(pass);
     release_freed_memory();
-    // A held prune is looked at again after one settle period.
-    moving || hold
+    // A held or deferred prune is looked at again after one settle period.
+    moving || hold || prune_deferred > 0
+}
+
+/// One read of the tree, as a prune's confirmation needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PruneRead {
+    fingerprint: u64,
+    at: Instant,
+    events: u64,
+}
+
+impl PruneRead {
+    /// Whether `later` confirms this read: the same tree, read at least one settle period
+    /// later, with no file event in between. A prune decided on this read alone could rest on
+    /// a file renamed away and back while it was being read (issue 26: a rename storm).
+    fn confirmed_by(&self, later: &Self, settle: Duration) -> bool {
+        later.fingerprint == self.fingerprint
+            && later.events == self.events
+            && later.at.saturating_duration_since(self.at) >= settle
+    }
 }
 
 /// The daemon around a pass: logs, gauges and the retry schedule. Nobody approves a plan, so
@@ -558,6 +609,10 @@ struct DaemonDriver<'a> {
     planned_changes: usize,
     /// How many were blocked.
     blocked: usize,
+    /// This pass's read confirms the last one's: prune may act.
+    prune_confirmed: bool,
+    /// Prune changes held back for a second read.
+    prune_deferred: usize,
 }
 
 impl DaemonDriver<'_> {
@@ -594,12 +649,32 @@ impl DaemonDriver<'_> {
             self.blocked += 1;
             tracing::error!(resource = %change.resource, action = change.action.as_str(), "blocked: {}", change.blocked.as_deref().unwrap_or_default());
         }
+        // Prune acts only on two reads that agree (see `PruneRead`); the first one defers it.
+        if !self.prune_confirmed {
+            let before = planned.plan.changes.len();
+            planned
+                .plan
+                .changes
+                .retain(|c| c.blocked.is_some() || !is_prune(c));
+            self.prune_deferred = before - planned.plan.changes.len();
+            if self.prune_deferred > 0 {
+                tracing::warn!(
+                    count = self.prune_deferred,
+                    "prune waits one settle period for a second read of the tree to agree that no manifest declares them"
+                );
+            }
+        }
         let backoff = &*self.backoff;
         planned.plan.changes.retain(|c| {
             c.blocked.is_none()
                 && (c.action == Action::Unchanged || !backoff.waiting(&c.resource.to_string()))
         });
     }
+}
+
+/// A change that prunes: cancels or deletes what no manifest declares.
+fn is_prune(change: &crate::engine::plan::Change) -> bool {
+    matches!(change.action, Action::Cancel | Action::Delete)
 }
 
 #[async_trait::async_trait]
@@ -709,7 +784,37 @@ fn readiness_reason(
 
 #[cfg(test)]
 mod tests {
-    use super::prune_hold_reason;
+    use super::{prune_hold_reason, Duration, Instant, PruneRead};
+
+    #[test]
+    fn a_prune_read_is_confirmed_only_by_the_same_tree_later_with_no_event_between() {
+        let settle = Duration::from_millis(150);
+        let first = PruneRead {
+            fingerprint: 7,
+            at: Instant::now(),
+            events: 3,
+        };
+        let later = PruneRead {
+            at: first.at + settle,
+            ..first
+        };
+        assert!(first.confirmed_by(&later, settle));
+        let too_soon = PruneRead {
+            at: first.at + settle / 2,
+            ..first
+        };
+        assert!(!first.confirmed_by(&too_soon, settle), "within the settle period");
+        let moved = PruneRead {
+            events: 4,
+            ..later
+        };
+        assert!(!first.confirmed_by(&moved, settle), "a file event in between");
+        let other = PruneRead {
+            fingerprint: 8,
+            ..later
+        };
+        assert!(!first.confirmed_by(&other, settle), "another tree");
+    }
 
     #[test]
     fn prune_waits_when_the_tree_reappears_or_loses_most_of_its_jobs() {
