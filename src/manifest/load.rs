@@ -218,11 +218,7 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
                 kind: kind_of(&meta.file_type()),
             });
         } else {
-            let parent = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            match fs::canonicalize(parent) {
+            match fs::canonicalize(directory_of(path)) {
                 Ok(canonical) => {
                     root.canonical = Some(canonical.clone());
                     // A file given directly may itself be a symlink; it still may not leave its
@@ -251,6 +247,14 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
         out.roots.push(root);
     }
     out
+}
+
+/// The directory a file is in: `.` for a bare name (`m.yaml`), whose `parent()` is the empty path
+/// that `canonicalize` refuses.
+fn directory_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// `.yaml` and `.yml` in any case: `JOB.YAML` is a manifest too (Windows and some editors write
@@ -488,8 +492,7 @@ pub fn resolve_reference(
     if relative.is_absolute() || relative.has_root() {
         return Err(ReferenceError::Escapes);
     }
-    let base = fs::canonicalize(manifest.parent().unwrap_or(Path::new(".")))
-        .map_err(|_| ReferenceError::Missing)?;
+    let base = fs::canonicalize(directory_of(manifest)).map_err(|_| ReferenceError::Missing)?;
     // Lexical check first, so `../../etc/passwd` is refused even when it does not exist.
     let mut lexical = base.clone();
     for component in relative.components() {
