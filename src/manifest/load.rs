@@ -383,15 +383,20 @@ impl Walk<'_> {
     }
 }
 
-/// Reads a file as UTF-8 text within the size and time bounds. Only regular files are read: the
-/// file is opened without blocking (a FIFO without a writer would otherwise block the open for
-/// ever) and its type checked on the open handle, so a swap between a check and the open cannot
-/// get past it. The size bound is enforced on what is read, not on what metadata claims.
-pub fn read_text(path: &Path) -> Result<String, LoadError> {
-    let io = |source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+/// A file that is not a regular file, as [`open_regular`] reports it inside an `io::Error`.
+#[derive(Debug, thiserror::Error)]
+#[error("is {kind}, not a regular file")]
+pub struct NotRegularFile {
+    pub kind: &'static str,
+}
+
+/// Opens `path` for reading only if it is a regular file. The open does not block (a FIFO
+/// without a writer would otherwise block open(2) for ever, and no deadline of the caller's can
+/// interrupt it), and the type is checked on the open handle (fstat), so a swap between a check
+/// and the open cannot get past it. Anything else fails with an `io::Error` of kind
+/// `InvalidInput` carrying a [`NotRegularFile`]. `O_NONBLOCK` stays set: it has no effect on
+/// reads of a regular file.
+pub fn open_regular(path: &Path) -> std::io::Result<fs::File> {
     let mut options = fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -399,14 +404,40 @@ pub fn read_text(path: &Path) -> Result<String, LoadError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = options.open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(LoadError::NotRegular {
-            path: path.to_path_buf(),
-            kind: kind_of(&meta.file_type()),
-        });
+    let file = options.open(path)?;
+    let file_type = file.metadata()?.file_type();
+    if file_type.is_file() {
+        Ok(file)
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            NotRegularFile {
+                kind: kind_of(&file_type),
+            },
+        ))
     }
+}
+
+/// Reads a file as UTF-8 text within the size and time bounds. Only regular files are read
+/// ([`open_regular`]). The size bound is enforced on what is read, not on what metadata claims.
+pub fn read_text(path: &Path) -> Result<String, LoadError> {
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = open_regular(path).map_err(|err| {
+        match err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<NotRegularFile>())
+        {
+            Some(not_regular) => LoadError::NotRegular {
+                path: path.to_path_buf(),
+                kind: not_regular.kind,
+            },
+            None => io(err),
+        }
+    })?;
+    let meta = file.metadata().map_err(io)?;
     let deadline = Instant::now() + READ_TIMEOUT;
     let capacity = usize::try_from(meta.len().min(MAX_FILE_BYTES + 1)).unwrap_or(0);
     let mut bytes = Vec::with_capacity(capacity);
