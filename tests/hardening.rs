@@ -112,3 +112,28 @@ fn a_bare_manifest_name_resolves_its_document_file_next_to_it() {
         assert_eq!(run.code, 0, "-f {target}: {run:?}");
     }
 }
+
+#[test]
+fn a_json_document_file_with_a_byte_order_mark_is_refused_not_silently_changed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("doc.json"),
+        b"\xEF\xBB\xBF{\"op\": \"update\"}",
+    )
+    .expect("write");
+    let manifest =
+        valid_manifest("m").replace("  document: {op: update}\n", "  documentFile: doc.json\n");
+    std::fs::write(dir.path().join("m.yaml"), manifest).expect("write");
+    let run = common::run_jobctl(&["validate", "-f", "m.yaml"], dir.path(), &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("documentFile `doc.json` cannot be used")
+            && run.stdout.contains("byte order mark"),
+        "{run:?}"
+    );
+    // The same document without the BOM is fine.
+    std::fs::write(dir.path().join("doc.json"), b"{\"op\": \"update\"}").expect("write");
+    let run = common::run_jobctl(&["validate", "-f", "m.yaml"], dir.path(), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+}

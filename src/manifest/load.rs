@@ -97,6 +97,8 @@ pub enum LoadError {
     NotRegular { path: PathBuf, kind: &'static str },
     #[error("{path}: reading took longer than {} s", READ_TIMEOUT.as_secs())]
     SlowRead { path: PathBuf },
+    #[error("{path}: starts with a UTF-8 byte order mark (bytes EF BB BF), which a JSON job document may not carry")]
+    ByteOrderMark { path: PathBuf },
 }
 
 impl LoadError {
@@ -111,7 +113,8 @@ impl LoadError {
             | Self::Nul { path, .. }
             | Self::NotYaml { path }
             | Self::NotRegular { path, .. }
-            | Self::SlowRead { path } => path,
+            | Self::SlowRead { path }
+            | Self::ByteOrderMark { path } => path,
         }
     }
 
@@ -151,6 +154,9 @@ impl LoadError {
                 "jobctl reads only regular files; move it out of the manifest tree or rename it",
             ),
             Self::SlowRead { .. } => Some("check the file system the manifests live on"),
+            Self::ByteOrderMark { .. } => Some(
+                "save the file as UTF-8 without a BOM: JSON sent over a network must not start with one (RFC 8259), and devices' parsers refuse it",
+            ),
             _ => None,
         }
     }
@@ -418,9 +424,32 @@ pub fn open_regular(path: &Path) -> std::io::Result<fs::File> {
     }
 }
 
-/// Reads a file as UTF-8 text within the size and time bounds. Only regular files are read
+/// Reads a file as UTF-8 text within the size and time bounds; a byte order mark is dropped
+/// (editors on Windows write one; YAML allows it). Only regular files are read
 /// ([`open_regular`]). The size bound is enforced on what is read, not on what metadata claims.
 pub fn read_text(path: &Path) -> Result<String, LoadError> {
+    let bytes = read_bounded(path)?;
+    decode(path, bytes.strip_prefix(BOM).unwrap_or(&bytes))
+}
+
+/// [`read_text`] for a JSON job document, which is sent byte for byte: a byte order mark is
+/// refused, not dropped (JSON sent over a network must not start with one, RFC 8259 §8.1, and
+/// many device parsers fail on it), so what is validated is what is sent.
+pub fn read_json_text(path: &Path) -> Result<String, LoadError> {
+    let bytes = read_bounded(path)?;
+    if bytes.starts_with(BOM) {
+        return Err(LoadError::ByteOrderMark {
+            path: path.to_path_buf(),
+        });
+    }
+    decode(path, &bytes)
+}
+
+/// UTF-8's byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The bytes of a regular file, at most [`MAX_FILE_BYTES`], read within [`READ_TIMEOUT`].
+fn read_bounded(path: &Path) -> Result<Vec<u8>, LoadError> {
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
@@ -462,7 +491,11 @@ pub fn read_text(path: &Path) -> Result<String, LoadError> {
             size: meta.len().max(bytes.len() as u64),
         });
     }
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    Ok(bytes)
+}
+
+/// `body` as text, or where it stops being UTF-8 or holds a NUL.
+fn decode(path: &Path, body: &[u8]) -> Result<String, LoadError> {
     let position = |offset: usize| {
         let before = &body[..offset];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
