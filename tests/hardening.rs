@@ -2,17 +2,99 @@
 
 mod common;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{jobctl_command, Run};
 
+/// The memory a run against a hostile endpoint may take at its peak.
+const RSS_CEILING_KIB: u64 = 64 * 1024;
+
+/// The most a hostile server sends before it gives up: a jobctl without a body limit then
+/// fails the memory assertion instead of exhausting the machine's memory.
+const HOSTILE_BYTES: usize = 128 * 1024 * 1024;
+
+/// How an answer's body goes out after the head.
+#[derive(Clone, Copy)]
+enum Body {
+    /// Chunks of 64 KiB as fast as the client reads them, never ending.
+    Endless,
+    /// One byte every 500 ms (2 bytes/s), never ending.
+    Trickle,
+}
+
+/// Answers every request with a 200 whose chunked body never ends.
+fn serve_forever(body: Body) -> String {
+    common::serve(move |mut stream| {
+        if common::read_request(&mut stream).is_none() {
+            return;
+        }
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-amzn-RequestId: hostile-1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        if stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let (chunk, pause) = match body {
+            Body::Endless => (vec![b' '; 64 * 1024], Duration::ZERO),
+            Body::Trickle => (vec![b' '], Duration::from_millis(500)),
+        };
+        let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+        let mut sent = 0;
+        while sent < HOSTILE_BYTES {
+            if stream.write_all(&framed).is_err() {
+                return;
+            }
+            sent += chunk.len();
+            std::thread::sleep(pause);
+        }
+    })
+}
+
+/// Answers ListJobs with the job `a`, DescribeThingGroup with the group, and everything else (the
+/// DescribeJob of a declared job) with a proxy's HTML 502.
+fn serve_html_502() -> String {
+    common::serve(|mut stream| {
+        while let Some(request) = common::read_request(&mut stream) {
+            let list_jobs = request.starts_with("GET /jobs?") || request.starts_with("GET /jobs ");
+            let (status, kind, body) = if list_jobs {
+                ("200 OK", "application/json", JOB_A)
+            } else if request.starts_with("GET /thing-groups/Fleet ") {
+                ("200 OK", "application/json", FLEET)
+            } else {
+                (
+                    "502 Bad Gateway",
+                    "text/html",
+                    "<html><body><h1>502 Bad Gateway</h1></body></html>",
+                )
+            };
+            let answer = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if stream.write_all(answer.as_bytes()).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// ListJobs's answer: the declared job `a` exists.
+const JOB_A: &str = "{\"jobs\": [{\"jobId\": \"a\", \"jobArn\": \"arn:aws:iot:us-east-1:123456789012:job/a\", \"status\": \"IN_PROGRESS\"}]}";
+
+/// DescribeThingGroup's answer for `Fleet`.
+const FLEET: &str = "{\"thingGroupName\": \"Fleet\", \"thingGroupArn\": \"arn:aws:iot:us-east-1:123456789012:thinggroup/Fleet\"}";
+
 fn valid_manifest(name: &str) -> String {
     format!(
         "apiVersion: jobctl/v1\nkind: Job\nmetadata:\n  name: {name}\nspec:\n  targets: [{{thingGroup: Fleet}}]\n  document: {{op: update}}\n"
     )
+}
+
+fn manifests() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.yaml"), valid_manifest("a")).expect("write");
+    dir
 }
 
 /// The resident set of a running process, in KiB (`None` once it has exited).
@@ -67,6 +149,81 @@ fn run_bounded(args: &[&str], cwd: &Path, env: &[(&str, &str)], limit: Duration)
     };
     assert!(!run.stderr.contains("panicked"), "jobctl panicked: {run:?}");
     (run, peak)
+}
+
+/// `plan` against `url`, the run ended by `--timeout 15s` at the latest (killed after 30 s).
+fn plan_against(url: &str, extra: &[&str]) -> (Run, u64) {
+    let dir = manifests();
+    let mut args = vec!["plan", "-f", ".", "--endpoint-url", url, "--timeout", "15s"];
+    args.extend_from_slice(extra);
+    run_bounded(&args, dir.path(), &[], Duration::from_secs(30))
+}
+
+/// One error for ListJobs, naming the endpoint and saying `why`, within `within`, and the run's
+/// memory under [`RSS_CEILING_KIB`].
+fn assert_one_bounded_error(run: &Run, peak: u64, url: &str, why: &[&str], within: Duration) {
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        out.matches("ListJobs failed").count(),
+        1,
+        "one error: {out}"
+    );
+    let line = out
+        .lines()
+        .find(|l| l.contains("ListJobs failed"))
+        .unwrap_or_default();
+    assert!(line.contains(url), "names the endpoint: {line}");
+    for why in why {
+        assert!(line.contains(why), "says `{why}`: {line}");
+    }
+    assert!(run.elapsed < within, "took {:?}: {run:?}", run.elapsed);
+    assert!(
+        peak < RSS_CEILING_KIB,
+        "peak RSS {peak} KiB, more than {RSS_CEILING_KIB} KiB"
+    );
+}
+
+#[test]
+fn an_endless_response_body_is_cut_off_at_the_size_limit_with_one_error_and_bounded_memory() {
+    let url = serve_forever(Body::Endless);
+    let (run, peak) = plan_against(&url, &[]);
+    assert_one_bounded_error(
+        &run,
+        peak,
+        &url,
+        &["larger than 4 MiB"],
+        Duration::from_secs(10),
+    );
+}
+
+#[test]
+fn a_trickling_response_body_is_cut_off_after_the_read_timeout_with_one_error() {
+    let url = serve_forever(Body::Trickle);
+    let (run, peak) = plan_against(&url, &["--read-timeout", "2s", "--connect-timeout", "1s"]);
+    // 2 s for the body, once: a cut-off body is not retried, and --timeout (15 s) is far off.
+    assert_one_bounded_error(
+        &run,
+        peak,
+        &url,
+        &["did not arrive in full within --read-timeout 2s of its head"],
+        Duration::from_secs(6),
+    );
+}
+
+#[test]
+fn an_html_502_names_the_operation_the_job_and_the_endpoint() {
+    let url = serve_html_502();
+    let (run, _) = plan_against(&url, &["--max-attempts", "1"]);
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 1, "{run:?}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("DescribeJob failed"))
+        .unwrap_or_else(|| panic!("no DescribeJob error: {out}"));
+    assert!(line.contains(&url), "names the endpoint: {line}");
+    assert!(line.contains("job `a`"), "names the job: {line}");
+    assert!(line.contains("HTTP 502"), "{line}");
 }
 
 #[test]

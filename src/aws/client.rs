@@ -26,6 +26,7 @@ use aws_sdk_iot::error::BoxError;
 use aws_sdk_iot::Client;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
+use super::body::{BoundedResponses, NoRetryOfCutOffBodies, MAX_RESPONSE_BYTES};
 use super::ratelimit::RateLimiter;
 use super::{ApiError, ApiStats, ErrorKind};
 
@@ -150,6 +151,8 @@ pub(super) struct InFlight<'a> {
     calls: &'a Calls,
     id: u64,
     pub(super) started: Instant,
+    /// What the call is about (a job id, an ARN, a name), for its error message.
+    subject: String,
 }
 
 impl Drop for InFlight<'_> {
@@ -444,6 +447,11 @@ impl IotJobs {
                 Arc::clone(&calls),
                 Arc::clone(&clock),
             ))
+            .interceptor(BoundedResponses {
+                limit: MAX_RESPONSE_BYTES,
+                budget: conn.read_timeout,
+            })
+            .retry_classifier(NoRetryOfCutOffBodies)
             .build();
         Self {
             client: Client::from_conf(config),
@@ -507,11 +515,13 @@ impl IotJobs {
             calls: &self.calls,
             id,
             started,
+            subject: subject.to_string(),
         })
     }
 
-    /// An SDK failure as an [`ApiError`] naming the endpoint; an unreachable endpoint also trips
-    /// the breaker, so the calls after it fail at once with the same message.
+    /// An SDK failure as an [`ApiError`] whose message names the endpoint and what
+    /// the call was about; an unreachable endpoint also trips the breaker, so the calls after it
+    /// fail at once with the same message.
     pub(super) fn error<E>(
         &self,
         operation: &'static str,
@@ -522,65 +532,79 @@ impl IotJobs {
         E: aws_sdk_iot::error::ProvideErrorMetadata + std::error::Error + 'static,
         aws_sdk_iot::error::SdkError<E>: aws_sdk_iot::operation::RequestId,
     {
+        use aws_sdk_iot::error::ProvideErrorMetadata;
         let mut error = super::errors::api_error(operation, err);
         error.endpoint = self.endpoint();
         let endpoint = error.endpoint.as_deref().unwrap_or("the endpoint");
-        if error.kind == ErrorKind::NotAws {
-            error.message = format!(
+        let waited = call.started.elapsed().as_secs_f64();
+        let (connect, read) = self.timeouts;
+        let read = humantime::format_duration(read);
+        error.message = match error.kind {
+            ErrorKind::NotAws => format!(
                 "{endpoint} answered {}: it does not look like AWS IoT (check --endpoint-url, AWS_ENDPOINT_URL_IOT and AWS_ENDPOINT_URL)",
                 error.message
-            );
-        }
-        if error.kind == ErrorKind::BadResponse {
-            error.message = format!(
-                "{endpoint} answered {} (after {:.1}s; a body that stalls is cut off after --read-timeout {})",
-                error.message,
-                call.started.elapsed().as_secs_f64(),
-                humantime::format_duration(self.timeouts.1),
-            );
-        }
-        if error.kind == ErrorKind::Unreachable {
-            let (connect, read) = self.timeouts;
-            error.message = format!(
-                "could not reach {endpoint} (waited {:.1}s; --connect-timeout {}, --read-timeout {}): {}",
-                call.started.elapsed().as_secs_f64(),
-                humantime::format_duration(connect),
-                humantime::format_duration(read),
-                error.message,
-            );
-            if untrusted_certificate(err) {
-                error.message.push_str(
-                    " (the endpoint's certificate is not signed by a trusted CA: pass --ca-bundle, set AWS_CA_BUNDLE or the profile's ca_bundle)",
-                );
+            ),
+            ErrorKind::BadResponse if super::body::cut_off(err).is_some() => {
+                format!("{endpoint} answered {} (after {waited:.1}s)", error.message)
             }
-        }
+            ErrorKind::BadResponse => format!(
+                "{endpoint} answered {} (after {waited:.1}s; a body that stalls is cut off after --read-timeout {read})",
+                error.message,
+            ),
+            ErrorKind::Unreachable => {
+                let mut message = format!(
+                    "could not reach {endpoint} (waited {waited:.1}s; --connect-timeout {}, --read-timeout {read}): {}",
+                    humantime::format_duration(connect),
+                    error.message,
+                );
+                if untrusted_certificate(err) {
+                    message.push_str(
+                        " (the endpoint's certificate is not signed by a trusted CA: pass --ca-bundle, set AWS_CA_BUNDLE or the profile's ca_bundle)",
+                    );
+                }
+                message
+            }
+            // An answer without AWS's own message ("HTTP 502 with no error message").
+            _ if err.message().is_none() && err.raw_response().is_some() => {
+                format!("{endpoint} answered {}", error.message)
+            }
+            _ => format!("{} (from {endpoint})", error.message),
+        };
         if error.ends_the_run() {
             let mut tripped = lock(&self.calls.unreachable);
             if tripped.is_none() {
+                // Without this call's subject: the calls it ends are about other things.
                 *tripped = Some(error.clone());
             }
+        }
+        if let Some(about) = about(operation, &call.subject) {
+            error.message = format!("{} ({about})", error.message);
         }
         error
     }
 }
 
-/// Whether a failure's cause is a TLS certificate rustls would not trust, found by type along
-/// the error's sources (an `io::Error` hides its inner error from `source()`, so it is opened).
+/// What a call of `operation` is about, in words ("job `a`"); `None` for calls about the whole
+/// account.
+fn about(operation: &str, subject: &str) -> Option<String> {
+    let what = match operation {
+        "ListJobs" | "ListJobTemplates" => return None,
+        "ListTagsForResource" | "TagResource" | "UntagResource" => "resource",
+        "DescribeThing" => "thing",
+        "DescribeThingGroup" => "thing group",
+        "DescribeJobTemplate"
+        | "DescribeManagedJobTemplate"
+        | "CreateJobTemplate"
+        | "DeleteJobTemplate" => "job template",
+        _ => "job",
+    };
+    Some(format!("{what} `{subject}`"))
+}
+
+/// Whether a failure's cause is a TLS certificate rustls would not trust.
 fn untrusted_certificate(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut next = Some(err);
-    while let Some(e) = next {
-        if let Some(rustls::Error::InvalidCertificate(_)) = e.downcast_ref::<rustls::Error>() {
-            return true;
-        }
-        if let Some(inner) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            if untrusted_certificate(inner) {
-                return true;
-            }
-        }
-        next = e.source();
-    }
-    false
+    matches!(
+        super::errors::find_cause::<rustls::Error>(err),
+        Some(rustls::Error::InvalidCertificate(_))
+    )
 }
