@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{jobctl_command, Run};
+use common::{jobctl_command, Endpoint, Run};
 
 /// The memory a run against a hostile endpoint may take at its peak.
 const RSS_CEILING_KIB: u64 = 64 * 1024;
@@ -251,6 +251,73 @@ fn a_fifo_given_as_a_saved_plan_is_refused_at_once_not_opened_for_ever() {
         run.stderr
             .contains("is a FIFO (named pipe), not a regular file"),
         "{run:?}"
+    );
+}
+
+/// The password of the endpoint URLs below.
+const PASSWORD: &str = "hunter2";
+
+fn assert_no_password(what: &str, text: &str) {
+    assert!(
+        !text.contains(PASSWORD),
+        "{what} holds the password: {text}"
+    );
+}
+
+#[test]
+fn secrets_in_the_endpoint_url_are_redacted_in_output_errors_logs_saved_plans_and_reports() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_group("Fleet");
+    let host = endpoint.url.strip_prefix("http://").expect("http url");
+    let with_password = format!("http://admin:{PASSWORD}@{host}");
+    let redacted = format!("http://***@{host}");
+    let dir = manifests();
+    let run = common::run_jobctl(
+        &[
+            "plan",
+            "-f",
+            ".",
+            "--endpoint-url",
+            &with_password,
+            "--out",
+            "plan.json",
+            "--markdown-file",
+            "plan.md",
+            "--json-file",
+            "plan-report.json",
+            "-vvv",
+        ],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_no_password("the output", &format!("{}{}", run.stdout, run.stderr));
+    assert!(
+        run.stdout.contains(&redacted),
+        "the header names it: {run:?}"
+    );
+    for file in ["plan.json", "plan.md", "plan-report.json"] {
+        let text = std::fs::read_to_string(dir.path().join(file)).expect("written");
+        assert_no_password(file, &text);
+        assert!(
+            text.contains(&redacted),
+            "{file} names the endpoint: {text}"
+        );
+    }
+    // Through the environment, and to an endpoint that refuses the connection.
+    let refused = format!("http://admin:{PASSWORD}@127.0.0.1:9/?X-Amz-Signature=0123abcd");
+    let run = common::run_jobctl(
+        &["plan", "-f", ".", "--max-attempts", "1", "-vvv"],
+        dir.path(),
+        &[("AWS_ENDPOINT_URL_IOT", refused.as_str())],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert_no_password("the connection error", &out);
+    assert!(!out.contains("0123abcd"), "the signature leaked: {out}");
+    assert!(
+        out.contains("could not reach http://***@127.0.0.1:9"),
+        "{out}"
     );
 }
 

@@ -133,7 +133,11 @@ pub struct IotJobs {
 /// outage is one message, not one per job).
 #[derive(Debug, Default)]
 pub(super) struct Calls {
+    /// The endpoint, redacted ([`redact_endpoint`]).
     endpoint: Mutex<Option<String>>,
+    /// The parts of the endpoint URL that may be secret (its userinfo and query), so that no
+    /// error message can carry them, whichever layer wrote it.
+    secrets: Mutex<Vec<String>>,
     next_id: AtomicU64,
     in_flight: Mutex<BTreeMap<u64, (&'static str, String, Instant)>>,
     unreachable: Mutex<Option<ApiError>>,
@@ -207,11 +211,13 @@ impl Intercept for AttemptMetrics {
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        // Scheme and authority only: the path and query may carry job ids, never secrets, but
-        // the endpoint is all an error message needs.
-        if let Some(endpoint) = endpoint_of(context.request().uri()) {
+        // Scheme and authority only, without credentials: the endpoint is all an error message
+        // needs.
+        let uri = context.request().uri();
+        if let Some(endpoint) = redact_endpoint(uri) {
             *lock(&self.1.endpoint) = Some(endpoint);
         }
+        self.1.keep_secret(uri);
         Ok(())
     }
 
@@ -248,11 +254,82 @@ impl Intercept for AttemptMetrics {
     }
 }
 
-/// `scheme://authority` of a request URI.
-fn endpoint_of(uri: &str) -> Option<String> {
-    let (scheme, rest) = uri.split_once("://")?;
+/// What replaces a secret in anything jobctl shows or stores.
+const REDACTED: &str = "***";
+
+/// `scheme://authority` of a URL, its userinfo (`admin:hunter2@`) replaced by `***`: the form
+/// in which jobctl shows and stores an endpoint (headers, errors, saved plans, reports). The
+/// path and query are dropped: an endpoint needs neither, and a query may hold a signature.
+pub fn redact_endpoint(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    (!scheme.is_empty() && !authority.is_empty()).then(|| format!("{scheme}://{authority}"))
+    let host = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{REDACTED}@{host}"),
+        None => authority.to_string(),
+    };
+    (!scheme.is_empty() && !authority.is_empty()).then(|| format!("{scheme}://{host}"))
+}
+
+/// The parts of a URL that may be secret: its userinfo and its query.
+fn secret_parts(url: &str) -> Vec<String> {
+    let Some((_, rest)) = url.split_once("://") else {
+        return Vec::new();
+    };
+    let (before_fragment, _) = rest.split_once('#').unwrap_or((rest, ""));
+    let authority = before_fragment
+        .split(['/', '?'])
+        .next()
+        .unwrap_or(before_fragment);
+    let userinfo = authority.rsplit_once('@').map(|(userinfo, _)| userinfo);
+    let query = before_fragment.split_once('?').map(|(_, query)| query);
+    userinfo
+        .into_iter()
+        .chain(query)
+        .filter(|part| !part.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+impl Calls {
+    /// Remembers the secret parts of `url`, to be kept out of error messages.
+    fn keep_secret(&self, url: &str) {
+        let mut secrets = lock(&self.secrets);
+        for part in secret_parts(url) {
+            if !secrets.contains(&part) {
+                secrets.push(part);
+            }
+        }
+    }
+
+    /// `text` with every secret part of the endpoint URL replaced by `***`.
+    fn scrub(&self, text: &str) -> String {
+        lock(&self.secrets)
+            .iter()
+            .fold(text.to_string(), |text, secret| {
+                text.replace(secret.as_str(), REDACTED)
+            })
+    }
+}
+
+/// The endpoint URL the IoT client will use, as the SDK picks it: `--endpoint-url`, else
+/// AWS_ENDPOINT_URL_IOT or the profile's `iot` section, else AWS_ENDPOINT_URL or the profile's
+/// `endpoint_url`.
+fn configured_endpoint(config: &aws_types::SdkConfig) -> Option<String> {
+    use aws_types::service_config::ServiceConfigKey;
+    let general = config.endpoint_url().map(String::from);
+    if config.get_origin("endpoint_url").is_client_config() {
+        return general;
+    }
+    let key = ServiceConfigKey::builder()
+        .service_id("IoT")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .ok()?;
+    config
+        .service_config()
+        .and_then(|service| service.load_config(key))
+        .or(general)
 }
 
 /// The bits of the AWS configuration files jobctl reads itself: whether the profile exists,
@@ -430,9 +507,19 @@ impl IotJobs {
                 });
             }
         }
-        let builder = aws_sdk_iot::config::Builder::from(&config);
+        let mut builder = aws_sdk_iot::config::Builder::from(&config);
+        let endpoint = configured_endpoint(&config);
+        // Without its query: the SDK ignores one but logs it in a warning, and it may be a
+        // signature.
+        if let Some(url) = &endpoint {
+            builder = builder.endpoint_url(url.split(['?', '#']).next().unwrap_or(url));
+        }
         let mut api = Self::from_config(builder, conn);
         api.region = region;
+        // A failure before any request is sent may still quote the endpoint.
+        if let Some(url) = &endpoint {
+            api.calls.keep_secret(url);
+        }
         Ok(api)
     }
 
@@ -474,7 +561,8 @@ impl IotJobs {
         &self.region
     }
 
-    /// Where the calls went (`https://iot.us-east-1.amazonaws.com`), once one was made.
+    /// Where the calls went (`https://iot.us-east-1.amazonaws.com`), once one was made; any
+    /// credentials in it redacted (`http://***@host`).
     pub fn endpoint(&self) -> Option<String> {
         lock(&self.calls.endpoint).clone()
     }
@@ -519,7 +607,7 @@ impl IotJobs {
         })
     }
 
-    /// An SDK failure as an [`ApiError`] whose message names the endpoint and what
+    /// An SDK failure as an [`ApiError`] whose message names the endpoint (redacted) and what
     /// the call was about; an unreachable endpoint also trips the breaker, so the calls after it
     /// fail at once with the same message.
     pub(super) fn error<E>(
@@ -570,6 +658,7 @@ impl IotJobs {
             }
             _ => format!("{} (from {endpoint})", error.message),
         };
+        error.message = self.calls.scrub(&error.message);
         if error.ends_the_run() {
             let mut tripped = lock(&self.calls.unreachable);
             if tripped.is_none() {
@@ -607,4 +696,48 @@ fn untrusted_certificate(err: &(dyn std::error::Error + 'static)) -> bool {
         super::errors::find_cause::<rustls::Error>(err),
         Some(rustls::Error::InvalidCertificate(_))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_is_shown_without_its_credentials_path_or_query() {
+        for (url, shown) in [
+            (
+                "https://iot.us-east-1.amazonaws.com",
+                "https://iot.us-east-1.amazonaws.com",
+            ),
+            (
+                "http://admin:hunter2@host:8080/jobs?x=1",
+                "http://***@host:8080",
+            ),
+            ("http://user@host", "http://***@host"),
+            // An `@` in the password: the host is what follows the last one.
+            ("http://a:p@ss@host/", "http://***@host"),
+            ("https://host/?X-Amz-Signature=abc", "https://host"),
+        ] {
+            assert_eq!(redact_endpoint(url).as_deref(), Some(shown), "{url}");
+        }
+        assert_eq!(redact_endpoint("not a url"), None);
+    }
+
+    #[test]
+    fn the_secret_parts_of_an_endpoint_are_scrubbed_from_messages() {
+        let calls = Calls::default();
+        calls.keep_secret("http://admin:hunter2@host/?X-Amz-Signature=abc#frag");
+        calls.keep_secret("https://plain.example.com/jobs");
+        assert_eq!(
+            *lock(&calls.secrets),
+            vec![
+                "admin:hunter2".to_string(),
+                "X-Amz-Signature=abc".to_string()
+            ]
+        );
+        assert_eq!(
+            calls.scrub("error sending http://admin:hunter2@host/?X-Amz-Signature=abc"),
+            "error sending http://***@host/?***"
+        );
+    }
 }
