@@ -361,3 +361,24 @@ fn a_json_document_file_with_a_byte_order_mark_is_refused_not_silently_changed()
     let run = common::run_jobctl(&["validate", "-f", "m.yaml"], dir.path(), &[]);
     assert_eq!(run.code, 0, "{run:?}");
 }
+
+#[test]
+fn the_read_timeout_help_says_it_is_per_attempt_and_gives_a_calls_worst_case() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = common::run_jobctl(&["plan", "--help"], dir.path(), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let help: String = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    let read_timeout = help
+        .split("--read-timeout <DURATION>")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(read_timeout.contains("per HTTP attempt"), "{read_timeout}");
+    assert!(
+        read_timeout.contains("at most attempts × (--connect-timeout + --read-timeout)"),
+        "{read_timeout}"
+    );
+    assert!(
+        read_timeout.contains("about 2m30s at the defaults"),
+        "{read_timeout}"
+    );
+}
