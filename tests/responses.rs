@@ -4,40 +4,26 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// Answers every request with a 200 and `body` (declaring `declared_length` bytes); with `stall`,
 /// keeps the connection open without sending the rest.
 fn serve(body: &'static str, declared_length: usize, stall: bool) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-amzn-RequestId: bad-1\r\nContent-Length: {declared_length}\r\n\r\n"
-                );
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(body.as_bytes());
-                let _ = stream.flush();
-                if stall {
-                    std::thread::sleep(Duration::from_secs(60));
-                }
-            });
+    common::serve(move |mut stream| {
+        if common::read_request(&mut stream).is_none() {
+            return;
         }
-    });
-    format!("http://{addr}")
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-amzn-RequestId: bad-1\r\nContent-Length: {declared_length}\r\n\r\n"
+        );
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(body.as_bytes());
+        let _ = stream.flush();
+        if stall {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    })
 }
 
 fn manifests() -> tempfile::TempDir {

@@ -26,6 +26,7 @@ use aws_sdk_iot::error::BoxError;
 use aws_sdk_iot::Client;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
+use super::body::{BoundedResponses, NoRetryOfCutOffBodies, MAX_RESPONSE_BYTES};
 use super::ratelimit::RateLimiter;
 use super::{ApiError, ApiStats, ErrorKind};
 
@@ -132,7 +133,11 @@ pub struct IotJobs {
 /// outage is one message, not one per job).
 #[derive(Debug, Default)]
 pub(super) struct Calls {
+    /// The endpoint, redacted ([`redact_endpoint`]).
     endpoint: Mutex<Option<String>>,
+    /// The parts of the endpoint URL that may be secret (its userinfo and query), so that no
+    /// error message can carry them, whichever layer wrote it.
+    secrets: Mutex<Vec<String>>,
     next_id: AtomicU64,
     in_flight: Mutex<BTreeMap<u64, (&'static str, String, Instant)>>,
     unreachable: Mutex<Option<ApiError>>,
@@ -150,6 +155,8 @@ pub(super) struct InFlight<'a> {
     calls: &'a Calls,
     id: u64,
     pub(super) started: Instant,
+    /// What the call is about (a job id, an ARN, a name), for its error message.
+    subject: String,
 }
 
 impl Drop for InFlight<'_> {
@@ -204,11 +211,13 @@ impl Intercept for AttemptMetrics {
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        // Scheme and authority only: the path and query may carry job ids, never secrets, but
-        // the endpoint is all an error message needs.
-        if let Some(endpoint) = endpoint_of(context.request().uri()) {
+        // Scheme and authority only, without credentials: the endpoint is all an error message
+        // needs.
+        let uri = context.request().uri();
+        if let Some(endpoint) = redact_endpoint(uri) {
             *lock(&self.1.endpoint) = Some(endpoint);
         }
+        self.1.keep_secret(uri);
         Ok(())
     }
 
@@ -245,11 +254,82 @@ impl Intercept for AttemptMetrics {
     }
 }
 
-/// `scheme://authority` of a request URI.
-fn endpoint_of(uri: &str) -> Option<String> {
-    let (scheme, rest) = uri.split_once("://")?;
+/// What replaces a secret in anything jobctl shows or stores.
+const REDACTED: &str = "***";
+
+/// `scheme://authority` of a URL, its userinfo (`admin:hunter2@`) replaced by `***`: the form
+/// in which jobctl shows and stores an endpoint (headers, errors, saved plans, reports). The
+/// path and query are dropped: an endpoint needs neither, and a query may hold a signature.
+pub fn redact_endpoint(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    (!scheme.is_empty() && !authority.is_empty()).then(|| format!("{scheme}://{authority}"))
+    let host = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{REDACTED}@{host}"),
+        None => authority.to_string(),
+    };
+    (!scheme.is_empty() && !authority.is_empty()).then(|| format!("{scheme}://{host}"))
+}
+
+/// The parts of a URL that may be secret: its userinfo and its query.
+fn secret_parts(url: &str) -> Vec<String> {
+    let Some((_, rest)) = url.split_once("://") else {
+        return Vec::new();
+    };
+    let (before_fragment, _) = rest.split_once('#').unwrap_or((rest, ""));
+    let authority = before_fragment
+        .split(['/', '?'])
+        .next()
+        .unwrap_or(before_fragment);
+    let userinfo = authority.rsplit_once('@').map(|(userinfo, _)| userinfo);
+    let query = before_fragment.split_once('?').map(|(_, query)| query);
+    userinfo
+        .into_iter()
+        .chain(query)
+        .filter(|part| !part.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+impl Calls {
+    /// Remembers the secret parts of `url`, to be kept out of error messages.
+    fn keep_secret(&self, url: &str) {
+        let mut secrets = lock(&self.secrets);
+        for part in secret_parts(url) {
+            if !secrets.contains(&part) {
+                secrets.push(part);
+            }
+        }
+    }
+
+    /// `text` with every secret part of the endpoint URL replaced by `***`.
+    fn scrub(&self, text: &str) -> String {
+        lock(&self.secrets)
+            .iter()
+            .fold(text.to_string(), |text, secret| {
+                text.replace(secret.as_str(), REDACTED)
+            })
+    }
+}
+
+/// The endpoint URL the IoT client will use, as the SDK picks it: `--endpoint-url`, else
+/// AWS_ENDPOINT_URL_IOT or the profile's `iot` section, else AWS_ENDPOINT_URL or the profile's
+/// `endpoint_url`.
+fn configured_endpoint(config: &aws_types::SdkConfig) -> Option<String> {
+    use aws_types::service_config::ServiceConfigKey;
+    let general = config.endpoint_url().map(String::from);
+    if config.get_origin("endpoint_url").is_client_config() {
+        return general;
+    }
+    let key = ServiceConfigKey::builder()
+        .service_id("IoT")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .ok()?;
+    config
+        .service_config()
+        .and_then(|service| service.load_config(key))
+        .or(general)
 }
 
 /// The bits of the AWS configuration files jobctl reads itself: whether the profile exists,
@@ -427,9 +507,19 @@ impl IotJobs {
                 });
             }
         }
-        let builder = aws_sdk_iot::config::Builder::from(&config);
+        let mut builder = aws_sdk_iot::config::Builder::from(&config);
+        let endpoint = configured_endpoint(&config);
+        // Without its query: the SDK ignores one but logs it in a warning, and it may be a
+        // signature.
+        if let Some(url) = &endpoint {
+            builder = builder.endpoint_url(url.split(['?', '#']).next().unwrap_or(url));
+        }
         let mut api = Self::from_config(builder, conn);
         api.region = region;
+        // A failure before any request is sent may still quote the endpoint.
+        if let Some(url) = &endpoint {
+            api.calls.keep_secret(url);
+        }
         Ok(api)
     }
 
@@ -444,6 +534,11 @@ impl IotJobs {
                 Arc::clone(&calls),
                 Arc::clone(&clock),
             ))
+            .interceptor(BoundedResponses {
+                limit: MAX_RESPONSE_BYTES,
+                budget: conn.read_timeout,
+            })
+            .retry_classifier(NoRetryOfCutOffBodies)
             .build();
         Self {
             client: Client::from_conf(config),
@@ -466,7 +561,8 @@ impl IotJobs {
         &self.region
     }
 
-    /// Where the calls went (`https://iot.us-east-1.amazonaws.com`), once one was made.
+    /// Where the calls went (`https://iot.us-east-1.amazonaws.com`), once one was made; any
+    /// credentials in it redacted (`http://***@host`).
     pub fn endpoint(&self) -> Option<String> {
         lock(&self.calls.endpoint).clone()
     }
@@ -507,11 +603,13 @@ impl IotJobs {
             calls: &self.calls,
             id,
             started,
+            subject: subject.to_string(),
         })
     }
 
-    /// An SDK failure as an [`ApiError`] naming the endpoint; an unreachable endpoint also trips
-    /// the breaker, so the calls after it fail at once with the same message.
+    /// An SDK failure as an [`ApiError`] whose message names the endpoint (redacted) and what
+    /// the call was about; an unreachable endpoint also trips the breaker, so the calls after it
+    /// fail at once with the same message.
     pub(super) fn error<E>(
         &self,
         operation: &'static str,
@@ -522,65 +620,124 @@ impl IotJobs {
         E: aws_sdk_iot::error::ProvideErrorMetadata + std::error::Error + 'static,
         aws_sdk_iot::error::SdkError<E>: aws_sdk_iot::operation::RequestId,
     {
+        use aws_sdk_iot::error::ProvideErrorMetadata;
         let mut error = super::errors::api_error(operation, err);
         error.endpoint = self.endpoint();
         let endpoint = error.endpoint.as_deref().unwrap_or("the endpoint");
-        if error.kind == ErrorKind::NotAws {
-            error.message = format!(
+        let waited = call.started.elapsed().as_secs_f64();
+        let (connect, read) = self.timeouts;
+        let read = humantime::format_duration(read);
+        error.message = match error.kind {
+            ErrorKind::NotAws => format!(
                 "{endpoint} answered {}: it does not look like AWS IoT (check --endpoint-url, AWS_ENDPOINT_URL_IOT and AWS_ENDPOINT_URL)",
                 error.message
-            );
-        }
-        if error.kind == ErrorKind::BadResponse {
-            error.message = format!(
-                "{endpoint} answered {} (after {:.1}s; a body that stalls is cut off after --read-timeout {})",
-                error.message,
-                call.started.elapsed().as_secs_f64(),
-                humantime::format_duration(self.timeouts.1),
-            );
-        }
-        if error.kind == ErrorKind::Unreachable {
-            let (connect, read) = self.timeouts;
-            error.message = format!(
-                "could not reach {endpoint} (waited {:.1}s; --connect-timeout {}, --read-timeout {}): {}",
-                call.started.elapsed().as_secs_f64(),
-                humantime::format_duration(connect),
-                humantime::format_duration(read),
-                error.message,
-            );
-            if untrusted_certificate(err) {
-                error.message.push_str(
-                    " (the endpoint's certificate is not signed by a trusted CA: pass --ca-bundle, set AWS_CA_BUNDLE or the profile's ca_bundle)",
-                );
+            ),
+            ErrorKind::BadResponse if super::body::cut_off(err).is_some() => {
+                format!("{endpoint} answered {} (after {waited:.1}s)", error.message)
             }
-        }
+            ErrorKind::BadResponse => format!(
+                "{endpoint} answered {} (after {waited:.1}s; a body that stalls is cut off after --read-timeout {read})",
+                error.message,
+            ),
+            ErrorKind::Unreachable => {
+                let mut message = format!(
+                    "could not reach {endpoint} (waited {waited:.1}s; --connect-timeout {}, --read-timeout {read}): {}",
+                    humantime::format_duration(connect),
+                    error.message,
+                );
+                if untrusted_certificate(err) {
+                    message.push_str(
+                        " (the endpoint's certificate is not signed by a trusted CA: pass --ca-bundle, set AWS_CA_BUNDLE or the profile's ca_bundle)",
+                    );
+                }
+                message
+            }
+            // An answer without AWS's own message ("HTTP 502 with no error message").
+            _ if err.message().is_none() && err.raw_response().is_some() => {
+                format!("{endpoint} answered {}", error.message)
+            }
+            _ => format!("{} (from {endpoint})", error.message),
+        };
+        error.message = self.calls.scrub(&error.message);
         if error.ends_the_run() {
             let mut tripped = lock(&self.calls.unreachable);
             if tripped.is_none() {
+                // Without this call's subject: the calls it ends are about other things.
                 *tripped = Some(error.clone());
             }
+        }
+        if let Some(about) = about(operation, &call.subject) {
+            error.message = format!("{} ({about})", error.message);
         }
         error
     }
 }
 
-/// Whether a failure's cause is a TLS certificate rustls would not trust, found by type along
-/// the error's sources (an `io::Error` hides its inner error from `source()`, so it is opened).
+/// What a call of `operation` is about, in words ("job `a`"); `None` for calls about the whole
+/// account.
+fn about(operation: &str, subject: &str) -> Option<String> {
+    let what = match operation {
+        "ListJobs" | "ListJobTemplates" => return None,
+        "ListTagsForResource" | "TagResource" | "UntagResource" => "resource",
+        "DescribeThing" => "thing",
+        "DescribeThingGroup" => "thing group",
+        "DescribeJobTemplate"
+        | "DescribeManagedJobTemplate"
+        | "CreateJobTemplate"
+        | "DeleteJobTemplate" => "job template",
+        _ => "job",
+    };
+    Some(format!("{what} `{subject}`"))
+}
+
+/// Whether a failure's cause is a TLS certificate rustls would not trust.
 fn untrusted_certificate(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut next = Some(err);
-    while let Some(e) = next {
-        if let Some(rustls::Error::InvalidCertificate(_)) = e.downcast_ref::<rustls::Error>() {
-            return true;
+    matches!(
+        super::errors::find_cause::<rustls::Error>(err),
+        Some(rustls::Error::InvalidCertificate(_))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_is_shown_without_its_credentials_path_or_query() {
+        for (url, shown) in [
+            (
+                "https://iot.us-east-1.amazonaws.com",
+                "https://iot.us-east-1.amazonaws.com",
+            ),
+            (
+                "http://admin:hunter2@host:8080/jobs?x=1",
+                "http://***@host:8080",
+            ),
+            ("http://user@host", "http://***@host"),
+            // An `@` in the password: the host is what follows the last one.
+            ("http://a:p@ss@host/", "http://***@host"),
+            ("https://host/?X-Amz-Signature=abc", "https://host"),
+        ] {
+            assert_eq!(redact_endpoint(url).as_deref(), Some(shown), "{url}");
         }
-        if let Some(inner) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            if untrusted_certificate(inner) {
-                return true;
-            }
-        }
-        next = e.source();
+        assert_eq!(redact_endpoint("not a url"), None);
     }
-    false
+
+    #[test]
+    fn the_secret_parts_of_an_endpoint_are_scrubbed_from_messages() {
+        let calls = Calls::default();
+        calls.keep_secret("http://admin:hunter2@host/?X-Amz-Signature=abc#frag");
+        calls.keep_secret("https://plain.example.com/jobs");
+        assert_eq!(
+            *lock(&calls.secrets),
+            vec![
+                "admin:hunter2".to_string(),
+                "X-Amz-Signature=abc".to_string()
+            ]
+        );
+        assert_eq!(
+            calls.scrub("error sending http://admin:hunter2@host/?X-Amz-Signature=abc"),
+            "error sending http://***@host/?***"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 use aws_sdk_iot::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iot::operation::RequestId;
 
+use super::body::BodyError;
 use super::{ApiError, ErrorKind};
 
 /// Maps any SDK failure to an [`ApiError`]. The SDK's Display of a dispatch failure can include
@@ -15,6 +16,24 @@ where
 {
     let code = err.code().unwrap_or_default().to_string();
     let status = err.raw_response().map(|r| r.status().as_u16());
+    // A body jobctl cut off (too large, too slow) is a bad answer whatever its status said.
+    if let Some(cut) = super::body::cut_off(err) {
+        return ApiError {
+            operation,
+            kind: ErrorKind::BadResponse,
+            code: match cut {
+                BodyError::TooLarge { .. } => "ResponseTooLarge",
+                BodyError::TooSlow { .. } => "ResponseTooSlow",
+            }
+            .into(),
+            message: match status {
+                Some(s) => format!("HTTP {s}, but {cut}"),
+                None => cut.to_string(),
+            },
+            request_id: err.request_id().map(String::from),
+            endpoint: None,
+        };
+    }
     let kind = match (code.as_str(), status, err) {
         ("ResourceNotFoundException", _, _) => ErrorKind::NotFound,
         ("ResourceAlreadyExistsException", _, _) => ErrorKind::AlreadyExists,
@@ -104,6 +123,28 @@ pub(crate) fn chain(err: &dyn std::error::Error) -> String {
     } else {
         parts.join(": ")
     }
+}
+
+/// The first cause of type `T` along an error's sources. An `io::Error` hides its inner error
+/// from `source()`, so it is opened too.
+pub(crate) fn find_cause<'a, T: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        if let Some(found) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| find_cause::<T>(inner))
+        {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
 }
 
 /// A Describe call's output, with "does not exist" as `None` rather than an error.

@@ -2,10 +2,12 @@
 //! implementation, and the reads that assemble a job's full remote state from several calls.
 //!
 //! Only this module names `aws_sdk_iot` types: [`client`] sets the SDK up, [`operations`]
-//! implements the trait, [`convert`] maps jobctl's types to the SDK's and back, and [`errors`]
-//! classifies failures. Everything above (planning, applying, the daemon) talks to [`JobsApi`]
-//! and is tested against `fake::FakeJobs` (built for tests only).
+//! implements the trait, [`convert`] maps jobctl's types to the SDK's and back, [`errors`]
+//! classifies failures, and [`body`] bounds what a response may cost. Everything above
+//! (planning, applying, the daemon) talks to [`JobsApi`] and is tested against `fake::FakeJobs`
+//! (built for tests only).
 
+mod body;
 pub mod client;
 mod convert;
 mod errors;

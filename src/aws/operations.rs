@@ -597,14 +597,23 @@ mod tests {
                 .body(body.to_string())
                 .unwrap_or_else(|_| http::Response::new(String::new()))
         });
+        (api_on(http, 1), sent)
+    }
+
+    /// The client on `http`, making up to `attempts` attempts per call.
+    fn api_on(http: aws_sdk_iot::config::SharedHttpClient, attempts: u32) -> IotJobs {
         let builder = aws_sdk_iot::config::Builder::new()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
             .endpoint_url("http://iot.test")
-            .retry_config(aws_sdk_iot::config::retry::RetryConfig::standard().with_max_attempts(1))
+            .retry_config(
+                aws_sdk_iot::config::retry::RetryConfig::standard()
+                    .with_max_attempts(attempts)
+                    .with_initial_backoff(std::time::Duration::from_millis(1)),
+            )
             .http_client(http);
-        (IotJobs::from_config(builder, &Connection::default()), sent)
+        IotJobs::from_config(builder, &Connection::default())
     }
 
     fn spec(value: Value) -> ResolvedSpec {
@@ -773,7 +782,7 @@ mod tests {
                 "ListJobs",
                 ErrorKind::Throttled,
                 "ThrottlingException",
-                "Rate exceeded"
+                "Rate exceeded (from http://iot.test)"
             )
         );
         assert!(err.is_retryable());
@@ -789,5 +798,48 @@ mod tests {
         let err = api.create_job("fw", &job).await.expect_err("exists");
         assert_eq!(err.kind, ErrorKind::AlreadyExists);
         assert_eq!(api.stats().by_operation().get("CreateJob"), Some(&1));
+    }
+
+    #[tokio::test]
+    async fn a_body_past_the_limit_is_cut_off_once_and_not_retried() {
+        let limit = usize::try_from(crate::aws::body::MAX_RESPONSE_BYTES).expect("fits");
+        let http = infallible_client_fn(move |_| http::Response::new(" ".repeat(limit + 1)));
+        let api = api_on(http, 3);
+        let err = api.get_job_document("fw").await.expect_err("too large");
+        assert_eq!(
+            (err.kind, err.code.as_str()),
+            (ErrorKind::BadResponse, "ResponseTooLarge")
+        );
+        assert!(
+            err.message.starts_with(
+                "http://iot.test answered HTTP 200, but the response body is larger than 4 MiB"
+            ),
+            "{}",
+            err.message
+        );
+        assert!(err.message.ends_with("(job `fw`)"), "{}", err.message);
+        assert_eq!(api.stats().by_operation().get("GetJobDocument"), Some(&1));
+
+        // At the limit, the answer is read.
+        let http = infallible_client_fn(move |_| {
+            http::Response::new(format!("{{\"document\": \"{}\"}}", "x".repeat(limit - 20)))
+        });
+        let text = api_on(http, 3).get_job_document("fw").await.expect("read");
+        assert_eq!(text.len(), limit - 20);
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_an_aws_message_names_the_endpoint_and_the_job() {
+        let http = infallible_client_fn(|_| {
+            http::Response::builder()
+                .status(502)
+                .body("<html>Bad Gateway</html>".to_string())
+                .unwrap_or_else(|_| http::Response::new(String::new()))
+        });
+        let err = api_on(http, 1).describe_job("fw").await.expect_err("502");
+        assert_eq!(
+            err.to_string(),
+            "DescribeJob failed: HTTP502: http://iot.test answered HTTP 502 with no error message (job `fw`)"
+        );
     }
 }

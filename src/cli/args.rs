@@ -63,10 +63,15 @@ pub struct AwsArgs {
     /// (default: the profile's `ca_bundle`, else the system's roots).
     #[arg(long, value_name = "PATH", env = "AWS_CA_BUNDLE")]
     pub ca_bundle: Option<PathBuf>,
-    /// How long to wait for a connection, per HTTP attempt (e.g. 5s, 1m30s).
+    /// How long to wait for a connection, per HTTP attempt (e.g. 5s, 1m30s); see --read-timeout
+    /// for how long one call can take in all.
     #[arg(long, value_name = "DURATION", env = "JOBCTL_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
-    /// How long to wait for an answer, per HTTP attempt (e.g. 20s, 1m).
+    /// How long to wait for an answer's head, and then again for its body, per HTTP attempt
+    /// (e.g. 20s, 1m). Timeouts apply per attempt and a call makes up to --max-attempts of them,
+    /// so a silent endpoint holds one call for at most attempts × (--connect-timeout +
+    /// --read-timeout) + --read-timeout, plus up to 3s of backoff: about 2m30s at the defaults.
+    /// --timeout bounds the whole run.
     #[arg(long, value_name = "DURATION", env = "JOBCTL_READ_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
     pub read_timeout: Duration,
     /// Calls per second allowed for each AWS operation; 0 turns pacing off.

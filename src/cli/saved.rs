@@ -110,7 +110,7 @@ pub fn read(path: &Path) -> Result<SavedPlan, saved::ReadError> {
         path: shown.clone(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
+    let file = crate::manifest::load::open_regular(path).map_err(io)?;
     let size = file.metadata().map_err(io)?.len();
     if size > saved::MAX_FILE_BYTES {
         return Err(saved::ReadError::TooLarge { path: shown, size });

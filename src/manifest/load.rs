@@ -97,6 +97,8 @@ pub enum LoadError {
     NotRegular { path: PathBuf, kind: &'static str },
     #[error("{path}: reading took longer than {} s", READ_TIMEOUT.as_secs())]
     SlowRead { path: PathBuf },
+    #[error("{path}: starts with a UTF-8 byte order mark (bytes EF BB BF), which a JSON job document may not carry")]
+    ByteOrderMark { path: PathBuf },
 }
 
 impl LoadError {
@@ -111,7 +113,8 @@ impl LoadError {
             | Self::Nul { path, .. }
             | Self::NotYaml { path }
             | Self::NotRegular { path, .. }
-            | Self::SlowRead { path } => path,
+            | Self::SlowRead { path }
+            | Self::ByteOrderMark { path } => path,
         }
     }
 
@@ -151,6 +154,9 @@ impl LoadError {
                 "jobctl reads only regular files; move it out of the manifest tree or rename it",
             ),
             Self::SlowRead { .. } => Some("check the file system the manifests live on"),
+            Self::ByteOrderMark { .. } => Some(
+                "save the file as UTF-8 without a BOM: JSON sent over a network must not start with one (RFC 8259), and devices' parsers refuse it",
+            ),
             _ => None,
         }
     }
@@ -218,11 +224,7 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
                 kind: kind_of(&meta.file_type()),
             });
         } else {
-            let parent = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            match fs::canonicalize(parent) {
+            match fs::canonicalize(directory_of(path)) {
                 Ok(canonical) => {
                     root.canonical = Some(canonical.clone());
                     // A file given directly may itself be a symlink; it still may not leave its
@@ -251,6 +253,14 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
         out.roots.push(root);
     }
     out
+}
+
+/// The directory a file is in: `.` for a bare name (`m.yaml`), whose `parent()` is the empty path
+/// that `canonicalize` refuses.
+fn directory_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// `.yaml` and `.yml` in any case: `JOB.YAML` is a manifest too (Windows and some editors write
@@ -379,15 +389,20 @@ impl Walk<'_> {
     }
 }
 
-/// Reads a file as UTF-8 text within the size and time bounds. Only regular files are read: the
-/// file is opened without blocking (a FIFO without a writer would otherwise block the open for
-/// ever) and its type checked on the open handle, so a swap between a check and the open cannot
-/// get past it. The size bound is enforced on what is read, not on what metadata claims.
-pub fn read_text(path: &Path) -> Result<String, LoadError> {
-    let io = |source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+/// A file that is not a regular file, as [`open_regular`] reports it inside an `io::Error`.
+#[derive(Debug, thiserror::Error)]
+#[error("is {kind}, not a regular file")]
+pub struct NotRegularFile {
+    pub kind: &'static str,
+}
+
+/// Opens `path` for reading only if it is a regular file. The open does not block (a FIFO
+/// without a writer would otherwise block open(2) for ever, and no deadline of the caller's can
+/// interrupt it), and the type is checked on the open handle (fstat), so a swap between a check
+/// and the open cannot get past it. Anything else fails with an `io::Error` of kind
+/// `InvalidInput` carrying a [`NotRegularFile`]. `O_NONBLOCK` stays set: it has no effect on
+/// reads of a regular file.
+pub fn open_regular(path: &Path) -> std::io::Result<fs::File> {
     let mut options = fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -395,14 +410,63 @@ pub fn read_text(path: &Path) -> Result<String, LoadError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = options.open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(LoadError::NotRegular {
+    let file = options.open(path)?;
+    let file_type = file.metadata()?.file_type();
+    if file_type.is_file() {
+        Ok(file)
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            NotRegularFile {
+                kind: kind_of(&file_type),
+            },
+        ))
+    }
+}
+
+/// Reads a file as UTF-8 text within the size and time bounds; a byte order mark is dropped
+/// (editors on Windows write one; YAML allows it). Only regular files are read
+/// ([`open_regular`]). The size bound is enforced on what is read, not on what metadata claims.
+pub fn read_text(path: &Path) -> Result<String, LoadError> {
+    let bytes = read_bounded(path)?;
+    decode(path, bytes.strip_prefix(BOM).unwrap_or(&bytes))
+}
+
+/// [`read_text`] for a JSON job document, which is sent byte for byte: a byte order mark is
+/// refused, not dropped (JSON sent over a network must not start with one, RFC 8259 §8.1, and
+/// many device parsers fail on it), so what is validated is what is sent.
+pub fn read_json_text(path: &Path) -> Result<String, LoadError> {
+    let bytes = read_bounded(path)?;
+    if bytes.starts_with(BOM) {
+        return Err(LoadError::ByteOrderMark {
             path: path.to_path_buf(),
-            kind: kind_of(&meta.file_type()),
         });
     }
+    decode(path, &bytes)
+}
+
+/// UTF-8's byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The bytes of a regular file, at most [`MAX_FILE_BYTES`], read within [`READ_TIMEOUT`].
+fn read_bounded(path: &Path) -> Result<Vec<u8>, LoadError> {
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = open_regular(path).map_err(|err| {
+        match err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<NotRegularFile>())
+        {
+            Some(not_regular) => LoadError::NotRegular {
+                path: path.to_path_buf(),
+                kind: not_regular.kind,
+            },
+            None => io(err),
+        }
+    })?;
+    let meta = file.metadata().map_err(io)?;
     let deadline = Instant::now() + READ_TIMEOUT;
     let capacity = usize::try_from(meta.len().min(MAX_FILE_BYTES + 1)).unwrap_or(0);
     let mut bytes = Vec::with_capacity(capacity);
@@ -427,7 +491,11 @@ pub fn read_text(path: &Path) -> Result<String, LoadError> {
             size: meta.len().max(bytes.len() as u64),
         });
     }
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    Ok(bytes)
+}
+
+/// `body` as text, or where it stops being UTF-8 or holds a NUL.
+fn decode(path: &Path, body: &[u8]) -> Result<String, LoadError> {
     let position = |offset: usize| {
         let before = &body[..offset];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -488,8 +556,7 @@ pub fn resolve_reference(
     if relative.is_absolute() || relative.has_root() {
         return Err(ReferenceError::Escapes);
     }
-    let base = fs::canonicalize(manifest.parent().unwrap_or(Path::new(".")))
-        .map_err(|_| ReferenceError::Missing)?;
+    let base = fs::canonicalize(directory_of(manifest)).map_err(|_| ReferenceError::Missing)?;
     // Lexical check first, so `../../etc/passwd` is refused even when it does not exist.
     let mut lexical = base.clone();
     for component in relative.components() {

@@ -273,7 +273,9 @@ fn load_diagnostic(error: &load::LoadError) -> Diagnostic {
     let code = match error {
         load::LoadError::SymlinkEscape { .. } => Rule::FileSymlinkEscape,
         load::LoadError::TooLarge { .. } => Rule::FileTooLarge,
-        load::LoadError::NotText { .. } | load::LoadError::Nul { .. } => Rule::FileNotText,
+        load::LoadError::NotText { .. }
+        | load::LoadError::Nul { .. }
+        | load::LoadError::ByteOrderMark { .. } => Rule::FileNotText,
         load::LoadError::NotRegular { .. } => Rule::FileNotRegular,
         load::LoadError::Missing { .. }
         | load::LoadError::Io { .. }
@@ -792,7 +794,15 @@ fn read_document_file(
             )
         }
     };
-    let text = match load::read_text(&path) {
+    let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
+    // A JSON file's bytes are what is sent, so it is read as it is (a BOM is refused, not
+    // dropped); a YAML one is sent as compact JSON.
+    let read = if is_json {
+        load::read_json_text(&path)
+    } else {
+        load::read_text(&path)
+    };
+    let text = match read {
         Ok(t) => t,
         Err(err) => {
             let message = format!("documentFile `{reference}` cannot be used: {err}");
@@ -810,7 +820,6 @@ fn read_document_file(
         .display()
         .to_string();
     let doc_file = Arc::new(SourceFile { display, text });
-    let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
     let (value, node) = if is_json {
         match serde_json::from_str::<Value>(&doc_file.text) {
             Ok(v) => {

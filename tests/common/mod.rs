@@ -221,3 +221,32 @@ fn collect_job_ids(value: &serde_json::Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// A tiny HTTP server on loopback for endpoints that answer badly: `handle` gets each accepted
+/// connection on its own thread. Returns its URL.
+pub fn serve(handle: impl Fn(std::net::TcpStream) + Send + Sync + Copy + 'static) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            std::thread::spawn(move || handle(stream));
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Reads one request head from `stream` (the SDK's GET requests have no body); `None` when the
+/// client closed the connection.
+pub fn read_request(stream: &mut std::net::TcpStream) -> Option<String> {
+    use std::io::Read;
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    Some(String::from_utf8_lossy(&request).into_owned())
+}
