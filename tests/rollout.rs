@@ -397,9 +397,11 @@ fn an_approval_stage_waits_for_jobctl_promote() {
         "notWaitingForApproval",
         "{no_gate:?}"
     );
-    assert_eq!(
-        job_tags(&endpoint, "fw-approve")["jobctl:approved"],
-        "canary"
+    // The approval was consumed by the promotion it allowed; the refused promote wrote none.
+    assert!(
+        !job_tags(&endpoint, "fw-approve").contains_key("jobctl:approved"),
+        "{:?}",
+        job_tags(&endpoint, "fw-approve")
     );
 
     // Promoting a rollout that does not exist fails, in every format.
@@ -423,6 +425,14 @@ fn a_driver_killed_between_the_stage_tag_and_the_association_is_resumed() {
     rollout(dir.path(), "fw-crash", "good", GOOD_GATE);
     let (code, first) = apply(&endpoint, dir.path(), "fw-crash");
     assert_eq!(code, 0, "{first}");
+    // The canary's gate holds and has soaked (10m is 1 s at 600x): a driver promotes now.
+    let start = Instant::now();
+    while !job_tags(&endpoint, "fw-crash").contains_key("jobctl:gate-held") {
+        assert!(start.elapsed() < Duration::from_secs(60), "the canary gate never held");
+        apply(&endpoint, dir.path(), "fw-crash");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(1200));
     // A driver wrote "wave has started" and died (kill -9) before AssociateTargetsWithJob.
     let arn = describe(&endpoint, "fw-crash")["job"]["jobArn"]
         .as_str()
@@ -883,4 +893,77 @@ fn promote_honours_jobctl_instance() {
     assert_eq!(json["result"], "approved", "{json:#}");
     assert_eq!(promote.code, 0, "{promote:?}");
     assert_eq!(job_tags(&endpoint, "fw-ci")["jobctl:approved"], "canary");
+}
+
+/// Writes `tags` on the rollout's job, as any principal that may tag it could.
+fn forge(endpoint: &Endpoint, job_id: &str, tags: &[(&str, &str)]) {
+    let arn = describe(endpoint, job_id)["job"]["jobArn"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    let tags: Vec<serde_json::Value> = tags
+        .iter()
+        .map(|(k, v)| serde_json::json!({"Key": k, "Value": v}))
+        .collect();
+    let (status, body) = endpoint.call(
+        "POST",
+        "/tags",
+        &serde_json::json!({"resourceArn": arn, "tags": tags}).to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Issue 22: state tags written by anyone who may tag the job never widen it. A stage tag one
+/// or two stages ahead of a canary whose gate does not let it promote (a 24h soak has not
+/// passed), an approval of a stage not reached and a soak that "started" before the stage did
+/// are each named in the output, and nothing is associated.
+#[test]
+fn forged_state_tags_widen_nothing_and_are_named() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollout(
+        dir.path(),
+        "fw-forged",
+        "good",
+        "{minSucceeded: 10, maxFailureRate: 10, soak: 24h}",
+    );
+    let (code, first) = apply(&endpoint, dir.path(), "fw-forged");
+    assert_eq!(code, 0, "{first}");
+    let canary_only = job_targets(&endpoint, "fw-forged");
+    assert_eq!(canary_only.len(), 1, "{canary_only:?}");
+    for (stage, ahead) in [("wave", "one stage ahead"), ("fleet", "two stages ahead")] {
+        forge(
+            &endpoint,
+            "fw-forged",
+            &[
+                ("jobctl:stage", stage),
+                (&format!("jobctl:stage/{stage}"), "t=0/s=0/f=0/r=0/o=0"),
+                ("jobctl:approved", stage),
+            ],
+        );
+        for _ in 0..3 {
+            let (_, rollout) = apply(&endpoint, dir.path(), "fw-forged");
+            let named = rollout["disagreements"].to_string();
+            assert!(
+                named.contains(&format!("jobctl:stage tag says `{stage}`")),
+                "{ahead}: {rollout:#}"
+            );
+            assert!(named.contains("jobctl:approved"), "{ahead}: {rollout:#}");
+            assert_eq!(rollout["stage"], "canary", "{ahead}: {rollout:#}");
+            assert_eq!(
+                job_targets(&endpoint, "fw-forged"),
+                canary_only,
+                "{ahead}: the job was widened"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+    // A soak that "started" before the stage did is not the canary's: it starts again.
+    forge(&endpoint, "fw-forged", &[("jobctl:gate-held", "t=1/stage=canary")]);
+    let (_, rollout) = apply(&endpoint, dir.path(), "fw-forged");
+    assert!(
+        rollout["disagreements"].to_string().contains("jobctl:gate-held"),
+        "{rollout:#}"
+    );
+    assert_eq!(job_targets(&endpoint, "fw-forged"), canary_only);
 }

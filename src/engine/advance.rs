@@ -20,7 +20,9 @@ use serde::Serialize;
 use super::plan::{epoch, Plan, RolloutPlan};
 use super::rollout::{self, Decision, Evaluation, Phase, StageView};
 use crate::aws::{ApiError, JobsApi};
-use crate::domain::rollout::{baseline_key, GATE_HELD_TAG, HALT_REASON_CODE, STAGE_TAG};
+use crate::domain::rollout::{
+    baseline_key, APPROVED_TAG, GATE_HELD_TAG, HALT_REASON_CODE, STAGE_TAG,
+};
 use crate::domain::spec::Target;
 
 /// Something a pass did to a rollout (or found it waiting for).
@@ -61,6 +63,9 @@ pub struct RolloutRun {
     pub summary: String,
     pub stages: Vec<StageView>,
     pub events: Vec<RolloutEvent>,
+    /// State tags that disagree with the job, each naming the tag; none was acted on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disagreements: Vec<String>,
     /// A call that failed; the rollout is left as it was and tried again next pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -128,6 +133,7 @@ async fn drive_one(
         summary: plan.next.clone(),
         stages: plan.stages.clone(),
         events: Vec::new(),
+        disagreements: plan.disagreements.clone(),
         error: None,
     };
     let steps = 2 * plan.spec.stages.len() + 4;
@@ -150,6 +156,7 @@ async fn drive_one(
         run.stage = name(eval.current);
         run.summary.clone_from(&eval.summary);
         run.stages.clone_from(&eval.stages);
+        run.disagreements.clone_from(&eval.disagreements);
         if drive == Drive::SafetyOnly && !matches!(eval.decision, Decision::Halt { .. }) {
             // Nothing widens in this pass: the next one that may (or the daemon) takes it on.
             out.moving |= matches!(eval.phase, Phase::Progressing);
@@ -259,11 +266,13 @@ async fn promote(
         (baseline_key(&name), baseline.tag_value()),
     ]);
     api.tag_resource(&arn, &tags).await?;
-    api.untag_resource(&arn, &[GATE_HELD_TAG.to_string()])
-        .await?;
     if !add.is_empty() {
         associate(api, job_id, &add, &targets).await?;
     }
+    // The soak and the approval were the left stage's: consumed once its successor is on the
+    // job (a driver stopped before this keeps them, so the completion needs no new soak).
+    api.untag_resource(&arn, &[GATE_HELD_TAG.to_string(), APPROVED_TAG.to_string()])
+        .await?;
     run.events.push(RolloutEvent::Promoted {
         from: plan.spec.stages[from].name.clone(),
         to: name,

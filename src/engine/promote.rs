@@ -213,6 +213,15 @@ pub async fn promote(
             format!("rollout `{name}` has left stage `{stage}` already (it is in stage `{now}`); nothing to approve"),
         ));
     }
+    // An approval is for the stage the rollout is in: one written for a later stage would sit
+    // on the job until that stage is reached, approving what nobody has seen yet.
+    if current.as_deref() != Some(stage.as_str()) {
+        let now = current.as_deref().unwrap_or("?");
+        return Ok(promotion.ends(
+            PromoteResult::NotWaitingForApproval,
+            format!("rollout `{name}` has not reached stage `{stage}` (it is in stage `{now}`); approve a stage once it runs"),
+        ));
+    }
     let asks = declared
         .and_then(|spec| spec.stage_index(&stage).map(|i| &spec.stages[i]))
         .map(|s| s.gate.as_ref().is_some_and(|g| g.approval));

@@ -94,6 +94,17 @@ impl Baseline {
         }
     }
 
+    /// Whether this baseline could have been taken from a job that has `now` now: no count and
+    /// no time ahead of it (counts only grow). A baseline tag that fails this was not written
+    /// by jobctl from this job.
+    pub fn not_ahead_of(&self, now: &Self) -> bool {
+        self.started_at <= now.started_at
+            && self.succeeded <= now.succeeded
+            && self.failed <= now.failed
+            && self.rejected <= now.rejected
+            && self.timed_out <= now.timed_out
+    }
+
     /// The tag value: `t=<epoch s>/s=<succeeded>/f=<failed>/r=<rejected>/o=<timedOut>`.
     pub fn tag_value(&self) -> String {
         format!(
@@ -227,6 +238,10 @@ pub struct Evaluation {
     pub decision: Decision,
     /// The `jobctl:gate-held` value to write now (the gate held for the first time).
     pub write_gate_held: Option<String>,
+    /// State tags that disagree with the job (a stage tag ahead of its targets, an approval
+    /// for a stage not reached, a soak that started before its stage, a baseline ahead of the
+    /// counts), each naming the tag: they were not acted on.
+    pub disagreements: Vec<String>,
 }
 
 /// The job as the machine needs it.
@@ -337,28 +352,86 @@ fn rate(value: f64) -> String {
 /// The stage-by-stage target ARNs of a rollout, resolved.
 pub type StageTargets = Vec<Vec<String>>;
 
-/// Judges one rollout. `stage_targets[i]` are stage i's target ARNs.
+/// Judges one rollout. `stage_targets[i]` are stage i's target ARNs. State tags that disagree
+/// with the job are named in [`Evaluation::disagreements`] and never widen it.
 pub fn evaluate(
     spec: &RolloutSpec,
     stage_targets: &StageTargets,
     job: &Observation<'_>,
 ) -> Evaluation {
+    let (mut eval, disagreements, intent) = judge(spec, stage_targets, job);
+    eval.disagreements = disagreements;
+    let promotes = matches!(eval.decision, Decision::Promote { to, .. } if to == eval.current + 1);
+    if intent && !promotes && eval.phase != Phase::Halted {
+        let tag = job.tags.get(STAGE_TAG).map_or("", String::as_str);
+        eval.disagreements.push(format!(
+            "the {STAGE_TAG} tag says `{tag}`, ahead of the job's targets, and `{}`'s gate does not let it promote now: nothing is widened",
+            spec.stages[eval.current].name
+        ));
+    }
+    if !eval.disagreements.is_empty() {
+        eval.summary = format!(
+            "{} (state tags disagree with the job: {})",
+            eval.summary,
+            eval.disagreements.join("; ")
+        );
+    }
+    eval
+}
+
+/// [`evaluate`] before the disagreements are added: the evaluation, the disagreements found on
+/// the way, and whether a stage tag one stage ahead asks for a promotion.
+fn judge(
+    spec: &RolloutSpec,
+    stage_targets: &StageTargets,
+    job: &Observation<'_>,
+) -> (Evaluation, Vec<String>, bool) {
     let count = spec.stages.len();
     let on_job = |i: usize| stage_targets[i].iter().all(|t| job.targets.contains(t));
     let by_targets = (0..count).rev().find(|&i| on_job(i)).unwrap_or(0);
-    let by_tag = job
-        .tags
-        .get(STAGE_TAG)
-        .and_then(|name| spec.stage_index(name))
-        .unwrap_or(0);
-    let current = by_targets.max(by_tag);
+    // The job's targets are the truth: only AssociateTargetsWithJob widens a job, and tags can
+    // be written by anyone who may tag it. A stage tag one stage ahead of the targets is an
+    // intent to promote (or a driver stopped between the tag and the association): it is
+    // completed only when the current stage's gate lets it promote now, from the counts.
+    let current = by_targets;
+    let mut disagreements = Vec::new();
+    let stage_tag = job.tags.get(STAGE_TAG);
+    let by_tag = stage_tag.and_then(|name| spec.stage_index(name));
+    let intent = by_tag == Some(current + 1);
+    match (stage_tag, by_tag) {
+        (None, _) => {}
+        (Some(_), Some(i)) if i == current || i == current + 1 => {}
+        (Some(tag), _) => disagreements.push(format!(
+            "the {STAGE_TAG} tag says `{tag}` but the job's targets are those of `{}`: ignored",
+            spec.stages[current].name
+        )),
+    }
+    if let Some(approved) = job.tags.get(APPROVED_TAG) {
+        if spec.stage_index(approved).is_some_and(|i| i > current) {
+            disagreements.push(format!(
+                "the {APPROVED_TAG} tag approves `{approved}`, a stage not reached: ignored"
+            ));
+        }
+    }
 
-    // Baselines: stage 0 starts from zero when the job was created.
-    let baseline = |i: usize| -> Option<Baseline> {
-        let tagged = job
-            .tags
+    // Baselines: stage 0 starts from zero when the job was created. A baseline ahead of the
+    // job's counts (which would hide the stage's failures) is not jobctl's: ignored.
+    let now_counts = Baseline::of(job.details, job.now);
+    let tagged_baseline = |i: usize| {
+        job.tags
             .get(&baseline_key(&spec.stages[i].name))
-            .and_then(|v| Baseline::parse(v));
+            .and_then(|v| Baseline::parse(v))
+    };
+    for i in 0..=current {
+        if tagged_baseline(i).is_some_and(|b| !b.not_ahead_of(&now_counts)) {
+            disagreements.push(format!(
+                "the {} tag is ahead of the job's counts: ignored",
+                baseline_key(&spec.stages[i].name)
+            ));
+        }
+    }
+    let baseline = |i: usize| -> Option<Baseline> {
+        let tagged = tagged_baseline(i).filter(|b| b.not_ahead_of(&now_counts));
         match (i, tagged) {
             (_, Some(b)) => Some(b),
             (0, None) => Some(Baseline {
@@ -368,7 +441,6 @@ pub fn evaluate(
             _ => None,
         }
     };
-    let now_counts = Baseline::of(job.details, job.now);
     let mut stages: Vec<StageView> = spec
         .stages
         .iter()
@@ -409,6 +481,7 @@ pub fn evaluate(
         summary: String::new(),
         decision: Decision::Wait { recheck: None },
         write_gate_held: None,
+        disagreements: Vec::new(),
     };
     let halted = |eval: &mut Evaluation, stages: &mut Vec<StageView>, summary: String| {
         eval.phase = Phase::Halted;
@@ -439,13 +512,13 @@ pub fn evaluate(
             };
             halted(&mut eval, &mut stages, summary);
             eval.stages = stages;
-            return eval;
+            return (eval, disagreements, intent);
         }
         JobStatus::InProgress => {}
         JobStatus::Scheduled => {
             eval.summary = format!("`{name}` waits for the job's schedule to start");
             eval.stages = stages;
-            return eval;
+            return (eval, disagreements, intent);
         }
         other => {
             halted(
@@ -454,7 +527,7 @@ pub fn evaluate(
                 format!("Halted in `{name}`: the job is {other}, and a rollout's job can no longer be widened"),
             );
             eval.stages = stages;
-            return eval;
+            return (eval, disagreements, intent);
         }
     }
 
@@ -475,7 +548,7 @@ pub fn evaluate(
             baseline: baseline(current).is_none().then_some(now_counts),
         };
         eval.stages = stages;
-        return eval;
+        return (eval, disagreements, intent);
     }
     let Some(start) = baseline(current) else {
         eval.summary = format!("`{name}` has started without its baseline; recording it now");
@@ -485,7 +558,7 @@ pub fn evaluate(
             baseline: Some(now_counts),
         };
         eval.stages = stages;
-        return eval;
+        return (eval, disagreements, intent);
     };
     let numbers = StageNumbers::between(&start, &now_counts);
     let settled = job.details.pending() == 0 && !job.details.rolling_out();
@@ -510,7 +583,7 @@ pub fn evaluate(
                 );
                 eval.decision = Decision::Halt { comment };
                 eval.stages = stages;
-                return eval;
+                return (eval, disagreements, intent);
             }
         }
     }
@@ -543,9 +616,13 @@ pub fn evaluate(
                 job.details.number_of_queued_things, job.details.number_of_in_progress_things
             );
             eval.stages = stages;
-            return eval;
+            return (eval, disagreements, intent);
         }
-        return finish_or_promote(eval, stages, spec, stage_targets, job, current, now_counts);
+        return (
+            finish_or_promote(eval, stages, spec, stage_targets, job, current, now_counts),
+            disagreements,
+            intent,
+        );
     };
 
     if !holds {
@@ -573,16 +650,26 @@ pub fn evaluate(
             );
         }
         eval.stages = stages;
-        return eval;
+        return (eval, disagreements, intent);
     }
 
-    // The gate holds: since when?
+    // The gate holds: since when? Not before the stage started: a soak that would have begun
+    // earlier is not jobctl's record, and starts again now.
     let held_since = job
         .tags
         .get(GATE_HELD_TAG)
         .and_then(|v| parse_gate_held(v))
         .filter(|(_, stage)| *stage == name)
         .map(|(t, _)| t);
+    let held_since = match held_since {
+        Some(t) if t < start.started_at || t > job.now => {
+            disagreements.push(format!(
+                "the {GATE_HELD_TAG} tag says `{name}`'s soak started outside the stage's life: ignored, the soak starts now"
+            ));
+            None
+        }
+        other => other,
+    };
     let since = held_since.unwrap_or(job.now);
     if held_since.is_none() {
         eval.write_gate_held = Some(gate_held_value(&name, job.now));
@@ -602,7 +689,7 @@ pub fn evaluate(
             recheck: Some(remaining),
         };
         eval.stages = stages;
-        return eval;
+        return (eval, disagreements, intent);
     }
     let approved = job.tags.get(APPROVED_TAG).is_some_and(|s| *s == name);
     if gate.approval && !approved {
@@ -615,7 +702,7 @@ pub fn evaluate(
         );
         eval.decision = Decision::AwaitApproval;
         eval.stages = stages;
-        return eval;
+        return (eval, disagreements, intent);
     }
     if last && !settled {
         eval.summary = format!(
@@ -623,9 +710,13 @@ pub fn evaluate(
             job.details.number_of_queued_things, job.details.number_of_in_progress_things
         );
         eval.stages = stages;
-        return eval;
+        return (eval, disagreements, intent);
     }
-    finish_or_promote(eval, stages, spec, stage_targets, job, current, now_counts)
+    (
+        finish_or_promote(eval, stages, spec, stage_targets, job, current, now_counts),
+        disagreements,
+        intent,
+    )
 }
 
 fn finish_or_promote(

@@ -138,10 +138,11 @@ pub fn started_stage_changes(
         });
     }
 
-    // A started stage's target that is not on the job: widened. The current stage (but not the
-    // first, which CreateJob starts whole) may legitimately lack its targets: its tag is written
-    // before AssociateTargetsWithJob adds them in one call, and a crash in between is resumed.
-    // Once any of its own targets is on the job, that call happened.
+    // A started stage's target that is not on the job: widened. A stage after the first (which
+    // CreateJob starts whole) may lack all of its own targets: its tag is written before
+    // AssociateTargetsWithJob adds them in one call (a crash in between is completed), and a tag
+    // can be written by anyone who may tag the job (a forged one widens nothing, and is no
+    // manifest error). Once any of its own targets is on the job, that call happened.
     for i in 0..=current.min(spec.stages.len().saturating_sub(1)) {
         let missing: Vec<&String> = targets(i)
             .iter()
@@ -150,7 +151,7 @@ pub fn started_stage_changes(
         if missing.is_empty() {
             continue;
         }
-        if i == current && i > 0 {
+        if i > 0 {
             let earlier: BTreeSet<&String> = (0..i).flat_map(|j| targets(j).iter()).collect();
             let associated = targets(i)
                 .iter()

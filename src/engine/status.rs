@@ -1097,6 +1097,7 @@ mod tests {
             stage: "canary".into(),
             next: String::new(),
             halt_due: false,
+            disagreements: Vec::new(),
             stages: Vec::new(),
             upcoming: Vec::new(),
             // canary: C; wave: W and C again; fleet: All.

@@ -383,6 +383,7 @@ mod tests {
             summary: String::new(),
             stages,
             events,
+            disagreements: Vec::new(),
             error: None,
         };
         let metrics = Metrics::new(Arc::new(ApiStats::default()), Duration::from_secs(600));

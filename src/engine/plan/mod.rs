@@ -184,6 +184,9 @@ pub struct RolloutPlan {
     /// The gate failed: the next pass that may change the account halts the rollout.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub halt_due: bool,
+    /// State tags that disagree with the job, each naming the tag; none is acted on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disagreements: Vec<String>,
     pub stages: Vec<rollout::StageView>,
     /// The stages still to start, each with the targets its promotion will add (the manifest's,
     /// as they stand now: stages that have not started may change).
@@ -748,6 +751,7 @@ fn rollout_plan(
             stage: first.name.clone(),
             next,
             halt_due: false,
+            disagreements: Vec::new(),
             stages: Vec::new(),
             upcoming: upcoming(&spec, &stage_targets, 0, &BTreeSet::new()),
             spec,
@@ -779,6 +783,7 @@ fn rollout_plan(
         stage: spec.stages[eval.current].name.clone(),
         next: eval.summary,
         halt_due: matches!(eval.decision, rollout::Decision::Halt { .. }),
+        disagreements: eval.disagreements,
         stages: eval.stages,
         upcoming,
         spec,
