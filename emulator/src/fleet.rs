@@ -421,7 +421,7 @@ rules:
 
     #[test]
     fn the_shipped_example_parses() {
-        let f = Fleet::from_yaml(include_str!("../../examples/fleet/bulbs.yaml")).unwrap();
+        let f = Fleet::from_yaml(include_str!("../../fleets/bulbs.yaml")).unwrap();
         let names: Vec<&str> = f.groups.iter().map(|g| g.name.as_str()).collect();
         assert_eq!(names, ["Bulbs", "BulbsCanary", "BulbsWave1", "BulbsRest"]);
         assert_eq!(f.groups.iter().map(|g| g.size).sum::<u64>(), 300);
