@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::engine::{self, Engine};
-use crate::fleet::Fleet;
+use crate::fleet::{Counting, Fleet};
 use crate::model::{ExecStatus, JobStatus, Scope, World};
 use crate::ops::jobs::job_json;
 use crate::ops::things::apply_fleet;
@@ -277,5 +277,5 @@ fn set_executions(
         .jobs
         .get(id)
         .ok_or_else(|| Fail(404, format!("job {id} not found in {region}")))?;
-    Ok((job_json(job, now), true))
+    Ok((job_json(job, now, Counting::of(fleet.as_deref())), true))
 }

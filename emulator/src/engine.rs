@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 
 use crate::cron::Cron;
-use crate::fleet::{is_subset, Fleet, Outcome};
+use crate::fleet::{is_subset, Counting, Fleet, Outcome};
 use crate::model::{ExecStatus, Execution, Job, JobStatus, Scope, TargetSelection, World};
 use crate::rng::unit;
 use crate::timers::Event;
@@ -800,9 +800,11 @@ impl<'a> Engine<'a> {
     }
 
     /// `abortConfig`: once at least `minNumberOfExecutedThings` executions have ended
-    /// (SUCCEEDED, FAILED, REJECTED or TIMED_OUT; latest attempts, as the counts show)
-    /// and the share of the criterion's failure type reaches `thresholdPercentage`, the
-    /// job is canceled. Criteria are checked in order; the first met names the reason.
+    /// (SUCCEEDED, FAILED, REJECTED or TIMED_OUT; attempts or latest attempts, as the
+    /// counts show) and the share of the criterion's failure type reaches
+    /// `thresholdPercentage`, the job is canceled. A criterion with no failure of its type
+    /// is never met, so a 0% threshold means "any failure", not "always". Criteria are
+    /// checked in order; the first met names the reason.
     fn check_abort(&mut self, id: &str, now: i64) {
         let Some(job) = self.scope.jobs.get(id) else {
             return;
@@ -813,7 +815,7 @@ impl<'a> Engine<'a> {
         let Some(cfg) = &job.abort_config else {
             return;
         };
-        let c = &job.counts;
+        let c = job.tally(Counting::of(self.fleet));
         let (failed, rejected, timed_out) = (
             c.get(ExecStatus::Failed),
             c.get(ExecStatus::Rejected),
@@ -833,6 +835,7 @@ impl<'a> Engine<'a> {
                 bad as f64 * 100.0 / executed as f64
             };
             (executed >= k.min_number_of_executed_things.max(1) as u64
+                && bad > 0
                 && share >= k.threshold_percentage)
                 .then(|| {
                     format!(

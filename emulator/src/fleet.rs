@@ -28,6 +28,28 @@ pub struct Fleet {
     pub devices: Behaviour,
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// What `jobProcessDetails` and the abort criteria count.
+    #[serde(default)]
+    pub counting: Counting,
+}
+
+/// What a job's counts (`jobProcessDetails`, and so the abort criteria) count. AWS has been
+/// observed to count attempts (a thing that failed three times shows
+/// `numberOfFailedThings: 3`), which is the default; `perThing` counts each thing's latest
+/// attempt once, the model the emulator had before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Counting {
+    #[default]
+    PerAttempt,
+    PerThing,
+}
+
+impl Counting {
+    /// The setting in force: the fleet's, or the default without a fleet.
+    pub fn of(fleet: Option<&Fleet>) -> Counting {
+        fleet.map_or_else(Counting::default, |f| f.counting)
+    }
 }
 
 fn one() -> f64 {
@@ -397,6 +419,19 @@ rules:
   - match: {group: BulbsCanary}
     durationSeconds: {min: 5, max: 10}
 "#;
+
+    #[test]
+    fn counting_defaults_to_attempts_and_can_be_per_thing() {
+        assert_eq!(
+            Fleet::from_yaml("seed: 1").unwrap().counting,
+            Counting::PerAttempt
+        );
+        let f = Fleet::from_yaml("counting: perThing").unwrap();
+        assert_eq!(f.counting, Counting::PerThing);
+        assert_eq!(Counting::of(Some(&f)), Counting::PerThing);
+        assert_eq!(Counting::of(None), Counting::PerAttempt);
+        assert!(Fleet::from_yaml("counting: perJob").is_err());
+    }
 
     #[test]
     fn the_issue_example_parses() {

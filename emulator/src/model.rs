@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fleet::Fleet;
+use crate::fleet::{Counting, Fleet};
 use crate::timers::Timers;
 
 /// AWS partition for a region, so ARNs in China and GovCloud regions look right.
@@ -114,8 +114,9 @@ impl ExecStatus {
     }
 }
 
-/// How many of a job's executions (latest attempt per thing) are in each status; kept up
-/// to date on every change so DescribeJob never scans executions.
+/// How many of a job's executions are in each status; kept up to date on every change so
+/// DescribeJob never scans executions. A job keeps two: one over the latest attempt of each
+/// thing, one over every attempt (see `Counting`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts([u64; 8]);
 
@@ -432,25 +433,40 @@ pub struct Job {
     /// End of the maintenance window the job is rolling out in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_end_ms: Option<i64>,
+    /// Latest attempt per thing.
     #[serde(skip)]
     pub counts: Counts,
+    /// Every attempt, retried and superseded ones included.
+    #[serde(skip)]
+    pub attempts: Counts,
     /// The document parsed once for the fleet's rule matching.
     #[serde(skip)]
     pub parsed_document: Option<Arc<serde_json::Value>>,
 }
 
 impl Job {
-    pub fn count(&self, status: ExecStatus) -> u64 {
-        self.counts.get(status)
+    /// The counters `jobProcessDetails` and the abort criteria read, by the fleet's
+    /// `counting` setting.
+    pub fn tally(&self, counting: Counting) -> &Counts {
+        match counting {
+            Counting::PerAttempt => &self.attempts,
+            Counting::PerThing => &self.counts,
+        }
     }
 
     /// Rebuilds the counters (after loading a state file).
     pub fn recount(&mut self) {
         let mut c = Counts::default();
+        let mut a = Counts::default();
         for e in self.executions.values() {
             c.add(e.status);
+            a.add(e.status);
+            for h in &e.history {
+                a.add(h.status);
+            }
         }
         self.counts = c;
+        self.attempts = a;
     }
 
     /// Moves one execution to `to`, keeping the counters right. Returns the status it had.
@@ -459,6 +475,8 @@ impl Job {
         let from = e.status;
         self.counts.remove(from);
         self.counts.add(to);
+        self.attempts.remove(from);
+        self.attempts.add(to);
         e.status = to;
         e.last_updated_at_ms = now;
         e.version_number += 1;
@@ -472,19 +490,40 @@ impl Job {
         Some(from)
     }
 
-    /// Adds a new QUEUED execution (or a new attempt of an existing one).
+    /// Adds a new QUEUED execution (or a new attempt of an existing one, which keeps the
+    /// earlier attempt in its `history`: it leaves the per-thing counts, not the per-attempt
+    /// ones).
     pub fn insert_execution(&mut self, thing: &str, e: Execution) {
         if let Some(old) = self.executions.insert(thing.to_owned(), e) {
             self.counts.remove(old.status);
         }
         self.counts.add(ExecStatus::Queued);
+        self.attempts.add(ExecStatus::Queued);
     }
 
-    /// Removes the latest attempt of a thing's execution, e.g. for DeleteJobExecution.
-    pub fn remove_execution(&mut self, thing: &str) -> Option<Execution> {
-        let e = self.executions.remove(thing)?;
-        self.counts.remove(e.status);
-        Some(e)
+    /// Deletes one attempt of a thing's execution (DeleteJobExecution). Deleting the latest
+    /// attempt makes the newest earlier one the latest again.
+    pub fn delete_attempt(&mut self, thing: &str, number: i64) {
+        let Some(e) = self.executions.get_mut(thing) else {
+            return;
+        };
+        if e.execution_number != number {
+            if let Some(i) = e.history.iter().position(|h| h.execution_number == number) {
+                let gone = e.history.remove(i);
+                self.attempts.remove(gone.status);
+            }
+            return;
+        }
+        let Some(mut gone) = self.executions.remove(thing) else {
+            return;
+        };
+        self.counts.remove(gone.status);
+        self.attempts.remove(gone.status);
+        if let Some(mut prev) = gone.history.pop() {
+            prev.history = std::mem::take(&mut gone.history);
+            self.counts.add(prev.status);
+            self.executions.insert(thing.to_owned(), prev);
+        }
     }
 
     /// Whether the rollout still has targets to notify.

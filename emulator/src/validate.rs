@@ -900,6 +900,48 @@ pub struct UpdateJob {
     pub retry: Option<RetryConfig>,
 }
 
+/// A TIMED_OUT retry criterion needs an in-progress timer to time anything out (the
+/// developer guide: "TIMED_OUT retry needs a timeout configuration").
+pub fn retry_needs_timeout(
+    retry: Option<&RetryConfig>,
+    timeout: Option<&TimeoutConfig>,
+) -> Result<(), ApiError> {
+    let timed_out = retry.is_some_and(|r| {
+        r.criteria_list
+            .iter()
+            .any(|c| c.failure_type == "TIMED_OUT")
+    });
+    let timer = timeout.is_some_and(|t| t.in_progress_timeout_in_minutes.is_some());
+    if timed_out && !timer {
+        return Err(ApiError::invalid(
+            "A jobExecutionsRetryConfig criterion for TIMED_OUT requires a timeoutConfig with inProgressTimeoutInMinutes.",
+        ));
+    }
+    Ok(())
+}
+
+/// UpdateJob's retry rule: "the number of retries can't be updated. You can only set the
+/// number of retries to 0" (developer guide). A criterion the job did not have counts as 0
+/// retries before.
+pub fn retry_update(old: Option<&RetryConfig>, new: &RetryConfig) -> Result<(), ApiError> {
+    for c in &new.criteria_list {
+        let before = old
+            .and_then(|o| {
+                o.criteria_list
+                    .iter()
+                    .find(|k| k.failure_type == c.failure_type)
+            })
+            .map_or(0, |k| k.number_of_retries);
+        if c.number_of_retries != 0 && c.number_of_retries != before {
+            return Err(ApiError::invalid(format!(
+                "numberOfRetries for {} cannot be changed from {before} to {}: UpdateJob can only set it to 0.",
+                c.failure_type, c.number_of_retries
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn update_job(body: &Value) -> Result<UpdateJob, ApiError> {
     let o = Obj::root(body)?;
     Ok(UpdateJob {

@@ -289,6 +289,17 @@ impl Emu {
             .expect("now")
     }
 
+    /// Ends the running executions of `things` in `job` as a device report would
+    /// (`POST /_emulator/jobs/{job}/complete`).
+    pub fn complete(&self, job: &str, outcome: &str, things: &[&str]) {
+        self.control(
+            "POST",
+            &format!("jobs/{job}/complete"),
+            Some(json!({"outcome": outcome, "things": things})),
+        )
+        .ok();
+    }
+
     pub fn advance(&self, seconds: f64) {
         self.control("POST", "clock/advance", Some(json!({"seconds": seconds})))
             .ok();
