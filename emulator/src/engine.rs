@@ -629,7 +629,9 @@ impl<'a> Engine<'a> {
     // ---- Target changes --------------------------------------------------------------
 
     /// A thing joined a group: CONTINUOUS jobs running against that group (or an ancestor)
-    /// give it an execution at once (AWS: "near-real time", outside the rollout rate).
+    /// give it an execution at once (AWS: "near-real time", outside the rollout rate), unless
+    /// it already has one; a thing whose execution was REMOVED (it had left) gets a new one,
+    /// with a fresh retry budget.
     pub fn thing_joined(&mut self, thing: &str, now: i64) {
         let Some(arn) = self.scope.things.get(thing).map(|t| t.thing_arn.clone()) else {
             return;
@@ -640,23 +642,98 @@ impl<'a> Engine<'a> {
             .values()
             .filter(|j| {
                 j.target_selection == TargetSelection::Continuous
-                    && j.status == JobStatus::InProgress
-                    && !j.executions.contains_key(thing)
+                    && j.status.is_active()
+                    && j.executions
+                        .get(thing)
+                        .is_none_or(|e| e.status == ExecStatus::Removed)
                     && !j.rollout.pending.iter().any(|(n, _)| n == thing)
             })
-            .filter(|j| {
-                j.targets
-                    .iter()
-                    .any(|t| match t.rsplit_once(":thinggroup/") {
-                        Some((_, g)) => self.scope.thing_in_group(thing, g),
-                        None => *t == arn,
-                    })
-            })
+            .filter(|j| self.reaches(j, thing, &arn))
             .map(|j| (j.seq, j.job_id.clone()))
             .collect();
         ids.sort();
         for (_, id) in ids {
-            self.notify(&id, thing, &arn, now);
+            self.admit(&id, thing, &arn, now);
+        }
+    }
+
+    /// Whether one of a job's targets names the thing or a group it is in (directly or
+    /// through a descendant group).
+    fn reaches(&self, job: &Job, thing: &str, arn: &str) -> bool {
+        job.targets
+            .iter()
+            .any(|t| match t.rsplit_once(":thinggroup/") {
+                Some((_, g)) => self.scope.thing_in_group(thing, g),
+                None => t == arn,
+            })
+    }
+
+    /// A new target of a running CONTINUOUS job: notified at once, or, for a job with
+    /// maintenance windows outside a window, when the next window opens (windows pace every
+    /// notification, joins included).
+    fn admit(&mut self, id: &str, thing: &str, arn: &str, now: i64) {
+        let Some(job) = self.scope.jobs.get_mut(id) else {
+            return;
+        };
+        let windows = !windows_of(job).is_empty();
+        let in_window = job.window_end_ms.is_some_and(|e| now < e);
+        let waiting = job.status == JobStatus::Scheduled || job.rolling_out();
+        match job.status {
+            JobStatus::InProgress if !windows || in_window => {
+                self.notify(id, thing, arn, now);
+            }
+            JobStatus::InProgress => {
+                // A window-open timer is queued whenever targets wait outside a window.
+                job.rollout
+                    .pending
+                    .push_back((thing.to_owned(), arn.to_owned()));
+                if !waiting {
+                    self.schedule_next_window(id, now);
+                }
+            }
+            // Waiting for its next window with its targets latched: the thing waits too.
+            // (Before the first start, latching the targets will find it.)
+            JobStatus::Scheduled if job.rollout.notified > 0 || job.rolling_out() => {
+                job.rollout
+                    .pending
+                    .push_back((thing.to_owned(), arn.to_owned()));
+            }
+            _ => {}
+        }
+    }
+
+    /// A thing left a group (`deleted`: it was deleted). Every active job that no longer
+    /// reaches it drops it from the targets still to notify, and its QUEUED or IN_PROGRESS
+    /// execution becomes REMOVED, so no retry follows (AWS: "no longer a valid target").
+    /// A SNAPSHOT job latched its targets when it started, so only deletion reaches it there.
+    pub fn thing_left(&mut self, thing: &str, arn: &str, deleted: bool, now: i64) {
+        let mut ids: Vec<(u64, String)> = self
+            .scope
+            .jobs
+            .values()
+            .filter(|j| j.status.is_active())
+            .filter(|j| deleted || j.target_selection == TargetSelection::Continuous)
+            .filter(|j| deleted || !self.reaches(j, thing, arn))
+            .map(|j| (j.seq, j.job_id.clone()))
+            .collect();
+        ids.sort();
+        for (_, id) in ids {
+            let Some(job) = self.scope.jobs.get_mut(&id) else {
+                continue;
+            };
+            job.rollout.pending.retain(|(n, _)| n != thing);
+            let running = job
+                .executions
+                .get(thing)
+                .is_some_and(|e| !e.status.is_terminal());
+            if running {
+                self.finish(&id, thing, ExecStatus::Removed, now);
+            } else {
+                self.settle(&id, now);
+            }
+        }
+        if deleted {
+            self.scope.busy.remove(thing);
         }
     }
 
@@ -671,11 +748,14 @@ impl<'a> Engine<'a> {
             .job_things(targets)
             .into_iter()
             .filter(|(n, _)| {
-                !job.executions.contains_key(n) && !job.rollout.pending.iter().any(|(p, _)| p == n)
+                job.executions
+                    .get(n)
+                    .is_none_or(|e| e.status == ExecStatus::Removed)
+                    && !job.rollout.pending.iter().any(|(p, _)| p == n)
             })
             .collect();
         for (name, arn) in fresh {
-            self.notify(id, &name, &arn, now);
+            self.admit(id, &name, &arn, now);
         }
     }
 

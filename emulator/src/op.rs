@@ -24,6 +24,12 @@ pub enum Op {
     CreateThingGroup,
     DescribeThingGroup,
     AddThingToThingGroup,
+    DeleteThing,
+    RemoveThingFromThingGroup,
+    UpdateThingGroupsForThing,
+    ListThingGroups,
+    ListThingGroupsForThing,
+    ListThingsInThingGroup,
     CancelJobExecution,
     DeleteJobExecution,
     CreateJobTemplate,
@@ -49,7 +55,7 @@ pub enum Plane {
 }
 
 impl Op {
-    pub const ALL: [Op; 31] = [
+    pub const ALL: [Op; 37] = [
         Op::CreateJob,
         Op::DescribeJob,
         Op::GetJobDocument,
@@ -69,6 +75,12 @@ impl Op {
         Op::CreateThingGroup,
         Op::DescribeThingGroup,
         Op::AddThingToThingGroup,
+        Op::DeleteThing,
+        Op::RemoveThingFromThingGroup,
+        Op::UpdateThingGroupsForThing,
+        Op::ListThingGroups,
+        Op::ListThingGroupsForThing,
+        Op::ListThingsInThingGroup,
         Op::CancelJobExecution,
         Op::DeleteJobExecution,
         Op::CreateJobTemplate,
@@ -104,6 +116,12 @@ impl Op {
             Op::CreateThingGroup => "CreateThingGroup",
             Op::DescribeThingGroup => "DescribeThingGroup",
             Op::AddThingToThingGroup => "AddThingToThingGroup",
+            Op::DeleteThing => "DeleteThing",
+            Op::RemoveThingFromThingGroup => "RemoveThingFromThingGroup",
+            Op::UpdateThingGroupsForThing => "UpdateThingGroupsForThing",
+            Op::ListThingGroups => "ListThingGroups",
+            Op::ListThingGroupsForThing => "ListThingGroupsForThing",
+            Op::ListThingsInThingGroup => "ListThingsInThingGroup",
             Op::CancelJobExecution => "CancelJobExecution",
             Op::DeleteJobExecution => "DeleteJobExecution",
             Op::CreateJobTemplate => "CreateJobTemplate",
@@ -159,6 +177,9 @@ impl Op {
                 | Op::CreateThing
                 | Op::CreateThingGroup
                 | Op::AddThingToThingGroup
+                | Op::DeleteThing
+                | Op::RemoveThingFromThingGroup
+                | Op::UpdateThingGroupsForThing
                 | Op::CancelJobExecution
                 | Op::DeleteJobExecution
                 | Op::CreateJobTemplate

@@ -12,7 +12,8 @@ use crate::request::Req;
 
 /// Maps method and decoded path segments to an operation and its URI labels. Paths and
 /// methods are the `http.requestUri`/`method` of the models; `AddThingToThingGroup` is
-/// `PUT /thing-groups/addThingToThingGroup`, which the router checks before the
+/// `PUT /thing-groups/addThingToThingGroup` (and `removeThingFromThingGroup`,
+/// `updateThingGroupsForThing`), which the router checks before the
 /// `/thing-groups/{thingGroupName}` label. The two planes share paths
 /// (`GET /things/{thingName}/jobs`), so the plane comes from the request's signature.
 pub fn route(plane: Plane, method: &str, segs: &[String]) -> Option<(Op, Vec<String>)> {
@@ -43,6 +44,8 @@ pub fn route(plane: Plane, method: &str, segs: &[String]) -> Option<(Op, Vec<Str
         // The model says POST; PUT is accepted too because older docs and scripts use it.
         ("POST" | "PUT", ["things", _]) => Op::CreateThing,
         ("GET", ["things", _]) => Op::DescribeThing,
+        ("DELETE", ["things", _]) => Op::DeleteThing,
+        ("GET", ["things", _, "thing-groups"]) => Op::ListThingGroupsForThing,
         ("GET", ["things", _, "jobs"]) => Op::ListJobExecutionsForThing,
         ("GET", ["things", _, "jobs", _]) => Op::DescribeJobExecution,
         ("PUT", ["things", _, "jobs", _, "cancel"]) => Op::CancelJobExecution,
@@ -54,6 +57,10 @@ pub fn route(plane: Plane, method: &str, segs: &[String]) -> Option<(Op, Vec<Str
         ("GET", ["managed-job-templates"]) => Op::ListManagedJobTemplates,
         ("GET", ["managed-job-templates", _]) => Op::DescribeManagedJobTemplate,
         ("PUT", ["thing-groups", "addThingToThingGroup"]) => Op::AddThingToThingGroup,
+        ("PUT", ["thing-groups", "removeThingFromThingGroup"]) => Op::RemoveThingFromThingGroup,
+        ("PUT", ["thing-groups", "updateThingGroupsForThing"]) => Op::UpdateThingGroupsForThing,
+        ("GET", ["thing-groups"]) => Op::ListThingGroups,
+        ("GET", ["thing-groups", _, "things"]) => Op::ListThingsInThingGroup,
         ("POST" | "PUT", ["thing-groups", _]) => Op::CreateThingGroup,
         ("GET", ["thing-groups", _]) => Op::DescribeThingGroup,
         _ => return None,
@@ -64,6 +71,9 @@ pub fn route(plane: Plane, method: &str, segs: &[String]) -> Option<(Op, Vec<Str
         | Op::TagResource
         | Op::UntagResource
         | Op::AddThingToThingGroup
+        | Op::RemoveThingFromThingGroup
+        | Op::UpdateThingGroupsForThing
+        | Op::ListThingGroups
         | Op::ListJobTemplates
         | Op::ListManagedJobTemplates => Vec::new(),
         // /things/{thingName}/jobs/{jobId}[/cancel | /executionNumber/{executionNumber}]
@@ -74,6 +84,11 @@ pub fn route(plane: Plane, method: &str, segs: &[String]) -> Option<(Op, Vec<Str
         _ => vec![segs[1].clone()],
     };
     Some((op, labels))
+}
+
+/// `{}`: the answer of operations whose output structure has no members.
+fn empty() -> Option<Value> {
+    Some(Value::Object(Default::default()))
 }
 
 /// Runs one operation against a scope. Returns the JSON response body (`None` for the
@@ -91,18 +106,24 @@ pub fn dispatch(scope: &mut Scope, req: &Req<'_>) -> Result<Option<Value>, ApiEr
         Op::ListJobExecutionsForJob => jobs::list_executions_for_job(scope, req).map(Some),
         Op::ListJobExecutionsForThing => jobs::list_executions_for_thing(scope, req).map(Some),
         Op::DescribeJobExecution => jobs::describe_execution(scope, req).map(Some),
-        Op::TagResource => tags::tag(scope, req).map(|()| Some(Value::Object(Default::default()))),
-        Op::UntagResource => {
-            tags::untag(scope, req).map(|()| Some(Value::Object(Default::default())))
-        }
+        Op::TagResource => tags::tag(scope, req).map(|()| empty()),
+        Op::UntagResource => tags::untag(scope, req).map(|()| empty()),
         Op::ListTagsForResource => tags::list(scope, req).map(Some),
         Op::CreateThing => things::create_thing(scope, req).map(Some),
         Op::DescribeThing => things::describe_thing(scope, req).map(Some),
         Op::CreateThingGroup => things::create_group(scope, req).map(Some),
         Op::DescribeThingGroup => things::describe_group(scope, req).map(Some),
-        Op::AddThingToThingGroup => {
-            things::add_thing_to_group(scope, req).map(|()| Some(Value::Object(Default::default())))
+        Op::AddThingToThingGroup => things::add_thing_to_group(scope, req).map(|()| empty()),
+        Op::RemoveThingFromThingGroup => {
+            things::remove_thing_from_group(scope, req).map(|()| empty())
         }
+        Op::UpdateThingGroupsForThing => {
+            things::update_groups_for_thing(scope, req).map(|()| empty())
+        }
+        Op::DeleteThing => things::delete_thing(scope, req).map(|()| empty()),
+        Op::ListThingGroups => things::list_groups(scope, req).map(Some),
+        Op::ListThingGroupsForThing => things::list_groups_for_thing(scope, req).map(Some),
+        Op::ListThingsInThingGroup => things::list_things_in_group(scope, req).map(Some),
         Op::CancelJobExecution => executions::cancel(scope, req).map(|()| None),
         Op::CreateJobTemplate => templates::create(scope, req).map(Some),
         Op::DescribeJobTemplate => templates::describe(scope, req).map(Some),
@@ -163,6 +184,43 @@ mod tests {
                 Op::DeleteJobExecution,
                 vec!["t".into(), "j".into(), "3".into()]
             ))
+        );
+    }
+
+    #[test]
+    fn fixed_thing_group_paths_win_over_the_name_label() {
+        for (path, op) in [
+            (
+                "/thing-groups/addThingToThingGroup",
+                Op::AddThingToThingGroup,
+            ),
+            (
+                "/thing-groups/removeThingFromThingGroup",
+                Op::RemoveThingFromThingGroup,
+            ),
+            (
+                "/thing-groups/updateThingGroupsForThing",
+                Op::UpdateThingGroupsForThing,
+            ),
+            ("/thing-groups/Lamps", Op::CreateThingGroup),
+        ] {
+            assert_eq!(
+                route(Plane::Control, "PUT", &segs(path)).map(|r| r.0),
+                Some(op),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            route(Plane::Control, "GET", &segs("/thing-groups/G/things")),
+            Some((Op::ListThingsInThingGroup, vec!["G".into()]))
+        );
+        assert_eq!(
+            route(Plane::Control, "GET", &segs("/things/t/thing-groups")),
+            Some((Op::ListThingGroupsForThing, vec!["t".into()]))
+        );
+        assert_eq!(
+            route(Plane::Control, "DELETE", &segs("/things/t")).map(|r| r.0),
+            Some(Op::DeleteThing)
         );
     }
 

@@ -1,4 +1,5 @@
-"""Issue 24 through clients nobody here wrote: boto3 reads the counts per attempt and hits
+"""Issue 24 through clients nobody here wrote: boto3 and the AWS CLI remove things from
+groups, move and delete them (REMOVED executions), read the counts per attempt and hit
 UpdateJob's retry rules."""
 
 import json
@@ -9,6 +10,7 @@ import pytest
 from conftest import (
     REGION,
     Emulator,
+    group_arn,
     require,
 )
 
@@ -24,6 +26,46 @@ def put_json(emu: Emulator, path: str, doc: dict):
     req = urllib.request.Request(f"{emu.url}/_emulator/{path}", data=json.dumps(doc).encode(), method="PUT")
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
+
+
+def groups_of(iot, thing: str) -> list:
+    return [g["groupName"] for g in iot.list_thing_groups_for_thing(thingName=thing)["thingGroups"]]
+
+
+def test_membership_calls_and_removed_executions_with_boto3(iot, emulator):
+    for t in ("l1", "l2", "l3"):
+        iot.create_thing(thingName=t)
+    iot.create_thing_group(thingGroupName="Lamps")
+    iot.create_thing_group(thingGroupName="Spare")
+    for t in ("l1", "l2", "l3"):
+        iot.add_thing_to_thing_group(thingGroupName="Lamps", thingName=t)
+    iot.create_job(jobId="cont", targets=[group_arn("Lamps")], document="{}", targetSelection="CONTINUOUS")
+    assert len(iot.list_job_executions_for_job(jobId="cont")["executionSummaries"]) == 3
+
+    iot.remove_thing_from_thing_group(thingGroupName="Lamps", thingName="l1")
+    assert iot.list_things_in_thing_group(thingGroupName="Lamps")["things"] == ["l2", "l3"]
+    names = [g["groupName"] for g in iot.list_thing_groups()["thingGroups"]]
+    assert names == ["Lamps", "Spare"], "no group named after the operation"
+    e = iot.describe_job_execution(jobId="cont", thingName="l1")["execution"]
+    assert e["status"] == "REMOVED"
+
+    iot.update_thing_groups_for_thing(thingName="l2", thingGroupsToAdd=["Spare"], thingGroupsToRemove=["Lamps"])
+    assert groups_of(iot, "l2") == ["Spare"]
+    assert iot.describe_job_execution(jobId="cont", thingName="l2")["execution"]["status"] == "REMOVED"
+
+    iot.delete_thing(thingName="l3")
+    with pytest.raises(iot.exceptions.ResourceNotFoundException):
+        iot.describe_thing(thingName="l3")
+    details = iot.describe_job(jobId="cont")["job"]["jobProcessDetails"]
+    assert details["numberOfRemovedThings"] == 3
+    assert details["numberOfQueuedThings"] == 0
+
+    # Re-joining gives a new execution.
+    iot.add_thing_to_thing_group(thingGroupName="Lamps", thingName="l1")
+    e = iot.describe_job_execution(jobId="cont", thingName="l1")["execution"]
+    assert (e["status"], e["executionNumber"]) == ("QUEUED", 2)
+    with pytest.raises(iot.exceptions.ResourceNotFoundException):
+        iot.remove_thing_from_thing_group(thingGroupName="Nope", thingName="l1")
 
 
 def test_counts_per_attempt_and_update_job_rules(iot, emulator):
