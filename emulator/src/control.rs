@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use std::sync::Arc;
 
-use crate::app::App;
+use crate::app::{iam_action, op_of_action, App};
 use crate::engine::{self, Engine};
 use crate::fleet::{Counting, Fleet};
 use crate::model::{ExecStatus, JobStatus, Scope, World};
@@ -59,6 +59,8 @@ pub async fn handle(
             Ok((serde_json::to_value(&*w).unwrap_or(Value::Null), false))
         }
         ("GET", ["stats"]) => Ok((app.stats.to_json(), false)),
+        ("GET", ["deny"]) => Ok((deny_json(app), false)),
+        ("PUT", ["deny"]) => put_deny(app, body),
         ("POST", ["stats", "reset"]) => {
             app.stats.reset();
             Ok((json!({"ok": true}), false))
@@ -87,6 +89,30 @@ pub async fn handle(
     }
 }
 
+fn deny_json(app: &App) -> Value {
+    let actions: Vec<String> = app.denied().into_iter().map(iam_action).collect();
+    json!({ "actions": actions })
+}
+
+/// `{"actions": ["tag:GetResources", ...]}`: the IAM actions denied from now on (replaces
+/// the list; `[]` allows everything again).
+fn put_deny(app: &Arc<App>, body: &[u8]) -> Result<(Value, bool), Fail> {
+    let v = parse(body)?;
+    let items = v
+        .get("actions")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("body must be {\"actions\": [\"tag:GetResources\", ...]}"))?;
+    let ops = items
+        .iter()
+        .map(|a| {
+            let a = a.as_str().ok_or_else(|| bad("actions must be strings"))?;
+            op_of_action(a).ok_or_else(|| bad(format!("unknown action {a}")))
+        })
+        .collect::<Result<_, _>>()?;
+    app.set_denied(ops);
+    Ok((deny_json(app), false))
+}
+
 /// Back to the state at startup, which includes the `--fleet` document.
 fn reset(app: &Arc<App>) -> Result<(Value, bool), Fail> {
     let mut w = app.lock();
@@ -94,6 +120,7 @@ fn reset(app: &Arc<App>) -> Result<(Value, bool), Fail> {
     app.stats.reset();
     app.limits.reset();
     app.faults.reset();
+    app.set_denied(app.cfg.deny.iter().copied().collect());
     if let Some(f) = app.cfg.fleet.clone() {
         install_fleet(&mut w, f, &app.cfg.account_id, &app.cfg.region).map_err(|e| Fail(500, e))?;
     }

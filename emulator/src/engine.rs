@@ -536,7 +536,7 @@ impl<'a> Engine<'a> {
         let Some(job) = self.scope.jobs.remove(id) else {
             return;
         };
-        self.scope.tags.remove(&job.job_arn);
+        self.scope.drop_tags(&job.job_arn, now);
         for (thing, e) in &job.executions {
             if self.busy_with(thing, id, job.seq, e.execution_number) {
                 self.scope.busy.remove(thing);
@@ -1085,6 +1085,10 @@ impl<'a> Engine<'a> {
     pub fn restore(&mut self) {
         for job in self.scope.jobs.values_mut() {
             job.recount();
+        }
+        // A state file from before the tagging index: index what is tagged now.
+        if self.scope.tag_index.is_empty() && self.scope.tag_log.is_empty() {
+            self.scope.tag_index = self.scope.tags.clone();
         }
         if !self.scope.timers.is_empty() {
             return;

@@ -578,8 +578,18 @@ pub struct Scope {
     pub groups: BTreeMap<String, ThingGroup>,
     #[serde(default)]
     pub templates: BTreeMap<String, JobTemplate>,
-    /// Tags by resource ARN, in insertion order per resource.
+    /// Tags by resource ARN, in insertion order per resource. Changed only through
+    /// `set_tags` and `drop_tags`, which also feed the tagging index.
     pub tags: BTreeMap<String, Vec<Tag>>,
+    /// The Resource Groups Tagging API's index: tags by ARN as GetResources sees them, an
+    /// empty list for a resource that was tagged once. It trails `tags` by `--tagging-lag`:
+    /// changes wait in `tag_log` until they are old enough.
+    #[serde(default)]
+    pub tag_index: BTreeMap<String, Vec<Tag>>,
+    /// Tag changes not yet in the index: (emulated time, ARN, tags after the change or
+    /// `None` when the resource is gone).
+    #[serde(default)]
+    pub tag_log: VecDeque<(i64, String, Option<Vec<Tag>>)>,
     pub next_seq: u64,
     /// Kept for state files of format 1; execution numbers are now per (job, thing).
     #[serde(default)]
@@ -599,6 +609,41 @@ impl Scope {
             account: account.to_owned(),
             region: region.to_owned(),
             ..Scope::default()
+        }
+    }
+
+    /// Replaces a resource's tags (an empty list removes them).
+    pub fn set_tags(&mut self, arn: &str, tags: Vec<Tag>, now: i64) {
+        if tags.is_empty() {
+            self.tags.remove(arn);
+        } else {
+            self.tags.insert(arn.to_owned(), tags.clone());
+        }
+        self.tag_log.push_back((now, arn.to_owned(), Some(tags)));
+    }
+
+    /// The resource is gone, and its tags with it.
+    pub fn drop_tags(&mut self, arn: &str, now: i64) {
+        let had = self.tags.remove(arn).is_some();
+        if had || self.tag_index.contains_key(arn) {
+            self.tag_log.push_back((now, arn.to_owned(), None));
+        }
+    }
+
+    /// Brings the tagging index up to `until`: every logged change at or before it.
+    pub fn index_tags(&mut self, until: i64) {
+        while self.tag_log.front().is_some_and(|(at, _, _)| *at <= until) {
+            let Some((_, arn, tags)) = self.tag_log.pop_front() else {
+                break;
+            };
+            match tags {
+                Some(t) => {
+                    self.tag_index.insert(arn, t);
+                }
+                None => {
+                    self.tag_index.remove(&arn);
+                }
+            }
         }
     }
 

@@ -43,6 +43,8 @@ pub enum Op {
     DataStartNextPendingJobExecution,
     DataDescribeJobExecution,
     DataUpdateJobExecution,
+    // The Resource Groups Tagging API, told apart by the SigV4 service name `tagging`.
+    TaggingGetResources,
 }
 
 /// Which service model an operation belongs to.
@@ -52,10 +54,12 @@ pub enum Plane {
     Control,
     /// `iot-jobs-data` (2017-09-29).
     Data,
+    /// `tagging` (Resource Groups Tagging API 2017-01-26, JSON 1.1).
+    Tagging,
 }
 
 impl Op {
-    pub const ALL: [Op; 37] = [
+    pub const ALL: [Op; 38] = [
         Op::CreateJob,
         Op::DescribeJob,
         Op::GetJobDocument,
@@ -93,6 +97,7 @@ impl Op {
         Op::DataStartNextPendingJobExecution,
         Op::DataDescribeJobExecution,
         Op::DataUpdateJobExecution,
+        Op::TaggingGetResources,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -136,6 +141,7 @@ impl Op {
             Op::DataStartNextPendingJobExecution => "iot-jobs-data:StartNextPendingJobExecution",
             Op::DataDescribeJobExecution => "iot-jobs-data:DescribeJobExecution",
             Op::DataUpdateJobExecution => "iot-jobs-data:UpdateJobExecution",
+            Op::TaggingGetResources => "tagging:GetResources",
         }
     }
 

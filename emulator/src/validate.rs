@@ -53,7 +53,7 @@ pub struct Rule {
 }
 
 impl Rule {
-    const fn len(min: usize, max: usize) -> Self {
+    pub const fn len(min: usize, max: usize) -> Self {
         Rule {
             min,
             max,
@@ -100,6 +100,7 @@ pub const PARAM_KEY: Rule = Rule::pat(1, 128, &RE_ID, "[a-zA-Z0-9_-]+");
 pub const PARAM_VALUE: Rule = Rule::pat(1, 30720, &RE_NO_CONTROL, r"[^\p{C}]+");
 pub const STRING_DATE_TIME: Rule = Rule::len(1, 64);
 pub const CRON: Rule = Rule::len(1, 256);
+pub const TAG_VALUE_FILTER: Rule = Rule::len(0, 256);
 pub const TAG_KEY: Rule = Rule::pat(1, 128, &RE_TAG_KEY, r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$");
 pub const TAG_VALUE: Rule = Rule::len(0, 256);
 /// Any string (e.g. ResourceArn, which has no length or pattern in the model).
@@ -874,20 +875,19 @@ pub fn create_job_template(body: &Value) -> Result<CreateJobTemplate, ApiError> 
     })
 }
 
+/// The six fields of an ARN: `arn`, partition, service, region, account, resource.
+pub fn arn_parts(arn: &str) -> Option<[&str; 6]> {
+    let mut parts = arn.splitn(6, ':');
+    let mut out = [""; 6];
+    for slot in &mut out {
+        *slot = parts.next()?;
+    }
+    Some(out)
+}
+
 /// AWS managed templates live in the account-less ARN space: `arn:aws:iot:REGION::jobtemplate/AWS-...`.
 pub fn is_managed_template(arn: &str) -> bool {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_), Some("iot"), Some(_), Some(""), Some(res)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return false;
-    };
-    res.starts_with("jobtemplate/AWS-")
+    matches!(arn_parts(arn), Some(["arn", _, "iot", _, "", res]) if res.starts_with("jobtemplate/AWS-"))
 }
 
 /// The members UpdateJob may change; each one given replaces the stored value.

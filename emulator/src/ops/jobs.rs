@@ -152,7 +152,7 @@ pub fn create(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
     let reply = job_reply(&job);
     scope.jobs.insert(id.to_owned(), job);
     if !input.tags.is_empty() {
-        scope.tags.insert(arn, input.tags);
+        scope.set_tags(&arn, input.tags, now);
     }
     Engine::new(scope, req.fleet).job_created(id, now);
     Ok(reply)

@@ -144,7 +144,7 @@ pub fn create_group(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError>
     };
     let reply = json!({"thingGroupName": group.thing_group_name, "thingGroupArn": group.thing_group_arn, "thingGroupId": group.thing_group_id});
     if !tags.is_empty() {
-        scope.tags.insert(group.thing_group_arn.clone(), tags);
+        scope.set_tags(&group.thing_group_arn, tags, req.now);
     }
     scope.groups.insert(name.to_owned(), group);
     Ok(reply)
@@ -360,7 +360,7 @@ pub fn delete_thing(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
         g.members.remove(&name);
     }
     scope.things.remove(&name);
-    scope.tags.remove(&arn);
+    scope.drop_tags(&arn, req.now);
     Engine::new(scope, req.fleet).thing_left(&name, &arn, true, req.now);
     Ok(())
 }
