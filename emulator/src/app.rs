@@ -157,11 +157,12 @@ pub fn op_of_action(action: &str) -> Option<Op> {
     Op::ALL.into_iter().find(|o| iam_action(*o) == action)
 }
 
-/// Events processed per lock hold by the background driver, so requests get the lock
-/// between batches even when a large rollout has a backlog (a request runs what is due
-/// itself, so an answer never waits for the driver).
-const DRIVE_BATCH: usize = 2_000;
-/// The pause after a full batch: std's mutex is not fair, and without it the driver could
+/// Timers run per batch; batches go on under one lock hold until `DRIVE_SLICE` is used.
+const DRIVE_BATCH: usize = 256;
+/// The longest the driver holds the lock at a time, so a request waits at most this long
+/// even when a large rollout has a backlog.
+const DRIVE_SLICE: Duration = Duration::from_millis(2);
+/// The pause after a full slice: std's mutex is not fair, and without it the driver could
 /// take the lock back before a waiting request wakes up.
 const DRIVE_PAUSE: Duration = Duration::from_millis(1);
 /// The longest the driver sleeps; requests tick the clock themselves, so this only bounds
@@ -177,11 +178,17 @@ pub async fn drive(app: Arc<App>) {
         let (more, wait, snap) = {
             let mut guard = app.lock();
             let world = &mut *guard;
-            let now = world.now_ms();
-            let (changed, more) = engine::tick_world(world, now, DRIVE_BATCH);
+            let slice = Instant::now();
+            let (mut changed, mut more) = (false, true);
+            while more && slice.elapsed() < DRIVE_SLICE {
+                let (c, m, _) = engine::catch_up(world, DRIVE_BATCH);
+                changed |= c;
+                more = m;
+            }
             if changed {
                 app.mark_dirty();
             }
+            let now = world.running_ms();
             let scale = world.time_scale();
             let wait = match engine::next_due(world) {
                 Some(due) if scale > 0.0 => {

@@ -41,8 +41,10 @@ pub async fn handle(
     let result = match (method, s.as_slice()) {
         ("GET", ["health"]) => Ok((json!({"ok": true}), false)),
         ("GET", ["clock"]) => {
-            let w = app.lock();
-            Ok((clock_json(&w), false))
+            // Like an AWS request: the clock shown is where the engine stands.
+            let mut w = app.lock();
+            let (_, _, now) = engine::catch_up(&mut w, engine::REQUEST_TIMERS);
+            Ok((clock_json(&w, now), false))
         }
         ("POST", ["clock", "advance"]) => advance(app, body),
         ("POST", ["reset"]) => reset(app),
@@ -127,9 +129,9 @@ fn reset(app: &Arc<App>) -> Result<(Value, bool), Fail> {
     Ok((json!({"ok": true}), true))
 }
 
-fn clock_json(w: &World) -> Value {
+fn clock_json(w: &World, now: i64) -> Value {
     json!({
-        "now": w.now_ms() as f64 / 1000.0,
+        "now": now as f64 / 1000.0,
         "offsetSeconds": w.clock_offset_ms as f64 / 1000.0,
         "timeScale": w.time_scale(),
     })
@@ -142,8 +144,7 @@ pub fn install_fleet(
     account: &str,
     region: &str,
 ) -> Result<u64, String> {
-    let now = w.now_ms();
-    engine::tick_world(w, now, usize::MAX);
+    let now = engine::run_all(w);
     let scope = w
         .scopes
         .entry(format!("{account}:{region}"))
@@ -181,12 +182,10 @@ fn advance(app: &Arc<App>, body: &[u8]) -> Result<(Value, bool), Fail> {
     let mut w = app.lock();
     // What was due before the jump happens first, then everything on the way, each timer
     // at its own emulated time.
-    let before = w.now_ms();
-    engine::tick_world(&mut w, before, usize::MAX);
+    engine::run_all(&mut w);
     w.clock_offset_ms = w.clock_offset_ms.saturating_add((secs * 1000.0) as i64);
-    let now = w.now_ms();
-    engine::tick_world(&mut w, now, usize::MAX);
-    Ok((clock_json(&w), true))
+    let now = engine::run_all(&mut w);
+    Ok((clock_json(&w, now), true))
 }
 
 /// `complete`: `{"outcome": "SUCCEEDED"|"FAILED"|"TIMED_OUT"|"REJECTED"|"REMOVED", "things": [...]?}`
@@ -230,8 +229,7 @@ fn set_executions(
     let region = query.get("region").unwrap_or(&app.cfg.region).to_owned();
     let mut guard = app.lock();
     let w = &mut *guard;
-    let now = w.now_ms();
-    engine::tick_world(w, now, usize::MAX);
+    let now = engine::run_all(w);
     let account = app.cfg.account_id.clone();
     let fleet = w.fleet.clone();
     let scope = w

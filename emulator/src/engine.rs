@@ -1178,6 +1178,40 @@ pub fn tick_world(world: &mut World, now: i64, budget: usize) -> (bool, bool) {
     (changed, more)
 }
 
+/// Timers a request runs before it is answered, at most; the background driver runs the
+/// rest.
+pub const REQUEST_TIMERS: usize = 64;
+
+/// Runs the timers due by the running clock, at most `budget` per scope. If some are still
+/// due, the clock is held just before the earliest of them (`World::hold_clock`), so what a
+/// caller answers is consistent with the clock; otherwise it runs freely again. Returns
+/// (something changed, timers still due, the emulated time to answer at).
+pub fn catch_up(world: &mut World, budget: usize) -> (bool, bool, i64) {
+    let running = world.running_ms();
+    let (changed, more) = tick_world(world, running, budget);
+    match next_due(world).filter(|_| more) {
+        Some(due) => {
+            // Never back: a hold only ever moves forward.
+            let at = (due - 1).max(world.held_ms.unwrap_or(i64::MIN));
+            world.hold_clock(at);
+            (changed, true, at)
+        }
+        None => {
+            world.release_clock();
+            (changed, false, running)
+        }
+    }
+}
+
+/// Runs every timer due by the running clock, however many (the control API's clock moves
+/// and test drivers), and releases a hold. Returns the emulated time.
+pub fn run_all(world: &mut World) -> i64 {
+    let now = world.running_ms();
+    tick_world(world, now, usize::MAX);
+    world.release_clock();
+    now
+}
+
 /// When the next timer of any scope falls due.
 pub fn next_due(world: &World) -> Option<i64> {
     world

@@ -768,6 +768,10 @@ pub struct World {
     pub clock_offset_ms: i64,
     #[serde(default)]
     pub clock: ClockRate,
+    /// Where the clock stands while the engine catches up (`hold_clock`); not saved, a
+    /// restarted emulator catches up from the running clock.
+    #[serde(skip)]
+    pub held_ms: Option<i64>,
     /// The simulated fleet's settings (`--fleet`, `PUT /_emulator/fleet`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fleet: Option<Arc<Fleet>>,
@@ -804,8 +808,10 @@ impl World {
         }
     }
 
+    /// The emulated clock: held where the engine stands while it catches up.
     pub fn now_ms(&self) -> i64 {
-        self.now_at(wall_ms())
+        let running = self.running_ms();
+        self.held_ms.map_or(running, |h| h.min(running))
     }
 
     fn now_at(&self, wall: i64) -> i64 {
@@ -825,6 +831,24 @@ impl World {
             anchor_wall_ms: wall,
             anchor_ms: now - self.clock_offset_ms,
         };
+    }
+
+    /// The engine is behind: the clock stands at `at` (the last moment up to which every
+    /// timer has run) until `release_clock`. So emulated time never runs ahead of the
+    /// engine, whatever the backlog: under a load the engine cannot keep up with, emulated
+    /// time moves in the engine's steps instead of answers getting stale or slow.
+    pub fn hold_clock(&mut self, at: i64) {
+        self.held_ms = Some(at);
+    }
+
+    /// The engine has caught up: the clock runs with the wall clock again.
+    pub fn release_clock(&mut self) {
+        self.held_ms = None;
+    }
+
+    /// The clock as the wall clock and `timeScale` make it, ignoring a hold.
+    pub fn running_ms(&self) -> i64 {
+        self.now_at(wall_ms())
     }
 
     /// Emulated milliseconds that pass per wall millisecond.
