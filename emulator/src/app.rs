@@ -161,7 +161,7 @@ pub fn op_of_action(action: &str) -> Option<Op> {
 const DRIVE_BATCH: usize = 256;
 /// The longest the driver holds the lock at a time, so a request waits at most this long
 /// even when a large rollout has a backlog.
-const DRIVE_SLICE: Duration = Duration::from_millis(2);
+const DRIVE_SLICE: Duration = Duration::from_millis(1);
 /// The pause after a full slice: std's mutex is not fair, and without it the driver could
 /// take the lock back before a waiting request wakes up.
 const DRIVE_PAUSE: Duration = Duration::from_millis(1);

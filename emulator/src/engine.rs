@@ -1180,7 +1180,7 @@ pub fn tick_world(world: &mut World, now: i64, budget: usize) -> (bool, bool) {
 
 /// Timers a request runs before it is answered, at most; the background driver runs the
 /// rest.
-pub const REQUEST_TIMERS: usize = 64;
+pub const REQUEST_TIMERS: usize = 8;
 
 /// Runs the timers due by the running clock, at most `budget` per scope. If some are still
 /// due, the clock is held just before the earliest of them (`World::hold_clock`), so what a
