@@ -31,7 +31,14 @@ pub struct Fleet {
     /// What `jobProcessDetails` and the abort criteria count.
     #[serde(default)]
     pub counting: Counting,
+    /// How far GetResources' tag index trails the tags, in emulated seconds; overrides
+    /// `--tagging-lag` while this fleet is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tagging_lag_seconds: Option<f64>,
 }
+
+/// The longest tagging lag (`--tagging-lag`, `taggingLagSeconds`): one hour.
+pub const MAX_TAGGING_LAG_SECONDS: f64 = 3600.0;
 
 /// What a job's counts (`jobProcessDetails`, and so the abort criteria) count. AWS has been
 /// observed to count attempts (a thing that failed three times shows
@@ -263,6 +270,13 @@ impl Fleet {
                 self.time_scale
             ));
         }
+        if let Some(lag) = self.tagging_lag_seconds {
+            if !(lag.is_finite() && (0.0..=MAX_TAGGING_LAG_SECONDS).contains(&lag)) {
+                return Err(format!(
+                    "taggingLagSeconds: {lag} must be between 0 and {MAX_TAGGING_LAG_SECONDS}"
+                ));
+            }
+        }
         let mut total = 0u64;
         for (i, g) in self.groups.iter().enumerate() {
             let at = format!("groups[{i}]");
@@ -431,6 +445,9 @@ rules:
         assert_eq!(Counting::of(Some(&f)), Counting::PerThing);
         assert_eq!(Counting::of(None), Counting::PerAttempt);
         assert!(Fleet::from_yaml("counting: perJob").is_err());
+        let f = Fleet::from_yaml("taggingLagSeconds: 2.5").unwrap();
+        assert_eq!(f.tagging_lag_seconds, Some(2.5));
+        assert!(Fleet::from_yaml("taggingLagSeconds: 3601").is_err());
     }
 
     #[test]

@@ -158,7 +158,7 @@ fn parse_fail(s: &str) -> Result<FailRule, String> {
 }
 
 /// The longest `--tagging-lag`: tag changes wait in a log until they are this old.
-const MAX_TAGGING_LAG_MS: u64 = 3_600_000;
+const MAX_TAGGING_LAG_MS: u64 = (fleet::MAX_TAGGING_LAG_SECONDS * 1000.0) as u64;
 
 /// `5s`, `500ms`, `2m` or a bare number of seconds, in milliseconds.
 fn parse_lag(s: &str) -> Result<u64, String> {

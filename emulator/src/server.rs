@@ -273,7 +273,11 @@ async fn run(
             body: &body,
             now,
             deletion_delay_ms: app.cfg.deletion_delay_ms as i64,
-            tagging_lag_ms: app.cfg.tagging_lag_ms as i64,
+            tagging_lag_ms: world
+                .fleet
+                .as_ref()
+                .and_then(|f| f.tagging_lag_seconds)
+                .map_or(app.cfg.tagging_lag_ms as i64, |s| (s * 1000.0) as i64),
             max_active_jobs: app.cfg.max_active_jobs,
             fleet: world.fleet.as_deref(),
         };

@@ -184,6 +184,19 @@ fn the_index_trails_the_tags_by_the_lag() {
 }
 
 #[test]
+fn the_fleet_document_sets_the_lag_too() {
+    let emu = Emu::start(&[]);
+    emu.fleet(json!({"timeScale": 0, "taggingLagSeconds": 60}));
+    emu.group("G", &["t1"]);
+    tagged_job(&emu, "j", json!([{"Key": "k", "Value": "v"}]));
+    let filter = json!({"TagFilters": [{"Key": "k"}]});
+    emu.advance(59.0);
+    assert!(arns(&get(&emu, filter.clone())).is_empty());
+    emu.advance(1.0);
+    assert_eq!(arns(&get(&emu, filter)), [job_arn("j")]);
+}
+
+#[test]
 fn get_resources_can_be_denied() {
     let emu = Emu::start(&["--deny", "tag:GetResources"]);
     let r = emu.tagging("GetResources", json!({}));
