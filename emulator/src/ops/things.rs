@@ -576,8 +576,7 @@ pub fn apply_fleet(scope: &mut Scope, fleet: &Fleet, now: i64) -> Result<u64, St
             }
         }
         let continuous = scope.jobs.values().any(|j| {
-            j.target_selection == crate::model::TargetSelection::Continuous
-                && j.status == crate::model::JobStatus::InProgress
+            j.target_selection == crate::model::TargetSelection::Continuous && j.status.is_active()
         });
         if continuous {
             let mut engine = Engine::new(scope, Some(fleet));
