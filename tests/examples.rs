@@ -8,7 +8,7 @@ fn root(dir: &str) -> PathBuf {
 }
 
 /// The manifests of a directory: jobs/ whole; for examples/, its top-level files, since
-/// examples/github/ holds GitHub workflows, not manifests (and examples/docs/ document files).
+/// examples/docs/ holds the document files they reference.
 fn manifests(dir: &str) -> Vec<PathBuf> {
     if dir != "examples" {
         return vec![root(dir)];
@@ -31,6 +31,25 @@ fn examples_and_jobs_validate_without_warnings() {
         assert!(set.complete);
         assert!(!set.jobs.is_empty());
     }
+}
+
+/// What the README tells users to run: the whole folder through the real binary, so nothing
+/// but manifests (and the document files they reference) may sit in examples/. GitHub
+/// workflows live in docs/examples/github/, emulator fleets in fleets/.
+#[test]
+fn jobctl_validate_accepts_the_examples_folder() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jobctl"))
+        .args(["validate", "--color", "never", "-f", "examples/"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("jobctl runs");
+    assert!(
+        out.status.success(),
+        "jobctl validate -f examples/ exited {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

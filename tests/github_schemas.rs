@@ -1,4 +1,4 @@
-//! action.yml and the GitHub workflows (examples/github/, .github/workflows/) checked against
+//! action.yml and the GitHub workflows (docs/examples/github/, .github/workflows/) checked against
 //! SchemaStore's published schemas for GitHub actions and workflows, vendored in
 //! tests/schemas/github/ (see the README there for their source and version). YAML is read with
 //! jobctl's own YAML reader and converted to JSON.
@@ -37,7 +37,7 @@ fn problems(validator: &jsonschema::Validator, path: &Path) -> Vec<String> {
 
 fn workflows() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in ["examples/github", ".github/workflows"] {
+    for dir in ["docs/examples/github", ".github/workflows"] {
         for entry in std::fs::read_dir(repo(dir)).expect("workflow dir") {
             let path = entry.expect("entry").path();
             if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {

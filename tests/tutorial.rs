@@ -121,7 +121,7 @@ fn run(command: &str, dir: &Path, url: &str) -> (String, i32) {
 fn the_rollout_tutorial_shows_what_jobctl_prints() {
     let path = repo().join("docs/rollouts.md");
     let doc = std::fs::read_to_string(&path).expect("docs/rollouts.md");
-    let fleet = repo().join("examples/fleet/rollout-tutorial.yaml");
+    let fleet = repo().join("fleets/rollout-tutorial.yaml");
     let endpoint = Endpoint::emulator(&["--fleet", fleet.to_str().expect("utf-8 path")]);
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("rollouts")).expect("mkdir");

@@ -3,6 +3,9 @@
 //! static (unverified) SigV4 Authorization header because moto_server routes on the
 //! credential scope; the emulator ignores the signature.
 //!
+//! Each call's latency is recorded; the report gives the median and the 99th percentile
+//! (`p50_ms`, `p99_ms`).
+//!
 //! With `--until-status S` it stops as soon as a response shows the job in status S and
 //! reports when that was (`bench/fleet.sh` times a rollout this way).
 //!
@@ -235,8 +238,12 @@ fn main() -> std::process::ExitCode {
             tasks.push(tokio::spawn(async move {
                 let mut c = Conn::new(&host);
                 let (mut ok, mut bad) = (0u64, 0u64);
+                let mut micros: Vec<u32> = Vec::new();
                 while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
-                    match c.call("GET", &path, "").await {
+                    let sent = Instant::now();
+                    let res = c.call("GET", &path, "").await;
+                    micros.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                    match res {
                         Ok(200) => {
                             ok += 1;
                             let hit = needle.as_ref().is_some_and(|n| {
@@ -251,25 +258,37 @@ fn main() -> std::process::ExitCode {
                         _ => bad += 1,
                     }
                 }
-                (ok, bad)
+                (ok, bad, micros)
             }));
         }
         let (mut ok, mut bad) = (0u64, 0u64);
+        let mut micros: Vec<u32> = Vec::new();
         for t in tasks {
-            if let Ok((o, b)) = t.await {
+            if let Ok((o, b, m)) = t.await {
                 ok += o;
                 bad += b;
+                micros.extend(m);
             }
         }
+        micros.sort_unstable();
+        let pct = |p: f64| -> f64 {
+            if micros.is_empty() {
+                return 0.0;
+            }
+            let i = ((micros.len() - 1) as f64 * p).round() as usize;
+            micros[i] as f64 / 1000.0
+        };
         let secs = start.elapsed().as_secs_f64();
         let until = match reached.lock().ok().and_then(|r| *r) {
             Some(t) => format!("{t:.2}"),
             None => "null".to_owned(),
         };
         println!(
-            "{{\"ok\": {ok}, \"errors\": {bad}, \"seconds\": {secs:.2}, \"connections\": {}, \"calls_per_second\": {:.0}, \"status_reached_after_seconds\": {until}}}",
+            "{{\"ok\": {ok}, \"errors\": {bad}, \"seconds\": {secs:.2}, \"connections\": {}, \"calls_per_second\": {:.0}, \"p50_ms\": {:.3}, \"p99_ms\": {:.3}, \"status_reached_after_seconds\": {until}}}",
             args.connections,
-            ok as f64 / secs
+            ok as f64 / secs,
+            pct(0.5),
+            pct(0.99)
         );
         std::process::ExitCode::SUCCESS
     })

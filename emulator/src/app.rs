@@ -2,6 +2,7 @@
 //! limits, scripted faults, counters and the state file, with the helpers that lock the
 //! world and save it. Both the AWS handlers and the control API work through it.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use crate::engine;
 use crate::error::{ApiError, ErrorCode};
 use crate::limits::{Faults, RateLimits};
 use crate::model::World;
+use crate::op::Op;
 use crate::persist::Persister;
 use crate::rng::splitmix64;
 use crate::stats::Stats;
@@ -25,6 +27,8 @@ pub struct App {
     pub faults: Faults,
     pub stats: Stats,
     pub persist: Option<Persister>,
+    /// Operations answered AccessDeniedException (`--deny`, `PUT /_emulator/deny`).
+    denied: Mutex<BTreeSet<Op>>,
     requests: AtomicU64,
     /// The clock changed the world since the last save.
     dirty: AtomicBool,
@@ -38,6 +42,7 @@ impl App {
             stats: Stats::default(),
             world: Mutex::new(world),
             persist,
+            denied: Mutex::new(cfg.deny.iter().copied().collect()),
             requests: AtomicU64::new(0),
             dirty: AtomicBool::new(false),
             cfg,
@@ -48,6 +53,32 @@ impl App {
         // A panic while holding the lock cannot leave the world half-updated in a way that
         // matters more than stopping service would, so keep serving.
         self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What IAM would say: AccessDeniedException for a denied operation.
+    pub fn check_allowed(&self, op: Op) -> Result<(), ApiError> {
+        if self.denied().contains(&op) {
+            return Err(ApiError::new(
+                ErrorCode::AccessDenied,
+                format!(
+                    "User: arn:aws:iam::{}:user/emulator is not authorized to perform: {}",
+                    self.cfg.account_id,
+                    iam_action(op)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn denied(&self) -> BTreeSet<Op> {
+        self.denied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_denied(&self, ops: BTreeSet<Op>) {
+        *self.denied.lock().unwrap_or_else(|p| p.into_inner()) = ops;
     }
 
     pub fn mark_dirty(&self) {
@@ -110,11 +141,28 @@ impl App {
     }
 }
 
-/// Events processed per lock hold by the background driver, so requests get the lock
-/// between batches even when a large rollout has a backlog (a request runs what is due
-/// itself, so an answer never waits for the driver).
-const DRIVE_BATCH: usize = 2_000;
-/// The pause after a full batch: std's mutex is not fair, and without it the driver could
+/// The IAM action of an operation: `tag:GetResources`, `iot:DescribeJob`,
+/// `iotjobsdata:UpdateJobExecution`.
+pub fn iam_action(op: Op) -> String {
+    let name = op.as_str();
+    match name.split_once(':') {
+        Some(("tagging", n)) => format!("tag:{n}"),
+        Some((_, n)) => format!("iotjobsdata:{n}"),
+        None => format!("iot:{name}"),
+    }
+}
+
+/// The operation an IAM action names (the inverse of `iam_action`).
+pub fn op_of_action(action: &str) -> Option<Op> {
+    Op::ALL.into_iter().find(|o| iam_action(*o) == action)
+}
+
+/// Timers run per batch; batches go on under one lock hold until `DRIVE_SLICE` is used.
+const DRIVE_BATCH: usize = 256;
+/// The longest the driver holds the lock at a time, so a request waits at most this long
+/// even when a large rollout has a backlog.
+const DRIVE_SLICE: Duration = Duration::from_millis(1);
+/// The pause after a full slice: std's mutex is not fair, and without it the driver could
 /// take the lock back before a waiting request wakes up.
 const DRIVE_PAUSE: Duration = Duration::from_millis(1);
 /// The longest the driver sleeps; requests tick the clock themselves, so this only bounds
@@ -130,11 +178,17 @@ pub async fn drive(app: Arc<App>) {
         let (more, wait, snap) = {
             let mut guard = app.lock();
             let world = &mut *guard;
-            let now = world.now_ms();
-            let (changed, more) = engine::tick_world(world, now, DRIVE_BATCH);
+            let slice = Instant::now();
+            let (mut changed, mut more) = (false, true);
+            while more && slice.elapsed() < DRIVE_SLICE {
+                let (c, m, _) = engine::catch_up(world, DRIVE_BATCH);
+                changed |= c;
+                more = m;
+            }
             if changed {
                 app.mark_dirty();
             }
+            let now = world.running_ms();
             let scale = world.time_scale();
             let wait = match engine::next_due(world) {
                 Some(due) if scale > 0.0 => {

@@ -20,6 +20,10 @@ pub struct Config {
     pub latency_ms: u64,
     pub fail: Vec<FailRule>,
     pub deletion_delay_ms: u64,
+    /// How far the tagging index trails the tags, in emulated milliseconds.
+    pub tagging_lag_ms: u64,
+    /// Operations denied at startup (`--deny`), answered AccessDeniedException.
+    pub deny: Vec<Op>,
     /// The `--fleet` document, applied at startup and again by `/_emulator/reset`.
     pub fleet: Option<Arc<Fleet>>,
 }

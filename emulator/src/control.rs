@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 
 use std::sync::Arc;
 
-use crate::app::App;
+use crate::app::{iam_action, op_of_action, App};
 use crate::engine::{self, Engine};
-use crate::fleet::Fleet;
+use crate::fleet::{Counting, Fleet};
 use crate::model::{ExecStatus, JobStatus, Scope, World};
 use crate::ops::jobs::job_json;
 use crate::ops::things::apply_fleet;
@@ -41,8 +41,10 @@ pub async fn handle(
     let result = match (method, s.as_slice()) {
         ("GET", ["health"]) => Ok((json!({"ok": true}), false)),
         ("GET", ["clock"]) => {
-            let w = app.lock();
-            Ok((clock_json(&w), false))
+            // Like an AWS request: the clock shown is where the engine stands.
+            let mut w = app.lock();
+            let (_, _, now) = engine::catch_up(&mut w, engine::REQUEST_TIMERS);
+            Ok((clock_json(&w, now), false))
         }
         ("POST", ["clock", "advance"]) => advance(app, body),
         ("POST", ["reset"]) => reset(app),
@@ -59,6 +61,8 @@ pub async fn handle(
             Ok((serde_json::to_value(&*w).unwrap_or(Value::Null), false))
         }
         ("GET", ["stats"]) => Ok((app.stats.to_json(), false)),
+        ("GET", ["deny"]) => Ok((deny_json(app), false)),
+        ("PUT", ["deny"]) => put_deny(app, body),
         ("POST", ["stats", "reset"]) => {
             app.stats.reset();
             Ok((json!({"ok": true}), false))
@@ -87,6 +91,30 @@ pub async fn handle(
     }
 }
 
+fn deny_json(app: &App) -> Value {
+    let actions: Vec<String> = app.denied().into_iter().map(iam_action).collect();
+    json!({ "actions": actions })
+}
+
+/// `{"actions": ["tag:GetResources", ...]}`: the IAM actions denied from now on (replaces
+/// the list; `[]` allows everything again).
+fn put_deny(app: &Arc<App>, body: &[u8]) -> Result<(Value, bool), Fail> {
+    let v = parse(body)?;
+    let items = v
+        .get("actions")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("body must be {\"actions\": [\"tag:GetResources\", ...]}"))?;
+    let ops = items
+        .iter()
+        .map(|a| {
+            let a = a.as_str().ok_or_else(|| bad("actions must be strings"))?;
+            op_of_action(a).ok_or_else(|| bad(format!("unknown action {a}")))
+        })
+        .collect::<Result<_, _>>()?;
+    app.set_denied(ops);
+    Ok((deny_json(app), false))
+}
+
 /// Back to the state at startup, which includes the `--fleet` document.
 fn reset(app: &Arc<App>) -> Result<(Value, bool), Fail> {
     let mut w = app.lock();
@@ -94,15 +122,16 @@ fn reset(app: &Arc<App>) -> Result<(Value, bool), Fail> {
     app.stats.reset();
     app.limits.reset();
     app.faults.reset();
+    app.set_denied(app.cfg.deny.iter().copied().collect());
     if let Some(f) = app.cfg.fleet.clone() {
         install_fleet(&mut w, f, &app.cfg.account_id, &app.cfg.region).map_err(|e| Fail(500, e))?;
     }
     Ok((json!({"ok": true}), true))
 }
 
-fn clock_json(w: &World) -> Value {
+fn clock_json(w: &World, now: i64) -> Value {
     json!({
-        "now": w.now_ms() as f64 / 1000.0,
+        "now": now as f64 / 1000.0,
         "offsetSeconds": w.clock_offset_ms as f64 / 1000.0,
         "timeScale": w.time_scale(),
     })
@@ -115,8 +144,7 @@ pub fn install_fleet(
     account: &str,
     region: &str,
 ) -> Result<u64, String> {
-    let now = w.now_ms();
-    engine::tick_world(w, now, usize::MAX);
+    let now = engine::run_all(w);
     let scope = w
         .scopes
         .entry(format!("{account}:{region}"))
@@ -154,12 +182,10 @@ fn advance(app: &Arc<App>, body: &[u8]) -> Result<(Value, bool), Fail> {
     let mut w = app.lock();
     // What was due before the jump happens first, then everything on the way, each timer
     // at its own emulated time.
-    let before = w.now_ms();
-    engine::tick_world(&mut w, before, usize::MAX);
+    engine::run_all(&mut w);
     w.clock_offset_ms = w.clock_offset_ms.saturating_add((secs * 1000.0) as i64);
-    let now = w.now_ms();
-    engine::tick_world(&mut w, now, usize::MAX);
-    Ok((clock_json(&w), true))
+    let now = engine::run_all(&mut w);
+    Ok((clock_json(&w, now), true))
 }
 
 /// `complete`: `{"outcome": "SUCCEEDED"|"FAILED"|"TIMED_OUT"|"REJECTED"|"REMOVED", "things": [...]?}`
@@ -203,8 +229,7 @@ fn set_executions(
     let region = query.get("region").unwrap_or(&app.cfg.region).to_owned();
     let mut guard = app.lock();
     let w = &mut *guard;
-    let now = w.now_ms();
-    engine::tick_world(w, now, usize::MAX);
+    let now = engine::run_all(w);
     let account = app.cfg.account_id.clone();
     let fleet = w.fleet.clone();
     let scope = w
@@ -277,5 +302,5 @@ fn set_executions(
         .jobs
         .get(id)
         .ok_or_else(|| Fail(404, format!("job {id} not found in {region}")))?;
-    Ok((job_json(job, now), true))
+    Ok((job_json(job, now, Counting::of(fleet.as_deref())), true))
 }

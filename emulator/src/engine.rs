@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 
 use crate::cron::Cron;
-use crate::fleet::{is_subset, Fleet, Outcome};
+use crate::fleet::{is_subset, Counting, Fleet, Outcome};
 use crate::model::{ExecStatus, Execution, Job, JobStatus, Scope, TargetSelection, World};
 use crate::rng::unit;
 use crate::timers::Event;
@@ -536,7 +536,7 @@ impl<'a> Engine<'a> {
         let Some(job) = self.scope.jobs.remove(id) else {
             return;
         };
-        self.scope.tags.remove(&job.job_arn);
+        self.scope.drop_tags(&job.job_arn, now);
         for (thing, e) in &job.executions {
             if self.busy_with(thing, id, job.seq, e.execution_number) {
                 self.scope.busy.remove(thing);
@@ -629,7 +629,9 @@ impl<'a> Engine<'a> {
     // ---- Target changes --------------------------------------------------------------
 
     /// A thing joined a group: CONTINUOUS jobs running against that group (or an ancestor)
-    /// give it an execution at once (AWS: "near-real time", outside the rollout rate).
+    /// give it an execution at once (AWS: "near-real time", outside the rollout rate), unless
+    /// it already has one; a thing whose execution was REMOVED (it had left) gets a new one,
+    /// with a fresh retry budget.
     pub fn thing_joined(&mut self, thing: &str, now: i64) {
         let Some(arn) = self.scope.things.get(thing).map(|t| t.thing_arn.clone()) else {
             return;
@@ -640,23 +642,98 @@ impl<'a> Engine<'a> {
             .values()
             .filter(|j| {
                 j.target_selection == TargetSelection::Continuous
-                    && j.status == JobStatus::InProgress
-                    && !j.executions.contains_key(thing)
+                    && j.status.is_active()
+                    && j.executions
+                        .get(thing)
+                        .is_none_or(|e| e.status == ExecStatus::Removed)
                     && !j.rollout.pending.iter().any(|(n, _)| n == thing)
             })
-            .filter(|j| {
-                j.targets
-                    .iter()
-                    .any(|t| match t.rsplit_once(":thinggroup/") {
-                        Some((_, g)) => self.scope.thing_in_group(thing, g),
-                        None => *t == arn,
-                    })
-            })
+            .filter(|j| self.reaches(j, thing, &arn))
             .map(|j| (j.seq, j.job_id.clone()))
             .collect();
         ids.sort();
         for (_, id) in ids {
-            self.notify(&id, thing, &arn, now);
+            self.admit(&id, thing, &arn, now);
+        }
+    }
+
+    /// Whether one of a job's targets names the thing or a group it is in (directly or
+    /// through a descendant group).
+    fn reaches(&self, job: &Job, thing: &str, arn: &str) -> bool {
+        job.targets
+            .iter()
+            .any(|t| match t.rsplit_once(":thinggroup/") {
+                Some((_, g)) => self.scope.thing_in_group(thing, g),
+                None => t == arn,
+            })
+    }
+
+    /// A new target of a running CONTINUOUS job: notified at once, or, for a job with
+    /// maintenance windows outside a window, when the next window opens (windows pace every
+    /// notification, joins included).
+    fn admit(&mut self, id: &str, thing: &str, arn: &str, now: i64) {
+        let Some(job) = self.scope.jobs.get_mut(id) else {
+            return;
+        };
+        let windows = !windows_of(job).is_empty();
+        let in_window = job.window_end_ms.is_some_and(|e| now < e);
+        let waiting = job.status == JobStatus::Scheduled || job.rolling_out();
+        match job.status {
+            JobStatus::InProgress if !windows || in_window => {
+                self.notify(id, thing, arn, now);
+            }
+            JobStatus::InProgress => {
+                // A window-open timer is queued whenever targets wait outside a window.
+                job.rollout
+                    .pending
+                    .push_back((thing.to_owned(), arn.to_owned()));
+                if !waiting {
+                    self.schedule_next_window(id, now);
+                }
+            }
+            // Waiting for its next window with its targets latched: the thing waits too.
+            // (Before the first start, latching the targets will find it.)
+            JobStatus::Scheduled if job.rollout.notified > 0 || job.rolling_out() => {
+                job.rollout
+                    .pending
+                    .push_back((thing.to_owned(), arn.to_owned()));
+            }
+            _ => {}
+        }
+    }
+
+    /// A thing left a group (`deleted`: it was deleted). Every active job that no longer
+    /// reaches it drops it from the targets still to notify, and its QUEUED or IN_PROGRESS
+    /// execution becomes REMOVED, so no retry follows (AWS: "no longer a valid target").
+    /// A SNAPSHOT job latched its targets when it started, so only deletion reaches it there.
+    pub fn thing_left(&mut self, thing: &str, arn: &str, deleted: bool, now: i64) {
+        let mut ids: Vec<(u64, String)> = self
+            .scope
+            .jobs
+            .values()
+            .filter(|j| j.status.is_active())
+            .filter(|j| deleted || j.target_selection == TargetSelection::Continuous)
+            .filter(|j| deleted || !self.reaches(j, thing, arn))
+            .map(|j| (j.seq, j.job_id.clone()))
+            .collect();
+        ids.sort();
+        for (_, id) in ids {
+            let Some(job) = self.scope.jobs.get_mut(&id) else {
+                continue;
+            };
+            job.rollout.pending.retain(|(n, _)| n != thing);
+            let running = job
+                .executions
+                .get(thing)
+                .is_some_and(|e| !e.status.is_terminal());
+            if running {
+                self.finish(&id, thing, ExecStatus::Removed, now);
+            } else {
+                self.settle(&id, now);
+            }
+        }
+        if deleted {
+            self.scope.busy.remove(thing);
         }
     }
 
@@ -671,11 +748,14 @@ impl<'a> Engine<'a> {
             .job_things(targets)
             .into_iter()
             .filter(|(n, _)| {
-                !job.executions.contains_key(n) && !job.rollout.pending.iter().any(|(p, _)| p == n)
+                job.executions
+                    .get(n)
+                    .is_none_or(|e| e.status == ExecStatus::Removed)
+                    && !job.rollout.pending.iter().any(|(p, _)| p == n)
             })
             .collect();
         for (name, arn) in fresh {
-            self.notify(id, &name, &arn, now);
+            self.admit(id, &name, &arn, now);
         }
     }
 
@@ -800,9 +880,11 @@ impl<'a> Engine<'a> {
     }
 
     /// `abortConfig`: once at least `minNumberOfExecutedThings` executions have ended
-    /// (SUCCEEDED, FAILED, REJECTED or TIMED_OUT; latest attempts, as the counts show)
-    /// and the share of the criterion's failure type reaches `thresholdPercentage`, the
-    /// job is canceled. Criteria are checked in order; the first met names the reason.
+    /// (SUCCEEDED, FAILED, REJECTED or TIMED_OUT; attempts or latest attempts, as the
+    /// counts show) and the share of the criterion's failure type reaches
+    /// `thresholdPercentage`, the job is canceled. A criterion with no failure of its type
+    /// is never met, so a 0% threshold means "any failure", not "always". Criteria are
+    /// checked in order; the first met names the reason.
     fn check_abort(&mut self, id: &str, now: i64) {
         let Some(job) = self.scope.jobs.get(id) else {
             return;
@@ -813,7 +895,7 @@ impl<'a> Engine<'a> {
         let Some(cfg) = &job.abort_config else {
             return;
         };
-        let c = &job.counts;
+        let c = job.tally(Counting::of(self.fleet));
         let (failed, rejected, timed_out) = (
             c.get(ExecStatus::Failed),
             c.get(ExecStatus::Rejected),
@@ -833,6 +915,7 @@ impl<'a> Engine<'a> {
                 bad as f64 * 100.0 / executed as f64
             };
             (executed >= k.min_number_of_executed_things.max(1) as u64
+                && bad > 0
                 && share >= k.threshold_percentage)
                 .then(|| {
                     format!(
@@ -1003,6 +1086,10 @@ impl<'a> Engine<'a> {
         for job in self.scope.jobs.values_mut() {
             job.recount();
         }
+        // A state file from before the tagging index: index what is tagged now.
+        if self.scope.tag_index.is_empty() && self.scope.tag_log.is_empty() {
+            self.scope.tag_index = self.scope.tags.clone();
+        }
         if !self.scope.timers.is_empty() {
             return;
         }
@@ -1089,6 +1176,40 @@ pub fn tick_world(world: &mut World, now: i64, budget: usize) -> (bool, bool) {
         more |= m;
     }
     (changed, more)
+}
+
+/// Timers a request runs before it is answered, at most; the background driver runs the
+/// rest.
+pub const REQUEST_TIMERS: usize = 8;
+
+/// Runs the timers due by the running clock, at most `budget` per scope. If some are still
+/// due, the clock is held just before the earliest of them (`World::hold_clock`), so what a
+/// caller answers is consistent with the clock; otherwise it runs freely again. Returns
+/// (something changed, timers still due, the emulated time to answer at).
+pub fn catch_up(world: &mut World, budget: usize) -> (bool, bool, i64) {
+    let running = world.running_ms();
+    let (changed, more) = tick_world(world, running, budget);
+    match next_due(world).filter(|_| more) {
+        Some(due) => {
+            // Never back: a hold only ever moves forward.
+            let at = (due - 1).max(world.held_ms.unwrap_or(i64::MIN));
+            world.hold_clock(at);
+            (changed, true, at)
+        }
+        None => {
+            world.release_clock();
+            (changed, false, running)
+        }
+    }
+}
+
+/// Runs every timer due by the running clock, however many (the control API's clock moves
+/// and test drivers), and releases a hold. Returns the emulated time.
+pub fn run_all(world: &mut World) -> i64 {
+    let now = world.running_ms();
+    tick_world(world, now, usize::MAX);
+    world.release_clock();
+    now
 }
 
 /// When the next timer of any scope falls due.

@@ -24,10 +24,13 @@ pub enum ErrorCode {
     ServiceUnavailable,
     /// Not an IoT error: what AWS front-ends answer for a path no operation owns.
     UnknownOperation,
+    /// Not an IoT error: IAM refused the action (`--deny`). AWS's front-ends answer it for
+    /// every service; its status is 403 on rest-json services, 400 on JSON 1.1 ones.
+    AccessDenied,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::InvalidRequest,
         ErrorCode::Throttling,
         ErrorCode::ResourceNotFound,
@@ -39,6 +42,7 @@ impl ErrorCode {
         ErrorCode::TerminalState,
         ErrorCode::InternalFailure,
         ErrorCode::ServiceUnavailable,
+        ErrorCode::AccessDenied,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +59,7 @@ impl ErrorCode {
             ErrorCode::InternalFailure => "InternalFailureException",
             ErrorCode::ServiceUnavailable => "ServiceUnavailableException",
             ErrorCode::UnknownOperation => "UnknownOperationException",
+            ErrorCode::AccessDenied => "AccessDeniedException",
         }
     }
 
@@ -62,6 +67,7 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidRequest | ErrorCode::Throttling => 400,
             ErrorCode::ResourceNotFound | ErrorCode::UnknownOperation => 404,
+            ErrorCode::AccessDenied => 403,
             ErrorCode::ResourceAlreadyExists
             | ErrorCode::InvalidStateTransition
             | ErrorCode::Conflict
@@ -152,6 +158,24 @@ impl ApiError {
             resource_id: Some(id.to_owned()),
             ..Self::new(ErrorCode::Conflict, message)
         }
+    }
+
+    /// The tagging API's name for this code (JSON 1.1 errors of `ResourceGroupsTaggingAPI`)
+    /// and its HTTP status there.
+    pub fn tagging_code(&self) -> (&'static str, u16) {
+        match self.code {
+            ErrorCode::InvalidRequest => ("InvalidParameterException", 400),
+            ErrorCode::Throttling | ErrorCode::LimitExceeded => ("ThrottledException", 400),
+            ErrorCode::AccessDenied => ("AccessDeniedException", 400),
+            ErrorCode::UnknownOperation => ("UnknownOperationException", 400),
+            _ => ("InternalServiceException", 500),
+        }
+    }
+
+    /// The JSON 1.1 error body the tagging API answers: `__type` and `Message`.
+    pub fn tagging_body(&self) -> Vec<u8> {
+        let body = serde_json::json!({"__type": self.tagging_code().0, "Message": self.message});
+        serde_json::to_vec(&body).unwrap_or_default()
     }
 
     /// The JSON body: `message` is what botocore and the Rust SDK read, `__type` is the

@@ -28,6 +28,35 @@ pub struct Fleet {
     pub devices: Behaviour,
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// What `jobProcessDetails` and the abort criteria count.
+    #[serde(default)]
+    pub counting: Counting,
+    /// How far GetResources' tag index trails the tags, in emulated seconds; overrides
+    /// `--tagging-lag` while this fleet is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tagging_lag_seconds: Option<f64>,
+}
+
+/// The longest tagging lag (`--tagging-lag`, `taggingLagSeconds`): one hour.
+pub const MAX_TAGGING_LAG_SECONDS: f64 = 3600.0;
+
+/// What a job's counts (`jobProcessDetails`, and so the abort criteria) count. AWS has been
+/// observed to count attempts (a thing that failed three times shows
+/// `numberOfFailedThings: 3`), which is the default; `perThing` counts each thing's latest
+/// attempt once, the model the emulator had before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Counting {
+    #[default]
+    PerAttempt,
+    PerThing,
+}
+
+impl Counting {
+    /// The setting in force: the fleet's, or the default without a fleet.
+    pub fn of(fleet: Option<&Fleet>) -> Counting {
+        fleet.map_or_else(Counting::default, |f| f.counting)
+    }
 }
 
 fn one() -> f64 {
@@ -241,6 +270,13 @@ impl Fleet {
                 self.time_scale
             ));
         }
+        if let Some(lag) = self.tagging_lag_seconds {
+            if !(lag.is_finite() && (0.0..=MAX_TAGGING_LAG_SECONDS).contains(&lag)) {
+                return Err(format!(
+                    "taggingLagSeconds: {lag} must be between 0 and {MAX_TAGGING_LAG_SECONDS}"
+                ));
+            }
+        }
         let mut total = 0u64;
         for (i, g) in self.groups.iter().enumerate() {
             let at = format!("groups[{i}]");
@@ -399,6 +435,22 @@ rules:
 "#;
 
     #[test]
+    fn counting_defaults_to_attempts_and_can_be_per_thing() {
+        assert_eq!(
+            Fleet::from_yaml("seed: 1").unwrap().counting,
+            Counting::PerAttempt
+        );
+        let f = Fleet::from_yaml("counting: perThing").unwrap();
+        assert_eq!(f.counting, Counting::PerThing);
+        assert_eq!(Counting::of(Some(&f)), Counting::PerThing);
+        assert_eq!(Counting::of(None), Counting::PerAttempt);
+        assert!(Fleet::from_yaml("counting: perJob").is_err());
+        let f = Fleet::from_yaml("taggingLagSeconds: 2.5").unwrap();
+        assert_eq!(f.tagging_lag_seconds, Some(2.5));
+        assert!(Fleet::from_yaml("taggingLagSeconds: 3601").is_err());
+    }
+
+    #[test]
     fn the_issue_example_parses() {
         let f = Fleet::from_yaml(BULBS).unwrap();
         assert_eq!(f.seed, 7);
@@ -421,7 +473,7 @@ rules:
 
     #[test]
     fn the_shipped_example_parses() {
-        let f = Fleet::from_yaml(include_str!("../../examples/fleet/bulbs.yaml")).unwrap();
+        let f = Fleet::from_yaml(include_str!("../../fleets/bulbs.yaml")).unwrap();
         let names: Vec<&str> = f.groups.iter().map(|g| g.name.as_str()).collect();
         assert_eq!(names, ["Bulbs", "BulbsCanary", "BulbsWave1", "BulbsRest"]);
         assert_eq!(f.groups.iter().map(|g| g.size).sum::<u64>(), 300);

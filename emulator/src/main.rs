@@ -95,6 +95,16 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 2000)]
     deletion_delay_ms: u64,
 
+    /// How far the Resource Groups Tagging API's index (GetResources) trails the tags,
+    /// e.g. `5s` or `500ms` of emulated time (at most 1h).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_lag)]
+    tagging_lag: u64,
+
+    /// Deny an IAM action, e.g. `tag:GetResources` or `iot:ListJobs`: its calls answer
+    /// AccessDeniedException; repeatable. `PUT /_emulator/deny` changes the list at run time.
+    #[arg(long = "deny", value_name = "ACTION", value_parser = parse_action)]
+    deny: Vec<Op>,
+
     /// Load state from PATH at start (if it exists) and save it there after each change.
     #[arg(long, value_name = "PATH")]
     state_file: Option<PathBuf>,
@@ -147,6 +157,36 @@ fn parse_fail(s: &str) -> Result<FailRule, String> {
     })
 }
 
+/// The longest `--tagging-lag`: tag changes wait in a log until they are this old.
+const MAX_TAGGING_LAG_MS: u64 = (fleet::MAX_TAGGING_LAG_SECONDS * 1000.0) as u64;
+
+/// `5s`, `500ms`, `2m` or a bare number of seconds, in milliseconds.
+fn parse_lag(s: &str) -> Result<u64, String> {
+    let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration"))?;
+    let ms = match unit {
+        "ms" => n,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        _ => return Err(format!("`{s}`: the unit must be ms, s or m")),
+    };
+    if !(0.0..=MAX_TAGGING_LAG_MS as f64).contains(&ms) {
+        return Err("the lag must be between 0 and 1h".into());
+    }
+    Ok(ms as u64)
+}
+
+fn parse_action(s: &str) -> Result<Op, String> {
+    app::op_of_action(s).ok_or_else(|| {
+        format!("unknown action `{s}` (e.g. tag:GetResources, iot:ListJobs, iotjobsdata:UpdateJobExecution)")
+    })
+}
+
 fn parse_rate(s: &str) -> Result<f64, String> {
     let r: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
     if (0.0..=1.0).contains(&r) {
@@ -195,6 +235,8 @@ async fn run(cli: Cli) -> Result<(), StartError> {
         latency_ms: cli.latency,
         fail: cli.fail,
         deletion_delay_ms: cli.deletion_delay_ms,
+        tagging_lag_ms: cli.tagging_lag,
+        deny: cli.deny,
         fleet: cli.fleet,
     };
     if let Some(fleet) = cfg.fleet.clone() {
@@ -315,5 +357,16 @@ mod tests {
         );
         assert!(parse_fail("CreateJob=Bogus").is_err());
         assert!(parse_rate("1.5").is_err());
+        assert_eq!(parse_lag("5s"), Ok(5000));
+        assert_eq!(parse_lag("250ms"), Ok(250));
+        assert_eq!(parse_lag("2"), Ok(2000));
+        assert!(parse_lag("2h").is_err());
+        assert!(parse_lag("-1s").is_err());
+        assert_eq!(
+            parse_action("tag:GetResources"),
+            Ok(Op::TaggingGetResources)
+        );
+        assert_eq!(parse_action("iot:ListJobs"), Ok(Op::ListJobs));
+        assert!(parse_action("tag:Nope").is_err());
     }
 }

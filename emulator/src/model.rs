@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fleet::Fleet;
+use crate::fleet::{Counting, Fleet};
 use crate::timers::Timers;
 
 /// AWS partition for a region, so ARNs in China and GovCloud regions look right.
@@ -114,8 +114,9 @@ impl ExecStatus {
     }
 }
 
-/// How many of a job's executions (latest attempt per thing) are in each status; kept up
-/// to date on every change so DescribeJob never scans executions.
+/// How many of a job's executions are in each status; kept up to date on every change so
+/// DescribeJob never scans executions. A job keeps two: one over the latest attempt of each
+/// thing, one over every attempt (see `Counting`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts([u64; 8]);
 
@@ -432,25 +433,40 @@ pub struct Job {
     /// End of the maintenance window the job is rolling out in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_end_ms: Option<i64>,
+    /// Latest attempt per thing.
     #[serde(skip)]
     pub counts: Counts,
+    /// Every attempt, retried and superseded ones included.
+    #[serde(skip)]
+    pub attempts: Counts,
     /// The document parsed once for the fleet's rule matching.
     #[serde(skip)]
     pub parsed_document: Option<Arc<serde_json::Value>>,
 }
 
 impl Job {
-    pub fn count(&self, status: ExecStatus) -> u64 {
-        self.counts.get(status)
+    /// The counters `jobProcessDetails` and the abort criteria read, by the fleet's
+    /// `counting` setting.
+    pub fn tally(&self, counting: Counting) -> &Counts {
+        match counting {
+            Counting::PerAttempt => &self.attempts,
+            Counting::PerThing => &self.counts,
+        }
     }
 
     /// Rebuilds the counters (after loading a state file).
     pub fn recount(&mut self) {
         let mut c = Counts::default();
+        let mut a = Counts::default();
         for e in self.executions.values() {
             c.add(e.status);
+            a.add(e.status);
+            for h in &e.history {
+                a.add(h.status);
+            }
         }
         self.counts = c;
+        self.attempts = a;
     }
 
     /// Moves one execution to `to`, keeping the counters right. Returns the status it had.
@@ -459,6 +475,8 @@ impl Job {
         let from = e.status;
         self.counts.remove(from);
         self.counts.add(to);
+        self.attempts.remove(from);
+        self.attempts.add(to);
         e.status = to;
         e.last_updated_at_ms = now;
         e.version_number += 1;
@@ -472,19 +490,40 @@ impl Job {
         Some(from)
     }
 
-    /// Adds a new QUEUED execution (or a new attempt of an existing one).
+    /// Adds a new QUEUED execution (or a new attempt of an existing one, which keeps the
+    /// earlier attempt in its `history`: it leaves the per-thing counts, not the per-attempt
+    /// ones).
     pub fn insert_execution(&mut self, thing: &str, e: Execution) {
         if let Some(old) = self.executions.insert(thing.to_owned(), e) {
             self.counts.remove(old.status);
         }
         self.counts.add(ExecStatus::Queued);
+        self.attempts.add(ExecStatus::Queued);
     }
 
-    /// Removes the latest attempt of a thing's execution, e.g. for DeleteJobExecution.
-    pub fn remove_execution(&mut self, thing: &str) -> Option<Execution> {
-        let e = self.executions.remove(thing)?;
-        self.counts.remove(e.status);
-        Some(e)
+    /// Deletes one attempt of a thing's execution (DeleteJobExecution). Deleting the latest
+    /// attempt makes the newest earlier one the latest again.
+    pub fn delete_attempt(&mut self, thing: &str, number: i64) {
+        let Some(e) = self.executions.get_mut(thing) else {
+            return;
+        };
+        if e.execution_number != number {
+            if let Some(i) = e.history.iter().position(|h| h.execution_number == number) {
+                let gone = e.history.remove(i);
+                self.attempts.remove(gone.status);
+            }
+            return;
+        }
+        let Some(mut gone) = self.executions.remove(thing) else {
+            return;
+        };
+        self.counts.remove(gone.status);
+        self.attempts.remove(gone.status);
+        if let Some(mut prev) = gone.history.pop() {
+            prev.history = std::mem::take(&mut gone.history);
+            self.counts.add(prev.status);
+            self.executions.insert(thing.to_owned(), prev);
+        }
     }
 
     /// Whether the rollout still has targets to notify.
@@ -539,8 +578,18 @@ pub struct Scope {
     pub groups: BTreeMap<String, ThingGroup>,
     #[serde(default)]
     pub templates: BTreeMap<String, JobTemplate>,
-    /// Tags by resource ARN, in insertion order per resource.
+    /// Tags by resource ARN, in insertion order per resource. Changed only through
+    /// `set_tags` and `drop_tags`, which also feed the tagging index.
     pub tags: BTreeMap<String, Vec<Tag>>,
+    /// The Resource Groups Tagging API's index: tags by ARN as GetResources sees them, an
+    /// empty list for a resource that was tagged once. It trails `tags` by `--tagging-lag`:
+    /// changes wait in `tag_log` until they are old enough.
+    #[serde(default)]
+    pub tag_index: BTreeMap<String, Vec<Tag>>,
+    /// Tag changes not yet in the index: (emulated time, ARN, tags after the change or
+    /// `None` when the resource is gone).
+    #[serde(default)]
+    pub tag_log: VecDeque<(i64, String, Option<Vec<Tag>>)>,
     pub next_seq: u64,
     /// Kept for state files of format 1; execution numbers are now per (job, thing).
     #[serde(default)]
@@ -560,6 +609,41 @@ impl Scope {
             account: account.to_owned(),
             region: region.to_owned(),
             ..Scope::default()
+        }
+    }
+
+    /// Replaces a resource's tags (an empty list removes them).
+    pub fn set_tags(&mut self, arn: &str, tags: Vec<Tag>, now: i64) {
+        if tags.is_empty() {
+            self.tags.remove(arn);
+        } else {
+            self.tags.insert(arn.to_owned(), tags.clone());
+        }
+        self.tag_log.push_back((now, arn.to_owned(), Some(tags)));
+    }
+
+    /// The resource is gone, and its tags with it.
+    pub fn drop_tags(&mut self, arn: &str, now: i64) {
+        let had = self.tags.remove(arn).is_some();
+        if had || self.tag_index.contains_key(arn) {
+            self.tag_log.push_back((now, arn.to_owned(), None));
+        }
+    }
+
+    /// Brings the tagging index up to `until`: every logged change at or before it.
+    pub fn index_tags(&mut self, until: i64) {
+        while self.tag_log.front().is_some_and(|(at, _, _)| *at <= until) {
+            let Some((_, arn, tags)) = self.tag_log.pop_front() else {
+                break;
+            };
+            match tags {
+                Some(t) => {
+                    self.tag_index.insert(arn, t);
+                }
+                None => {
+                    self.tag_index.remove(&arn);
+                }
+            }
         }
     }
 
@@ -684,6 +768,10 @@ pub struct World {
     pub clock_offset_ms: i64,
     #[serde(default)]
     pub clock: ClockRate,
+    /// Where the clock stands while the engine catches up (`hold_clock`); not saved, a
+    /// restarted emulator catches up from the running clock.
+    #[serde(skip)]
+    pub held_ms: Option<i64>,
     /// The simulated fleet's settings (`--fleet`, `PUT /_emulator/fleet`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fleet: Option<Arc<Fleet>>,
@@ -720,8 +808,10 @@ impl World {
         }
     }
 
+    /// The emulated clock: held where the engine stands while it catches up.
     pub fn now_ms(&self) -> i64 {
-        self.now_at(wall_ms())
+        let running = self.running_ms();
+        self.held_ms.map_or(running, |h| h.min(running))
     }
 
     fn now_at(&self, wall: i64) -> i64 {
@@ -741,6 +831,24 @@ impl World {
             anchor_wall_ms: wall,
             anchor_ms: now - self.clock_offset_ms,
         };
+    }
+
+    /// The engine is behind: the clock stands at `at` (the last moment up to which every
+    /// timer has run) until `release_clock`. So emulated time never runs ahead of the
+    /// engine, whatever the backlog: under a load the engine cannot keep up with, emulated
+    /// time moves in the engine's steps instead of answers getting stale or slow.
+    pub fn hold_clock(&mut self, at: i64) {
+        self.held_ms = Some(at);
+    }
+
+    /// The engine has caught up: the clock runs with the wall clock again.
+    pub fn release_clock(&mut self) {
+        self.held_ms = None;
+    }
+
+    /// The clock as the wall clock and `timeScale` make it, ignoring a hold.
+    pub fn running_ms(&self) -> i64 {
+        self.now_at(wall_ms())
     }
 
     /// Emulated milliseconds that pass per wall millisecond.

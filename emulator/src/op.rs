@@ -24,6 +24,12 @@ pub enum Op {
     CreateThingGroup,
     DescribeThingGroup,
     AddThingToThingGroup,
+    DeleteThing,
+    RemoveThingFromThingGroup,
+    UpdateThingGroupsForThing,
+    ListThingGroups,
+    ListThingGroupsForThing,
+    ListThingsInThingGroup,
     CancelJobExecution,
     DeleteJobExecution,
     CreateJobTemplate,
@@ -37,6 +43,8 @@ pub enum Op {
     DataStartNextPendingJobExecution,
     DataDescribeJobExecution,
     DataUpdateJobExecution,
+    // The Resource Groups Tagging API, told apart by the SigV4 service name `tagging`.
+    TaggingGetResources,
 }
 
 /// Which service model an operation belongs to.
@@ -46,10 +54,12 @@ pub enum Plane {
     Control,
     /// `iot-jobs-data` (2017-09-29).
     Data,
+    /// `tagging` (Resource Groups Tagging API 2017-01-26, JSON 1.1).
+    Tagging,
 }
 
 impl Op {
-    pub const ALL: [Op; 31] = [
+    pub const ALL: [Op; 38] = [
         Op::CreateJob,
         Op::DescribeJob,
         Op::GetJobDocument,
@@ -69,6 +79,12 @@ impl Op {
         Op::CreateThingGroup,
         Op::DescribeThingGroup,
         Op::AddThingToThingGroup,
+        Op::DeleteThing,
+        Op::RemoveThingFromThingGroup,
+        Op::UpdateThingGroupsForThing,
+        Op::ListThingGroups,
+        Op::ListThingGroupsForThing,
+        Op::ListThingsInThingGroup,
         Op::CancelJobExecution,
         Op::DeleteJobExecution,
         Op::CreateJobTemplate,
@@ -81,6 +97,7 @@ impl Op {
         Op::DataStartNextPendingJobExecution,
         Op::DataDescribeJobExecution,
         Op::DataUpdateJobExecution,
+        Op::TaggingGetResources,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,6 +121,12 @@ impl Op {
             Op::CreateThingGroup => "CreateThingGroup",
             Op::DescribeThingGroup => "DescribeThingGroup",
             Op::AddThingToThingGroup => "AddThingToThingGroup",
+            Op::DeleteThing => "DeleteThing",
+            Op::RemoveThingFromThingGroup => "RemoveThingFromThingGroup",
+            Op::UpdateThingGroupsForThing => "UpdateThingGroupsForThing",
+            Op::ListThingGroups => "ListThingGroups",
+            Op::ListThingGroupsForThing => "ListThingGroupsForThing",
+            Op::ListThingsInThingGroup => "ListThingsInThingGroup",
             Op::CancelJobExecution => "CancelJobExecution",
             Op::DeleteJobExecution => "DeleteJobExecution",
             Op::CreateJobTemplate => "CreateJobTemplate",
@@ -118,6 +141,7 @@ impl Op {
             Op::DataStartNextPendingJobExecution => "iot-jobs-data:StartNextPendingJobExecution",
             Op::DataDescribeJobExecution => "iot-jobs-data:DescribeJobExecution",
             Op::DataUpdateJobExecution => "iot-jobs-data:UpdateJobExecution",
+            Op::TaggingGetResources => "tagging:GetResources",
         }
     }
 
@@ -159,6 +183,9 @@ impl Op {
                 | Op::CreateThing
                 | Op::CreateThingGroup
                 | Op::AddThingToThingGroup
+                | Op::DeleteThing
+                | Op::RemoveThingFromThingGroup
+                | Op::UpdateThingGroupsForThing
                 | Op::CancelJobExecution
                 | Op::DeleteJobExecution
                 | Op::CreateJobTemplate

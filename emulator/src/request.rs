@@ -131,6 +131,8 @@ pub struct Req<'a> {
     pub body: &'a [u8],
     pub now: i64,
     pub deletion_delay_ms: i64,
+    /// How far GetResources' tag index trails the tags (`--tagging-lag`).
+    pub tagging_lag_ms: i64,
     pub max_active_jobs: Option<usize>,
     /// The simulated fleet, whose devices answer executions of the things it created.
     pub fleet: Option<&'a Fleet>,

@@ -91,10 +91,15 @@ pub fn region_from_request(headers: &HeaderMap, query: &Query) -> Option<String>
 }
 
 /// Which service a request was signed for: `iot-jobs-data` is the device data plane,
-/// anything else (`iot`, or no signature) the control plane.
+/// `tagging` the Resource Groups Tagging API, anything else (`iot`, or no signature) the
+/// control plane.
 pub fn plane_from_request(headers: &HeaderMap, query: &Query) -> Plane {
-    match credential_scope(headers, query) {
-        Some(s) if s.split('/').nth(3) == Some("iot-jobs-data") => Plane::Data,
+    match credential_scope(headers, query)
+        .as_deref()
+        .and_then(|s| s.split('/').nth(3))
+    {
+        Some("iot-jobs-data") => Plane::Data,
+        Some("tagging") => Plane::Tagging,
         _ => Plane::Control,
     }
 }
@@ -121,6 +126,16 @@ fn plain_json(status: u16, body: &Value) -> Response<Full<Bytes>> {
 }
 
 pub fn error_response(err: &ApiError, plane: Plane, request_id: &str) -> Response<Full<Bytes>> {
+    if plane == Plane::Tagging {
+        // JSON 1.1: the code in `__type`, the text in `Message`, no error-type header.
+        let (_, status) = err.tagging_code();
+        let mut resp = json_response(status, err.tagging_body(), request_id);
+        resp.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-amz-json-1.1"),
+        );
+        return resp;
+    }
     // iot-jobs-data models ThrottlingException as 429 where the IoT model says 400.
     let status = match (plane, err.code) {
         (Plane::Data, ErrorCode::Throttling) => 429,
@@ -169,7 +184,11 @@ async fn handle(
     let region =
         region_from_request(&parts.headers, &query).unwrap_or_else(|| app.cfg.region.clone());
     let plane = plane_from_request(&parts.headers, &query);
-    let Some((op, labels)) = router::route(plane, parts.method.as_str(), &segs) else {
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok());
+    let Some((op, labels)) = router::route(plane, parts.method.as_str(), &segs, target) else {
         app.stats
             .record("Unknown", ErrorCode::UnknownOperation.as_str());
         let err = ApiError::new(
@@ -187,7 +206,14 @@ async fn handle(
                 Some(v) => serde_json::to_vec(&v).unwrap_or_default(),
                 None => Vec::new(),
             };
-            json_response(200, bytes, &request_id)
+            let mut resp = json_response(200, bytes, &request_id);
+            if plane == Plane::Tagging {
+                resp.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-amz-json-1.1"),
+                );
+            }
+            resp
         }
         Err(err) => {
             app.stats.record(op.as_str(), err.code.as_str());
@@ -225,15 +251,18 @@ async fn run(
     if app.cfg.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(app.cfg.latency_ms)).await;
     }
+    app.check_allowed(op)?;
     app.limits.check(region, op)?;
     app.faults.check(op)?;
     let body = read_body(body).await?;
     let (result, snap) = {
         let mut guard = app.lock();
         let world = &mut *guard;
-        let now = world.now_ms();
-        // Everything due by now happens first, so the answer reflects the emulated clock.
-        let (ticked, _) = engine::tick_world(world, now, usize::MAX);
+        // What is due by now happens first, so the answer reflects the emulated clock. A
+        // request runs only a few timers itself: behind a backlog (a million-thing rollout
+        // at a high timeScale) the clock is held where the engine stands and the background
+        // driver catches up, so requests stay fast.
+        let (ticked, _, now) = engine::catch_up(world, engine::REQUEST_TIMERS);
         if ticked {
             app.mark_dirty();
         }
@@ -244,6 +273,11 @@ async fn run(
             body: &body,
             now,
             deletion_delay_ms: app.cfg.deletion_delay_ms as i64,
+            tagging_lag_ms: world
+                .fleet
+                .as_ref()
+                .and_then(|f| f.tagging_lag_seconds)
+                .map_or(app.cfg.tagging_lag_ms as i64, |s| (s * 1000.0) as i64),
             max_active_jobs: app.cfg.max_active_jobs,
             fleet: world.fleet.as_deref(),
         };
@@ -276,6 +310,26 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_credential_scope_names_the_plane() {
+        let signed = |service: &str| {
+            let mut h = HeaderMap::new();
+            let v = format!("AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=abc");
+            h.insert(
+                hyper::header::AUTHORIZATION,
+                HeaderValue::from_str(&v).expect("header"),
+            );
+            plane_from_request(&h, &Query::default())
+        };
+        assert_eq!(signed("tagging"), Plane::Tagging);
+        assert_eq!(signed("iot-jobs-data"), Plane::Data);
+        assert_eq!(signed("iot"), Plane::Control);
+        assert_eq!(
+            plane_from_request(&HeaderMap::new(), &Query::default()),
+            Plane::Control
+        );
+    }
 
     #[test]
     fn region_comes_from_the_credential_scope() {

@@ -53,7 +53,7 @@ pub struct Rule {
 }
 
 impl Rule {
-    const fn len(min: usize, max: usize) -> Self {
+    pub const fn len(min: usize, max: usize) -> Self {
         Rule {
             min,
             max,
@@ -100,6 +100,7 @@ pub const PARAM_KEY: Rule = Rule::pat(1, 128, &RE_ID, "[a-zA-Z0-9_-]+");
 pub const PARAM_VALUE: Rule = Rule::pat(1, 30720, &RE_NO_CONTROL, r"[^\p{C}]+");
 pub const STRING_DATE_TIME: Rule = Rule::len(1, 64);
 pub const CRON: Rule = Rule::len(1, 256);
+pub const TAG_VALUE_FILTER: Rule = Rule::len(0, 256);
 pub const TAG_KEY: Rule = Rule::pat(1, 128, &RE_TAG_KEY, r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$");
 pub const TAG_VALUE: Rule = Rule::len(0, 256);
 /// Any string (e.g. ResourceArn, which has no length or pattern in the model).
@@ -874,20 +875,19 @@ pub fn create_job_template(body: &Value) -> Result<CreateJobTemplate, ApiError> 
     })
 }
 
+/// The six fields of an ARN: `arn`, partition, service, region, account, resource.
+pub fn arn_parts(arn: &str) -> Option<[&str; 6]> {
+    let mut parts = arn.splitn(6, ':');
+    let mut out = [""; 6];
+    for slot in &mut out {
+        *slot = parts.next()?;
+    }
+    Some(out)
+}
+
 /// AWS managed templates live in the account-less ARN space: `arn:aws:iot:REGION::jobtemplate/AWS-...`.
 pub fn is_managed_template(arn: &str) -> bool {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_), Some("iot"), Some(_), Some(""), Some(res)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return false;
-    };
-    res.starts_with("jobtemplate/AWS-")
+    matches!(arn_parts(arn), Some(["arn", _, "iot", _, "", res]) if res.starts_with("jobtemplate/AWS-"))
 }
 
 /// The members UpdateJob may change; each one given replaces the stored value.
@@ -898,6 +898,48 @@ pub struct UpdateJob {
     pub abort: Option<AbortConfig>,
     pub timeout: Option<TimeoutConfig>,
     pub retry: Option<RetryConfig>,
+}
+
+/// A TIMED_OUT retry criterion needs an in-progress timer to time anything out (the
+/// developer guide: "TIMED_OUT retry needs a timeout configuration").
+pub fn retry_needs_timeout(
+    retry: Option<&RetryConfig>,
+    timeout: Option<&TimeoutConfig>,
+) -> Result<(), ApiError> {
+    let timed_out = retry.is_some_and(|r| {
+        r.criteria_list
+            .iter()
+            .any(|c| c.failure_type == "TIMED_OUT")
+    });
+    let timer = timeout.is_some_and(|t| t.in_progress_timeout_in_minutes.is_some());
+    if timed_out && !timer {
+        return Err(ApiError::invalid(
+            "A jobExecutionsRetryConfig criterion for TIMED_OUT requires a timeoutConfig with inProgressTimeoutInMinutes.",
+        ));
+    }
+    Ok(())
+}
+
+/// UpdateJob's retry rule: "the number of retries can't be updated. You can only set the
+/// number of retries to 0" (developer guide). A criterion the job did not have counts as 0
+/// retries before.
+pub fn retry_update(old: Option<&RetryConfig>, new: &RetryConfig) -> Result<(), ApiError> {
+    for c in &new.criteria_list {
+        let before = old
+            .and_then(|o| {
+                o.criteria_list
+                    .iter()
+                    .find(|k| k.failure_type == c.failure_type)
+            })
+            .map_or(0, |k| k.number_of_retries);
+        if c.number_of_retries != 0 && c.number_of_retries != before {
+            return Err(ApiError::invalid(format!(
+                "numberOfRetries for {} cannot be changed from {before} to {}: UpdateJob can only set it to 0.",
+                c.failure_type, c.number_of_retries
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub fn update_job(body: &Value) -> Result<UpdateJob, ApiError> {

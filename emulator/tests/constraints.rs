@@ -407,7 +407,9 @@ fn create_job_cases() -> Vec<(&'static str, &'static str, Value, Value)> {
             "retry criteriaList 3",
             "criteriaList",
             retry(json!([rc("FAILED", 1), rc("TIMED_OUT", 1), rc("ALL", 1)])),
-            retry(json!([rc("FAILED", 1), rc("TIMED_OUT", 1)])),
+            // A TIMED_OUT criterion needs an in-progress timer.
+            json!({"jobExecutionsRetryConfig": {"criteriaList": [rc("FAILED", 1), rc("TIMED_OUT", 1)]},
+                   "timeoutConfig": {"inProgressTimeoutInMinutes": 10}}),
         ),
         (
             "retry failureType enum",
@@ -752,7 +754,8 @@ fn update_job_constraints() {
         (
             "criteriaList",
             retry(json!([])),
-            retry(json!([rc("ALL", 10)])),
+            // UpdateJob can only set numberOfRetries to 0 (the developer guide).
+            retry(json!([rc("ALL", 0)])),
         ),
     ];
     for (member, bad, good) in cases {

@@ -196,7 +196,8 @@ fn step_timer_times_out_and_retries() {
     );
     emu.advance(301.0);
     let j = emu.job("t");
-    assert_eq!(j["jobProcessDetails"]["numberOfTimedOutThings"], 1);
+    // Both attempts timed out, and the counts count attempts.
+    assert_eq!(j["jobProcessDetails"]["numberOfTimedOutThings"], 2);
     assert_eq!(j["status"], "COMPLETED", "no retries left");
 }
 

@@ -244,6 +244,12 @@ fn bad_flags_and_bad_state_files_fail_to_start() {
     let (code, err) = run_bin(&["--listen", "127.0.0.1:0", "--fault-rate", "2"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("between 0 and 1"), "{err}");
+    let (code, err) = run_bin(&["--listen", "127.0.0.1:0", "--tagging-lag", "2h"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("ms, s or m"), "{err}");
+    let (code, err) = run_bin(&["--listen", "127.0.0.1:0", "--deny", "tag:TagResources"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown action"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.json");
     std::fs::write(&path, "garbage").unwrap();

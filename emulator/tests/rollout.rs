@@ -230,7 +230,23 @@ fn retries_bring_half_failing_devices_near_seven_eighths() {
     )
     .ok();
     let j = run_until(&emu, 10.0, 3600.0, |j| j["status"] == "COMPLETED", "retry");
+    // The counts count attempts: as many as the execution numbers add up to.
+    let attempts: i64 = emu
+        .executions("retry")
+        .iter()
+        .map(|e| {
+            e["jobExecutionSummary"]["executionNumber"]
+                .as_i64()
+                .unwrap()
+        })
+        .sum();
     let c = counts(&j);
+    assert!(attempts > 400);
+    assert_eq!(c["succeeded"] + c["failed"], attempts, "{c:?}");
+    // Each thing's latest attempt, with the fleet's `counting: perThing`.
+    emu.fleet(json!({"seed": 7, "timeScale": 0, "counting": "perThing",
+                     "groups": [{"name": "Fleet"}, {"name": "Lamps", "parent": "Fleet", "size": 400}]}));
+    let c = counts(&emu.job("retry"));
     assert_eq!(c["succeeded"] + c["failed"], 400, "{c:?}");
     let share = c["succeeded"] as f64 / 400.0;
     assert!((share - 0.875).abs() < 0.05, "{share} succeeded");

@@ -111,31 +111,18 @@ pub fn delete(scope: &mut crate::model::Scope, req: &Req<'_>) -> Result<(), ApiE
             attempt.status.as_str()
         )));
     }
+    let ended = attempt.status.is_terminal();
     let latest = e.execution_number == number;
     let now = req.now;
+    if latest && !ended {
+        // The device can no longer see it; treat it as ended for the device and the job.
+        Engine::new(scope, req.fleet).finish(id, thing, ExecStatus::Canceled, now);
+    }
+    if let Some(job) = scope.jobs.get_mut(id) {
+        job.delete_attempt(thing, number);
+    }
     if latest {
-        if !attempt.status.is_terminal() {
-            // The device can no longer see it; treat it as ended for the device and the job.
-            Engine::new(scope, req.fleet).finish(id, thing, ExecStatus::Canceled, now);
-        }
-        if let Some(job) = scope.jobs.get_mut(id) {
-            if let Some(mut gone) = job.remove_execution(thing) {
-                // Earlier attempts stay visible through DescribeJobExecution's executionNumber
-                // only while a latest one exists; promote the newest of them.
-                if let Some(mut prev) = gone.history.pop() {
-                    prev.history = gone.history;
-                    job.executions.insert(thing.to_owned(), prev);
-                    job.recount();
-                }
-            }
-        }
         Engine::new(scope, req.fleet).settle(id, now);
-    } else if let Some(e) = scope
-        .jobs
-        .get_mut(id)
-        .and_then(|j| j.executions.get_mut(thing))
-    {
-        e.history.retain(|h| h.execution_number != number);
     }
     Ok(())
 }

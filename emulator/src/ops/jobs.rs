@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 use crate::engine::{self, Engine};
 use crate::error::ApiError;
+use crate::fleet::Counting;
 use crate::managed;
 use crate::model::{epoch_secs, ExecStatus, Execution, Job, JobStatus, Scope, TargetSelection};
 use crate::request::{decode_token, encode_token, Req};
@@ -88,6 +89,7 @@ pub fn create(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
     }
     let targets = resolve_targets(scope, &input.targets)?;
     let input = apply_template(scope, input)?;
+    validate::retry_needs_timeout(input.retry.as_ref(), input.timeout.as_ref())?;
     if let Some(max) = req.max_active_jobs {
         let active = scope.jobs.values().filter(|j| j.status.is_active()).count();
         if active >= max {
@@ -144,12 +146,13 @@ pub fn create(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
         cancel_force: false,
         window_end_ms: None,
         counts: Default::default(),
+        attempts: Default::default(),
         parsed_document: None,
     };
     let reply = job_reply(&job);
     scope.jobs.insert(id.to_owned(), job);
     if !input.tags.is_empty() {
-        scope.tags.insert(arn, input.tags);
+        scope.set_tags(&arn, input.tags, now);
     }
     Engine::new(scope, req.fleet).job_created(id, now);
     Ok(reply)
@@ -173,8 +176,9 @@ fn empty_if_unset<T: serde::Serialize>(m: &mut Map<String, Value>, key: &str, v:
     }
 }
 
-/// The model's `Job` structure, as it stands at `now`.
-pub fn job_json(job: &Job, now: i64) -> Value {
+/// The model's `Job` structure, as it stands at `now`; `counting` picks what
+/// `jobProcessDetails` counts.
+pub fn job_json(job: &Job, now: i64, counting: Counting) -> Value {
     let mut m = Map::new();
     m.insert("jobArn".into(), job.job_arn.clone().into());
     m.insert("jobId".into(), job.job_id.clone().into());
@@ -205,15 +209,16 @@ pub fn job_json(job: &Job, now: i64) -> Value {
     if let Some(t) = job.completed_at_ms {
         m.insert("completedAt".into(), epoch_secs(t).into());
     }
+    let c = job.tally(counting);
     let mut details = json!({
-            "numberOfCanceledThings": job.count(ExecStatus::Canceled),
-            "numberOfSucceededThings": job.count(ExecStatus::Succeeded),
-            "numberOfFailedThings": job.count(ExecStatus::Failed),
-            "numberOfRejectedThings": job.count(ExecStatus::Rejected),
-            "numberOfQueuedThings": job.count(ExecStatus::Queued),
-            "numberOfInProgressThings": job.count(ExecStatus::InProgress),
-            "numberOfRemovedThings": job.count(ExecStatus::Removed),
-            "numberOfTimedOutThings": job.count(ExecStatus::TimedOut),
+            "numberOfCanceledThings": c.get(ExecStatus::Canceled),
+            "numberOfSucceededThings": c.get(ExecStatus::Succeeded),
+            "numberOfFailedThings": c.get(ExecStatus::Failed),
+            "numberOfRejectedThings": c.get(ExecStatus::Rejected),
+            "numberOfQueuedThings": c.get(ExecStatus::Queued),
+            "numberOfInProgressThings": c.get(ExecStatus::InProgress),
+            "numberOfRemovedThings": c.get(ExecStatus::Removed),
+            "numberOfTimedOutThings": c.get(ExecStatus::TimedOut),
     });
     // Set while executions are still being rolled out, null afterwards (the model's doc).
     if job.rolling_out() && job.status.is_active() {
@@ -257,7 +262,10 @@ pub fn describe(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
     if let Some(src) = &job.document_source {
         m.insert("documentSource".into(), src.clone().into());
     }
-    m.insert("job".into(), job_json(job, req.now));
+    m.insert(
+        "job".into(),
+        job_json(job, req.now, Counting::of(req.fleet)),
+    );
     Ok(Value::Object(m))
 }
 
@@ -464,6 +472,16 @@ pub fn update(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
             job.status.as_str()
         )));
     }
+    if let Some(r) = &input.retry {
+        validate::retry_update(job.job_executions_retry_config.as_ref(), r)?;
+    }
+    validate::retry_needs_timeout(
+        input
+            .retry
+            .as_ref()
+            .or(job.job_executions_retry_config.as_ref()),
+        input.timeout.as_ref().or(job.timeout_config.as_ref()),
+    )?;
     if input.description.is_some() {
         job.description = input.description;
     }

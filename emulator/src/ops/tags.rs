@@ -58,7 +58,7 @@ pub fn tag(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
             "A resource can have at most {MAX_TAGS_PER_RESOURCE} tags."
         )));
     }
-    scope.tags.insert(arn, merged);
+    scope.set_tags(&arn, merged, req.now);
     Ok(())
 }
 
@@ -76,11 +76,9 @@ pub fn untag(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
         .str_list("tagKeys", 0, usize::MAX, &validate::TAG_KEY)?
         .ok_or_else(|| ApiError::invalid("tagKeys is required"))?;
     resource(scope, &arn)?;
-    if let Some(tags) = scope.tags.get_mut(&arn) {
+    if let Some(mut tags) = scope.tags.get(&arn).cloned() {
         tags.retain(|t| !keys.contains(&t.key));
-        if tags.is_empty() {
-            scope.tags.remove(&arn);
-        }
+        scope.set_tags(&arn, tags, req.now);
     }
     Ok(())
 }

@@ -104,7 +104,7 @@ pub fn create(scope: &mut Scope, req: &Req<'_>) -> Result<Value, ApiError> {
     }
     scope.templates.insert(id.to_owned(), t);
     if !input.tags.is_empty() {
-        scope.tags.insert(arn.clone(), input.tags);
+        scope.set_tags(&arn, input.tags, req.now);
     }
     Ok(json!({"jobTemplateArn": arn, "jobTemplateId": id}))
 }
@@ -182,7 +182,7 @@ pub fn delete(scope: &mut Scope, req: &Req<'_>) -> Result<(), ApiError> {
     let t = scope.templates.remove(id).ok_or_else(|| not_found(id))?;
     // Jobs created from it keep what they took (AWS: a template in use still works for
     // the jobs already created).
-    scope.tags.remove(&t.job_template_arn);
+    scope.drop_tags(&t.job_template_arn, req.now);
     Ok(())
 }
 

@@ -128,6 +128,34 @@ impl Emu {
         body: Option<&[u8]>,
         auth_region: Option<&str>,
     ) -> Resp {
+        self.request_with(service, method, path, body, auth_region, &[])
+    }
+
+    /// A Resource Groups Tagging API call (JSON 1.1, `POST /` named by X-Amz-Target),
+    /// signed for us-east-1.
+    pub fn tagging(&self, operation: &str, body: Value) -> Resp {
+        let bytes = serde_json::to_vec(&body).expect("json");
+        let target = format!("ResourceGroupsTaggingAPI_20170126.{operation}");
+        self.request_with(
+            "tagging",
+            "POST",
+            "/",
+            Some(&bytes),
+            Some(REGION),
+            &[("X-Amz-Target", &target)],
+        )
+    }
+
+    /// `request_for` with extra headers.
+    pub fn request_with(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        auth_region: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Resp {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(30))).ok();
         let body = body.unwrap_or(b"");
@@ -140,6 +168,9 @@ impl Emu {
             head.push_str(&format!(
                 "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/{r}/{service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000\r\nX-Amz-Date: 20260101T000000Z\r\n"
             ));
+        }
+        for (k, v) in extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
         }
         head.push_str("\r\n");
         s.write_all(head.as_bytes()).expect("write");
@@ -287,6 +318,17 @@ impl Emu {
         self.control("GET", "clock", None).ok()["now"]
             .as_f64()
             .expect("now")
+    }
+
+    /// Ends the running executions of `things` in `job` as a device report would
+    /// (`POST /_emulator/jobs/{job}/complete`).
+    pub fn complete(&self, job: &str, outcome: &str, things: &[&str]) {
+        self.control(
+            "POST",
+            &format!("jobs/{job}/complete"),
+            Some(json!({"outcome": outcome, "things": things})),
+        )
+        .ok();
     }
 
     pub fn advance(&self, seconds: f64) {

@@ -143,6 +143,21 @@ def iot_client(url: str, region: str = REGION, validate: bool = True):
     )
 
 
+def aws_client(service: str, url: str):
+    """A boto3 client of any service for the emulator: dummy credentials, no retries."""
+    boto3 = require("boto3")
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
+
+
 @pytest.fixture
 def emulator():
     emu = Emulator("--deletion-delay-ms", "60000")
