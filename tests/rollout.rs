@@ -384,19 +384,15 @@ fn an_approval_stage_waits_for_jobctl_promote() {
     );
     assert_eq!(left.code, 1, "{left:?}");
     let json = left.json();
-    assert_eq!(json["result"], "notWaitingForApproval", "{json}");
-    assert_eq!(json["stage"], "canary", "{json}");
+    // The rollout completed, and its job was closed: nothing is left to approve.
+    assert_eq!(json["result"], "complete", "{json}");
     assert_eq!(json["currentStage"], "fleet", "{json}");
     let no_gate = endpoint.jobctl(
         &["promote", "fw-approve", "-f", ".", "-o", "json"],
         dir.path(),
     );
     assert_eq!(no_gate.code, 1, "{no_gate:?}");
-    assert_eq!(
-        no_gate.json()["result"],
-        "notWaitingForApproval",
-        "{no_gate:?}"
-    );
+    assert_eq!(no_gate.json()["result"], "complete", "{no_gate:?}");
     // The approval was consumed by the promotion it allowed; the refused promote wrote none.
     assert!(
         !job_tags(&endpoint, "fw-approve").contains_key("jobctl:approved"),
@@ -428,7 +424,10 @@ fn a_driver_killed_between_the_stage_tag_and_the_association_is_resumed() {
     // The canary's gate holds and has soaked (10m is 1 s at 600x): a driver promotes now.
     let start = Instant::now();
     while !job_tags(&endpoint, "fw-crash").contains_key("jobctl:gate-held") {
-        assert!(start.elapsed() < Duration::from_secs(60), "the canary gate never held");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the canary gate never held"
+        );
         apply(&endpoint, dir.path(), "fw-crash");
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -959,11 +958,56 @@ fn forged_state_tags_widen_nothing_and_are_named() {
         }
     }
     // A soak that "started" before the stage did is not the canary's: it starts again.
-    forge(&endpoint, "fw-forged", &[("jobctl:gate-held", "t=1/stage=canary")]);
+    forge(
+        &endpoint,
+        "fw-forged",
+        &[("jobctl:gate-held", "t=1/stage=canary")],
+    );
     let (_, rollout) = apply(&endpoint, dir.path(), "fw-forged");
     assert!(
-        rollout["disagreements"].to_string().contains("jobctl:gate-held"),
+        rollout["disagreements"]
+            .to_string()
+            .contains("jobctl:gate-held"),
         "{rollout:#}"
     );
     assert_eq!(job_targets(&endpoint, "fw-forged"), canary_only);
+}
+
+/// Issue 22: a rollout whose last stage completed is closed (its CONTINUOUS job is cancelled,
+/// not forced, with reasonCode JOBCTL_ROLLOUT_COMPLETE): a device that joins its groups later
+/// gets no execution of it, and every view still says Complete, never Halted.
+#[test]
+fn a_device_joining_after_a_rollout_completed_gets_nothing_from_it() {
+    let endpoint = fleet();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rollout(dir.path(), "fw-closed", "good", GOOD_GATE);
+    let seen = drive(&endpoint, dir.path(), "fw-closed", &["Complete", "Halted"]);
+    let last = seen.last().expect("a run");
+    assert_eq!(last["phase"], "Complete", "{last}");
+    let job = describe(&endpoint, "fw-closed");
+    assert_eq!(job["job"]["status"], "CANCELED", "{job}");
+    assert_eq!(job["job"]["reasonCode"], "JOBCTL_ROLLOUT_COMPLETE", "{job}");
+    // A meter added to the fleet afterwards.
+    endpoint.seed_thing("late-1");
+    let (status, body) = endpoint.call(
+        "PUT",
+        "/thing-groups/addThingToThingGroup",
+        r#"{"thingGroupName": "BulbsRest", "thingName": "late-1"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        executions(&endpoint, "late-1", "fw-closed").is_empty(),
+        "a closed rollout reached a device that joined later"
+    );
+    // Later passes and status keep it Complete, and exit 0.
+    let (code, again) = apply(&endpoint, dir.path(), "fw-closed");
+    assert_eq!(code, 0, "{again}");
+    assert_eq!(again["phase"], "Complete", "{again}");
+    let status = endpoint.jobctl(&["status", "-f", ".", "-o", "json"], dir.path());
+    assert_eq!(status.code, 0, "{status:?}");
+    let row = row(&status, "jobs", "fw-closed");
+    assert_eq!(row["rollout"]["phase"], "Complete", "{row}");
+    assert_eq!(row["health"], "Healthy", "{row}");
+    each_thing_ran_once(&endpoint, "fw-closed");
 }

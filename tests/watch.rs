@@ -961,6 +961,9 @@ fn a_rename_storm_never_prunes_a_manifest_that_is_still_there() {
         daemon.signal("TERM");
         let (code, stderr) = daemon.wait(WAIT);
         assert_eq!(code, Some(0), "{stderr}");
-        assert!(!stderr.contains("action=\"cancel\""), "trial {trial}: {stderr}");
+        assert!(
+            !stderr.contains("action=\"cancel\""),
+            "trial {trial}: {stderr}"
+        );
     }
 }

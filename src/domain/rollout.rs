@@ -17,6 +17,9 @@ pub const GATE_HELD_TAG: &str = "jobctl:gate-held";
 pub const APPROVED_TAG: &str = "jobctl:approved";
 /// The reasonCode of a CancelJob that halts a rollout.
 pub const HALT_REASON_CODE: &str = "JOBCTL_ROLLOUT_HALTED";
+/// The reasonCode of the CancelJob (not forced) that closes a rollout whose last stage has
+/// completed: its CONTINUOUS job would otherwise reach every device that joins its groups later.
+pub const COMPLETE_REASON_CODE: &str = "JOBCTL_ROLLOUT_COMPLETE";
 
 /// The most stages a rollout may have (each costs a state tag; AWS allows 50 per job).
 pub const MAX_STAGES: usize = 20;
@@ -39,16 +42,60 @@ pub struct Stage {
     /// Indexes into the job spec's `targets`.
     pub targets: Vec<usize>,
     pub gate: Option<Gate>,
+    /// How long the stage may run before its gate is judged with the devices that never
+    /// reported counted as not succeeded (the stage's own, or the rollout's default).
+    pub deadline: Option<Duration>,
     /// Where the manifest declares the stage's `targets`, for errors about a started stage.
     pub origin: super::Origin,
+}
+
+/// The sample a gate's failure rate is judged on when the manifest gives none (or the stage's
+/// population, when that is smaller): small enough to protect a stage.
+pub const DEFAULT_SAMPLE: u64 = 10;
+
+/// A number of things, or a percentage of the stage's population.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    Count(u64),
+    Percent(f64),
+}
+
+impl Threshold {
+    /// How many things it asks for in a stage of `population` (a percentage rounds up).
+    pub fn of(self, population: u64) -> u64 {
+        match self {
+            Self::Count(n) => n,
+            #[allow(
+                clippy::cast_precision_loss,
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss
+            )]
+            // Populations are far below 2^52, and the percentage is within 0-100.
+            Self::Percent(p) => (p / 100.0 * population as f64).ceil() as u64,
+        }
+    }
+}
+
+impl std::fmt::Display for Threshold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Count(n) => write!(f, "{n}"),
+            Self::Percent(p) => write!(f, "{p}%"),
+        }
+    }
 }
 
 /// What must hold before the rollout leaves a stage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gate {
-    pub min_succeeded: Option<u64>,
+    /// At least this many of the stage's things (or this share of its population) succeeded.
+    pub min_succeeded: Option<Threshold>,
     /// Percent of executed things (failed, rejected and timed out count as failures).
     pub max_failure_rate: Option<f64>,
+    /// At most this many failures in the stage (as Argo Rollouts' `failureLimit`).
+    pub max_failures: Option<u64>,
+    /// How many executions the failure rate is judged on; [`DEFAULT_SAMPLE`] when `None`.
+    pub sample: Option<u64>,
     pub soak: Duration,
     pub approval: bool,
 }

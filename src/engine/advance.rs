@@ -21,7 +21,7 @@ use super::plan::{epoch, Plan, RolloutPlan};
 use super::rollout::{self, Decision, Evaluation, Phase, StageView};
 use crate::aws::{ApiError, JobsApi};
 use crate::domain::rollout::{
-    baseline_key, APPROVED_TAG, GATE_HELD_TAG, HALT_REASON_CODE, STAGE_TAG,
+    baseline_key, APPROVED_TAG, COMPLETE_REASON_CODE, GATE_HELD_TAG, HALT_REASON_CODE, STAGE_TAG,
 };
 use crate::domain::spec::Target;
 
@@ -48,6 +48,11 @@ pub enum RolloutEvent {
     },
     /// The gate held and soaked; `jobctl promote` is awaited.
     AwaitingApproval {
+        stage: String,
+    },
+    /// The last stage completed and the job was closed (CancelJob, not forced, reasonCode
+    /// `JOBCTL_ROLLOUT_COMPLETE`): devices joining its groups later get nothing from it.
+    Completed {
         stage: String,
     },
 }
@@ -157,7 +162,11 @@ async fn drive_one(
         run.summary.clone_from(&eval.summary);
         run.stages.clone_from(&eval.stages);
         run.disagreements.clone_from(&eval.disagreements);
-        if drive == Drive::SafetyOnly && !matches!(eval.decision, Decision::Halt { .. }) {
+        let protects = matches!(
+            eval.decision,
+            Decision::Halt { .. } | Decision::Close { .. }
+        );
+        if drive == Drive::SafetyOnly && !protects {
             // Nothing widens in this pass: the next one that may (or the daemon) takes it on.
             out.moving |= matches!(eval.phase, Phase::Progressing);
             return run;
@@ -210,6 +219,18 @@ async fn drive_one(
                         .push(RolloutEvent::Resumed { stage: name(stage) });
                 }
                 result
+            }
+            // Closing is no widening: a pass that may only halt closes too.
+            Decision::Close { comment } => {
+                let result = api
+                    .cancel_job_with_reason(job_id, COMPLETE_REASON_CODE, &comment)
+                    .await;
+                if result.is_ok() {
+                    run.events.push(RolloutEvent::Completed {
+                        stage: name(eval.current),
+                    });
+                }
+                Ok(())
             }
             Decision::Halt { comment } => {
                 let result = api

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::domain::spec::{JobSpec, Target, TargetSelection};
-use crate::domain::{JobProcessDetails, JobStatus};
+use crate::domain::{JobProcessDetails, JobProgress, JobStatus};
 
 /// What jobctl says about a job's rollout. The names are a contract (JSON, metrics, docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -82,6 +82,9 @@ pub struct Observation<'a> {
     pub details: &'a JobProcessDetails,
     /// Percent of executed things that may fail before the job is Degraded.
     pub max_failure_rate: f64,
+    /// Canceled by jobctl because its rollout completed (reasonCode
+    /// `JOBCTL_ROLLOUT_COMPLETE`): judged as a finished job, never Aborted.
+    pub closed_complete: bool,
 }
 
 /// The job's health; `None` is a job that is not in the account.
@@ -91,7 +94,7 @@ pub fn assess(job: Option<&Observation<'_>>) -> Health {
     };
     match job.status {
         JobStatus::DeletionInProgress => return Health::Missing,
-        JobStatus::Canceled => return Health::Aborted,
+        JobStatus::Canceled if !job.closed_complete => return Health::Aborted,
         _ => {}
     }
     if failure_rate(job.details).is_some_and(|rate| rate > job.max_failure_rate) {
@@ -99,7 +102,7 @@ pub fn assess(job: Option<&Observation<'_>>) -> Health {
     }
     match job.status {
         JobStatus::Scheduled => Health::Scheduled,
-        JobStatus::Completed => Health::Healthy,
+        JobStatus::Completed | JobStatus::Canceled => Health::Healthy,
         JobStatus::InProgress
             if job.continuous && !job.details.rolling_out() && job.details.pending() == 0 =>
         {
@@ -113,14 +116,16 @@ pub fn assess(job: Option<&Observation<'_>>) -> Health {
 pub fn of_job(
     status: &JobStatus,
     spec: &JobSpec,
-    details: &JobProcessDetails,
+    progress: &JobProgress,
     max_failure_rate: f64,
 ) -> Health {
     assess(Some(&Observation {
         status,
         continuous: spec.target_selection == Some(TargetSelection::Continuous),
-        details,
+        details: &progress.details,
         max_failure_rate,
+        closed_complete: progress.reason_code.as_deref()
+            == Some(crate::domain::rollout::COMPLETE_REASON_CODE),
     }))
 }
 
@@ -287,6 +292,7 @@ mod tests {
             continuous,
             details,
             max_failure_rate: max,
+            closed_complete: false,
         }))
     }
 
@@ -432,6 +438,19 @@ mod tests {
     #[test]
     fn unread_finished_jobs() {
         assert_eq!(assess_unread(&JobStatus::Canceled), Some(Health::Aborted));
+        // A rollout's job that jobctl closed on completion is judged by its counts.
+        let details = counts(20, 0, 0, 0);
+        let closed = |closed_complete| {
+            assess(Some(&Observation {
+                status: &JobStatus::Canceled,
+                continuous: true,
+                details: &details,
+                max_failure_rate: 0.0,
+                closed_complete,
+            }))
+        };
+        assert_eq!(closed(true), Health::Healthy);
+        assert_eq!(closed(false), Health::Aborted);
         assert_eq!(assess_unread(&JobStatus::Completed), None);
     }
 

@@ -9,7 +9,8 @@ use serde::Serialize;
 use crate::aws::JobsApi;
 use crate::domain::ownership::{ownership, Ownership};
 use crate::domain::rollout::{
-    baseline_key, RolloutSpec, APPROVED_TAG, KIND_ROLLOUT, KIND_TAG, STAGE_TAG,
+    baseline_key, RolloutSpec, APPROVED_TAG, COMPLETE_REASON_CODE, KIND_ROLLOUT, KIND_TAG,
+    STAGE_TAG,
 };
 use crate::domain::JobStatus;
 
@@ -171,6 +172,14 @@ pub async fn promote(
     promotion.report.current_stage.clone_from(&current);
     match &description.status {
         JobStatus::InProgress | JobStatus::Scheduled => {}
+        JobStatus::Canceled
+            if description.progress.reason_code.as_deref() == Some(COMPLETE_REASON_CODE) =>
+        {
+            return Ok(promotion.ends(
+                PromoteResult::Complete,
+                format!("rollout `{name}` is complete: every stage has run and its job is closed"),
+            ))
+        }
         JobStatus::Canceled => {
             return Ok(promotion.ends(
                 PromoteResult::Halted,

@@ -8,11 +8,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::domain::rollout::{
-    baseline_key, Gate, RolloutSpec, APPROVED_TAG, GATE_HELD_TAG, HALT_REASON_CODE, STAGE_TAG,
+    baseline_key, Gate, RolloutSpec, APPROVED_TAG, COMPLETE_REASON_CODE, DEFAULT_SAMPLE,
+    GATE_HELD_TAG, HALT_REASON_CODE, STAGE_TAG,
 };
 use crate::domain::spec::Target;
 use crate::domain::{JobDescription, JobProcessDetails, JobStatus};
@@ -81,6 +83,9 @@ pub struct Baseline {
     pub failed: u64,
     pub rejected: u64,
     pub timed_out: u64,
+    /// Things notified (every execution whatever its state): the stage's population is the
+    /// job's notified count minus this. 0 in a tag written before jobctl recorded it.
+    pub notified: u64,
 }
 
 impl Baseline {
@@ -91,6 +96,7 @@ impl Baseline {
             failed: details.number_of_failed_things,
             rejected: details.number_of_rejected_things,
             timed_out: details.number_of_timed_out_things,
+            notified: details.notified(),
         }
     }
 
@@ -103,13 +109,19 @@ impl Baseline {
             && self.failed <= now.failed
             && self.rejected <= now.rejected
             && self.timed_out <= now.timed_out
+            && self.notified <= now.notified
     }
 
-    /// The tag value: `t=<epoch s>/s=<succeeded>/f=<failed>/r=<rejected>/o=<timedOut>`.
+    /// The tag value: `t=<epoch s>/s=<succeeded>/f=<failed>/r=<rejected>/o=<timedOut>/n=<notified>`.
     pub fn tag_value(&self) -> String {
         format!(
-            "t={}/s={}/f={}/r={}/o={}",
-            self.started_at, self.succeeded, self.failed, self.rejected, self.timed_out
+            "t={}/s={}/f={}/r={}/o={}/n={}",
+            self.started_at,
+            self.succeeded,
+            self.failed,
+            self.rejected,
+            self.timed_out,
+            self.notified
         )
     }
 
@@ -124,11 +136,13 @@ impl Baseline {
                 "f" => out.failed = value.parse().ok()?,
                 "r" => out.rejected = value.parse().ok()?,
                 "o" => out.timed_out = value.parse().ok()?,
+                "n" => out.notified = value.parse().ok()?,
                 _ => return None,
             }
             seen += 1;
         }
-        (seen == 5).then_some(out)
+        // `n=` came later: a tag without it is still read.
+        (seen == 5 || seen == 6).then_some(out)
     }
 }
 
@@ -142,10 +156,13 @@ pub struct StageNumbers {
     pub executed: u64,
     /// Percent of executed things that failed, were rejected or timed out (0 when none ran).
     pub failure_rate: f64,
+    /// Things the stage reached: the job's notified count since the stage's baseline.
+    pub population: u64,
 }
 
 impl StageNumbers {
     fn between(from: &Baseline, to: &Baseline) -> Self {
+        let population = to.notified.saturating_sub(from.notified);
         let succeeded = to.succeeded.saturating_sub(from.succeeded);
         let failures = (to.failed + to.rejected + to.timed_out)
             .saturating_sub(from.failed + from.rejected + from.timed_out);
@@ -160,6 +177,7 @@ impl StageNumbers {
             failures,
             executed,
             failure_rate,
+            population,
         }
     }
 }
@@ -211,6 +229,10 @@ pub enum Decision {
     },
     /// Cancel the job (reasonCode `JOBCTL_ROLLOUT_HALTED`), with this comment.
     Halt { comment: String },
+    /// The last stage has completed: cancel the job, not forced (reasonCode
+    /// `JOBCTL_ROLLOUT_COMPLETE`), so that devices joining its groups later get nothing from it.
+    /// Executions under way finish.
+    Close { comment: String },
     /// Nothing more will ever happen: Halted or Complete.
     Done,
 }
@@ -336,6 +358,15 @@ pub fn describe_gate(gate: &Gate) -> String {
         parts.push(format!("≤ {rate}% failed"));
     }
     let mut text = parts.join(" at ");
+    if let Some(max) = gate.max_failures {
+        if !text.is_empty() {
+            text.push_str(", ");
+        }
+        text.push_str(&format!("≤ {max} failure(s)"));
+    }
+    if let Some(sample) = gate.sample {
+        text.push_str(&format!(" (sample {sample})"));
+    }
     if !gate.soak.is_zero() {
         text.push_str(&format!(" for {}", short_duration(gate.soak.as_secs())));
     }
@@ -347,6 +378,120 @@ pub fn describe_gate(gate: &Gate) -> String {
 
 fn rate(value: f64) -> String {
     format!("{value:.1}%")
+}
+
+/// The sample a gate's failure rate is judged on: the manifest's, or [`DEFAULT_SAMPLE`]; never
+/// more than the stage's population once that is known.
+fn sample_of(gate: &Gate, numbers: &StageNumbers) -> u64 {
+    let sample = gate.sample.unwrap_or(DEFAULT_SAMPLE);
+    if numbers.population > 0 {
+        sample.min(numbers.population)
+    } else {
+        sample
+    }
+}
+
+/// Whether the gate holds on these numbers: its sample has executed, enough succeeded, and
+/// the failures are within its rate and its cap.
+fn gate_holds(gate: &Gate, numbers: &StageNumbers) -> bool {
+    numbers.executed >= sample_of(gate, numbers).max(1)
+        && gate
+            .min_succeeded
+            .is_none_or(|m| numbers.succeeded >= m.of(numbers.population))
+        && gate
+            .max_failure_rate
+            .is_none_or(|m| numbers.failure_rate <= m)
+        && gate.max_failures.is_none_or(|m| numbers.failures <= m)
+}
+
+/// Why the gate can no longer hold, when it cannot: more failures than `maxFailures`; a rate
+/// over the gate's once the sample has executed; (once every target is notified) more
+/// failures than the rate allows over the whole stage, or too few successes left possible;
+/// or, past the stage's deadline, the silent devices counted as not succeeded.
+fn cannot_hold(
+    gate: &Gate,
+    numbers: &StageNumbers,
+    pending: u64,
+    rolling: bool,
+    deadline_passed: bool,
+) -> Option<String> {
+    let population = numbers.population;
+    if let Some(max) = gate.max_failures {
+        if numbers.failures > max {
+            return Some(format!(
+                "{} failures, over the gate's maxFailures {max}",
+                numbers.failures
+            ));
+        }
+    }
+    if let Some(max) = gate.max_failure_rate {
+        if numbers.executed >= sample_of(gate, numbers).max(1) && numbers.failure_rate > max {
+            return Some(format!(
+                "{} of {} executed failed ({}), over the gate's {max}%",
+                numbers.failures,
+                numbers.executed,
+                rate(numbers.failure_rate)
+            ));
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let allowed = max / 100.0 * population as f64;
+        #[allow(clippy::cast_precision_loss)]
+        if !rolling && population > 0 && numbers.failures as f64 > allowed {
+            return Some(format!(
+                "{} failures among the stage's {population} things already exceed the gate's {max}%",
+                numbers.failures
+            ));
+        }
+    }
+    if let Some(min) = gate.min_succeeded {
+        let needed = min.of(population);
+        let silent = if deadline_passed { 0 } else { pending };
+        if !rolling && numbers.succeeded + silent < needed {
+            return Some(if deadline_passed {
+                format!(
+                    "deadline passed: {} of {population} reported, {pending} silent; {} succeeded, the gate needs {needed}",
+                    numbers.executed, numbers.succeeded
+                )
+            } else {
+                format!(
+                    "{} succeeded and {pending} still pending cannot reach the gate's {needed}",
+                    numbers.succeeded
+                )
+            });
+        }
+    }
+    if deadline_passed && !gate_holds(gate, numbers) {
+        return Some(format!(
+            "deadline passed: {} of {population} reported, {pending} silent, and the gate ({}) does not hold",
+            numbers.executed,
+            describe_gate(gate)
+        ));
+    }
+    None
+}
+
+/// How long a stage without a deadline runs before its devices that have not reported are
+/// called silent in its summary (before that they are simply running).
+const SILENT_AFTER: u64 = 15 * 60;
+
+/// "; 4 not reported yet, deadline in 30m" once every target is notified, for a stage with a
+/// deadline; "; 4 not reported for 2h (no deadline: …)" for one without, once it has run
+/// [`SILENT_AFTER`].
+fn silent_note(pending: u64, rolling: bool, elapsed: u64, deadline: Option<Duration>) -> String {
+    if pending == 0 || rolling {
+        return String::new();
+    }
+    match deadline {
+        Some(d) => format!(
+            "; {pending} not reported yet, deadline in {}",
+            short_duration(d.as_secs().saturating_sub(elapsed))
+        ),
+        None if elapsed >= SILENT_AFTER => format!(
+            "; {pending} not reported for {} (no deadline: a silent device holds the stage)",
+            short_duration(elapsed)
+        ),
+        None => String::new(),
+    }
 }
 
 /// The stage-by-stage target ARNs of a rollout, resolved.
@@ -491,6 +636,26 @@ fn judge(
     };
 
     match job.status {
+        // Closed by jobctl once its last stage completed: Complete, never Halted.
+        JobStatus::Canceled if job.reason_code == Some(COMPLETE_REASON_CODE) => {
+            let last = count - 1;
+            for (i, view) in stages.iter_mut().enumerate() {
+                view.phase = if i == last {
+                    StagePhase::Complete
+                } else {
+                    StagePhase::Promoted
+                };
+            }
+            eval.phase = Phase::Complete;
+            eval.current = last;
+            eval.summary = format!(
+                "every stage has run (last: `{}`); the job is closed",
+                spec.stages[last].name
+            );
+            eval.decision = Decision::Done;
+            eval.stages = stages;
+            return (eval, disagreements, intent);
+        }
         JobStatus::Canceled => {
             let by = match job.reason_code {
                 Some(HALT_REASON_CODE) => "halted by jobctl".to_string(),
@@ -566,37 +731,31 @@ fn judge(
     let next = spec.stages.get(current + 1).map(|s| s.name.as_str());
     let gate = spec.stages[current].gate.as_ref();
 
-    // Halt on the failure rate once the gate's sample has executed.
-    if let Some(gate) = gate {
-        let sample = gate.min_succeeded.unwrap_or(1);
-        if let Some(max) = gate.max_failure_rate {
-            if numbers.executed >= sample && numbers.failure_rate > max {
-                let comment = format!(
-                    "jobctl rollout halted in stage {name}: {} of {} executed failed ({}), over the gate's {max}%",
-                    numbers.failures,
-                    numbers.executed,
-                    rate(numbers.failure_rate)
-                );
-                eval.summary = format!(
-                    "{HALTING} `{name}`: {}",
-                    &comment[comment.find(": ").map_or(0, |i| i + 2)..]
-                );
-                eval.decision = Decision::Halt { comment };
-                eval.stages = stages;
-                return (eval, disagreements, intent);
-            }
-        }
+    let pending = job.details.pending();
+    let rolling = job.details.rolling_out();
+    let elapsed = u64::try_from(job.now.saturating_sub(start.started_at)).unwrap_or(0);
+    let deadline = spec.stages[current].deadline;
+    let deadline_passed = deadline.is_some_and(|d| elapsed >= d.as_secs());
+
+    // Halt the moment the gate can no longer hold.
+    if let Some(why) =
+        gate.and_then(|g| cannot_hold(g, &numbers, pending, rolling, deadline_passed))
+    {
+        let comment = format!("jobctl rollout halted in stage {name}: {why}");
+        eval.summary = format!("{HALTING} `{name}`: {why}");
+        eval.decision = Decision::Halt { comment };
+        eval.stages = stages;
+        return (eval, disagreements, intent);
     }
-    let holds = gate.is_none_or(|g| {
-        let sample = g.min_succeeded.unwrap_or(1);
-        numbers.executed >= sample
-            && g.min_succeeded.is_none_or(|m| numbers.succeeded >= m)
-            && g.max_failure_rate.is_none_or(|m| numbers.failure_rate <= m)
-    });
+    let holds = gate.is_none_or(|g| gate_holds(g, &numbers));
     let progress = |gate: &Gate| {
         let mut parts = Vec::new();
         if let Some(m) = gate.min_succeeded {
-            parts.push(format!("{}/{m}", numbers.succeeded));
+            parts.push(format!(
+                "{}/{}",
+                numbers.succeeded,
+                m.of(numbers.population)
+            ));
         } else {
             parts.push(format!("{} succeeded", numbers.succeeded));
         }
@@ -609,8 +768,8 @@ fn judge(
     };
 
     let Some(gate) = gate else {
-        // No gate: the stage must finish (nothing queued or in progress).
-        if !settled {
+        // No gate: the stage must finish (nothing queued or in progress), or reach its deadline.
+        if !settled && !deadline_passed {
             eval.summary = format!(
                 "{what_next} when `{name}` has nothing queued or in progress: now {} queued, {} in progress",
                 job.details.number_of_queued_things, job.details.number_of_in_progress_things
@@ -644,9 +803,10 @@ fn judge(
                 format!(", 0s of {}", short_duration(gate.soak.as_secs()))
             };
             eval.summary = format!(
-                "{what_next} when `{name}` holds {}: now {}{soak}",
+                "{what_next} when `{name}` holds {}: now {}{soak}{}",
                 describe_gate(gate),
-                progress(gate)
+                progress(gate),
+                silent_note(pending, rolling, elapsed, deadline)
             );
         }
         eval.stages = stages;
@@ -733,8 +893,12 @@ fn finish_or_promote(
         None => {
             eval.phase = Phase::Complete;
             stages[current].phase = StagePhase::Complete;
-            eval.summary = format!("every stage has run (last: `{name}`)");
-            eval.decision = Decision::Done;
+            eval.summary = format!(
+                "every stage has run (last: `{name}`); closing the job so that devices joining its groups later get nothing from it"
+            );
+            eval.decision = Decision::Close {
+                comment: format!("jobctl rollout complete: every stage has run (last: {name})"),
+            };
         }
         Some(next) => {
             let add: Vec<String> = stage_targets[current + 1]
@@ -760,11 +924,13 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::domain::rollout::Stage;
+    use crate::domain::rollout::{Stage, Threshold};
 
     fn gate(min: Option<u64>, max: Option<f64>, soak: u64, approval: bool) -> Option<Gate> {
         Some(Gate {
-            min_succeeded: min,
+            min_succeeded: min.map(Threshold::Count),
+            max_failures: None,
+            sample: None,
             max_failure_rate: max,
             soak: Duration::from_secs(soak),
             approval,
@@ -774,6 +940,7 @@ mod tests {
     /// canary (20 at ≤ 2% for 30m) → wave1 (approval) → fleet (no gate).
     fn spec() -> (RolloutSpec, StageTargets) {
         let stage = |name: &str, i: usize, gate| Stage {
+            deadline: None,
             name: name.into(),
             targets: vec![i],
             gate,
@@ -866,7 +1033,7 @@ mod tests {
         assert_eq!(eval.phase, Phase::Progressing);
         assert_eq!(
             eval.summary,
-            "`wave1` starts when `canary` holds 20 succeeded at ≤ 2% failed for 30m: now 14/20, 0.0%, 0s of 30m"
+            "`wave1` starts when `canary` holds 20 succeeded at ≤ 2% failed for 30m: now 14/20, 0.0%, 0s of 30m; 6 not reported for 2h30m (no deadline: a silent device holds the stage)"
         );
     }
 
@@ -928,22 +1095,108 @@ mod tests {
 
     #[test]
     fn a_failure_rate_over_the_gate_halts_once_the_sample_has_executed() {
-        // 3 failures of 10 executed: under the 20-thing sample, so no verdict yet.
+        let (mut spec, targets) = spec();
+        spec.stages[0].gate = gate(Some(18), Some(10.0), 0, false);
+        // 1 failure of 5 executed: under the default sample of 10, and within what 10% of the
+        // stage's 20 allows: no verdict yet.
+        let early = Job::new(1).counts(4, 1, 15);
         assert_eq!(
-            Job::new(1).counts(7, 3, 10).eval().decision,
+            early.eval_against(&spec, &targets, None).decision,
             Decision::Wait { recheck: None }
         );
-        let eval = Job::new(1).counts(17, 3, 0).eval();
+        // 3 failures of the first 10: the sample has executed, and the rate is over the gate's.
+        let eval = Job::new(1)
+            .counts(7, 3, 10)
+            .eval_against(&spec, &targets, None);
         match eval.decision {
             Decision::Halt { comment } => {
                 assert!(
-                    comment.contains("3 of 20 executed failed (15.0%)"),
+                    comment.contains("3 of 10 executed failed (30.0%)"),
                     "{comment}"
                 );
-                assert!(comment.contains("over the gate's 2%"), "{comment}");
+                assert!(comment.contains("over the gate's 10%"), "{comment}");
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_gate_halts_as_soon_as_it_cannot_hold() {
+        let (mut spec, targets) = spec();
+        // maxFailures: one more than the cap halts at once, whatever the sample.
+        spec.stages[0].gate = Some(Gate {
+            max_failures: Some(1),
+            ..gate(None, None, 0, false).expect("gate")
+        });
+        let eval = Job::new(1)
+            .counts(1, 2, 17)
+            .eval_against(&spec, &targets, None);
+        assert!(
+            matches!(&eval.decision, Decision::Halt { comment } if comment.contains("maxFailures 1")),
+            "{eval:?}"
+        );
+        // More failures than 2% of the stage's 400 allows, before the sample is reached.
+        spec.stages[0].gate = Some(Gate {
+            sample: Some(50),
+            ..gate(None, Some(2.0), 0, false).expect("gate")
+        });
+        let eval = Job::new(1)
+            .counts(20, 9, 371)
+            .eval_against(&spec, &targets, None);
+        assert!(
+            matches!(&eval.decision, Decision::Halt { comment } if comment.contains("9 failures among the stage's 400 things")),
+            "{eval:?}"
+        );
+        // A percentage of the population: 95% of 400 is 380; 21 failed, so at most 379 can.
+        spec.stages[0].gate = Some(Gate {
+            min_succeeded: Some(Threshold::Percent(95.0)),
+            ..gate(None, None, 0, false).expect("gate")
+        });
+        let eval = Job::new(1)
+            .counts(100, 21, 279)
+            .eval_against(&spec, &targets, None);
+        assert!(
+            matches!(&eval.decision, Decision::Halt { comment } if comment.contains("cannot reach the gate's 380")),
+            "{eval:?}"
+        );
+        let holds = Job::new(1)
+            .counts(380, 20, 0)
+            .eval_against(&spec, &targets, None);
+        assert!(
+            matches!(holds.decision, Decision::Promote { .. }),
+            "{holds:?}"
+        );
+    }
+
+    #[test]
+    fn a_deadline_judges_the_silent_devices_as_not_succeeded() {
+        let (mut spec, targets) = spec();
+        spec.stages[0].gate = gate(Some(18), None, 0, false);
+        spec.stages[0].deadline = Some(Duration::from_secs(3600));
+        // 16 of 20 reported, 4 silent: before the deadline it waits, and says so.
+        let mut job = Job::new(1).counts(16, 0, 4);
+        job.now = 1_000 + 1800;
+        let eval = job.eval_against(&spec, &targets, None);
+        assert!(matches!(eval.decision, Decision::Wait { .. }), "{eval:?}");
+        assert!(
+            eval.summary.contains("4 not reported yet, deadline in 30m"),
+            "{}",
+            eval.summary
+        );
+        // Past it, 16 can no longer become 18.
+        job.now = 1_000 + 3600;
+        let eval = job.eval_against(&spec, &targets, None);
+        assert!(
+            matches!(&eval.decision, Decision::Halt { comment } if comment.contains("deadline passed: 16 of 20 reported, 4 silent")),
+            "{eval:?}"
+        );
+        // A gate that holds with the silent ones counted promotes at its deadline.
+        spec.stages[0].gate = gate(Some(15), None, 0, false);
+        let eval = job.eval_against(&spec, &targets, None);
+        assert!(
+            matches!(eval.decision, Decision::Promote { .. }),
+            "{eval:?}"
+        );
     }
 
     #[test]
@@ -955,7 +1208,7 @@ mod tests {
         let job = Job::new(1).counts(19, 1, 0);
         let eval = job.eval_against(&spec, &targets, None);
         assert!(
-            matches!(&eval.decision, Decision::Halt { comment } if comment.contains("cannot hold")),
+            matches!(&eval.decision, Decision::Halt { comment } if comment.contains("cannot reach the gate's 20")),
             "{eval:?}"
         );
         // While something is still in progress, it may yet hold.
@@ -1010,8 +1263,94 @@ mod tests {
         assert_eq!(fleet(5).phase, Phase::Progressing);
         let done = fleet(0);
         assert_eq!(done.phase, Phase::Complete);
-        assert_eq!(done.decision, Decision::Done);
+        assert!(
+            matches!(&done.decision, Decision::Close { comment } if comment.contains("complete")),
+            "{:?}",
+            done.decision
+        );
         assert_eq!(done.stages[2].phase, StagePhase::Complete);
+    }
+
+    #[test]
+    fn a_rollout_closed_on_completion_stays_complete_and_never_halted() {
+        let mut job = Job::new(3)
+            .counts(100, 0, 0)
+            .tag(STAGE_TAG, "fleet")
+            .tag(&baseline_key("wave1"), "t=5000/s=20/f=0/r=0/o=0")
+            .tag(&baseline_key("fleet"), "t=6000/s=30/f=0/r=0/o=0");
+        job.status = JobStatus::Canceled;
+        job.reason = Some(COMPLETE_REASON_CODE.into());
+        let closed = job.eval();
+        assert_eq!(closed.phase, Phase::Complete);
+        assert_eq!(closed.decision, Decision::Done);
+        assert_eq!(closed.stages[2].phase, StagePhase::Complete);
+        assert!(closed.summary.contains("closed"), "{}", closed.summary);
+    }
+
+    #[test]
+    fn state_tags_ahead_of_the_targets_never_widen_and_are_named() {
+        // The canary has not held: a stage tag one or two stages ahead is not acted on.
+        for ahead in ["wave1", "fleet"] {
+            let eval = Job::new(1)
+                .counts(5, 0, 15)
+                .tag(STAGE_TAG, ahead)
+                .tag(&baseline_key(ahead), "t=0/s=0/f=0/r=0/o=0")
+                .tag(APPROVED_TAG, ahead)
+                .eval();
+            assert_eq!(eval.current, 0, "{ahead}");
+            assert!(!matches!(
+                eval.decision,
+                Decision::Promote { .. } | Decision::Resume { .. }
+            ));
+            let named = eval.disagreements.join("; ");
+            assert!(named.contains(STAGE_TAG), "{ahead}: {named}");
+            assert!(named.contains(APPROVED_TAG), "{ahead}: {named}");
+            assert!(
+                eval.summary.contains("state tags disagree"),
+                "{}",
+                eval.summary
+            );
+        }
+        // One stage ahead, and the canary's gate held and soaked: the promotion is completed.
+        let held = Job::new(1)
+            .counts(20, 0, 0)
+            .tag(STAGE_TAG, "wave1")
+            .tag(GATE_HELD_TAG, &gate_held_value("canary", 10_000 - 3600))
+            .eval();
+        assert!(
+            matches!(held.decision, Decision::Promote { from: 0, to: 1, .. }),
+            "{:?}",
+            held.decision
+        );
+        assert!(held.disagreements.is_empty(), "{:?}", held.disagreements);
+    }
+
+    #[test]
+    fn a_baseline_ahead_of_the_counts_and_a_soak_before_its_stage_are_ignored() {
+        let eval = Job::new(2)
+            .counts(30, 12, 0)
+            .tag(STAGE_TAG, "wave1")
+            // Claims 12 failures had happened before wave1 started: that would hide them all.
+            .tag(&baseline_key("wave1"), "t=5000/s=20/f=50/r=0/o=0")
+            .eval();
+        assert!(
+            eval.disagreements
+                .iter()
+                .any(|d| d.contains("jobctl:stage/wave1")),
+            "{:?}",
+            eval.disagreements
+        );
+        let soak = Job::new(1)
+            .counts(20, 0, 0)
+            .tag(GATE_HELD_TAG, &gate_held_value("canary", 10))
+            .eval();
+        assert!(
+            soak.disagreements.iter().any(|d| d.contains(GATE_HELD_TAG)),
+            "{:?}",
+            soak.disagreements
+        );
+        assert!(soak.write_gate_held.is_some(), "the soak starts again now");
+        assert!(matches!(soak.decision, Decision::Wait { .. }));
     }
 
     #[test]
@@ -1033,20 +1372,20 @@ mod tests {
     }
 
     #[test]
-    fn a_stage_tag_ahead_of_the_targets_resumes_the_association() {
+    fn a_stage_tag_ahead_of_the_targets_is_completed_only_as_a_promotion_decided_now() {
+        // The canary's gate holds but has not soaked: the tag alone widens nothing.
         let eval = Job::new(1)
             .counts(20, 0, 0)
             .tag(STAGE_TAG, "wave1")
             .tag(&baseline_key("wave1"), "t=5000/s=20/f=0/r=0/o=0")
             .eval();
-        assert_eq!(
-            eval.decision,
-            Decision::Resume {
-                stage: 1,
-                add: vec!["g/wave1".into()],
-                baseline: None
-            }
+        assert_eq!(eval.current, 0);
+        assert!(
+            matches!(eval.decision, Decision::Wait { .. }),
+            "{:?}",
+            eval.decision
         );
+        assert!(!eval.disagreements.is_empty());
     }
 
     #[test]

@@ -221,6 +221,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, name)| Stage {
+                    deadline: None,
                     name: (*name).into(),
                     targets: vec![i],
                     gate: None,

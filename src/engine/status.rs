@@ -623,7 +623,7 @@ impl Tracker {
                 row.health = Some(health::of_job(
                     &description.status,
                     &description.spec,
-                    details,
+                    &description.progress,
                     tolerance,
                 ));
                 row.success_rate = health::success_rate(details);
@@ -1049,10 +1049,13 @@ mod tests {
     fn a_rollout_without_its_own_tolerance_is_judged_by_its_gates() {
         use crate::domain::rollout::{Gate, RolloutSpec, Stage};
         let stage = |name: &str, rate: Option<f64>| Stage {
+            deadline: None,
             name: name.into(),
             targets: vec![0],
             gate: rate.map(|rate| Gate {
-                min_succeeded: Some(1),
+                min_succeeded: Some(crate::domain::rollout::Threshold::Count(1)),
+                max_failures: None,
+                sample: None,
                 max_failure_rate: Some(rate),
                 soak: std::time::Duration::ZERO,
                 approval: false,
@@ -1084,6 +1087,7 @@ mod tests {
     fn a_planned_rollout_is_followed_with_its_stages_and_their_targets() {
         use crate::domain::rollout::{RolloutSpec, Stage};
         let stage = |name: &str, targets: Vec<usize>| Stage {
+            deadline: None,
             name: name.into(),
             targets,
             gate: None,

@@ -107,6 +107,10 @@ pub struct RolloutManifestSpec {
     /// stages' groups still runs the job once.
     #[schemars(length(min = 1, max = 20))]
     pub stages: Vec<StageManifest>,
+    /// The deadline of every stage that gives none (see a stage's `deadline`), e.g. `2h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32))]
+    pub deadline: Option<String>,
 }
 
 /// One stage: the targets it adds, and the gate that must hold before the next stage starts.
@@ -124,22 +128,38 @@ pub struct StageManifest {
     /// this stage has nothing queued or in progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<GateManifest>,
+    /// How long the stage may run, from its start, on the service's clock (e.g. `2h`). When it
+    /// passes, the gate is judged with the devices that never reported counted as not
+    /// succeeded: the stage promotes (naming the silent devices) or the rollout halts. A stage
+    /// without a gate is then complete. Without one, a silent device can hold a stage for ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32))]
+    pub deadline: Option<String>,
 }
 
 /// A stage's gate. Give `minSucceeded`, `maxFailureRate` or both.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GateManifest {
-    /// At least this many of the stage's things must have succeeded. It is also the sample the
-    /// failure rate is judged on.
+    /// At least this many of the stage's things must have succeeded: a number (`380`) or a
+    /// share of the stage's population (`95%`, of the things its targets reached).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
-    pub min_succeeded: Option<u64>,
+    pub min_succeeded: Option<MinSucceeded>,
     /// The most the stage's failure rate may be, in percent of executed things (failed, rejected
-    /// and timed out count). Going over it halts the rollout.
+    /// and timed out count). Judged once `sample` things have executed; going over it halts the
+    /// rollout, and so do more failures than the rate allows over the whole stage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 100.0))]
     pub max_failure_rate: Option<f64>,
+    /// The most failures the stage may have in all (as Argo Rollouts' `failureLimit`); one more
+    /// halts the rollout at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_failures: Option<u64>,
+    /// How many executions the failure rate is judged on (default 10, or the stage's population
+    /// when smaller): the rollout halts as soon as this sample shows a rate over the gate's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub sample: Option<u64>,
     /// How long the gate's numbers must keep holding before promotion, e.g. `30m`, `2h`, on the
     /// service's clock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,6 +168,16 @@ pub struct GateManifest {
     /// Wait for a person: `jobctl promote NAME` gives the approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<bool>,
+}
+
+/// `minSucceeded`: a number of things, or a percentage of the stage's population.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MinSucceeded {
+    /// A number of things, at least 1.
+    Count(#[schemars(range(min = 1))] u64),
+    /// A share of the stage's population, `1%` to `100%`.
+    Percent(#[schemars(regex(pattern = r"^(100|[1-9][0-9]?)(\.[0-9]+)?%$"))] String),
 }
 
 /// The Job spec's schema without `targets` and `targetSelection`.

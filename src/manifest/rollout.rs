@@ -10,10 +10,10 @@ use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, SourceFile};
 use super::load::FoundFile;
-use super::model::RolloutManifest;
+use super::model::{MinSucceeded, RolloutManifest};
 use super::rule::Rule;
 use super::yaml::{Key, Location, Node, NodeKind, Scalar};
-use crate::domain::rollout::{Gate, RolloutSpec, Stage, FIXED_STATE_TAGS, MAX_TARGETS};
+use crate::domain::rollout::{Gate, RolloutSpec, Stage, Threshold, FIXED_STATE_TAGS, MAX_TARGETS};
 use crate::domain::spec::{JobSpec, Target};
 use crate::domain::{DesiredJob, Origin};
 
@@ -35,6 +35,15 @@ pub(super) fn check(
     // Every stage's targets once, in stage order; each stage keeps the indexes of its own.
     let mut union: Vec<(Target, String)> = Vec::new();
     let mut stages = Vec::new();
+    let default_deadline = duration(
+        manifest.spec.deadline.as_deref(),
+        "/spec/deadline",
+        "deadline",
+        &at,
+        file,
+        out,
+    )
+    .flatten();
     for (i, stage) in manifest.spec.stages.iter().enumerate() {
         let mut indexes = Vec::new();
         let mut adds = false;
@@ -85,6 +94,11 @@ pub(super) fn check(
             );
         }
         let gate = stage.gate.as_ref().and_then(|g| gate(g, i, &at, file, out));
+        let own = format!("/spec/stages/{i}/deadline");
+        let deadline = match &stage.deadline {
+            Some(text) => duration(Some(text), &own, "deadline", &at, file, out).flatten(),
+            None => default_deadline,
+        };
         let targets_at = root
             .key_at(&format!("/spec/stages/{i}/targets"))
             .map_or_else(|| at(&format!("/spec/stages/{i}")), |k| k.location);
@@ -92,6 +106,7 @@ pub(super) fn check(
             name: stage.name.clone(),
             targets: indexes,
             gate,
+            deadline,
             origin: Origin {
                 file: file.display.clone(),
                 line: targets_at.line,
@@ -189,43 +204,88 @@ fn gate(
 ) -> Option<Gate> {
     let pointer = format!("/spec/stages/{stage}/gate");
     let mut ok = true;
-    if manifest.min_succeeded.is_none() && manifest.max_failure_rate.is_none() {
+    if manifest.min_succeeded.is_none()
+        && manifest.max_failure_rate.is_none()
+        && manifest.max_failures.is_none()
+    {
         ok = false;
         out.push(
             Diagnostic::error(
                 Rule::RolloutGateThreshold,
                 file,
                 Some(at(&pointer)),
-                "the gate has no threshold: give `minSucceeded`, `maxFailureRate` or both",
+                "the gate has no threshold: give `minSucceeded`, `maxFailureRate`, `maxFailures` or some of them",
             )
-            .with_help("a gate is judged on measured success, e.g. `{minSucceeded: 20, maxFailureRate: 2}`; for a manual pause after a stage add `approval: true` to such a gate"),
+            .with_help("a gate is judged on measured success, e.g. `{minSucceeded: 95%, maxFailureRate: 2}`; for a manual pause after a stage add `approval: true` to such a gate"),
         );
     }
-    let soak = match &manifest.soak {
-        None => std::time::Duration::ZERO,
-        Some(text) => match humantime::parse_duration(text) {
-            Ok(d) => d,
-            Err(err) => {
+    let min_succeeded = match &manifest.min_succeeded {
+        None => None,
+        Some(MinSucceeded::Count(n)) => Some(Threshold::Count(*n)),
+        Some(MinSucceeded::Percent(text)) => match text.trim_end_matches('%').parse::<f64>() {
+            Ok(p) if p > 0.0 && p <= 100.0 => Some(Threshold::Percent(p)),
+            _ => {
                 ok = false;
                 out.push(
                     Diagnostic::error(
-                        Rule::RolloutDuration,
+                        Rule::RolloutGateThreshold,
                         file,
-                        Some(at(&format!("{pointer}/soak"))),
-                        format!("`soak` `{text}` is not a duration: {err}"),
+                        Some(at(&format!("{pointer}/minSucceeded"))),
+                        format!("`minSucceeded` `{text}` is not a share between 0% and 100%"),
                     )
-                    .with_help("write a duration such as `30m`, `2h` or `1h30m`"),
+                    .with_help("write a number of things (`380`) or a share of the stage (`95%`)"),
                 );
-                std::time::Duration::ZERO
+                None
             }
         },
     };
+    let soak = duration(
+        manifest.soak.as_deref(),
+        &format!("{pointer}/soak"),
+        "soak",
+        at,
+        file,
+        out,
+    );
+    ok &= soak.is_some();
     ok.then(|| Gate {
-        min_succeeded: manifest.min_succeeded,
+        min_succeeded,
         max_failure_rate: manifest.max_failure_rate,
-        soak,
+        max_failures: manifest.max_failures,
+        sample: manifest.sample,
+        soak: soak.flatten().unwrap_or_default(),
         approval: manifest.approval.unwrap_or(false),
     })
+}
+
+/// An optional duration field (`soak`, `deadline`): `Some(None)` when absent, `None` (with a
+/// diagnostic) when it is not a duration.
+fn duration(
+    text: Option<&str>,
+    pointer: &str,
+    field: &str,
+    at: &dyn Fn(&str) -> Location,
+    file: &Arc<SourceFile>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Option<std::time::Duration>> {
+    let Some(text) = text else {
+        return Some(None);
+    };
+    match humantime::parse_duration(text) {
+        Ok(d) => Some(Some(d)),
+        Err(err) => {
+            out.push(
+                Diagnostic::error(
+                    Rule::RolloutDuration,
+                    file,
+                    Some(at(pointer)),
+                    format!("`{field}` `{text}` is not a duration: {err}"),
+                )
+                .with_help("write a duration such as `30m`, `2h` or `1h30m`"),
+            );
+            None
+        }
+    }
 }
 
 /// The manifest as a Job would be written: `/spec` is the rollout's `spec.job`, with
@@ -315,7 +375,10 @@ mod tests {
         assert_eq!(rollout.stages[2].targets, vec![2]);
         let gate = rollout.stages[0].gate.as_ref().expect("gate");
         assert_eq!(gate.soak, std::time::Duration::from_secs(1800));
-        assert_eq!(gate.min_succeeded, Some(20));
+        assert_eq!(
+            gate.min_succeeded,
+            Some(crate::domain::rollout::Threshold::Count(20))
+        );
         assert!(rollout.stages[1].gate.as_ref().is_some_and(|g| g.approval));
         assert!(rollout.stages[2].gate.is_none());
     }

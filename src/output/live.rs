@@ -70,6 +70,10 @@ pub fn rollout_notes(runs: &[RolloutRun]) -> Vec<String> {
                     "rollout {} waits for approval to leave {stage}: jobctl promote {}",
                     run.job_id, run.job_id
                 )),
+                RolloutEvent::Completed { stage } => notes.push(format!(
+                    "rollout {} complete after {stage}; its job is closed",
+                    run.job_id
+                )),
                 RolloutEvent::GateHeld { .. } | RolloutEvent::Resumed { .. } => {}
             }
         }

@@ -690,6 +690,7 @@ mod tests {
                     succeeded: s,
                     failures: f,
                     executed: s + f,
+                    population: s + f,
                     failure_rate: if s + f == 0 {
                         0.0
                     } else {

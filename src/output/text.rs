@@ -441,6 +441,9 @@ pub fn rollouts_text(rollouts: &[crate::engine::advance::RolloutRun]) -> String 
                 }
                 RolloutEvent::Promoted { from, to } => format!("promoted {from} → {to}"),
                 RolloutEvent::Resumed { stage } => format!("finished starting {stage}"),
+                RolloutEvent::Completed { stage } => {
+                    format!("complete after {stage}: its job is closed to devices that join later")
+                }
                 RolloutEvent::Halted { stage, comment } => {
                     format!("halted in {stage}: {}", sanitize(comment))
                 }

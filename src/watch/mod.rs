@@ -260,6 +260,9 @@ fn log_rollout(run: &crate::engine::advance::RolloutRun) {
             RolloutEvent::Resumed { stage } => {
                 tracing::info!(rollout = %run.job_id, stage = %stage, "rollout stage resumed");
             }
+            RolloutEvent::Completed { stage } => {
+                tracing::warn!(rollout = %run.job_id, stage = %stage, "rollout complete; its job is closed");
+            }
         }
     }
     if let Some(error) = &run.error {
@@ -695,9 +698,8 @@ async fn job_gauges(api: &dyn JobsApi, metrics: &Metrics, plan: &Plan, default_t
     for (job_id, tolerance) in metrics.jobs_observed(plan, default_tolerance) {
         match api.describe_job(&job_id).await {
             Ok(Some(job)) => {
-                let details = job.progress.details;
-                let health = health::of_job(&job.status, &job.spec, &details, tolerance);
-                metrics.job_finished(&job_id, Some((health, details)));
+                let health = health::of_job(&job.status, &job.spec, &job.progress, tolerance);
+                metrics.job_finished(&job_id, Some((health, job.progress.details)));
             }
             Ok(None) => metrics.job_finished(&job_id, None),
             // Its last values stay until the series expire.
@@ -803,12 +805,15 @@ mod tests {
             at: first.at + settle / 2,
             ..first
         };
-        assert!(!first.confirmed_by(&too_soon, settle), "within the settle period");
-        let moved = PruneRead {
-            events: 4,
-            ..later
-        };
-        assert!(!first.confirmed_by(&moved, settle), "a file event in between");
+        assert!(
+            !first.confirmed_by(&too_soon, settle),
+            "within the settle period"
+        );
+        let moved = PruneRead { events: 4, ..later };
+        assert!(
+            !first.confirmed_by(&moved, settle),
+            "a file event in between"
+        );
         let other = PruneRead {
             fingerprint: 8,
             ..later

@@ -258,7 +258,7 @@ impl Change {
         progress: &JobProgress,
         tolerance: f64,
     ) {
-        self.health = Some(health::of_job(status, spec, &progress.details, tolerance));
+        self.health = Some(health::of_job(status, spec, progress, tolerance));
         self.job_process_details = Some(progress.details.clone());
     }
 }
@@ -1065,7 +1065,7 @@ fn orphan(job_id: &str, summary: &JobSummary, observed: &Observed, settings: &Se
         orphan.health = Some(health::of_job(
             status,
             spec,
-            details,
+            progress,
             settings.max_failure_rate,
         ));
         orphan.job_process_details = Some(details.clone());
