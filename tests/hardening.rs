@@ -382,3 +382,31 @@ fn the_read_timeout_help_says_it_is_per_attempt_and_gives_a_calls_worst_case() {
         "{read_timeout}"
     );
 }
+
+/// Issue 26: a root that holds only `kind: JobTemplate` manifests declares no job, so `--prune`
+/// never cancels the instance's jobs from it without `--allow-empty`. It used to count as a
+/// non-empty root and prune every job.
+#[test]
+fn a_root_of_only_job_templates_never_prunes_jobs() {
+    let endpoint = Endpoint::emulator(&[]);
+    endpoint.seed_group("Fleet");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.yaml"), valid_manifest("a")).expect("write");
+    let applied = endpoint.jobctl(&["apply", "-f", "."], dir.path());
+    assert_eq!(applied.code, 0, "{applied:?}");
+    std::fs::remove_file(dir.path().join("a.yaml")).expect("remove");
+    std::fs::write(
+        dir.path().join("ota.yaml"),
+        "apiVersion: jobctl/v1\nkind: JobTemplate\nmetadata:\n  name: ota\nspec:\n  description: OTA\n  document: {op: update}\n",
+    )
+    .expect("write");
+    let run = endpoint.jobctl(&["apply", "-f", ".", "--prune", "-o", "json"], dir.path());
+    let json = run.json();
+    let refused = json["prune"]["refused"].as_str().unwrap_or_default();
+    assert!(refused.contains("only JobTemplate manifests"), "{json:#}");
+    let state = endpoint.state();
+    assert_eq!(
+        state["scopes"]["123456789012:us-east-1"]["jobs"]["a"]["status"], "IN_PROGRESS",
+        "{run:?}"
+    );
+}

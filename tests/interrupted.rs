@@ -183,3 +183,52 @@ fn a_lost_create_job_response_never_creates_twice_or_fails_confusingly() {
     let ids = job_ids(&endpoint.state());
     assert_eq!(ids, vec!["l-000".to_string(), "m-000".to_string()]);
 }
+
+/// Issue 26: an apply stopped by `--timeout` half-way still reports what it did, in its JSON
+/// and its report files, with the stop as its error. It used to print only the error while
+/// jobs had been created.
+#[test]
+fn an_apply_stopped_by_its_timeout_reports_what_it_did() {
+    let endpoint = fleet(&["--latency", "700"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_jobs(dir.path(), "t", 8);
+    let run = endpoint.jobctl(
+        &[
+            "apply",
+            "-f",
+            ".",
+            "--parallelism",
+            "1",
+            "--timeout",
+            "4s",
+            "-o",
+            "json",
+            "--json-file",
+            "report.json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["error"]["kind"], "timeout", "{json:#}");
+    let done: Vec<&str> = json["results"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter(|r| r["outcome"] == "done")
+                .filter_map(|r| r["jobId"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!done.is_empty(), "no result reported: {json:#}");
+    // What the JSON says was created is what the account holds.
+    let created = job_ids(&endpoint.state());
+    for id in &done {
+        assert!(created.iter().any(|c| c == id), "{id} not in {created:?}");
+    }
+    let file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report.json")).expect("file"),
+    )
+    .expect("json");
+    assert_eq!(file, json, "the report file is what was printed");
+}

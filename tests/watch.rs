@@ -967,3 +967,104 @@ fn a_rename_storm_never_prunes_a_manifest_that_is_still_there() {
         );
     }
 }
+
+/// Issue 26: a connection flood cannot take the descriptors a pass needs. The daemon runs
+/// with 256 open files at most; 1,000 connections are held open against its HTTP port, then a
+/// manifest is added: the pass reads the tree and creates the job (it used to fail with "Too
+/// many open files" on the manifest root).
+#[test]
+fn a_connection_flood_leaves_descriptors_for_the_manifest_tree() {
+    let (endpoint, dir, jobs) = setup(&[]);
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "one")).expect("write");
+    let jobctl = common::jobctl_bin();
+    let script = format!(
+        "ulimit -n 256 && exec '{}' watch --debounce 150ms --listen-addr 127.0.0.1:0 -f jobs",
+        jobctl.display()
+    );
+    // The harness's environment (credentials, endpoint), under a shell that lowers the limit.
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c").arg(&script).current_dir(dir.path());
+    let harness = jobctl_command(&[], dir.path(), &[("AWS_ENDPOINT_URL_IOT", &endpoint.url)]);
+    sh.env_clear();
+    for (k, v) in harness.get_envs() {
+        if let Some(v) = v {
+            sh.env(k, v);
+        }
+    }
+    let mut daemon = sh
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("daemon starts");
+    let mut line = String::new();
+    BufReader::new(daemon.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    until("a created", WAIT, || {
+        job(&endpoint, "a")["status"] == "IN_PROGRESS"
+    });
+    let mut held = Vec::new();
+    for _ in 0..1000 {
+        if let Ok(stream) = std::net::TcpStream::connect(&addr) {
+            held.push(stream);
+        }
+    }
+    std::fs::write(jobs.join("b.yaml"), manifest("b", "two")).expect("write");
+    let created = Instant::now();
+    while job(&endpoint, "b")["status"] != "IN_PROGRESS" {
+        if created.elapsed() > WAIT {
+            let _ = daemon.kill();
+            let mut stderr = String::new();
+            if let Some(mut err) = daemon.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+            }
+            panic!("b was never created while 1,000 connections were held:\n{stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(held);
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+}
+
+/// Issue 26: a SIGHUP soon after start (a `systemctl reload` right after a start) reloads
+/// instead of killing the daemon: the handlers are installed before the arguments are even
+/// parsed, so what is left is the loading of the process itself (a few ms). The delays leave
+/// room for a loaded CI machine.
+#[test]
+fn sighup_right_after_start_does_not_kill_the_daemon() {
+    let (endpoint, dir, jobs) = setup(&[]);
+    std::fs::write(jobs.join("a.yaml"), manifest("a", "one")).expect("write");
+    for delay_ms in [15, 30, 60] {
+        let mut child = jobctl_command(
+            &["watch", "--listen-addr", "127.0.0.1:0", "-f", "jobs"],
+            dir.path(),
+            &[("AWS_ENDPOINT_URL_IOT", endpoint.url.as_str())],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("daemon starts");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        std::thread::sleep(Duration::from_millis(500));
+        let alive = child.try_wait().expect("try_wait").is_none();
+        let _ = child.kill();
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            alive,
+            "SIGHUP {delay_ms} ms after start ended the daemon ({:?}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

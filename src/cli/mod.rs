@@ -171,25 +171,15 @@ pub enum Command {
 
 /// The entry point behind `main`: parse, set up, run, and map the outcome to an exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) => {
-            let code = match err.kind() {
-                clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::OK,
-                _ => exit::USAGE,
-            };
-            let _ = err.print();
-            return ExitCode::from(code);
-        }
-    };
-    let colors = Colors::resolve(cli.global.color.into());
-    init_logging(cli.global.verbose, cli.global.log_format, colors.stderr);
-
+    // The signal handlers come first of all: a SIGHUP right after the daemon starts (a
+    // `systemctl reload`) must find its handler, not kill the process. They need the runtime,
+    // whose kind depends on the command, so the command is told from the raw arguments here
+    // (clap parses them below, inside the runtime). A job id spelled `watch` elsewhere on the
+    // line only gives that command a single-threaded runtime.
+    let daemon = std::env::args_os().skip(1).any(|arg| arg == "watch");
     // The daemon is I/O-bound and long-lived: one runtime thread keeps its footprint small
     // (each extra thread also gets its own malloc arena). One-shot commands use every core.
-    let mut builder = if matches!(cli.command, Command::Watch(_)) {
+    let mut builder = if daemon {
         crate::watch::limit_malloc_arenas();
         tokio::runtime::Builder::new_current_thread()
     } else {
@@ -203,9 +193,6 @@ pub fn main() -> ExitCode {
         }
     };
     let code = runtime.block_on(async move {
-        // First: a signal that arrives while jobctl starts must find its handler (a
-        // `systemctl reload` right after a start must not kill the daemon).
-        let daemon = matches!(cli.command, Command::Watch(_));
         let mut signals = match Signals::install(daemon) {
             Ok(signals) => signals,
             Err(err) => {
@@ -213,6 +200,21 @@ pub fn main() -> ExitCode {
                 return exit::ERROR;
             }
         };
+        let cli = match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(err) => {
+                let code = match err.kind() {
+                    clap::error::ErrorKind::DisplayHelp
+                    | clap::error::ErrorKind::DisplayVersion
+                    | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::OK,
+                    _ => exit::USAGE,
+                };
+                let _ = err.print();
+                return code;
+            }
+        };
+        let colors = Colors::resolve(cli.global.color.into());
+        init_logging(cli.global.verbose, cli.global.log_format, colors.stderr);
         let shutdown = signals.shutdown.clone();
         let reload = signals.take_reload();
         // The first signal is the command's (it finishes what is under way and reports); the

@@ -140,7 +140,7 @@ pub async fn load(config: RunConfig, out: &Output) -> Result<Loaded, u8> {
     let declared = Declared {
         coverage: reconcile::Coverage {
             incomplete: set.incomplete_reason(),
-            empty_roots: set.empty_roots(),
+            empty_roots: set.prune_empty_roots(),
             templates: std::mem::take(&mut set.templates),
         },
         jobs: std::mem::take(&mut set.jobs),
@@ -213,7 +213,6 @@ pub async fn pass(
         applied: Mutex::new(Vec::new()),
         total: AtomicUsize::new(0),
         shutdown: shutdown.clone(),
-        deadline: loaded.deadline,
         kept: Planned::default(),
     };
     let options = PassOptions {
@@ -253,13 +252,11 @@ pub async fn pass(
     let diagnostics = std::mem::take(&mut driver.diagnostics);
     let stopped = match result {
         Ok(Ok(())) => (shutdown.requested() && pass.applied.is_some()).then(|| {
-            Failure::stopped(
-                shutdown,
-                format!(
-                    "{}: changes not yet started were skipped; the ones under way finished",
-                    shutdown.cause()
-                ),
-            )
+            let what = match &pass.applied {
+                Some(Applied::Refused(_)) => "nothing was applied",
+                _ => "changes not yet started were skipped; the ones under way finished",
+            };
+            Failure::stopped(shutdown, format!("{}: {what}", shutdown.cause()))
         }),
         Ok(Err(err)) => {
             let mut failure = Failure::new(FailureKind::Aws, err.to_string());
@@ -344,7 +341,6 @@ struct CliDriver<'a> {
     applied: Mutex<Vec<JobResult>>,
     total: AtomicUsize,
     shutdown: Shutdown,
-    deadline: Option<Deadline>,
     /// What of the plan the review does not show (the account, the saved-plan state), kept
     /// while the report borrows the rest.
     kept: Planned,
@@ -397,7 +393,7 @@ impl Driver for CliDriver<'_> {
             Review::Ask { yes } => {
                 self.out.apply_started(&report);
                 !must_confirm(&report.plan, *yes, terminal_answers())
-                    || confirm(self.out, &report, &self.shutdown, self.deadline).await
+                    || confirm(self.out, &report, &self.shutdown).await
             }
         };
         self.total
@@ -443,19 +439,13 @@ pub fn must_confirm(plan: &crate::engine::plan::Plan, yes: bool, terminal: bool)
 }
 
 /// Asks on the terminal, as Terraform does: only `yes` goes ahead. The first Ctrl-C or SIGTERM
-/// and the run's deadline end the question as a "no" (the reading thread is left behind: a
-/// blocked read of a terminal cannot be cancelled, and the process exits soon after).
-async fn confirm(
-    out: &Output,
-    report: &PlanReport,
-    shutdown: &Shutdown,
-    deadline: Option<Deadline>,
-) -> bool {
-    let answer = out.ask(report);
+/// ends the question as a "no" (the reading thread is left behind: a blocked read of a terminal
+/// cannot be cancelled, and the process exits soon after); the run's deadline drops the whole
+/// pass (`guarded`), question included.
+async fn confirm(out: &Output, report: &PlanReport, shutdown: &Shutdown) -> bool {
     tokio::select! {
-        answer = answer => answer,
+        answer = out.ask(report) => answer,
         () = shutdown.wait() => false,
-        () = passed(deadline) => false,
     }
 }
 

@@ -375,7 +375,11 @@ pub fn moved(saved: &SavedPlan, now: &Current) -> Vec<Moved> {
     if out.iter().any(|m| m.subject == Subject::Scope) {
         return out;
     }
-    out.extend(account_moved(&saved.account_state, &now.account_state));
+    out.extend(account_moved(
+        &saved.account_state,
+        &now.account_state,
+        &saved.options,
+    ));
     if out.is_empty() {
         out.extend(requests_moved(&saved.requests, &now.requests));
     }
@@ -449,8 +453,10 @@ pub fn manifests_moved(saved: &Fingerprint, now: &Fingerprint) -> Vec<Moved> {
         .collect()
 }
 
-/// Jobs and templates created, deleted or changed in the account since the plan.
-pub fn account_moved(saved: &AccountState, now: &AccountState) -> Vec<Moved> {
+/// Jobs and templates created, deleted or changed in the account since the plan. A job the
+/// plan read but that its options' `targets` now leave out was not read again: it is named as
+/// left out by the options (a file edited by hand), not as gone.
+pub fn account_moved(saved: &AccountState, now: &AccountState, options: &Settings) -> Vec<Moved> {
     if saved.total == now.total && saved.resources == now.resources {
         return Vec::new();
     }
@@ -459,6 +465,13 @@ pub fn account_moved(saved: &AccountState, now: &AccountState) -> Vec<Moved> {
         .filter_map(|key| {
             let change = match (saved.resources.get(key), now.resources.get(key)) {
                 (None, Some(now)) => format!("created outside this plan ({})", now.status),
+                (Some(_), None)
+                    if key
+                        .strip_prefix("job/")
+                        .is_some_and(|id| !options.includes(id)) =>
+                {
+                    "not read again: the plan file's options.targets no longer name it (the file was edited)".to_string()
+                }
                 (Some(before), None) => {
                     format!("gone from the account since the plan (was {})", before.status)
                 }

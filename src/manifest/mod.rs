@@ -64,6 +64,9 @@ pub struct RootSummary {
     pub exists: bool,
     /// Manifest files read under it (`jobctl.yaml` and document files are not manifests).
     pub manifests: usize,
+    /// Of those, the files that hold only `kind: JobTemplate` documents: they declare no job,
+    /// so a root of nothing else never prunes jobs (see [`ManifestSet::prune_empty_roots`]).
+    pub template_only: usize,
 }
 
 impl ManifestSet {
@@ -82,6 +85,23 @@ impl ManifestSet {
             .iter()
             .filter(|r| r.exists && r.manifests == 0)
             .map(|r| r.path.display().to_string())
+            .collect()
+    }
+
+    /// The roots prune must not act from without `--allow-empty`: those that yielded no
+    /// manifest, and those whose manifests declare only job templates (pruning jobs from them
+    /// would cancel every job of the instance).
+    pub fn prune_empty_roots(&self) -> Vec<String> {
+        self.roots
+            .iter()
+            .filter(|r| r.exists && r.manifests == r.template_only)
+            .map(|r| {
+                if r.manifests == 0 {
+                    r.path.display().to_string()
+                } else {
+                    format!("{} (only JobTemplate manifests)", r.path.display())
+                }
+            })
             .collect()
     }
 
@@ -182,6 +202,11 @@ pub fn load(paths: &[PathBuf]) -> ManifestSet {
             manifests: results
                 .iter()
                 .filter(|r| Some(&r.root) == root.canonical.as_ref())
+                .count(),
+            template_only: results
+                .iter()
+                .filter(|r| Some(&r.root) == root.canonical.as_ref())
+                .filter(|r| r.jobs.is_empty() && !r.templates.is_empty())
                 .count(),
             path: root.given,
         })

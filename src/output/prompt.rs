@@ -24,9 +24,13 @@ pub async fn confirm(report: &PlanReport) -> bool {
     let question = question(report);
     let answer = tokio::task::spawn_blocking(move || {
         use std::io::{BufRead, Write};
-        let mut stderr = std::io::stderr().lock();
-        let _ = stderr.write_all(question.as_bytes());
-        let _ = stderr.flush();
+        {
+            // Released before the read: a question abandoned on a signal must not keep the
+            // lock the report is then written under.
+            let mut stderr = std::io::stderr().lock();
+            let _ = stderr.write_all(question.as_bytes());
+            let _ = stderr.flush();
+        }
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map(|_| line)
     })

@@ -12,14 +12,49 @@ use super::metrics::Metrics;
 /// Largest request head read; probes and scrapers send a few hundred bytes.
 const MAX_HEAD: usize = 8 * 1024;
 
+/// Connections served at once, at most: half the process's open-file limit (the other half is
+/// the manifest tree's and AWS's), and never more than this. A flood past the cap is closed at
+/// accept, so it cannot take the descriptors a pass needs (a 28,000-connection flood once failed
+/// a pass with "Too many open files" on the manifest root).
+pub const MAX_CONNECTIONS: usize = 4096;
+
+/// The cap for this process: half its soft open-file limit (read from /proc/self/limits; no
+/// system call needed), between 16 and [`MAX_CONNECTIONS`]; 512 when the limit is unknown.
+pub fn connection_cap() -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+            let value = line
+                .trim_start_matches("Max open files")
+                .split_whitespace()
+                .next()?;
+            Some(if value == "unlimited" {
+                usize::MAX
+            } else {
+                value.parse::<usize>().ok()?
+            })
+        });
+    soft.map_or(512, |soft| (soft / 2).clamp(16, MAX_CONNECTIONS))
+}
+
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+    let cap = connection_cap();
+    tracing::debug!(cap, "HTTP connections served at once, at most");
+    let slots = Arc::new(tokio::sync::Semaphore::new(cap));
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
+                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                    // Over the cap: closed at once, its descriptor freed.
+                    drop(stream);
+                    continue;
+                };
                 let metrics = Arc::clone(&metrics);
                 tokio::spawn(async move {
                     let _ = tokio::time::timeout(Duration::from_secs(10), handle(stream, &metrics))
                         .await;
+                    drop(slot);
                 });
             }
             Err(err) => {
@@ -70,4 +105,13 @@ async fn handle(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()>
     );
     stream.write_all(response.as_bytes()).await?;
     stream.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_connection_cap_leaves_half_the_descriptors_free() {
+        let cap = super::connection_cap();
+        assert!((16..=super::MAX_CONNECTIONS).contains(&cap), "{cap}");
+    }
 }

@@ -431,7 +431,7 @@ async fn run_pass(
     let manifest_errors = set.error_count();
     let mut coverage = reconcile::Coverage {
         incomplete: set.incomplete_reason(),
-        empty_roots: set.empty_roots(),
+        empty_roots: set.prune_empty_roots(),
         templates: std::mem::take(&mut set.templates),
     };
     let absent_now = set.roots.iter().any(|r| !r.exists || r.manifests == 0);

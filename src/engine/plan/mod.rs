@@ -1093,7 +1093,7 @@ fn empty_root_refusal(settings: &Settings, desired: &Desired) -> Option<String> 
     }
     let roots = desired.empty_roots.join(", ");
     Some(format!(
-        "{roots} yields no manifest, and jobctl never prunes from an empty root; pass --allow-empty if it is meant to be empty"
+        "{roots} declares no job (no Job or Rollout manifest), and jobctl never prunes from such a root; pass --allow-empty if it is meant to be so"
     ))
 }
 

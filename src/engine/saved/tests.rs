@@ -156,7 +156,7 @@ fn account_moves_say_what_changed_in_words() {
         &none,
         &settings(false),
     );
-    let lines: Vec<String> = account_moved(&before, &after)
+    let lines: Vec<String> = account_moved(&before, &after, &settings(false))
         .iter()
         .map(|m| format!("{}: {}", m.name, m.change))
         .collect();
@@ -167,7 +167,7 @@ fn account_moves_say_what_changed_in_words() {
             "job fw-9: created outside this plan (IN_PROGRESS)"
         ]
     );
-    let gone: Vec<String> = account_moved(&after, &before)
+    let gone: Vec<String> = account_moved(&after, &before, &settings(false))
         .iter()
         .map(|m| format!("{}: {}", m.name, m.change))
         .collect();
@@ -175,7 +175,33 @@ fn account_moves_say_what_changed_in_words() {
         gone[1],
         "job fw-9: gone from the account since the plan (was IN_PROGRESS)"
     );
-    assert!(account_moved(&before, &before).is_empty());
+    assert!(account_moved(&before, &before, &settings(false)).is_empty());
+}
+
+#[test]
+fn a_job_the_edited_options_leave_out_is_named_as_such_not_as_gone() {
+    let mut observed = Observed::default();
+    observed
+        .listed
+        .insert("fw-1".into(), summary("fw-1", JobStatus::InProgress));
+    let none = BTreeMap::new();
+    let before = account_state(
+        &desired(&["fw-1"]),
+        &observed,
+        &BTreeSet::new(),
+        &none,
+        &settings(false),
+    );
+    let after = AccountState::default();
+    let mut narrowed = settings(false);
+    narrowed.only = Some(BTreeSet::from(["other".to_string()]));
+    let moved = account_moved(&before, &after, &narrowed);
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert!(
+        moved[0].change.contains("options.targets"),
+        "{}",
+        moved[0].change
+    );
 }
 
 #[test]
@@ -205,7 +231,7 @@ fn tag_changes_of_an_orphan_are_named() {
         &none,
         &settings(true),
     );
-    let moved = account_moved(&before, &after);
+    let moved = account_moved(&before, &after, &settings(false));
     assert_eq!(moved.len(), 1);
     assert_eq!(moved[0].change, "tags changed");
 }
