@@ -217,7 +217,10 @@ impl Intercept for AttemptMetrics {
         if let Some(endpoint) = redact_endpoint(uri) {
             *lock(&self.1.endpoint) = Some(endpoint);
         }
-        self.1.keep_secret(uri);
+        // Only the userinfo: a request's own query (ListTagsForResource's `resourceArn`, a page
+        // token) is no secret, and remembering each one grew without bound (10,000 jobs' ARNs
+        // in the daemon) and blanked ARNs out of error messages.
+        self.1.keep_secret(uri, Parts::Userinfo);
         Ok(())
     }
 
@@ -270,8 +273,17 @@ pub fn redact_endpoint(url: &str) -> Option<String> {
     (!scheme.is_empty() && !authority.is_empty()).then(|| format!("{scheme}://{host}"))
 }
 
-/// The parts of a URL that may be secret: its userinfo and its query.
-fn secret_parts(url: &str) -> Vec<String> {
+/// Which parts of a URL [`secret_parts`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parts {
+    /// Userinfo only (a request's URL: its query is the operation's own).
+    Userinfo,
+    /// Userinfo and query (the configured endpoint: a query there may be a signature).
+    UserinfoAndQuery,
+}
+
+/// The parts of a URL that may be secret: its userinfo and, with `parts`, its query.
+fn secret_parts(url: &str, parts: Parts) -> Vec<String> {
     let Some((_, rest)) = url.split_once("://") else {
         return Vec::new();
     };
@@ -281,7 +293,10 @@ fn secret_parts(url: &str) -> Vec<String> {
         .next()
         .unwrap_or(before_fragment);
     let userinfo = authority.rsplit_once('@').map(|(userinfo, _)| userinfo);
-    let query = before_fragment.split_once('?').map(|(_, query)| query);
+    let query = before_fragment
+        .split_once('?')
+        .map(|(_, query)| query)
+        .filter(|_| parts == Parts::UserinfoAndQuery);
     userinfo
         .into_iter()
         .chain(query)
@@ -292,9 +307,9 @@ fn secret_parts(url: &str) -> Vec<String> {
 
 impl Calls {
     /// Remembers the secret parts of `url`, to be kept out of error messages.
-    fn keep_secret(&self, url: &str) {
+    fn keep_secret(&self, url: &str, parts: Parts) {
         let mut secrets = lock(&self.secrets);
-        for part in secret_parts(url) {
+        for part in secret_parts(url, parts) {
             if !secrets.contains(&part) {
                 secrets.push(part);
             }
@@ -518,7 +533,7 @@ impl IotJobs {
         api.region = region;
         // A failure before any request is sent may still quote the endpoint.
         if let Some(url) = &endpoint {
-            api.calls.keep_secret(url);
+            api.calls.keep_secret(url, Parts::UserinfoAndQuery);
         }
         Ok(api)
     }
@@ -726,8 +741,16 @@ mod tests {
     #[test]
     fn the_secret_parts_of_an_endpoint_are_scrubbed_from_messages() {
         let calls = Calls::default();
-        calls.keep_secret("http://admin:hunter2@host/?X-Amz-Signature=abc#frag");
-        calls.keep_secret("https://plain.example.com/jobs");
+        calls.keep_secret(
+            "http://admin:hunter2@host/?X-Amz-Signature=abc#frag",
+            Parts::UserinfoAndQuery,
+        );
+        calls.keep_secret("https://plain.example.com/jobs", Parts::UserinfoAndQuery);
+        // A request's own query is no secret, and is not remembered.
+        calls.keep_secret(
+            "http://admin:hunter2@host/tags?resourceArn=arn%3Aaws%3Aiot",
+            Parts::Userinfo,
+        );
         assert_eq!(
             *lock(&calls.secrets),
             vec![
