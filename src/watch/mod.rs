@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::aws::{ApiStats, JobsApi};
+use crate::domain::ResourceId;
 use crate::engine::apply::Outcome;
 use crate::engine::health;
 use crate::engine::plan::{Action, Plan};
@@ -527,10 +528,9 @@ async fn run_pass(
         _ => &[],
     };
     for result in results {
-        let key = result.resource.to_string();
         match &result.outcome {
             Outcome::Done | Outcome::AlreadyExists => {
-                backoff.succeeded(&key);
+                backoff.succeeded(&result.resource);
                 metrics.change_applied(result.action);
             }
             Outcome::Failed {
@@ -539,7 +539,7 @@ async fn run_pass(
                 message,
             } => {
                 failures += 1;
-                let delay = backoff.failed(&key);
+                let delay = backoff.failed(&result.resource);
                 tracing::error!(resource = %result.resource, action = result.action.as_str(), operation = %operation, code = %code, retry_in_s = delay.as_secs_f64(), "{message}");
             }
             Outcome::Skipped { .. } => {}
@@ -628,23 +628,23 @@ impl DaemonDriver<'_> {
         job_gauges(self.api, self.metrics, &planned.plan, self.max_failure_rate).await;
         for error in &planned.errors {
             tracing::error!(resource = %error.resource, operation = error.operation.unwrap_or(""), "{}", error.message);
-            self.backoff.failed(&error.resource.to_string());
+            self.backoff.failed(&error.resource);
         }
         // Resources that need nothing any more leave the retry schedule; so do those no longer
         // declared.
-        let known: std::collections::HashSet<String> = planned
+        let known: std::collections::HashSet<&ResourceId> = planned
             .plan
             .changes
             .iter()
-            .map(|c| c.resource.to_string())
-            .chain(planned.errors.iter().map(|e| e.resource.to_string()))
+            .map(|c| &c.resource)
+            .chain(planned.errors.iter().map(|e| &e.resource))
             .collect();
-        self.backoff.retain(|key| known.contains(key));
+        self.backoff.retain(|resource| known.contains(resource));
         for change in &planned.plan.changes {
             // Unchanged ones need no retry; blocked ones wait for a person, not for a timer (a
             // stale entry would otherwise wake the loop for ever).
             if change.action == Action::Unchanged || change.blocked.is_some() {
-                self.backoff.succeeded(&change.resource.to_string());
+                self.backoff.succeeded(&change.resource);
             }
         }
         self.planned_changes = planned.plan.changes.len();
@@ -669,8 +669,7 @@ impl DaemonDriver<'_> {
         }
         let backoff = &*self.backoff;
         planned.plan.changes.retain(|c| {
-            c.blocked.is_none()
-                && (c.action == Action::Unchanged || !backoff.waiting(&c.resource.to_string()))
+            c.blocked.is_none() && (c.action == Action::Unchanged || !backoff.waiting(&c.resource))
         });
     }
 }
