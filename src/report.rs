@@ -24,8 +24,12 @@ pub struct ValidateReport {
     /// The `-f` paths, as given.
     pub paths: Vec<PathBuf>,
     pub files: usize,
-    /// Valid jobs declared.
+    /// Valid jobs declared (rollouts included: each is one job).
     pub jobs: usize,
+    /// Of `jobs`, the rollouts (`kind: Rollout`).
+    pub rollouts: usize,
+    /// Valid job templates declared (`kind: JobTemplate`).
+    pub templates: usize,
     pub diagnostics: Vec<Diagnostic>,
     /// Remarks that are not problems: roots that hold no manifest, YAML files not read.
     pub notes: Vec<String>,
@@ -43,6 +47,8 @@ impl ValidateReport {
             paths,
             files: set.files_read,
             jobs: set.jobs.len(),
+            rollouts: set.jobs.iter().filter(|j| j.rollout.is_some()).count(),
+            templates: set.templates.len(),
             diagnostics: set.diagnostics,
             notes,
         }

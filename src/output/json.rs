@@ -122,7 +122,12 @@ pub struct ValidateJson<'a> {
     pub version: u32,
     pub valid: bool,
     pub files: usize,
+    /// Valid jobs, rollouts included (each is one job).
     pub jobs: usize,
+    /// Of `jobs`, the rollouts.
+    pub rollouts: usize,
+    /// Valid job templates.
+    pub templates: usize,
     pub errors: usize,
     pub warnings: usize,
     pub diagnostics: Vec<DiagnosticJson<'a>>,
@@ -137,6 +142,8 @@ pub fn validate(report: &ValidateReport) -> ValidateJson<'_> {
         valid: report.errors() == 0,
         files: report.files,
         jobs: report.jobs,
+        rollouts: report.rollouts,
+        templates: report.templates,
         errors: report.errors(),
         warnings: report.warnings(),
         diagnostics: diagnostics(&report.diagnostics),

@@ -231,17 +231,33 @@ fn line_at(text: &str, offset: usize) -> Option<&str> {
     Some(text[start..end].trim_end_matches('\r'))
 }
 
-/// "3 valid jobs in 2 files" or "1 error, 0 warnings in 2 files".
+/// "3 valid jobs in 2 files", "1 valid job, 2 valid rollouts and 1 valid job template in 4
+/// files", or "1 error, 0 warnings in 2 files".
 pub fn verdict(report: &ValidateReport) -> String {
     let errors = report.errors();
     let warnings = report.warnings();
     let files = report.files;
     let noun = if files == 1 { "file" } else { "files" };
     if errors == 0 {
+        let plural =
+            |n: usize, one: &str| format!("{n} valid {one}{}", if n == 1 { "" } else { "s" });
+        let plain = report.jobs - report.rollouts.min(report.jobs);
+        let mut kinds = Vec::new();
+        if plain > 0 || (report.rollouts == 0 && report.templates == 0) {
+            kinds.push(plural(plain, "job"));
+        }
+        if report.rollouts > 0 {
+            kinds.push(plural(report.rollouts, "rollout"));
+        }
+        if report.templates > 0 {
+            kinds.push(plural(report.templates, "job template"));
+        }
+        let counted = match kinds.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => kinds.concat(),
+        };
         format!(
-            "{} valid job{} in {files} {noun}{}",
-            report.jobs,
-            if report.jobs == 1 { "" } else { "s" },
+            "{counted} in {files} {noun}{}",
             match warnings {
                 0 => String::new(),
                 n => format!(", {n} warning{}", if n == 1 { "" } else { "s" }),
@@ -998,6 +1014,30 @@ mod tests {
     use crate::manifest::diagnostic::SourceFile;
     use crate::manifest::rule::Rule;
     use std::sync::Arc;
+
+    #[test]
+    fn validate_counts_each_kind() {
+        let report = |jobs, rollouts, templates, files| ValidateReport {
+            paths: Vec::new(),
+            files,
+            jobs,
+            rollouts,
+            templates,
+            diagnostics: Vec::new(),
+            notes: Vec::new(),
+        };
+        assert_eq!(verdict(&report(3, 0, 0, 2)), "3 valid jobs in 2 files");
+        assert_eq!(verdict(&report(1, 1, 0, 1)), "1 valid rollout in 1 file");
+        assert_eq!(
+            verdict(&report(2, 2, 1, 3)),
+            "2 valid rollouts and 1 valid job template in 3 files"
+        );
+        assert_eq!(
+            verdict(&report(3, 1, 1, 3)),
+            "2 valid jobs, 1 valid rollout and 1 valid job template in 3 files"
+        );
+        assert_eq!(verdict(&report(0, 0, 0, 0)), "0 valid jobs in 0 files");
+    }
 
     #[test]
     fn control_characters_never_reach_the_terminal() {
