@@ -292,11 +292,6 @@ pub trait Driver: Send + Sync {
     fn applied(&self, _result: &JobResult) {}
 }
 
-/// A driver that does nothing around the pass (tests, and callers that only want the result).
-pub struct Quiet;
-
-impl Driver for Quiet {}
-
 /// What one pass found and did.
 #[derive(Debug, Default)]
 pub struct Pass {
