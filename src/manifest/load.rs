@@ -497,47 +497,28 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, LoadError> {
     Ok(bytes)
 }
 
-/// `body` as text, or where it stops being UTF-8 or holds a NUL.
-/// The bytes become the text in place: a manifest tree of 10,000 files is read with no second
-/// copy of each (the daemon's peak memory counts them).
+/// `body` as text, or where it stops being UTF-8 or holds a NUL. The bytes become the text in
+/// place: a manifest tree of 10,000 files is read with no second copy of each (the daemon's peak
+/// memory counts them).
 fn decode(path: &Path, body: Vec<u8>) -> Result<String, LoadError> {
-    let body = match String::from_utf8(body) {
-        Ok(text) if !text.contains('\0') => return Ok(text),
-        Ok(text) => text.into_bytes(),
-        Err(e) => e.into_bytes(),
-    };
-    let body = body.as_slice();
-    let position = |offset: usize| {
-        let before = &body[..offset];
-        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let line_start = before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        // Columns count characters, as the YAML positions do.
-        let col = String::from_utf8_lossy(&before[line_start..])
-            .chars()
-            .count()
-            + 1;
-        (line, col)
-    };
-    match std::str::from_utf8(body) {
-        Ok(text) => match text.find('\0') {
-            None => Ok(text.to_string()),
-            Some(offset) => {
-                let (line, col) = position(offset);
-                Err(LoadError::Nul {
-                    path: path.to_path_buf(),
-                    line,
-                    col,
-                    offset,
-                })
-            }
-        },
+    let text = match String::from_utf8(body) {
+        Ok(text) => text,
         Err(e) => {
-            let offset = e.valid_up_to();
-            let (line, col) = position(offset);
-            Err(LoadError::NotText {
+            let offset = e.utf8_error().valid_up_to();
+            let (line, col) = line_col(e.as_bytes(), offset);
+            return Err(LoadError::NotText {
+                path: path.to_path_buf(),
+                line,
+                col,
+                offset,
+            });
+        }
+    };
+    match text.find('\0') {
+        None => Ok(text),
+        Some(offset) => {
+            let (line, col) = line_col(text.as_bytes(), offset);
+            Err(LoadError::Nul {
                 path: path.to_path_buf(),
                 line,
                 col,
@@ -545,6 +526,22 @@ fn decode(path: &Path, body: Vec<u8>) -> Result<String, LoadError> {
             })
         }
     }
+}
+
+/// The 1-based line and column of `offset` in `body`; columns count characters, as the YAML
+/// positions do.
+fn line_col(body: &[u8], offset: usize) -> (usize, usize) {
+    let before = &body[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, col)
 }
 
 #[derive(Debug, PartialEq, Eq)]
