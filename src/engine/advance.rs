@@ -222,27 +222,17 @@ async fn drive_one(
             }
             // Closing is no widening: a pass that may only halt closes too.
             Decision::Close { comment } => {
-                let result = api
-                    .cancel_job_with_reason(job_id, COMPLETE_REASON_CODE, &comment)
-                    .await;
-                if result.is_ok() {
-                    run.events.push(RolloutEvent::Completed {
-                        stage: name(eval.current),
-                    });
-                }
+                let stage = name(eval.current);
+                let closed = cancel(api, job_id, COMPLETE_REASON_CODE, &comment).await;
+                run.events
+                    .extend(closed.then_some(RolloutEvent::Completed { stage }));
                 Ok(())
             }
             Decision::Halt { comment } => {
-                let result = api
-                    .cancel_job_with_reason(job_id, HALT_REASON_CODE, &comment)
-                    .await;
-                // Another driver may have halted it a moment ago: the next read tells.
-                if result.is_ok() {
-                    run.events.push(RolloutEvent::Halted {
-                        stage: name(eval.current),
-                        comment,
-                    });
-                }
+                let stage = name(eval.current);
+                let halted = cancel(api, job_id, HALT_REASON_CODE, &comment).await;
+                run.events
+                    .extend(halted.then_some(RolloutEvent::Halted { stage, comment }));
                 Ok(())
             }
         };
@@ -254,6 +244,15 @@ async fn drive_one(
     }
     out.moving = true;
     run
+}
+
+/// CancelJob, not forced, with `reason_code`; whether it went through. A failure is not an
+/// error of the pass: another driver may have cancelled the job a moment ago, and the next read
+/// tells.
+async fn cancel(api: &dyn JobsApi, job_id: &str, reason_code: &str, comment: &str) -> bool {
+    api.cancel_job_with_reason(job_id, reason_code, comment)
+        .await
+        .is_ok()
 }
 
 /// Starts stage `to`, deciding again from a fresh read: only a driver that still sees `from`'s
